@@ -1,0 +1,58 @@
+"""``create_app(settings)``: builds the FastAPI application; nothing runs at import time.
+
+The store (engine, migrations, genesis) is opened in the lifespan, so importing this module
+touches no database and reads no key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.limits import BodyLimit
+from api.operator import load_operator
+from api.routes import entries, health, log, registry
+from api.settings import Settings
+from ledger.store.ledger import LedgerStore
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        operator = load_operator(settings.home)
+        store = LedgerStore.open(
+            settings.database_url,
+            operator=operator.key,
+            origin=operator.origin,
+            max_batch=settings.max_batch,
+        )
+        app.state.store = store
+        app.state.settings = settings
+        logger.info("serving log %s (size %d)", store.origin, store.tree_size())
+        try:
+            yield
+        finally:
+            store.engine.dispose()
+
+    app = FastAPI(
+        title="spola",
+        version="0.1.0",
+        summary="Traceability ledger: signed supply-chain events in a verifiable log.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    problems.install(app)
+    for module in (entries, log, registry, health):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used by ``spola serve`` with several workers)."""
+    return create_app(Settings.from_env())

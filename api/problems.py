@@ -1,0 +1,105 @@
+"""RFC 9457 problem details: the one place where errors become HTTP responses.
+
+Every error the service reports leaves through here as ``application/problem+json`` with a
+``type`` naming the kind of problem, the HTTP ``status``, a short ``title`` and a ``detail``
+that says precisely what was wrong. Unexpected exceptions become a 500 without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import (
+    EquivocationError,
+    FeedError,
+    FormatError,
+    LedgerError,
+    LimitError,
+    NotFoundError,
+    ProofError,
+    RefusedEnvelope,
+    RevokedKeyError,
+    SignatureError,
+    UnknownKeyError,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific first: the first matching class decides.
+_KINDS: list[tuple[type[LedgerError], int, str, str]] = [
+    (EquivocationError, 409, "equivocation", "Equivocation"),
+    (FeedError, 409, "feed", "Event does not continue its feed"),
+    (UnknownKeyError, 403, "unknown-key", "Unknown signing key"),
+    (RevokedKeyError, 403, "revoked-key", "Signing key not valid"),
+    (SignatureError, 403, "signature", "Signature refused"),
+    (LimitError, 413, "too-large", "Input over the limit"),
+    (ProofError, 400, "proof", "Proof request cannot be answered"),
+    (NotFoundError, 404, "not-found", "Not found"),
+    (FormatError, 422, "format", "Malformed input"),
+]
+
+
+class BadRequest(Exception):
+    """A request the API refuses before any ledger code sees it (body not JSON, bad query)."""
+
+    def __init__(self, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:spola:problem:{kind}", "title": title, "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def ledger_problem(exc: LedgerError) -> JSONResponse:
+    extra: dict[str, Any] = {}
+    cause = exc
+    if isinstance(exc, RefusedEnvelope):
+        cause, extra["position"] = exc.cause, exc.position
+    if isinstance(cause, EquivocationError):
+        extra.update(key_id=cause.key_id, seq=cause.seq, logged_index=cause.existing_index)
+    for kind, status, slug, title in _KINDS:
+        if isinstance(cause, kind):
+            return problem(status, slug, title, str(exc), **extra)
+    log.error("unmapped ledger error %s: %s", type(exc).__name__, exc)
+    return problem(500, "internal", "Internal error", "the ledger could not handle this request")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
+        return ledger_problem(exc)
+
+    @app.exception_handler(BadRequest)
+    async def _bad(_: Request, exc: BadRequest) -> JSONResponse:
+        title = "Request body too large" if exc.status == 413 else "Bad request"
+        kind = "too-large" if exc.status == 413 else "bad-request"
+        return problem(exc.status, kind, title, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return problem(400, "bad-request", "Bad request", f"{where}: {first.get('msg')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return problem(500, "internal", "Internal error", "the service failed to answer")

@@ -1,0 +1,107 @@
+"""``POST /v1/entries``: submit one signed envelope or a batch, get receipts back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import SettingsDep, StoreDep
+from api.problems import BadRequest
+from ledger.canonical import parse_json
+from ledger.envelope import Envelope
+from ledger.errors import FormatError, LimitError, RefusedEnvelope
+
+router = APIRouter(prefix="/v1", tags=["log"])
+
+_ENVELOPE_SCHEMA = {
+    "type": "object",
+    "required": ["payloadType", "payload", "signatures"],
+    "properties": {
+        "payloadType": {"type": "string", "example": "application/vnd.spola.event+json"},
+        "payload": {"type": "string", "description": "base64 of the RFC 8785 payload bytes"},
+        "signatures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sig", "keyid"],
+                "properties": {"keyid": {"type": "string"}, "sig": {"type": "string"}},
+            },
+        },
+    },
+}
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _ENVELOPE_SCHEMA,
+                        {
+                            "type": "object",
+                            "required": ["envelopes"],
+                            "properties": {
+                                "envelopes": {"type": "array", "items": _ENVELOPE_SCHEMA}
+                            },
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+def _envelopes(body: Any) -> tuple[list[Envelope], bool]:
+    if not isinstance(body, dict):
+        raise BadRequest('body must be a DSSE envelope or {"envelopes": [...]}')
+    if "envelopes" not in body:
+        return [Envelope.from_json(body)], False
+    if set(body) != {"envelopes"} or not isinstance(body["envelopes"], list):
+        raise BadRequest('a batch is {"envelopes": [...]} and nothing else')
+    envelopes = []
+    for position, item in enumerate(body["envelopes"]):
+        try:
+            envelopes.append(Envelope.from_json(item))
+        except FormatError as exc:
+            raise RefusedEnvelope(position, exc) from exc
+    return envelopes, True
+
+
+@router.post(
+    "/entries",
+    summary="Append signed events",
+    description=(
+        'Submit one DSSE envelope, or `{"envelopes": [...]}`, each signed by a registered key. '
+        'A batch is admitted atomically. The answer is the receipt (or `{"receipts": [...]}`): '
+        "log index, leaf hash, the checkpoint that covers the entry and the inclusion proof."
+    ),
+    openapi_extra=_BODY,
+    status_code=201,
+)
+async def post_entries(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
+    raw = await request.body()
+    try:
+        body = parse_json(raw, max_bytes=settings.max_body_bytes, max_depth=8, what="body")
+    except LimitError as exc:
+        raise BadRequest(str(exc), status=413) from exc
+    except FormatError as exc:
+        raise BadRequest(str(exc)) from exc
+    envelopes, batch = _envelopes(body)
+    try:
+        receipts = await run_in_threadpool(store.append, envelopes)
+    except RefusedEnvelope as exc:
+        if not batch:
+            raise exc.cause from exc  # one envelope: no position to name
+        raise
+    if batch:
+        return JSONResponse({"receipts": [r.to_json() for r in receipts]}, status_code=200)
+    receipt = receipts[0]
+    return JSONResponse(
+        receipt.to_json(),
+        status_code=200 if receipt.duplicate else 201,
+        headers={"Location": f"/v1/log/entries?start={receipt.index}&end={receipt.index + 1}"},
+    )

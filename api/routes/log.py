@@ -1,0 +1,116 @@
+"""The log's public face: checkpoint, key, entries and proofs (what any client can re-derive)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from api.deps import SettingsDep, StoreDep
+from api.problems import BadRequest
+
+router = APIRouter(prefix="/v1/log", tags=["log"])
+
+NonNegative = Annotated[int, Query(ge=0, le=2**53 - 1)]
+
+
+def _b64(hashes: list[bytes]) -> list[str]:
+    return [base64.b64encode(h).decode("ascii") for h in hashes]
+
+
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    summary="Latest checkpoint (C2SP tlog-checkpoint signed note)",
+)
+def get_checkpoint(store: StoreDep) -> PlainTextResponse:
+    return PlainTextResponse(store.latest_checkpoint().decode("utf-8"))
+
+
+@router.get(
+    "/key",
+    response_class=PlainTextResponse,
+    summary="The log's C2SP verifier key: name+hexkeyid+base64(0x01||pubkey)",
+)
+def get_key(store: StoreDep) -> PlainTextResponse:
+    return PlainTextResponse(store.log_vkey + "\n")
+
+
+@router.get("/entries", summary="Entries start <= index < end, with their exact bytes")
+def get_entries(
+    store: StoreDep,
+    settings: SettingsDep,
+    start: NonNegative = 0,
+    end: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+) -> dict[str, Any]:
+    stop = start + min(100, settings.max_page) if end is None else end
+    if stop <= start:
+        raise BadRequest(f"end ({stop}) must be greater than start ({start})")
+    if stop - start > settings.max_page:
+        raise BadRequest(f"at most {settings.max_page} entries per page (asked {stop - start})")
+    rows = store.entries(start, stop)
+    return {
+        "entries": [
+            {
+                "index": row.index,
+                "entry": base64.b64encode(row.entry).decode("ascii"),
+                "leaf_hash": row.leaf_hash.hex(),
+                "chain_hash": row.chain_hash.hex(),
+                "applied": row.applied,
+                "violation": None
+                if row.violation is None
+                else {"rule": row.violation.rule, "detail": row.violation.detail},
+                "logged_at": row.logged_at,
+            }
+            for row in rows
+        ],
+        "tree_size": store.tree_size(),
+    }
+
+
+def _leaf_hash(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
+    except (ValueError, binascii.Error):
+        raw = b""
+    if len(raw) != 32:
+        raise BadRequest("leaf_hash must be 32 bytes, as 64 hex digits or base64")
+    return raw
+
+
+@router.get("/proof/inclusion", summary="RFC 9162 inclusion proof, by index or leaf hash")
+def get_inclusion(
+    store: StoreDep,
+    index: NonNegative | None = None,
+    leaf_hash: Annotated[str | None, Query(max_length=88)] = None,
+    size: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+) -> dict[str, Any]:
+    if (index is None) == (leaf_hash is None):
+        raise BadRequest("give exactly one of index or leaf_hash")
+    if index is None:
+        assert leaf_hash is not None
+        index = store.index_of_leaf(_leaf_hash(leaf_hash))
+    tree = store.tree_size() if size is None else size
+    return {"index": index, "size": tree, "proof": _b64(store.inclusion_proof(index, tree))}
+
+
+@router.get("/proof/consistency", summary="RFC 9162 consistency proof between two tree sizes")
+def get_consistency(
+    store: StoreDep,
+    first: NonNegative,
+    second: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+) -> dict[str, Any]:
+    tree = store.tree_size() if second is None else second
+    if first > tree:
+        raise BadRequest(f"first ({first}) must not exceed second ({tree})")
+    return {"first": first, "second": tree, "proof": _b64(store.consistency_proof(first, tree))}
+
+
+@router.get("/receipts/{index}", summary="The receipt of the entry at index, rebuilt from the log")
+def get_receipt(store: StoreDep, index: int) -> dict[str, Any]:
+    if index < 0:
+        raise BadRequest("index must be >= 0")
+    return store.receipt(index).to_json()

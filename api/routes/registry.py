@@ -1,0 +1,62 @@
+"""Keys and actors: the registry projection of the log's ``key`` and ``actor`` events."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import SettingsDep, StoreDep
+from ledger.registry import ActorRecord, KeyRecord
+
+router = APIRouter(prefix="/v1", tags=["registry"])
+
+
+def key_json(record: KeyRecord) -> dict[str, Any]:
+    return {
+        "key_id": record.key_id,
+        "public_key": base64.b64encode(record.public_key).decode("ascii"),
+        "actor": record.actor,
+        "valid_from_index": record.valid_from_index,
+        "revoked_at_index": record.revoked_at_index,
+    }
+
+
+def actor_json(record: ActorRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "roles": list(record.roles),
+        "registered_at_index": record.registered_at_index,
+        "updated_at_index": record.updated_at_index,
+    }
+
+
+@router.get("/keys/{key_id}", summary="A signing key and the log indices it is valid for")
+def get_key(
+    store: StoreDep, key_id: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
+) -> dict[str, Any]:
+    return key_json(store.key(key_id))
+
+
+@router.get("/actors", summary="Registered actors, in registration order")
+def list_actors(
+    store: StoreDep,
+    settings: SettingsDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1)] = 100,
+) -> dict[str, Any]:
+    limit = min(limit, settings.max_page)
+    return {"actors": [actor_json(a) for a in store.actors(offset=offset, limit=limit)]}
+
+
+@router.get("/actors/{actor_id}", summary="One actor: signed profile and key history")
+def get_actor(store: StoreDep, actor_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any]:
+    record, keys = store.actor(actor_id)
+    return {
+        **actor_json(record),
+        "profile": json.loads(record.profile),
+        "keys": [key_json(k) for k in keys],
+    }

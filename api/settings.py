@@ -1,0 +1,31 @@
+"""Service settings, read from the environment once, passed to ``create_app`` explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite:///./spola.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    home: Path = field(default_factory=lambda: Path(".spola"))
+    max_body_bytes: int = 8 * 1024 * 1024  # a full batch of 1,000 typical envelopes fits
+    max_batch: int = 1000
+    max_page: int = 1000
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        env = os.environ
+        settings = cls(
+            database_url=env.get("SPOLA_DATABASE_URL", DEFAULT_DATABASE_URL),
+            home=Path(env.get("SPOLA_HOME", ".spola")),
+            max_body_bytes=int(env.get("SPOLA_MAX_BODY_BYTES", 8 * 1024 * 1024)),
+            max_batch=int(env.get("SPOLA_MAX_BATCH", 1000)),
+            max_page=int(env.get("SPOLA_MAX_PAGE", 1000)),
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,125 @@
+"""Canonical JSON (RFC 8785, JCS) and bounded, strict JSON parsing.
+
+spola signs bytes, never objects: a payload is serialized once with RFC 8785 by its signer and
+the ledger keeps those exact bytes. This module owns the two directions of that contract:
+``canonical_bytes`` produces JCS bytes, and ``parse_canonical_object`` accepts only bytes that
+already are JCS (so one event has exactly one byte form, and two different byte strings can never
+claim to be the same event). The parsers are bounded in size, depth and integer range, and
+refuse what RFC 8785 / I-JSON (RFC 7493) refuse: duplicate member names, lone surrogates,
+NaN and the infinities. Floats are refused too: spola writes quantities as decimal strings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import rfc8785
+
+from ledger.errors import FormatError, LimitError
+
+MAX_SAFE_INTEGER: Final = 2**53 - 1  # RFC 8785 §3.2.2.3 / I-JSON: integers exact in IEEE 754
+DEFAULT_MAX_BYTES: Final = 64 * 1024
+DEFAULT_MAX_DEPTH: Final = 32
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Serialize ``value`` with RFC 8785; raises FormatError for what JCS cannot represent."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except rfc8785.CanonicalizationError as exc:
+        raise FormatError(f"cannot canonicalize JSON: {exc}") from exc
+
+
+def _refuse_float(text: str) -> Any:
+    raise FormatError(f"number {text[:40]} is not an integer: write fractions as decimal strings")
+
+
+def _bounded_int(text: str) -> int:
+    # Checked on the digits before int() runs, so a 10^6-digit number costs nothing.
+    if len(text.lstrip("-")) > 16 or abs(value := int(text)) > MAX_SAFE_INTEGER:
+        raise FormatError(f"integer {text[:40]} is outside ±(2^53 - 1)")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise FormatError(f"{name} is not JSON")
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise FormatError(f"duplicate member name {key!r}")
+            seen.add(key)
+    return obj
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def parse_json(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    what: str = "JSON",
+) -> Any:
+    """Parse untrusted JSON bytes strictly and within bounds.
+
+    Raises LimitError for input over ``max_bytes`` or nested deeper than ``max_depth``, and
+    FormatError for anything that is not strict UTF-8 I-JSON without floats.
+    """
+    if len(data) > max_bytes:
+        raise LimitError(f"{what} is {len(data)} bytes, over the limit of {max_bytes}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_unique_members,
+            parse_float=_refuse_float,
+            parse_int=_bounded_int,
+            parse_constant=_refuse_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{what} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    except RecursionError as exc:
+        raise LimitError(f"{what} is nested deeper than {max_depth} levels") from exc
+    # Cheap upper bound first: depth never exceeds the number of opening brackets.
+    if data.count(b"[") + data.count(b"{") > max_depth and _depth(value) > max_depth:
+        raise LimitError(f"{what} is nested deeper than {max_depth} levels")
+    return value
+
+
+def _is_canonical(value: Any, data: bytes) -> bool:
+    # For ASCII-only input, the C json encoder with sorted keys and no spaces writes exactly
+    # RFC 8785 bytes: keys sort identically by code point and by UTF-16 unit when all are ASCII,
+    # strings escape the same way (RFC 8785 §3.2.2.2), and floats were refused on parsing.
+    # Anything else takes the reference implementation. tests/unit/test_canonical.py holds the
+    # property test that keeps the two paths equal.
+    if data.isascii():
+        fast = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return fast == data.decode("ascii")
+    return canonical_bytes(value) == data
+
+
+def parse_canonical_object(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "payload"
+) -> dict[str, Any]:
+    """Parse bytes that must be one JSON object already in RFC 8785 canonical form."""
+    value = parse_json(data, max_bytes=max_bytes, what=what)
+    if not isinstance(value, dict):
+        raise FormatError(f"{what} must be a JSON object, not {type(value).__name__}")
+    if not _is_canonical(value, data):
+        raise FormatError(f"{what} is not in RFC 8785 canonical form: serialize it with JCS")
+    return value

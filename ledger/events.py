@@ -1,0 +1,194 @@
+"""Event payloads: the common header every event carries and the registry event types.
+
+An event payload is one JSON object in RFC 8785 form, signed inside a DSSE envelope. This module
+turns the already-verified payload bytes into frozen pydantic models and refuses anything the
+formats in docs/formats.md do not allow. It knows the registry events (``actor``, ``key``);
+the supply-chain events (material, process, handover, receipt, lifecycle, passport, assessment)
+register their models in ``EVENT_MODELS`` as the domain grows.
+
+Signature checks happen before this module sees a byte; feed and registry rules live in
+``ledger.feed`` and ``ledger.registry``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from ledger.canonical import canonical_bytes, parse_canonical_object
+from ledger.errors import FormatError
+from ledger.keys import PublicKey, key_id
+
+FORMAT_VERSION: Final = 1
+OPERATOR_ACTOR: Final = "urn:spola:actor:operator"
+
+_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+
+
+def _utc_time(value: str) -> str:
+    # RFC 3339 §5.6 with the "Z" offset only: one spelling per instant keeps payloads canonical.
+    if not _RFC3339_UTC.match(value):
+        raise ValueError("must be RFC 3339 UTC, e.g. 2026-11-26T09:30:00Z")
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError as exc:
+        raise ValueError(f"is not a real date and time ({exc})") from None
+    return value
+
+
+def _decimal(low: str, high: str) -> Any:
+    def check(value: str) -> str:
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise ValueError("must be a decimal string such as '45.8081'") from None
+        if not number.is_finite() or not Decimal(low) <= number <= Decimal(high):
+            raise ValueError(f"must lie between {low} and {high}")
+        return value
+
+    return check
+
+
+ActorId = Annotated[str, StringConstraints(pattern=r"^urn:spola:actor:[a-z0-9][a-z0-9-]{0,62}$")]
+KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Latitude = Annotated[str, StringConstraints(max_length=20), AfterValidator(_decimal("-90", "90"))]
+Longitude = Annotated[
+    str, StringConstraints(max_length=20), AfterValidator(_decimal("-180", "180"))
+]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Role = Literal[
+    "operator", "supplier", "brand", "certifier", "repairer", "recycler", "retailer", "logistics"
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class Event(_Strict):
+    """The header common to every event (DESIGN.md, Formats → Event payload)."""
+
+    type_name: ClassVar[str] = ""
+
+    v: Literal[1]
+    type: str
+    actor: ActorId
+    seq: int = Field(ge=0, le=2**53 - 1)
+    prev: HexHash | None
+    time: Annotated[str, AfterValidator(_utc_time)]
+
+
+class Facility(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    name: Text
+    town: Text
+    region: Text | None = None
+    country: Country
+    lat: Latitude
+    lon: Longitude
+    gln: Annotated[str, StringConstraints(pattern=r"^\d{13}$")] | None = None
+
+
+class ActorEvent(Event):
+    """Registers an actor, or updates its profile. Signed by the operator."""
+
+    type_name: ClassVar[str] = "actor"
+
+    type: Literal["actor"]
+    op: Literal["register", "update"]
+    id: ActorId
+    name: Text
+    roles: list[Role] = Field(min_length=1, max_length=8)
+    country: Country
+    region: Text | None = None
+    gln: Annotated[str, StringConstraints(pattern=r"^\d{13}$")] | None = None
+    facilities: list[Facility] = Field(default_factory=list, max_length=64)
+
+
+class KeyEvent(Event):
+    """Adds, rotates or revokes a signing key of ``subject`` (one key per terminal).
+
+    - ``add``: signed by the operator; ``key_id`` and ``public_key`` name the new key.
+    - ``rotate``: signed by the key named in ``replaces`` (or by the operator); the new key
+      takes its place and the replaced key stops being valid after this entry.
+    - ``revoke``: signed by the operator or by any valid key of ``subject``; ``key_id`` names
+      the key that stops being valid.
+    """
+
+    type_name: ClassVar[str] = "key"
+
+    type: Literal["key"]
+    op: Literal["add", "rotate", "revoke"]
+    subject: ActorId
+    key_id: KeyId
+    public_key: Annotated[str, StringConstraints(min_length=44, max_length=44)] | None = None
+    replaces: KeyId | None = None
+    reason: Text | None = None
+
+    def new_public_key(self) -> PublicKey:
+        """The key this event introduces (add, rotate), checked against ``key_id``."""
+        if self.public_key is None:
+            raise FormatError(f"key {self.op} needs public_key")
+        key = PublicKey.from_base64(self.public_key)
+        if key_id(key.raw) != self.key_id:
+            raise FormatError("key_id is not the SHA-256 of public_key")
+        return key
+
+
+EVENT_MODELS: dict[str, type[Event]] = {model.type_name: model for model in (ActorEvent, KeyEvent)}
+
+
+def _explain(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "payload"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def parse_event(payload: bytes) -> Event:
+    """Parse verified payload bytes into the event model for its ``type``.
+
+    Raises FormatError naming the first offending field.
+    """
+    obj = parse_canonical_object(payload)
+    kind = obj.get("type")
+    model = EVENT_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        known = ", ".join(sorted(EVENT_MODELS))
+        raise FormatError(f"type: unknown event type {kind!r} (known: {known})")
+    try:
+        event = model.model_validate(obj)
+    except ValidationError as exc:
+        raise FormatError(f"{kind} event: {_explain(exc)}") from None
+    if isinstance(event, KeyEvent):
+        _check_key_event_shape(event)
+    return event
+
+
+def _check_key_event_shape(event: KeyEvent) -> None:
+    if event.op in ("add", "rotate"):
+        event.new_public_key()
+    elif event.public_key is not None:
+        raise FormatError("key event: public_key: not allowed for revoke")
+    if (event.op == "rotate") != (event.replaces is not None):
+        raise FormatError("key event: replaces: required for rotate and only for rotate")
+
+
+def encode_event(fields: dict[str, Any]) -> bytes:
+    """The RFC 8785 payload bytes for ``fields``, validated as ``parse_event`` will read them."""
+    payload = canonical_bytes(fields)
+    parse_event(payload)
+    return payload

@@ -1,0 +1,71 @@
+"""Engines and migrations for SQLite (embedded default) and PostgreSQL (production).
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged append survives power loss),
+a busy timeout instead of instant "database is locked" errors, and ``BEGIN IMMEDIATE`` for
+write transactions so that the sequencer takes the write lock before it reads the log head.
+PostgreSQL needs nothing special: the sequencer locks the head row with ``SELECT … FOR UPDATE``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+import migrations
+
+log = logging.getLogger(__name__)
+
+WRITE = "spola_write"  # execution option: this connection's transactions write the log
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://…``)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_size=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    # isolation_level=None stops the sqlite3 module from issuing its own BEGIN; the hooks
+    # below issue BEGIN (or BEGIN IMMEDIATE for writers) themselves, as SQLAlchemy documents.
+    engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it already is)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    log.info("schema at head on %s", engine.url.render_as_string(hide_password=True))

@@ -1,0 +1,167 @@
+"""``LedgerStore``: the one object the API and the CLI talk to for the log.
+
+It owns an engine, the sequencer (the only writer) and the read queries, and it knows the
+operator: the log key that signs checkpoints and the operator's own registry events. The genesis
+entry — index 0 — is the operator's ``actor`` registration signed by the log key, which is how a
+verifier that knows only the log key anchors the key history it replays.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from ledger.envelope import Envelope, sign_envelope
+from ledger.errors import LedgerError
+from ledger.events import OPERATOR_ACTOR, encode_event
+from ledger.keys import PrivateKey
+from ledger.note import vkey
+from ledger.receipt import Receipt
+from ledger.registry import ActorRecord, KeyRecord
+from ledger.store import reads
+from ledger.store.engine import make_engine, upgrade
+from ledger.store.schema import log_entries
+from ledger.store.sequencer import Sequencer
+
+log = logging.getLogger(__name__)
+
+
+class OperatorMismatchError(LedgerError):
+    """The database holds a log that another operator key started."""
+
+
+class LedgerStore:
+    def __init__(
+        self, engine: Engine, *, operator: PrivateKey, origin: str, max_batch: int = 1000
+    ) -> None:
+        self.engine = engine
+        self.origin = origin
+        self._operator = operator
+        self.sequencer = Sequencer(engine, operator=operator, origin=origin, max_batch=max_batch)
+
+    @classmethod
+    def open(
+        cls, url: str, *, operator: PrivateKey, origin: str, max_batch: int = 1000
+    ) -> LedgerStore:
+        """Open (and migrate) the database at ``url`` and make sure the log has its genesis."""
+        engine = make_engine(url)
+        upgrade(engine)
+        store = cls(engine, operator=operator, origin=origin, max_batch=max_batch)
+        store.ensure_genesis()
+        return store
+
+    @property
+    def log_vkey(self) -> str:
+        """The C2SP verifier key of the log: ``origin+hexkeyid+base64(0x01||pubkey)``."""
+        return vkey(self.origin, self._operator.public_key.raw)
+
+    @property
+    def operator_key_id(self) -> str:
+        return self._operator.public_key.key_id
+
+    def connect(self) -> Connection:
+        return self.engine.connect()
+
+    # -- reading: each call one connection, one query module function -------------------------
+
+    def tree_size(self) -> int:
+        with self.connect() as conn:
+            return reads.tree_size(conn)
+
+    def latest_checkpoint(self) -> bytes:
+        with self.connect() as conn:
+            return reads.latest_checkpoint(conn)[1]
+
+    def entries(self, start: int, end: int) -> list[reads.StoredEntry]:
+        with self.connect() as conn:
+            return reads.entries(conn, start, end)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        with self.connect() as conn:
+            return reads.inclusion_proof(conn, index, size)
+
+    def index_of_leaf(self, leaf: bytes) -> int:
+        with self.connect() as conn:
+            return reads.index_of_leaf(conn, leaf)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        with self.connect() as conn:
+            return reads.consistency_proof(conn, first, second)
+
+    def root_at(self, size: int) -> bytes:
+        with self.connect() as conn:
+            return reads.root_at(conn, size)
+
+    def receipt(self, index: int) -> Receipt:
+        with self.connect() as conn:
+            return reads.receipt_for(conn, index)
+
+    def key(self, key_id: str) -> KeyRecord:
+        with self.connect() as conn:
+            return reads.key(conn, key_id)
+
+    def actors(self, *, offset: int, limit: int) -> list[ActorRecord]:
+        with self.connect() as conn:
+            return reads.actor_list(conn, offset=offset, limit=limit)
+
+    def actor(self, actor_id: str) -> tuple[ActorRecord, list[KeyRecord]]:
+        with self.connect() as conn:
+            return reads.actor(conn, actor_id)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
+        return self.sequencer.append(envelopes)
+
+    def ensure_genesis(self, *, name: str = "spola ledger operator") -> None:
+        with self.connect() as conn:
+            first = conn.execute(
+                select(log_entries.c.key_id).where(log_entries.c.idx == 0)
+            ).scalar()
+        if first is None:
+            self.operator_event(
+                {
+                    "type": "actor",
+                    "op": "register",
+                    "id": OPERATOR_ACTOR,
+                    "name": name,
+                    "roles": ["operator"],
+                    "country": "IT",
+                    "region": "Lombardia",
+                }
+            )
+            log.info("genesis: log %s started by key %s", self.origin, self.operator_key_id)
+        elif first != self.operator_key_id:
+            raise OperatorMismatchError(
+                f"this database's log was started by key {first}, not by the configured "
+                f"operator key {self.operator_key_id}"
+            )
+
+    def operator_event(self, fields: dict[str, Any]) -> Receipt:
+        """Sign ``fields`` as the operator's next event and append it."""
+        key_id = self.operator_key_id
+        with self.connect() as conn:
+            last = conn.execute(
+                select(log_entries.c.seq, log_entries.c.payload_digest)
+                .where(log_entries.c.key_id == key_id)
+                .order_by(log_entries.c.seq.desc())
+                .limit(1)
+            ).first()
+        payload = encode_event(
+            {
+                "v": 1,
+                "actor": OPERATOR_ACTOR,
+                "seq": 0 if last is None else last.seq + 1,
+                "prev": None if last is None else last.payload_digest,
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                **fields,
+            }
+        )
+        return self.append([sign_envelope(payload, self._operator)])[0]
+
+
+__all__ = ["LedgerStore", "OperatorMismatchError"]

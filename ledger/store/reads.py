@@ -1,0 +1,183 @@
+"""Queries over the log: entries, checkpoints, proofs, receipts, keys and actors.
+
+Every proof reads O(log n) rows: a proof is planned as a set of perfect-subtree node IDs
+(``ledger.merkle``) and fetched with one indexed query, never by walking the leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select, tuple_
+
+from ledger.errors import NotFoundError, ProofShapeError
+from ledger.hashing import EMPTY_ROOT, node_hash
+from ledger.merkle import NodeID, consistency_plan, inclusion_plan, perfect_subtrees
+from ledger.receipt import Receipt, Violation
+from ledger.registry import ActorRecord, KeyRecord
+from ledger.store.registry import actor_from_row, key_from_row
+from ledger.store.schema import actors, checkpoints, keys, log_entries, log_head, merkle_nodes
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    index: int
+    entry: bytes
+    leaf_hash: bytes
+    chain_hash: bytes
+    applied: bool
+    violation: Violation | None
+    logged_at: str
+
+
+def tree_size(conn: Connection) -> int:
+    return int(conn.execute(select(log_head.c.size).where(log_head.c.id == 1)).scalar_one())
+
+
+def read_nodes(conn: Connection, ids: Iterable[NodeID]) -> dict[NodeID, bytes]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(merkle_nodes.c.level, merkle_nodes.c.idx, merkle_nodes.c.hash).where(
+            tuple_(merkle_nodes.c.level, merkle_nodes.c.idx).in_(wanted)
+        )
+    )
+    return {(row.level, row.idx): bytes(row.hash) for row in rows}
+
+
+def _fold(nodes: Mapping[NodeID, bytes], ids: list[NodeID]) -> bytes:
+    # The MTH of a range is its perfect subtrees folded right to left (RFC 9162 §2.1.1).
+    result = nodes[ids[-1]]
+    for node_id in reversed(ids[:-1]):
+        result = node_hash(nodes[node_id], result)
+    return result
+
+
+def root_at(conn: Connection, size: int) -> bytes:
+    """The Merkle root of the first ``size`` entries (any size up to the current one)."""
+    _check_size(conn, size)
+    if size == 0:
+        return EMPTY_ROOT
+    ids = perfect_subtrees(0, size)
+    return _fold(read_nodes(conn, ids), ids)
+
+
+def _check_size(conn: Connection, size: int) -> int:
+    current = tree_size(conn)
+    if size < 0 or size > current:
+        raise ProofShapeError(f"tree size {size} is outside the log (current size {current})")
+    return current
+
+
+def inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:
+    _check_size(conn, size)
+    plan = inclusion_plan(index, size)
+    return plan.materialize(read_nodes(conn, plan.node_ids()))
+
+
+def consistency_proof(conn: Connection, first: int, second: int) -> list[bytes]:
+    _check_size(conn, second)
+    plan = consistency_plan(first, second)
+    return plan.materialize(read_nodes(conn, plan.node_ids()))
+
+
+def index_of_leaf(conn: Connection, leaf: bytes) -> int:
+    index = conn.execute(
+        select(log_entries.c.idx).where(log_entries.c.leaf_hash == leaf).order_by(log_entries.c.idx)
+    ).scalar()
+    if index is None:
+        raise NotFoundError(f"no entry has leaf hash {leaf.hex()}")
+    return int(index)
+
+
+def latest_checkpoint(conn: Connection) -> tuple[int, bytes]:
+    row = conn.execute(
+        select(checkpoints.c.size, checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)
+    ).first()
+    if row is None:
+        raise NotFoundError("the log has no checkpoint yet: run spola init and start the service")
+    return int(row.size), row.note.encode("utf-8")
+
+
+def covering_checkpoint(conn: Connection, index: int) -> tuple[int, bytes]:
+    """The first checkpoint that covers entry ``index``: the one signed after its batch."""
+    row = conn.execute(
+        select(checkpoints.c.size, checkpoints.c.note)
+        .where(checkpoints.c.size > index)
+        .order_by(checkpoints.c.size)
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no checkpoint covers entry {index}")
+    return int(row.size), row.note.encode("utf-8")
+
+
+def _entry_from_row(row: object) -> StoredEntry:
+    rule = row.violation_rule  # type: ignore[attr-defined]
+    return StoredEntry(
+        index=row.idx,  # type: ignore[attr-defined]
+        entry=bytes(row.entry),  # type: ignore[attr-defined]
+        leaf_hash=bytes(row.leaf_hash),  # type: ignore[attr-defined]
+        chain_hash=bytes(row.chain_hash),  # type: ignore[attr-defined]
+        applied=row.applied,  # type: ignore[attr-defined]
+        violation=None if rule is None else Violation(rule, row.violation_detail),  # type: ignore[attr-defined]
+        logged_at=row.logged_at,  # type: ignore[attr-defined]
+    )
+
+
+def entries(conn: Connection, start: int, end: int) -> list[StoredEntry]:
+    """Entries with ``start <= index < end``."""
+    rows = conn.execute(
+        select(log_entries)
+        .where(log_entries.c.idx >= start, log_entries.c.idx < end)
+        .order_by(log_entries.c.idx)
+    )
+    return [_entry_from_row(row) for row in rows]
+
+
+def entry(conn: Connection, index: int) -> StoredEntry:
+    row = conn.execute(select(log_entries).where(log_entries.c.idx == index)).first()
+    if row is None:
+        raise NotFoundError(f"no entry at index {index}")
+    return _entry_from_row(row)
+
+
+def receipt_for(conn: Connection, index: int, *, duplicate: bool = False) -> Receipt:
+    """The receipt the ledger gave for entry ``index``, rebuilt exactly from the log."""
+    stored = entry(conn, index)
+    size, note = covering_checkpoint(conn, index)
+    return Receipt(
+        index=index,
+        leaf_hash=stored.leaf_hash,
+        checkpoint=note,
+        inclusion_proof=tuple(inclusion_proof(conn, index, size)),
+        applied=stored.applied,
+        violation=stored.violation,
+        duplicate=duplicate,
+    )
+
+
+def key(conn: Connection, key_id: str) -> KeyRecord:
+    row = conn.execute(select(keys).where(keys.c.key_id == key_id)).first()
+    if row is None:
+        raise NotFoundError(f"unknown key {key_id}")
+    return key_from_row(row)
+
+
+def actor_list(conn: Connection, *, offset: int, limit: int) -> list[ActorRecord]:
+    rows = conn.execute(
+        select(actors).order_by(actors.c.registered_at_index).offset(offset).limit(limit)
+    )
+    return [actor_from_row(row) for row in rows]
+
+
+def actor(conn: Connection, actor_id: str) -> tuple[ActorRecord, list[KeyRecord]]:
+    row = conn.execute(select(actors).where(actors.c.id == actor_id)).first()
+    if row is None:
+        raise NotFoundError(f"unknown actor {actor_id}")
+    key_rows = conn.execute(
+        select(keys).where(keys.c.actor == actor_id).order_by(keys.c.valid_from_index)
+    )
+    return actor_from_row(row), [key_from_row(k) for k in key_rows]

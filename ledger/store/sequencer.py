@@ -1,0 +1,367 @@
+"""The append path: one sequencer, batch appends, O(log n) per entry.
+
+``append`` admits a batch of DSSE envelopes atomically. Work that needs no lock — envelope
+parsing, signature checks for keys already registered, payload parsing — happens first; then
+one transaction locks the log head (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE``
+on SQLite), so concurrent writers, threads or processes, never fork the log. Inside the lock
+each envelope is checked in order against the key registry and its feed, hashed into the compact
+range (new perfect Merkle nodes are written, nothing old is read), the registry rules are applied,
+and one checkpoint is signed for the batch. Receipts for the batch are built from nodes held in
+memory; a resubmitted envelope gets its original receipt back.
+
+Admission failures refuse the whole batch and write nothing, except equivocation evidence, which
+is kept in ``equivocations`` by a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, tuple_, update
+
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.compact import CompactRange
+from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, verify_envelope
+from ledger.errors import (
+    EquivocationError,
+    FormatError,
+    LedgerError,
+    LimitError,
+    RefusedEnvelope,
+    RuleViolation,
+)
+from ledger.events import Event, parse_event
+from ledger.feed import Continuation, FeedHead, check_continuation, payload_digest
+from ledger.hashing import chain_hash, leaf_hash
+from ledger.keys import PrivateKey, PublicKey
+from ledger.merkle import NodeID, inclusion_plan, perfect_subtrees
+from ledger.receipt import Receipt, Violation
+from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
+from ledger.store.engine import WRITE
+from ledger.store.reads import receipt_for
+from ledger.store.registry import BatchRegistry
+from ledger.store.schema import (
+    checkpoints,
+    equivocations,
+    keys,
+    log_entries,
+    log_head,
+    merkle_nodes,
+)
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class _Candidate:
+    position: int
+    envelope: Envelope
+    entry: bytes  # RFC 8785 bytes of the envelope: the log entry
+    key_id: str
+    digest: str
+    event: Event | None = None  # set once the signature has verified
+
+
+@dataclass
+class _Batch:
+    """What one locked pass produced: rows to write and receipts to build."""
+
+    size: int
+    chain: bytes
+    compact: CompactRange
+    nodes: dict[NodeID, bytes] = field(default_factory=dict)
+    entry_rows: list[dict[str, object]] = field(default_factory=list)
+    node_rows: list[dict[str, object]] = field(default_factory=list)
+    verdicts: dict[int, Violation | None] = field(default_factory=dict)
+    # position in the request → log index (new or, for duplicates, original)
+    placed: dict[int, tuple[int, bool]] = field(default_factory=dict)
+
+
+class Sequencer:
+    """Appends envelopes to the log of one database."""
+
+    def __init__(
+        self, engine: Engine, *, operator: PrivateKey, origin: str, max_batch: int = 1000
+    ) -> None:
+        self._engine = engine
+        self._operator = operator
+        self._origin = origin
+        self.max_batch = max_batch
+        self.log_key = KeyRecord(
+            key_id=operator.public_key.key_id,
+            public_key=operator.public_key.raw,
+            actor="urn:spola:actor:operator",
+            valid_from_index=0,
+        )
+
+    # -- before the lock -------------------------------------------------------------------
+
+    def _prepare(self, envelopes: Sequence[Envelope]) -> list[_Candidate]:
+        if not envelopes:
+            raise FormatError("no envelopes to append")
+        if len(envelopes) > self.max_batch:
+            raise LimitError(
+                f"{len(envelopes)} envelopes, over the batch limit of {self.max_batch}"
+            )
+        candidates = []
+        for position, envelope in enumerate(envelopes):
+            if len(envelope.signatures) != 1 or not envelope.signatures[0].keyid:
+                raise RefusedEnvelope(
+                    position,
+                    FormatError("an event envelope carries exactly one signature, with its keyid"),
+                )
+            candidates.append(
+                _Candidate(
+                    position=position,
+                    envelope=envelope,
+                    entry=envelope.to_bytes(),
+                    key_id=envelope.signatures[0].keyid,
+                    digest=payload_digest(envelope.payload),
+                )
+            )
+        self._verify_known(candidates)
+        return candidates
+
+    def _verify_known(self, candidates: list[_Candidate]) -> None:
+        # A key ID is the hash of its public key, so a signature that verifies now verifies
+        # forever; only the key's validity at the final index is left for the locked pass.
+        wanted = {c.key_id for c in candidates}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(keys.c.key_id, keys.c.public_key).where(keys.c.key_id.in_(wanted))
+            ).all()
+        known = {row.key_id: PublicKey(bytes(row.public_key)) for row in rows}
+        known.setdefault(self.log_key.key_id, self._operator.public_key)
+        for c in candidates:
+            if c.key_id in known:
+                self._verify_and_parse(c, known[c.key_id])
+
+    @staticmethod
+    def _verify_and_parse(c: _Candidate, public_key: PublicKey) -> None:
+        try:
+            verify_envelope(c.envelope, public_key)  # signature first, then parse
+            if c.envelope.payload_type != EVENT_PAYLOAD_TYPE:
+                raise FormatError(
+                    f"payloadType must be {EVENT_PAYLOAD_TYPE}, not {c.envelope.payload_type!r}"
+                )
+            c.event = parse_event(c.envelope.payload)
+        except LedgerError as exc:
+            raise RefusedEnvelope(c.position, exc) from exc
+
+    # -- the locked pass -------------------------------------------------------------------
+
+    def append(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
+        """Admit ``envelopes`` atomically; their receipts, in order."""
+        candidates = self._prepare(envelopes)
+        try:
+            with self._engine.connect().execution_options(**{WRITE: True}) as conn:
+                with conn.begin():
+                    batch, note = self._sequence(conn, candidates)
+                duplicates = {idx for idx, dup in batch.placed.values() if dup}
+                old = self._original_receipts(conn, duplicates - set(batch.verdicts))
+        except RefusedEnvelope as refused:
+            if isinstance(refused.cause, EquivocationError):
+                self._keep_evidence(candidates[refused.position], refused.cause)
+            raise
+        return self._receipts(batch, note, old)
+
+    def _sequence(
+        self, conn: Connection, candidates: list[_Candidate]
+    ) -> tuple[_Batch, bytes | None]:
+
+        head = conn.execute(select(log_head).where(log_head.c.id == 1).with_for_update()).one()
+        compact = CompactRange.from_bytes(head.size, bytes(head.compact_range))
+        batch = _Batch(size=head.size, chain=bytes(head.chain_hash), compact=compact)
+        batch.nodes.update(zip(perfect_subtrees(0, head.size), compact.hashes, strict=True))
+        registry = BatchRegistry(conn, self.log_key)
+        registry.preload_keys(c.key_id for c in candidates)
+        feeds = _feed_heads(conn, {c.key_id for c in candidates})
+        in_batch: dict[tuple[str, int], tuple[str, int]] = {}
+        now = utc_now()
+        for c in candidates:
+            index = batch.size
+            try:
+                signer = signing_key(registry, c.key_id, index)
+                if c.event is None:
+                    self._verify_and_parse(c, PublicKey(signer.public_key))
+                assert c.event is not None
+                check_attribution(c.event, signer)
+                kind = self._continuation(conn, c, feeds.get(c.key_id), in_batch)
+            except RefusedEnvelope:
+                raise
+            except LedgerError as exc:
+                raise RefusedEnvelope(c.position, exc) from exc
+            if kind is not None:
+                batch.placed[c.position] = (kind, True)
+                continue
+            self._append_one(batch, c, signer, registry, now)
+            feeds[c.key_id] = FeedHead(c.key_id, c.event.seq, c.digest, index)
+            in_batch[(c.key_id, c.event.seq)] = (c.digest, index)
+            batch.placed[c.position] = (index, False)
+        if not batch.entry_rows:
+            return batch, None
+        registry.flush()
+        conn.execute(insert(log_entries), batch.entry_rows)
+        conn.execute(insert(merkle_nodes), batch.node_rows)
+        conn.execute(
+            update(log_head).where(log_head.c.id == 1),
+            {"size": batch.size, "chain_hash": batch.chain, "compact_range": compact.to_bytes()},
+        )
+        root = compact.root()
+        note = sign_checkpoint(Checkpoint(self._origin, batch.size, root), self._operator)
+        conn.execute(
+            insert(checkpoints),
+            {"size": batch.size, "root_hash": root, "note": note.decode(), "created_at": now},
+        )
+        return batch, note
+
+    @staticmethod
+    def _continuation(
+        conn: Connection,
+        c: _Candidate,
+        head: FeedHead | None,
+        in_batch: dict[tuple[str, int], tuple[str, int]],
+    ) -> int | None:
+        """None to append, or the original index of a resubmission; raises on gap, fork,
+        equivocation."""
+        assert c.event is not None
+        seq = c.event.seq
+        logged: tuple[str, int] | None = None
+        if head is not None and seq <= head.seq:
+            logged = in_batch.get((c.key_id, seq))
+            if logged is None:
+                row = conn.execute(
+                    select(log_entries.c.payload_digest, log_entries.c.idx).where(
+                        and_(log_entries.c.key_id == c.key_id, log_entries.c.seq == seq)
+                    )
+                ).one()
+                logged = (row.payload_digest, row.idx)
+        kind = check_continuation(
+            head,
+            key_id=c.key_id,
+            seq=seq,
+            prev=c.event.prev,
+            digest=c.digest,
+            logged_digest=None if logged is None else logged[0],
+            logged_index=None if logged is None else logged[1],
+        )
+        if kind is Continuation.DUPLICATE:
+            assert logged is not None
+            return logged[1]
+        return None
+
+    def _append_one(
+        self,
+        batch: _Batch,
+        c: _Candidate,
+        signer: KeyRecord,
+        registry: BatchRegistry,
+        now: str,
+    ) -> None:
+        assert c.event is not None
+        index = batch.size
+        leaf = leaf_hash(c.entry)
+        batch.chain = chain_hash(batch.chain, leaf)
+        for node_id, node in batch.compact.append(leaf):
+            batch.nodes[node_id] = node
+            batch.node_rows.append({"level": node_id[0], "idx": node_id[1], "hash": node})
+        violation: Violation | None = None
+        try:
+            registry.apply(
+                apply_registry_event(
+                    c.event, c.envelope.payload, index=index, signer=signer, view=registry
+                )
+            )
+        except RuleViolation as broken:
+            violation = Violation(broken.rule, broken.detail)
+        batch.verdicts[index] = violation
+        batch.entry_rows.append(
+            {
+                "idx": index,
+                "entry": c.entry,
+                "leaf_hash": leaf,
+                "chain_hash": batch.chain,
+                "key_id": c.key_id,
+                "seq": c.event.seq,
+                "payload_digest": c.digest,
+                "event_type": c.event.type,
+                "actor": c.event.actor,
+                "applied": violation is None,
+                "violation_rule": None if violation is None else violation.rule,
+                "violation_detail": None if violation is None else violation.detail,
+                "logged_at": now,
+            }
+        )
+        batch.size += 1
+
+    # -- after the lock --------------------------------------------------------------------
+
+    def _receipts(
+        self, batch: _Batch, note: bytes | None, old: dict[int, Receipt]
+    ) -> list[Receipt]:
+        receipts: list[Receipt] = []
+        for position in range(len(batch.placed)):
+            index, duplicate = batch.placed[position]
+            if index in batch.verdicts:
+                assert note is not None
+                proof = inclusion_plan(index, batch.size).materialize(batch.nodes)
+                violation = batch.verdicts[index]
+                receipts.append(
+                    Receipt(
+                        index=index,
+                        leaf_hash=batch.nodes[(0, index)],
+                        checkpoint=note,
+                        inclusion_proof=tuple(proof),
+                        applied=violation is None,
+                        violation=violation,
+                        duplicate=duplicate,
+                    )
+                )
+            else:
+                receipts.append(old[index])
+        return receipts
+
+    def _original_receipts(self, conn: Connection, indices: set[int]) -> dict[int, Receipt]:
+
+        return {index: receipt_for(conn, index, duplicate=True) for index in indices}
+
+    def _keep_evidence(self, c: _Candidate, cause: EquivocationError) -> None:
+        with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            conn.execute(
+                insert(equivocations),
+                {
+                    "key_id": cause.key_id,
+                    "seq": cause.seq,
+                    "logged_idx": cause.existing_index,
+                    "envelope": c.entry,
+                    "received_at": utc_now(),
+                },
+            )
+        log.warning("equivocation by key %s at seq %d kept as evidence", cause.key_id, cause.seq)
+
+
+def _feed_heads(conn: Connection, key_ids: set[str]) -> dict[str, FeedHead]:
+
+    latest = (
+        select(log_entries.c.key_id, func.max(log_entries.c.seq).label("seq"))
+        .where(log_entries.c.key_id.in_(key_ids))
+        .group_by(log_entries.c.key_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            log_entries.c.key_id, log_entries.c.seq, log_entries.c.payload_digest, log_entries.c.idx
+        ).join(
+            latest,
+            tuple_(log_entries.c.key_id, log_entries.c.seq)
+            == tuple_(latest.c.key_id, latest.c.seq),
+        )
+    )
+    return {r.key_id: FeedHead(r.key_id, r.seq, r.payload_digest, r.idx) for r in rows}

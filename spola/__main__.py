@@ -1,0 +1,3 @@
+from spola.cli import main
+
+raise SystemExit(main())

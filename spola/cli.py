@@ -1,0 +1,131 @@
+"""``spola``: operator commands for the ledger service.
+
+Errors print one line to stderr and exit 1; usage errors exit 2 (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ledger.errors import LedgerError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from api.settings import Settings
+
+    return Settings.from_env(database_url=getattr(args, "db", None))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from api.operator import DEFAULT_ORIGIN, init_home
+
+    home = _settings(args).home
+    created = init_home(home, origin=args.origin or DEFAULT_ORIGIN, exist_ok=args.exist_ok)
+    print(f"{'created' if created else 'kept'} the log key in {home}")
+    return 0
+
+
+def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from api.operator import load_operator
+    from ledger.store.ledger import LedgerStore
+
+    settings = _settings(args)
+    operator = load_operator(settings.home)
+    return settings, LedgerStore.open(
+        settings.database_url, operator=operator.key, origin=operator.origin
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from api.demo import seed_demo
+
+    settings, store = _open_store(args)
+    added = seed_demo(store, settings.home)
+    print(f"demo ledger ready: {added} entries appended, tree size {store.tree_size()}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    if args.db:
+        os.environ["SPOLA_DATABASE_URL"] = args.db  # the workers read the same settings
+    _settings(args)  # fail fast on bad settings before forking workers
+    uvicorn.run(
+        "api.main:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_log_checkpoint(args: argparse.Namespace) -> int:
+    _, store = _open_store(args)
+    sys.stdout.write(store.latest_checkpoint().decode("utf-8"))
+    return 0
+
+
+def cmd_log_key(args: argparse.Namespace) -> int:
+    _, store = _open_store(args)
+    print(store.log_vkey)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spola", description="spola traceability ledger")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create the log key and origin in $SPOLA_HOME (./.spola)")
+    p.add_argument("--origin", help="the log's origin line, e.g. ledger.example.it/spola")
+    p.add_argument("--exist-ok", action="store_true", help="keep an existing key")
+    p.set_defaults(func=cmd_init)
+
+    db_help = "database URL (default $SPOLA_DATABASE_URL or sqlite:///./spola.db)"
+    p = sub.add_parser("serve", help="serve the HTTP API")
+    p.add_argument("--db", help=db_help)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="seed the demo supply chain (idempotent)")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_demo)
+
+    logp = sub.add_parser("log", help="read the log").add_subparsers(
+        dest="log_command", required=True
+    )
+    p = logp.add_parser("checkpoint", help="print the latest signed checkpoint")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_log_checkpoint)
+    p = logp.add_parser("key", help="print the log's verifier key (C2SP vkey)")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_log_key)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    func: Command = args.func
+    try:
+        return func(args)
+    except LedgerError as exc:
+        print(f"spola: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["Path", "main"]
