@@ -23,8 +23,18 @@ DEFAULT_MAX_BYTES: Final = 64 * 1024
 DEFAULT_MAX_DEPTH: Final = 32
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """Serialize ``value`` with RFC 8785; raises FormatError for what JCS cannot represent."""
+def canonical_bytes(value: Any, *, floats: bool = True) -> bytes:
+    """Serialize ``value`` with RFC 8785; raises FormatError for what JCS cannot represent.
+
+    With ``floats=False`` the caller promises that ``value`` holds no float (only objects,
+    arrays, strings, integers, booleans and null), which allows a fast path: for such values
+    whose serialization is pure ASCII, the C JSON encoder with sorted keys and no whitespace
+    writes exactly the RFC 8785 bytes (see ``_is_canonical``). Envelopes are always such values.
+    """
+    if not floats:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if text.isascii():
+            return text.encode("ascii")
     try:
         return bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError as exc:

@@ -177,7 +177,7 @@ class Envelope:
 
     def to_bytes(self) -> bytes:
         """RFC 8785 bytes of ``to_json()``: exactly the bytes of the log entry."""
-        return canonical_bytes(self.to_json())
+        return canonical_bytes(self.to_json(), floats=False)  # strings and lists only
 
     def signed_message(self) -> bytes:
         """The bytes every signature covers: PAE(UTF8(payloadType), payload)."""

@@ -1,0 +1,110 @@
+"""Batch ingest through the store and over HTTP, next to raw single-core Ed25519 verify/s.
+
+    .venv/bin/python bench/ingest.py [--db URL] [--events N] [--batch B] [--http]
+
+Target (issue: foundation): store ingest >= 0.5 x the raw verify rate of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+
+from bench.common import enrol_terminals, raw_verify_rate, signed_feed, timed  # noqa: E402
+from ledger.keys import PrivateKey  # noqa: E402
+from ledger.store.ledger import LedgerStore  # noqa: E402
+
+
+def store_ingest(url: str, events: int, batch: int, terminals: int) -> tuple[float, float]:
+    store = LedgerStore.open(url, operator=PrivateKey.generate(), origin="bench.spola/ingest")
+    enrolled = enrol_terminals(store, terminals)
+    per = events // terminals
+    feeds = [signed_feed(key, actor, per)[0] for key, actor in enrolled]
+    envelopes = [env for group in zip(*feeds, strict=True) for env in group]
+    keys = {key.public_key.key_id: key.public_key.raw for key, _ in enrolled}
+    raw = raw_verify_rate(envelopes[:5000], keys)
+    with timed() as elapsed:
+        for start in range(0, len(envelopes), batch):
+            store.append(envelopes[start : start + batch])
+    store.engine.dispose()
+    return len(envelopes) / elapsed[0], raw
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_ingest(events: int, batch: int, terminals: int) -> float:
+    home = Path(tempfile.mkdtemp(prefix="spola-bench-"))
+    env = {**os.environ, "SPOLA_HOME": str(home / "home"),
+           "SPOLA_DATABASE_URL": f"sqlite:///{home / 'http.db'}"}  # fmt: skip
+    spola = str(Path(sys.executable).parent / "spola")
+    subprocess.run([spola, "init"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([spola, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/healthz").raise_for_status()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        from api.operator import load_operator
+
+        operator = load_operator(home / "home")
+        # Enrol through the store API would need the operator's feed: do it through HTTP too.
+        store = LedgerStore.open(env["SPOLA_DATABASE_URL"], operator=operator.key,
+                                 origin=operator.origin)  # fmt: skip
+        enrolled = enrol_terminals(store, terminals)
+        store.engine.dispose()
+        per = events // terminals
+        feeds = [signed_feed(key, actor, per)[0] for key, actor in enrolled]
+        envelopes = [env.to_json() for group in zip(*feeds, strict=True) for env in group]
+        with httpx.Client(base_url=base, timeout=60) as client, timed() as elapsed:
+            for start in range(0, len(envelopes), batch):
+                client.post("/v1/entries", json={"envelopes": envelopes[start : start + batch]}
+                            ).raise_for_status()  # fmt: skip
+        return len(envelopes) / elapsed[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--terminals", type=int, default=20)
+    parser.add_argument("--http", action="store_true", help="also measure over HTTP")
+    args = parser.parse_args()
+    url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='spola-bench-')}/ingest.db"
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
+    rate, raw = store_ingest(url, args.events, args.batch, args.terminals)
+    print(f"raw single-core Ed25519 verify: {raw:,.0f}/s")
+    engine = url.split(":", 1)[0]
+    print(f"store batch ingest ({engine}, batch {args.batch}): {rate:,.0f} events/s "
+          f"= {rate / raw:.2f} x raw verify (target >= 0.5)")  # fmt: skip
+    if args.http:
+        http = http_ingest(args.events, args.batch, args.terminals)
+        print(f"HTTP batch ingest (sqlite, batch {args.batch}, 1 worker): {http:,.0f} events/s "
+              f"= {http / raw:.2f} x raw verify")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

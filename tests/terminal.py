@@ -1,0 +1,95 @@
+"""A test terminal: one actor's key and feed, signing events as a workshop terminal would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.envelope import Envelope, sign_envelope
+from ledger.events import encode_event
+from ledger.feed import payload_digest
+from ledger.keys import PrivateKey
+
+
+@dataclass
+class Terminal:
+    actor: str
+    key: PrivateKey = field(default_factory=PrivateKey.generate)
+    seq: int = 0
+    prev: str | None = None
+
+    @property
+    def key_id(self) -> str:
+        return self.key.public_key.key_id
+
+    def sign(self, fields: dict[str, Any], *, seq: int | None = None) -> Envelope:
+        """Sign the next event of this feed (or one at an explicit ``seq``, feed untouched)."""
+        payload = encode_event(
+            {
+                "v": 1,
+                "actor": self.actor,
+                "seq": self.seq if seq is None else seq,
+                "prev": self.prev,
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                **fields,
+            }
+        )
+        envelope = sign_envelope(payload, self.key)
+        if seq is None:
+            self.seq += 1
+            self.prev = payload_digest(payload)
+        return envelope
+
+    # Registry events an operator terminal signs.
+    def register(self, actor_id: str, name: str = "Test workshop", **extra: Any) -> Envelope:
+        return self.sign(
+            {
+                "type": "actor",
+                "op": "register",
+                "id": actor_id,
+                "name": name,
+                "roles": ["supplier"],
+                "country": "IT",
+                **extra,
+            }
+        )
+
+    def add_key(self, subject: str, key: PrivateKey) -> Envelope:
+        return self.sign(
+            {
+                "type": "key",
+                "op": "add",
+                "subject": subject,
+                "key_id": key.public_key.key_id,
+                "public_key": key.public_key.to_base64(),
+            }
+        )
+
+    def revoke(self, subject: str, key_id: str) -> Envelope:
+        return self.sign({"type": "key", "op": "revoke", "subject": subject, "key_id": key_id})
+
+    def rotate(self, new: PrivateKey) -> Envelope:
+        return self.sign(
+            {
+                "type": "key",
+                "op": "rotate",
+                "subject": self.actor,
+                "key_id": new.public_key.key_id,
+                "public_key": new.public_key.to_base64(),
+                "replaces": self.key_id,
+            }
+        )
+
+    def update_self(self, name: str) -> Envelope:
+        """An actor-signed profile update (only the operator may: a rule violation)."""
+        return self.sign(
+            {
+                "type": "actor",
+                "op": "update",
+                "id": self.actor,
+                "name": name,
+                "roles": ["supplier"],
+                "country": "IT",
+            }
+        )
