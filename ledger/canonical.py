@@ -81,6 +81,7 @@ def parse_json(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
     what: str = "JSON",
+    check_duplicates: bool = True,
 ) -> Any:
     """Parse untrusted JSON bytes strictly and within bounds.
 
@@ -96,7 +97,7 @@ def parse_json(
     try:
         value = json.loads(
             text,
-            object_pairs_hook=_unique_members,
+            object_pairs_hook=_unique_members if check_duplicates else None,
             parse_float=_refuse_float,
             parse_int=_bounded_int,
             parse_constant=_refuse_constant,
@@ -127,7 +128,9 @@ def parse_canonical_object(
     data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "payload"
 ) -> dict[str, Any]:
     """Parse bytes that must be one JSON object already in RFC 8785 canonical form."""
-    value = parse_json(data, max_bytes=max_bytes, what=what)
+    # Duplicate member names need no hook here: JSON with a duplicate name never equals the
+    # canonical serialization of what it parses to, so the comparison below refuses it.
+    value = parse_json(data, max_bytes=max_bytes, what=what, check_duplicates=False)
     if not isinstance(value, dict):
         raise FormatError(f"{what} must be a JSON object, not {type(value).__name__}")
     if not _is_canonical(value, data):

@@ -97,9 +97,29 @@ class ProofPlan:
         """Every node to read, e.g. for one ``WHERE (level, idx) IN (...)`` query."""
         return frozenset(node for element in self.elements for node in element)
 
-    def materialize(self, hashes: Mapping[NodeID, bytes]) -> list[bytes]:
-        """The proof's hashes, read from ``hashes`` (which may hold more nodes than needed)."""
-        return [_fold(element, hashes) for element in self.elements]
+    def materialize(
+        self,
+        hashes: Mapping[NodeID, bytes],
+        *,
+        folded: dict[ProofElement, bytes] | None = None,
+    ) -> list[bytes]:
+        """The proof's hashes, read from ``hashes`` (which may hold more nodes than needed).
+
+        ``folded`` caches ephemeral nodes across plans of one tree size: the receipts of a
+        batch share their right-edge nodes, so each is folded once.
+        """
+        if folded is None:
+            return [_fold(element, hashes) for element in self.elements]
+        proof = []
+        for element in self.elements:
+            if len(element) == 1:
+                proof.append(_lookup(element[0], hashes))
+                continue
+            value = folded.get(element)
+            if value is None:
+                value = folded[element] = _fold(element, hashes)
+            proof.append(value)
+        return proof
 
 
 def _lookup(node: NodeID, hashes: Mapping[NodeID, bytes]) -> bytes:

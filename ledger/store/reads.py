@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, and_, or_, select
 
 from ledger.errors import NotFoundError, ProofShapeError
 from ledger.hashing import EMPTY_ROOT, node_hash
@@ -36,12 +36,20 @@ def tree_size(conn: Connection) -> int:
 
 
 def read_nodes(conn: Connection, ids: Iterable[NodeID]) -> dict[NodeID, bytes]:
-    wanted = sorted(set(ids))
-    if not wanted:
+    by_level: dict[int, list[int]] = {}
+    for level, index in set(ids):
+        by_level.setdefault(level, []).append(index)
+    if not by_level:
         return {}
+    # One primary-key probe per level; a row-value IN list would make SQLite scan the table.
     rows = conn.execute(
         select(merkle_nodes.c.level, merkle_nodes.c.idx, merkle_nodes.c.hash).where(
-            tuple_(merkle_nodes.c.level, merkle_nodes.c.idx).in_(wanted)
+            or_(
+                *(
+                    and_(merkle_nodes.c.level == level, merkle_nodes.c.idx.in_(indices))
+                    for level, indices in sorted(by_level.items())
+                )
+            )
         )
     )
     return {(row.level, row.idx): bytes(row.hash) for row in rows}

@@ -282,3 +282,24 @@ def _flip(proof: list[bytes], position: int) -> list[bytes]:
     changed = bytearray(proof[position])
     changed[0] ^= 0x80
     return [*proof[:position], bytes(changed), *proof[position + 1 :]]
+
+
+def test_proof_hash_of_wrong_length_is_a_shape_error() -> None:
+    leaves = LEAVES[:13]
+    root, root5 = ref.mth(leaves), ref.mth(leaves[:5])
+    inclusion, consistency = inclusion_proof(leaves, 6), consistency_proof(leaves, 5)
+    for forged in (inclusion[0][:31], inclusion[0] + b"\x00", b""):
+        error = check_inclusion(leaves[6], 6, 13, [forged, *inclusion[1:]], root)
+        assert isinstance(error, ProofShapeError)
+    for forged in (consistency[-1][:31], consistency[-1] + b"\x00"):
+        error = check_consistency(5, 13, [*consistency[:-1], forged], root5, root)
+        assert isinstance(error, ProofShapeError)
+
+
+@pytest.mark.parametrize(
+    ("index", "size"), [(-1, 13), (6, -13), (13, 13), (2**64 - 1, 13)], ids=str
+)
+def test_inclusion_claim_outside_the_tree_is_a_shape_error(index: int, size: int) -> None:
+    leaves = LEAVES[:13]
+    error = check_inclusion(leaves[6], index, size, inclusion_proof(leaves, 6), ref.mth(leaves))
+    assert isinstance(error, ProofShapeError)

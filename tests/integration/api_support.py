@@ -1,0 +1,141 @@
+"""The API under test: a running app (lifespan included), the operator's terminal, checks.
+
+``running_api`` does what an operator does before serving: ``init_home`` writes the log key,
+``create_app(settings)`` builds the app and the ``TestClient`` context runs its lifespan, which
+migrates the database and appends the genesis entry. Server errors are answered as a real client
+would see them (a 500 response), never re-raised into the test.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.operator import init_home, load_operator
+from api.settings import Settings
+from ledger.checkpoint import Checkpoint, TlogProof, verify_checkpoint
+from ledger.envelope import Envelope
+from ledger.events import OPERATOR_ACTOR
+from ledger.feed import payload_digest
+from ledger.hashing import leaf_hash
+from ledger.proofs import verify_inclusion
+from ledger.receipt import Receipt
+from tests.terminal import Terminal
+
+PROBLEM_JSON = "application/problem+json"
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+@dataclass
+class Api:
+    """A running app and the operator's terminal, positioned after the genesis entry."""
+
+    client: TestClient
+    settings: Settings
+    operator: Terminal
+
+    def post(self, body: Envelope | Sequence[Envelope] | bytes) -> httpx.Response:
+        """POST one envelope, a batch of them, or raw body bytes to ``/v1/entries``."""
+        if isinstance(body, Envelope):
+            content = body.to_bytes()
+        elif isinstance(body, bytes):
+            content = body
+        else:
+            content = batch_body(body)
+        return self.client.post("/v1/entries", content=content, headers=JSON_HEADERS)
+
+    def accept(self, body: Envelope | Sequence[Envelope]) -> list[dict[str, Any]]:
+        """POST and insist on acceptance; the receipts."""
+        response = self.post(body)
+        assert response.status_code in (200, 201), response.text
+        data = response.json()
+        return data["receipts"] if "receipts" in data else [data]
+
+    def enrol(self, slug: str, **profile: Any) -> Terminal:
+        """Register actor ``slug`` and one terminal key for it, over HTTP."""
+        actor_id = f"urn:spola:actor:{slug}"
+        terminal = Terminal(actor=actor_id)
+        self.accept(
+            [
+                self.operator.register(actor_id, **profile),
+                self.operator.add_key(actor_id, terminal.key),
+            ]
+        )
+        return terminal
+
+    def vkey(self) -> str:
+        response = self.client.get("/v1/log/key")
+        assert response.status_code == 200, response.text
+        return response.text.strip()
+
+    def tree_size(self) -> int:
+        return int(self.client.get("/healthz").json()["tree_size"])
+
+    def entry(self, index: int) -> bytes:
+        response = self.client.get("/v1/log/entries", params={"start": index, "end": index + 1})
+        assert response.status_code == 200, response.text
+        (row,) = response.json()["entries"]
+        return base64.b64decode(row["entry"])
+
+
+def batch_body(envelopes: Sequence[Envelope | dict[str, Any]]) -> bytes:
+    items = [e.to_json() if isinstance(e, Envelope) else e for e in envelopes]
+    return json.dumps({"envelopes": items}).encode("utf-8")
+
+
+def operator_terminal(client: TestClient, home: Path) -> Terminal:
+    """The operator's feed continues after genesis: seq 1, prev = digest of the genesis payload."""
+    response = client.get("/v1/log/entries", params={"start": 0, "end": 1})
+    (genesis,) = response.json()["entries"]
+    payload = Envelope.from_bytes(base64.b64decode(genesis["entry"])).payload
+    key = load_operator(home).key
+    return Terminal(actor=OPERATOR_ACTOR, key=key, seq=1, prev=payload_digest(payload))
+
+
+@contextmanager
+def running_api(database_url: str, home: Path, **limits: int) -> Iterator[Api]:
+    """``init_home``, ``create_app(settings)``, lifespan started; the ``Api`` to talk to."""
+    init_home(home)
+    settings = Settings(database_url=database_url, home=home, **limits)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield Api(client=client, settings=settings, operator=operator_terminal(client, home))
+
+
+def assert_problem(
+    response: httpx.Response, status: int, kind: str, *detail_parts: str
+) -> dict[str, Any]:
+    """An RFC 9457 problem of ``kind`` whose detail contains every one of ``detail_parts``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"urn:spola:problem:{kind}", body
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    for part in detail_parts:
+        assert part in body["detail"], body
+    return body
+
+
+def verify_receipt(receipt: dict[str, Any], log_vkey: str, entry: bytes) -> Checkpoint:
+    """The receipt's checkpoint verifies with the log key and its proof includes ``entry``."""
+    checkpoint = verify_checkpoint(receipt["checkpoint"].encode("utf-8"), log_vkey)
+    leaf = bytes.fromhex(receipt["leaf_hash"])
+    assert leaf == leaf_hash(entry)
+    proof = [base64.b64decode(h, validate=True) for h in receipt["inclusion_proof"]]
+    verify_inclusion(leaf, receipt["index"], checkpoint.size, proof, checkpoint.root_hash)
+    tlog = TlogProof.from_text(receipt["tlog_proof"])
+    assert tlog.index == receipt["index"]
+    assert list(tlog.proof) == proof
+    assert tlog.checkpoint == receipt["checkpoint"].encode("utf-8")
+    assert Receipt.from_json(receipt).verify(entry, log_vkey) == checkpoint
+    return checkpoint
