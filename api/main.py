@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            store.engine.dispose()
+            store.close()
 
     app = FastAPI(
         title="spola",

@@ -91,7 +91,7 @@ def store(database_url: str, operator_key: PrivateKey) -> Iterator[LedgerStore]:
     try:
         yield ledger
     finally:
-        ledger.engine.dispose()
+        ledger.close()
 
 
 @pytest.fixture

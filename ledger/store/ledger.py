@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from ledger.envelope import Envelope, sign_envelope
+from ledger.envelope import Envelope
 from ledger.errors import LedgerError
-from ledger.events import OPERATOR_ACTOR, encode_event
+from ledger.events import OPERATOR_ACTOR
 from ledger.keys import PrivateKey
 from ledger.note import vkey
 from ledger.receipt import Receipt
@@ -51,7 +50,11 @@ class LedgerStore:
         engine = make_engine(url)
         upgrade(engine)
         store = cls(engine, operator=operator, origin=origin, max_batch=max_batch)
-        store.ensure_genesis()
+        try:
+            store.ensure_genesis()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @property
@@ -118,50 +121,35 @@ class LedgerStore:
         return self.sequencer.append(envelopes)
 
     def ensure_genesis(self, *, name: str = "spola ledger operator") -> None:
+        """Append the genesis entry to an empty log; refuse a log another key started."""
+        receipts = self.sequencer.append_operator(
+            {
+                "type": "actor",
+                "op": "register",
+                "id": OPERATOR_ACTOR,
+                "name": name,
+                "roles": ["operator"],
+                "country": "IT",
+                "region": "Lombardia",
+            },
+            only_genesis=True,
+        )
+        if receipts:
+            log.info("genesis: log %s started by key %s", self.origin, self.operator_key_id)
         with self.connect() as conn:
             first = conn.execute(
                 select(log_entries.c.key_id).where(log_entries.c.idx == 0)
-            ).scalar()
-        if first is None:
-            self.operator_event(
-                {
-                    "type": "actor",
-                    "op": "register",
-                    "id": OPERATOR_ACTOR,
-                    "name": name,
-                    "roles": ["operator"],
-                    "country": "IT",
-                    "region": "Lombardia",
-                }
-            )
-            log.info("genesis: log %s started by key %s", self.origin, self.operator_key_id)
-        elif first != self.operator_key_id:
+            ).scalar_one()
+        if first != self.operator_key_id:
             raise OperatorMismatchError(
                 f"this database's log was started by key {first}, not by the configured "
                 f"operator key {self.operator_key_id}"
             )
 
     def operator_event(self, fields: dict[str, Any]) -> Receipt:
-        """Sign ``fields`` as the operator's next event and append it."""
-        key_id = self.operator_key_id
-        with self.connect() as conn:
-            last = conn.execute(
-                select(log_entries.c.seq, log_entries.c.payload_digest)
-                .where(log_entries.c.key_id == key_id)
-                .order_by(log_entries.c.seq.desc())
-                .limit(1)
-            ).first()
-        payload = encode_event(
-            {
-                "v": 1,
-                "actor": OPERATOR_ACTOR,
-                "seq": 0 if last is None else last.seq + 1,
-                "prev": None if last is None else last.payload_digest,
-                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                **fields,
-            }
-        )
-        return self.append([sign_envelope(payload, self._operator)])[0]
+        """Sign ``fields`` as the operator's next event and append it (seq read under lock)."""
+        return self.sequencer.append_operator(fields)[0]
 
-
-__all__ = ["LedgerStore", "OperatorMismatchError"]
+    def close(self) -> None:
+        self.sequencer.close()
+        self.engine.dispose()

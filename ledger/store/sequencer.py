@@ -17,25 +17,28 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, Row, Table, and_, func, insert, select, tuple_, update
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.compact import CompactRange
-from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, verify_envelope
+from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, sign_envelope, verify_envelope
 from ledger.errors import (
     EquivocationError,
+    FeedError,
     FormatError,
     LedgerError,
     LimitError,
     RefusedEnvelope,
     RuleViolation,
+    UnknownKeyError,
 )
-from ledger.events import Event, parse_event
+from ledger.events import Event, encode_event, parse_event
 from ledger.feed import Continuation, FeedHead, check_continuation, payload_digest
 from ledger.hashing import chain_hash, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
@@ -135,13 +138,17 @@ class Sequencer:
         self._origin = origin
         self.max_batch = max_batch
         self._cores = os.cpu_count() or 1
-        self._pool: ThreadPoolExecutor | None = None
+        # Threads start on first use; made here so that concurrent appends share one pool.
+        self._pool = ThreadPoolExecutor(self._cores, thread_name_prefix="spola-verify")
         self.log_key = KeyRecord(
             key_id=operator.public_key.key_id,
             public_key=operator.public_key.raw,
             actor="urn:spola:actor:operator",
             valid_from_index=0,
         )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
 
     # -- before the lock -------------------------------------------------------------------
 
@@ -207,8 +214,6 @@ class Sequencer:
 
         if len(work) < PARALLEL_VERIFY_MIN or self._cores < 2:
             return check(work)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._cores, thread_name_prefix="spola-verify")
         step = -(-len(work) // self._cores)
         chunks = [work[i : i + step] for i in range(0, len(work), step)]
         failures: dict[int, LedgerError] = {}
@@ -240,10 +245,55 @@ class Sequencer:
     def append(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
         """Admit ``envelopes`` atomically; their receipts, in order."""
         candidates = self._prepare(envelopes)
+        return self._locked(lambda conn, size: candidates)
+
+    def append_operator(
+        self, fields: dict[str, Any], *, only_genesis: bool = False
+    ) -> list[Receipt]:
+        """Sign ``fields`` as the operator's next event, inside the lock, and append it.
+
+        The operator's ``seq`` and ``prev`` are read under the sequencer's lock, so concurrent
+        operator events (several workers, the CLI beside a worker) never sign the same seq.
+        With ``only_genesis`` nothing is appended unless the log is empty.
+        """
+
+        def sign(conn: Connection, size: int) -> list[_Candidate]:
+            if only_genesis and size > 0:
+                return []
+            key_id = self.log_key.key_id
+            head = _feed_heads(conn, {key_id}).get(key_id)
+            payload = encode_event(
+                {
+                    "v": 1,
+                    "actor": self.log_key.actor,
+                    "seq": 0 if head is None else head.next_seq,
+                    "prev": None if head is None else head.digest,
+                    "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    **fields,
+                }
+            )
+            envelope = sign_envelope(payload, self._operator)
+            candidate = _Candidate(
+                0, envelope, envelope.to_bytes(), key_id, payload_digest(payload)
+            )
+            self._parse(candidate)
+            return [candidate]
+
+        return self._locked(sign)
+
+    def _locked(self, make: Callable[[Connection, int], list[_Candidate]]) -> list[Receipt]:
+        """Run one sequencer pass over the candidates ``make`` returns once the lock is held."""
+        candidates: list[_Candidate] = []
         try:
             with self._engine.connect().execution_options(**{WRITE: True}) as conn:
                 with conn.begin():
-                    batch, note = self._sequence(conn, candidates)
+                    head = conn.execute(
+                        select(log_head).where(log_head.c.id == 1).with_for_update()
+                    ).one()
+                    candidates = make(conn, head.size)
+                    if not candidates:
+                        return []
+                    batch, note = self._sequence(conn, head, candidates)
                 duplicates = {idx for idx, dup in batch.placed.values() if dup}
                 old = self._original_receipts(conn, duplicates - set(batch.verdicts))
         except RefusedEnvelope as refused:
@@ -253,10 +303,8 @@ class Sequencer:
         return self._receipts(batch, note, old)
 
     def _sequence(
-        self, conn: Connection, candidates: list[_Candidate]
+        self, conn: Connection, head: Row[Any], candidates: list[_Candidate]
     ) -> tuple[_Batch, bytes | None]:
-
-        head = conn.execute(select(log_head).where(log_head.c.id == 1).with_for_update()).one()
         compact = CompactRange.from_bytes(head.size, bytes(head.compact_range))
         batch = _Batch(size=head.size, chain=bytes(head.chain_hash), compact=compact)
         batch.nodes.update(zip(perfect_subtrees(0, head.size), compact.hashes, strict=True))
@@ -268,18 +316,26 @@ class Sequencer:
         for c in candidates:
             index = batch.size
             try:
-                signer = signing_key(registry, c.key_id, index)
+                known = registry.key(c.key_id)
+                if known is None:
+                    raise UnknownKeyError(
+                        f"unknown key {c.key_id}: register it with a key event first"
+                    )
                 if c.event is None:
-                    self._verify_and_parse(c, PublicKey(signer.public_key))
+                    self._verify_and_parse(c, PublicKey(known.public_key))
                 assert c.event is not None
-                check_attribution(c.event, signer)
-                kind = self._continuation(conn, c, feeds.get(c.key_id), in_batch)
+                # A resubmission is answered before validity is checked: the key was valid at
+                # the entry's own index, even if it has been rotated or revoked since.
+                original = self._continuation(conn, c, feeds.get(c.key_id), in_batch)
+                if original is None:
+                    signer = signing_key(registry, c.key_id, index)
+                    check_attribution(c.event, signer)
             except RefusedEnvelope:
                 raise
             except LedgerError as exc:
                 raise RefusedEnvelope(c.position, exc) from exc
-            if kind is not None:
-                batch.placed[c.position] = (kind, True)
+            if original is not None:
+                batch.placed[c.position] = (original, True)
                 continue
             self._append_one(batch, c, signer, registry, now)
             feeds[c.key_id] = FeedHead(c.key_id, c.event.seq, c.digest, index)
@@ -316,6 +372,12 @@ class Sequencer:
         logged: tuple[str, int] | None = None
         if head is not None and seq <= head.seq:
             logged = in_batch.get((c.key_id, seq))
+            if logged is not None and logged[0] != c.digest:
+                # Nothing of this batch is logged yet, so there is no logged event to
+                # contradict: the batch is refused, and no evidence names an unwritten index.
+                raise FeedError(
+                    f"this batch holds two different events at seq {seq} of key {c.key_id}"
+                )
             if logged is None:
                 row = conn.execute(
                     select(log_entries.c.payload_digest, log_entries.c.idx).where(

@@ -69,14 +69,13 @@ def populated(store: LedgerStore, operator: Terminal) -> LedgerStore:
 
 def _rows(store: LedgerStore, table: str) -> list[tuple[object, ...]]:
     with store.connect() as conn:
-        rows = conn.execute(text(f"SELECT * FROM {table} ORDER BY {ORDER_BY[table]}"))  # noqa: S608
+        rows = conn.execute(text(f"SELECT * FROM {table} ORDER BY {ORDER_BY[table]}"))
         return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
 
 
 def _attack(store: LedgerStore, sql: str) -> DBAPIError:
-    with store.connect() as conn, pytest.raises(DBAPIError) as refused:
-        with conn.begin():
-            conn.execute(text(sql), {"forged": b"\xff" * 32} if ":forged" in sql else {})
+    with store.connect() as conn, pytest.raises(DBAPIError) as refused, conn.begin():
+        conn.execute(text(sql), {"forged": b"\xff" * 32} if ":forged" in sql else {})
     return refused.value
 
 

@@ -11,6 +11,7 @@ would) on the same database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import event, func, select
 
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, verify_checkpoint
@@ -28,6 +30,7 @@ from ledger.keys import PrivateKey
 from ledger.proofs import verify_consistency
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
+from ledger.store.schema import equivocations
 from tests.conftest import ORIGIN, enrol
 from tests.terminal import Terminal
 
@@ -159,3 +162,49 @@ def test_two_stores_on_one_database_never_fork(
         _check_log(second, writers)
     finally:
         second.engine.dispose()
+
+
+def test_concurrent_operator_events_are_not_equivocations(store: LedgerStore) -> None:
+    # Two API workers register an actor each at the same moment. The listener holds each
+    # right after it has read the operator's feed head: were that read outside the lock, both
+    # would sign the same seq. Under the lock, the second waits and the barrier times out.
+    both_read = threading.Barrier(2)
+
+    def hold(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "max(log_entries.seq)" in statement:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_read.wait(timeout=2)
+
+    event.listen(store.engine, "before_cursor_execute", hold)
+    failures: list[BaseException] = []
+
+    def register(slug: str) -> None:
+        try:
+            store.operator_event(
+                {
+                    "type": "actor",
+                    "op": "register",
+                    "id": f"urn:spola:actor:{slug}",
+                    "name": slug,
+                    "roles": ["supplier"],
+                    "country": "IT",
+                }
+            )
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=register, args=(s,)) for s in ("primo", "secondo")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    event.remove(store.engine, "before_cursor_execute", hold)
+
+    with store.connect() as conn:
+        evidence = conn.execute(select(func.count()).select_from(equivocations)).scalar_one()
+    assert evidence == 0, "the operator's own key was recorded as equivocating"
+    assert failures == []
+    assert {a.id for a in store.actors(offset=0, limit=10)} >= {
+        "urn:spola:actor:primo",
+        "urn:spola:actor:secondo",
+    }

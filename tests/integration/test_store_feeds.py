@@ -21,6 +21,7 @@ from ledger.errors import (
     FeedError,
     FormatError,
     LedgerError,
+    LimitError,
     RefusedEnvelope,
     RevokedKeyError,
     SignatureError,
@@ -100,9 +101,7 @@ def test_resubmitted_envelope_gets_its_original_receipt(
     again.verify(envelope.to_bytes(), store.log_vkey)
 
 
-def test_duplicate_inside_one_batch_is_logged_once(
-    store: LedgerStore, workshop: Terminal
-) -> None:
+def test_duplicate_inside_one_batch_is_logged_once(store: LedgerStore, workshop: Terminal) -> None:
     first, second = _update(workshop, "uno"), _update(workshop, "due")
     size = store.tree_size()
 
@@ -126,16 +125,11 @@ def test_resubmission_mixed_with_new_events_appends_only_the_new(
 
     replayed, appended = store.append([old, new])
 
-    assert replayed == original.__class__(**{**original.__dict__, "duplicate": True})
+    assert replayed == replace(original, duplicate=True)
     assert (appended.index, appended.duplicate) == (original.index + 1, False)
     assert store.tree_size() == original.index + 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: sequencer._sequence checks the key's validity at the next index before "
-    "recognising a resubmission, so a logged event of a since-rotated key is refused",
-)
 def test_resubmitted_rotation_returns_its_receipt_after_the_key_is_replaced(
     store: LedgerStore, workshop: Terminal
 ) -> None:
@@ -188,29 +182,28 @@ def test_batch_with_an_equivocation_is_refused_whole(
     assert not any(r.duplicate for r in receipts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an equivocation inside one batch is kept with logged_idx naming an entry "
-    "of the refused (rolled back) batch, which is not in the log",
-)
-def test_equivocation_inside_one_batch_names_a_logged_entry(
+def test_conflict_inside_one_batch_is_refused_without_false_evidence(
     store: LedgerStore, operator: Terminal, workshop: Terminal
 ) -> None:
     first = _update(workshop, "first claim at seq 0")
     second = _update(workshop, "second claim at seq 0", seq=0)
+    size = store.tree_size()
 
-    _refused(store, [first, second], EquivocationError)
+    with pytest.raises(RefusedEnvelope) as refused:
+        store.append([first, second])
+    # Nothing of the batch is logged, so nothing was contradicted: a feed error, no evidence.
+    assert isinstance(refused.value.cause, FeedError)
+    assert not _evidence(store)
+    assert store.tree_size() == size
     store.append([operator.register("urn:spola:actor:takes-the-next-index")])
 
-    # Evidence must point at the event it contradicts: an entry of the same key and seq.
+    # Evidence must name the event it contradicts: a logged entry of the same key and seq.
     for key_id, seq, logged_idx, _ in _evidence(store):
-        entry = store.entries(logged_idx, logged_idx + 1)
-        assert entry, f"evidence names index {logged_idx}, which is not in the log"
-        payload = json.loads(Envelope.from_bytes(entry[0].entry).payload)
-        assert (Envelope.from_bytes(entry[0].entry).signatures[0].keyid, payload["seq"]) == (
-            key_id,
-            seq,
-        )
+        logged = store.entries(logged_idx, logged_idx + 1)
+        assert logged, f"evidence names index {logged_idx}, which is not in the log"
+        envelope = Envelope.from_bytes(logged[0].entry)
+        assert envelope.signatures[0].keyid == key_id, f"index {logged_idx} is another feed"
+        assert json.loads(envelope.payload)["seq"] == seq
 
 
 # -- feeds -------------------------------------------------------------------------------------
@@ -253,9 +246,7 @@ def test_unknown_key_is_refused(store: LedgerStore, workshop: Terminal) -> None:
     _refused(store, [_update(stranger, "hello")], UnknownKeyError)
 
 
-def test_revoked_key_is_refused(
-    store: LedgerStore, operator: Terminal, workshop: Terminal
-) -> None:
+def test_revoked_key_is_refused(store: LedgerStore, operator: Terminal, workshop: Terminal) -> None:
     store.append([_update(workshop, "before revocation")])
     receipt = store.append([operator.revoke(workshop.actor, workshop.key_id)])[0]
     assert receipt.applied
@@ -272,8 +263,9 @@ def test_key_signs_its_own_rotation_and_nothing_after(
     assert rotation.applied and rotation.violation is None
 
     _refused(store, [_update(workshop, "old key after its rotation")], RevokedKeyError)
-    successor = Terminal(actor=workshop.actor, key=new_key)
-    assert store.append([_update(successor, "new key, new feed")])[0].applied is False
+    successor = Terminal(actor=workshop.actor, key=new_key)  # a new key starts its own feed
+    receipt = store.append([_update(successor, "new key, new feed")])[0]
+    assert receipt.index == rotation.index + 1
 
 
 def test_key_added_and_used_in_the_same_batch(store: LedgerStore, operator: Terminal) -> None:
@@ -371,3 +363,55 @@ def test_refused_format_does_not_consume_the_seq(store: LedgerStore, workshop: T
     _refused(store, [bad], FormatError)
     receipt: Receipt = store.append([_update(workshop, "seq 0, properly encoded")])[0]
     assert not receipt.duplicate
+
+
+# -- large batches (signatures checked on several threads) -------------------------------------
+
+
+def test_large_batch_is_appended_in_order(
+    store: LedgerStore, operator: Terminal, workshop: Terminal
+) -> None:
+    other = enrol(store, operator, "ricamificio")
+    envelopes = [_update((workshop, other)[n % 3 == 0], f"event {n}") for n in range(300)]
+    size = store.tree_size()
+
+    receipts = store.append(envelopes)
+
+    assert [r.index for r in receipts] == list(range(size, size + 300))
+    assert [e.entry for e in store.entries(size, size + 300)] == [e.to_bytes() for e in envelopes]
+    for receipt, envelope in zip(receipts, envelopes, strict=True):
+        receipt.verify(envelope.to_bytes(), store.log_vkey)
+
+
+@pytest.mark.parametrize("position", [0, 97, 199])
+def test_forged_signature_in_a_large_batch_is_refused_at_its_position(
+    store: LedgerStore, workshop: Terminal, position: int
+) -> None:
+    envelopes = [_update(workshop, f"event {n}") for n in range(200)]
+    genuine = envelopes[position]
+    envelopes[position] = replace(genuine, payload=genuine.payload.replace(b"event", b"evento"))
+
+    refused = _refused(store, envelopes, SignatureError)
+
+    assert refused.position == position
+
+
+def test_first_refusal_in_a_large_batch_is_reported(store: LedgerStore, workshop: Terminal) -> None:
+    envelopes = [_update(workshop, f"event {n}") for n in range(200)]
+    envelopes[150] = replace(envelopes[150], payload=envelopes[150].payload + b" ")
+    fields = _fields(workshop)
+    envelopes[120] = sign_envelope(json.dumps(fields, indent=1).encode(), workshop.key)
+
+    refused = _refused(store, envelopes, FormatError)
+
+    assert refused.position == 120
+
+
+def test_batch_over_the_limit_is_refused_whole(store: LedgerStore, workshop: Terminal) -> None:
+    store.sequencer.max_batch = 10
+    before = _state(store)
+    with pytest.raises(LimitError):
+        store.append([_update(workshop, f"event {n}") for n in range(11)])
+    assert _state(store) == before
+    with pytest.raises(FormatError):
+        store.append([])

@@ -18,8 +18,8 @@ from sqlalchemy import Engine, inspect, select, text
 
 from ledger.hashing import CHAIN_GENESIS
 from ledger.store.engine import alembic_config, make_engine, upgrade
-from ledger.store.schema import APPEND_ONLY_TABLES, log_head, metadata
 from ledger.store.ledger import LedgerStore
+from ledger.store.schema import APPEND_ONLY_TABLES, log_head, metadata
 from tests.terminal import Terminal
 
 

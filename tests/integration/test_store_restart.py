@@ -143,6 +143,8 @@ def test_reopening_with_another_operator_key_is_refused(
     store.engine.dispose()
 
     with pytest.raises(OperatorMismatchError):
-        reopened.append(LedgerStore.open(database_url, operator=PrivateKey.generate(), origin=ORIGIN))
+        reopened.append(
+            LedgerStore.open(database_url, operator=PrivateKey.generate(), origin=ORIGIN)
+        )
 
     assert (store.tree_size(), store.latest_checkpoint()) == (size, checkpoint)

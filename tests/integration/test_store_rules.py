@@ -95,15 +95,11 @@ def test_registering_an_actor_twice_is_not_applied(
     store: LedgerStore, operator: Terminal, workshop: Terminal
 ) -> None:
     before = store.actor(workshop.actor)[0]
-    _not_applied(
-        store, operator.register(workshop.actor, name="Usurper"), "registry.actor_exists"
-    )
+    _not_applied(store, operator.register(workshop.actor, name="Usurper"), "registry.actor_exists")
     assert store.actor(workshop.actor)[0] == before
 
 
-def test_log_key_cannot_be_revoked_through_the_log(
-    store: LedgerStore, operator: Terminal
-) -> None:
+def test_log_key_cannot_be_revoked_through_the_log(store: LedgerStore, operator: Terminal) -> None:
     _not_applied(store, operator.revoke(OPERATOR_ACTOR, operator.key_id), "registry.log_key")
     assert store.key(operator.key_id).revoked_at_index is None
     assert store.append([operator.register("urn:spola:actor:still-served")])[0].applied
