@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import nacl.signing
+
 from ledger.envelope import Envelope, sign_envelope
 from ledger.events import encode_event
 from ledger.feed import payload_digest
@@ -54,8 +56,6 @@ def enrol_terminals(store: LedgerStore, count: int) -> list[tuple[PrivateKey, st
 
 def raw_verify_rate(envelopes: list[Envelope], public_key_of: dict[str, bytes]) -> float:
     """Single-core PyNaCl verifications per second over these envelopes' PAE."""
-    import nacl.signing
-
     work = [
         (nacl.signing.VerifyKey(public_key_of[e.signatures[0].keyid]), e.signed_message(),
          e.signatures[0].sig)

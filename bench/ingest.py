@@ -19,11 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
+import httpx
 
-from bench.common import enrol_terminals, raw_verify_rate, signed_feed, timed  # noqa: E402
-from ledger.keys import PrivateKey  # noqa: E402
-from ledger.store.ledger import LedgerStore  # noqa: E402
+from api.operator import load_operator
+from bench.common import enrol_terminals, raw_verify_rate, signed_feed, timed
+from ledger.keys import PrivateKey
+from ledger.store.ledger import LedgerStore
 
 
 def store_ingest(url: str, events: int, batch: int, terminals: int) -> tuple[float, float]:
@@ -37,7 +38,7 @@ def store_ingest(url: str, events: int, batch: int, terminals: int) -> tuple[flo
     with timed() as elapsed:
         for start in range(0, len(envelopes), batch):
             store.append(envelopes[start : start + batch])
-    store.engine.dispose()
+    store.close()
     return len(envelopes) / elapsed[0], raw
 
 
@@ -64,14 +65,12 @@ def http_ingest(events: int, batch: int, terminals: int) -> float:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        from api.operator import load_operator
-
         operator = load_operator(home / "home")
         # Enrol through the store API would need the operator's feed: do it through HTTP too.
         store = LedgerStore.open(env["SPOLA_DATABASE_URL"], operator=operator.key,
                                  origin=operator.origin)  # fmt: skip
         enrolled = enrol_terminals(store, terminals)
-        store.engine.dispose()
+        store.close()
         per = events // terminals
         feeds = [signed_feed(key, actor, per)[0] for key, actor in enrolled]
         envelopes = [env.to_json() for group in zip(*feeds, strict=True) for env in group]
@@ -94,7 +93,8 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="also measure over HTTP")
     args = parser.parse_args()
     url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='spola-bench-')}/ingest.db"
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
+    machine = f"{platform.machine()} {os.cpu_count()} cores"
+    print(f"machine: {machine}, Python {platform.python_version()}")
     rate, raw = store_ingest(url, args.events, args.batch, args.terminals)
     print(f"raw single-core Ed25519 verify: {raw:,.0f}/s")
     engine = url.split(":", 1)[0]

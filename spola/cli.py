@@ -58,7 +58,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.db:
         os.environ["SPOLA_DATABASE_URL"] = args.db  # the workers read the same settings
-    _settings(args)  # fail fast on bad settings before forking workers
+    # Migrate and write the genesis once, here, before any worker starts: a bad URL or key
+    # fails with one line now instead of inside every worker.
+    _open_store(args)[1].close()
     uvicorn.run(
         "api.main:app_from_env",
         factory=True,
@@ -123,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except LedgerError as exc:
         print(f"spola: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # an unwritable home, a port in use, a missing file
+        print(f"spola: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

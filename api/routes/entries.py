@@ -12,7 +12,7 @@ from api.deps import SettingsDep, StoreDep
 from api.problems import BadRequest
 from ledger.canonical import parse_json
 from ledger.envelope import Envelope
-from ledger.errors import FormatError, LimitError, RefusedEnvelope
+from ledger.errors import FormatError, LedgerError, LimitError, RefusedEnvelope
 
 router = APIRouter(prefix="/v1", tags=["log"])
 
@@ -66,7 +66,7 @@ def _envelopes(body: Any) -> tuple[list[Envelope], bool]:
     for position, item in enumerate(body["envelopes"]):
         try:
             envelopes.append(Envelope.from_json(item))
-        except FormatError as exc:
+        except LedgerError as exc:
             raise RefusedEnvelope(position, exc) from exc
     return envelopes, True
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from api.deps import SettingsDep, StoreDep
@@ -110,7 +110,5 @@ def get_consistency(
 
 
 @router.get("/receipts/{index}", summary="The receipt of the entry at index, rebuilt from the log")
-def get_receipt(store: StoreDep, index: int) -> dict[str, Any]:
-    if index < 0:
-        raise BadRequest("index must be >= 0")
+def get_receipt(store: StoreDep, index: Annotated[int, Path(ge=0, le=2**53 - 1)]) -> dict[str, Any]:
     return store.receipt(index).to_json()

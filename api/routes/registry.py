@@ -45,8 +45,8 @@ def get_key(
 def list_actors(
     store: StoreDep,
     settings: SettingsDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**53 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=2**53 - 1)] = 100,
 ) -> dict[str, Any]:
     limit = min(limit, settings.max_page)
     return {"actors": [actor_json(a) for a in store.actors(offset=offset, limit=limit)]}

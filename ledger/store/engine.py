@@ -14,7 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 import migrations
@@ -62,10 +62,20 @@ def alembic_config() -> Config:
     return config
 
 
+MIGRATION_LOCK = 0x5350_4F4C_4101  # PostgreSQL advisory lock key: "SPOLA" + 1
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it already is)."""
+    """Bring the schema to the newest migration (a no-op when it already is).
+
+    Several workers may start at once on a fresh database: the migration runs under a lock
+    (an advisory lock on PostgreSQL, the write lock on SQLite), so one migrates and the
+    others find the schema at head.
+    """
     config = alembic_config()
-    with engine.begin() as connection:
+    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     log.info("schema at head on %s", engine.url.render_as_string(hide_password=True))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
@@ -27,6 +28,10 @@ from ledger.store.schema import log_entries
 from ledger.store.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
+
+
+class StoreUnavailableError(LedgerError):
+    """The database URL is malformed, its driver missing, or the server does not answer."""
 
 
 class OperatorMismatchError(LedgerError):
@@ -47,8 +52,15 @@ class LedgerStore:
         cls, url: str, *, operator: PrivateKey, origin: str, max_batch: int = 1000
     ) -> LedgerStore:
         """Open (and migrate) the database at ``url`` and make sure the log has its genesis."""
-        engine = make_engine(url)
-        upgrade(engine)
+        try:
+            engine = make_engine(url)
+            upgrade(engine)
+        except SQLAlchemyError as exc:
+            shown = (
+                url.rsplit("@", maxsplit=1)[-1] if "@" in url else url
+            )  # no credentials in messages
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise StoreUnavailableError(f"cannot open the database {shown}: {reason}") from exc
         store = cls(engine, operator=operator, origin=origin, max_batch=max_batch)
         try:
             store.ensure_genesis()
