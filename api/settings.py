@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ledger.errors import LedgerError
+
 DEFAULT_DATABASE_URL = "sqlite:///./spola.db"
+
+
+class SettingsError(LedgerError):
+    """A setting from the environment that cannot be used."""
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise SettingsError(f"{name}={text!r} must be a positive whole number")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -24,8 +40,8 @@ class Settings:
         settings = cls(
             database_url=env.get("SPOLA_DATABASE_URL", DEFAULT_DATABASE_URL),
             home=Path(env.get("SPOLA_HOME", ".spola")),
-            max_body_bytes=int(env.get("SPOLA_MAX_BODY_BYTES", 8 * 1024 * 1024)),
-            max_batch=int(env.get("SPOLA_MAX_BATCH", 1000)),
-            max_page=int(env.get("SPOLA_MAX_PAGE", 1000)),
+            max_body_bytes=_positive(env, "SPOLA_MAX_BODY_BYTES", 8 * 1024 * 1024),
+            max_batch=_positive(env, "SPOLA_MAX_BATCH", 1000),
+            max_page=_positive(env, "SPOLA_MAX_PAGE", 1000),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -100,8 +100,8 @@ def get_inclusion(
 @router.get("/proof/consistency", summary="RFC 9162 consistency proof between two tree sizes")
 def get_consistency(
     store: StoreDep,
-    first: NonNegative,
-    second: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+    first: Annotated[int, Query(ge=1, le=2**53, description="RFC 9162: 0 < first <= second")],
+    second: Annotated[int | None, Query(ge=1, le=2**53)] = None,
 ) -> dict[str, Any]:
     tree = store.tree_size() if second is None else second
     if first > tree:

@@ -55,7 +55,9 @@ class LedgerStore:
         try:
             engine = make_engine(url)
             upgrade(engine)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            # A bad URL (ValueError from the port, say), a missing driver, a server that
+            # does not answer: one clear line for whoever typed the URL.
             shown = (
                 url.rsplit("@", maxsplit=1)[-1] if "@" in url else url
             )  # no credentials in messages

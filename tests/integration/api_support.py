@@ -57,8 +57,8 @@ class Api:
         """POST and insist on acceptance; the receipts."""
         response = self.post(body)
         assert response.status_code in (200, 201), response.text
-        data = response.json()
-        return data["receipts"] if "receipts" in data else [data]
+        data: dict[str, Any] = response.json()
+        return list(data.get("receipts", [data]))
 
     def enrol(self, slug: str, **profile: Any) -> Terminal:
         """Register actor ``slug`` and one terminal key for it, over HTTP."""
