@@ -28,6 +28,7 @@ from ledger.store.ledger import LedgerStore
 
 
 def store_ingest(url: str, events: int, batch: int, terminals: int) -> tuple[float, float]:
+    """One run on a fresh log: (events/s through the store, raw verify/s on the same events)."""
     store = LedgerStore.open(url, operator=PrivateKey.generate(), origin="bench.spola/ingest")
     enrolled = enrol_terminals(store, terminals)
     per = events // terminals
@@ -86,20 +87,32 @@ def http_ingest(events: int, batch: int, terminals: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--db", help="an EMPTY database of its own (default: fresh SQLite files); it keeps the log"
+    )
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--terminals", type=int, default=20)
     parser.add_argument("--http", action="store_true", help="also measure over HTTP")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh SQLite logs; best is shown")
     args = parser.parse_args()
-    url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='spola-bench-')}/ingest.db"
     machine = f"{platform.machine()} {os.cpu_count()} cores"
     print(f"machine: {machine}, Python {platform.python_version()}")
-    rate, raw = store_ingest(url, args.events, args.batch, args.terminals)
-    print(f"raw single-core Ed25519 verify: {raw:,.0f}/s")
-    engine = url.split(":", 1)[0]
-    print(f"store batch ingest ({engine}, batch {args.batch}): {rate:,.0f} events/s "
-          f"= {rate / raw:.2f} x raw verify (target >= 0.5)")  # fmt: skip
+    runs = []
+    for run in range(args.repeat):
+        folder = tempfile.mkdtemp(prefix="spola-bench-")
+        url = args.db or f"sqlite:///{folder}/ingest.db"
+        if args.db and run:
+            break  # a given database holds one log: one run
+        runs.append(store_ingest(url, args.events, args.batch, args.terminals))
+    rate = max(r for r, _ in runs)
+    raw = max(v for _, v in runs)
+    engine = (args.db or "sqlite").split(":", 1)[0]
+    print(f"raw single-core Ed25519 verify: {raw:,.0f}/s (best of {len(runs)})")
+    print(
+        f"store batch ingest ({engine}, batch {args.batch}): {rate:,.0f} events/s "
+        f"= {rate / raw:.2f} x raw verify (target >= 0.5; best of {len(runs)})"
+    )
     if args.http:
         http = http_ingest(args.events, args.batch, args.terminals)
         print(f"HTTP batch ingest (sqlite, batch {args.batch}, 1 worker): {http:,.0f} events/s "

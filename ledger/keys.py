@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, NoReturn
 
 import nacl.exceptions
@@ -41,6 +41,7 @@ class PublicKey:
     """A raw 32-byte Ed25519 public key."""
 
     raw: bytes
+    _verify_key: nacl.signing.VerifyKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.raw, bytes):
@@ -49,6 +50,8 @@ class PublicKey:
             raise FormatError(
                 f"Ed25519 public key must be {PUBLIC_KEY_SIZE} bytes, got {len(self.raw)}"
             )
+        # Built once: verifying is the ledger's hottest path.
+        object.__setattr__(self, "_verify_key", nacl.signing.VerifyKey(self.raw))
 
     def __repr__(self) -> str:
         return f"PublicKey(key_id={self.key_id!r})"
@@ -65,7 +68,7 @@ class PublicKey:
                 f" (key {self.key_id})"
             )
         try:
-            nacl.signing.VerifyKey(self.raw).verify(message, signature)
+            self._verify_key.verify(message, signature)
         except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
             # BadSignatureError is a CryptoError; a point that does not decode is one too.
             raise SignatureError(f"signature by key {self.key_id} does not verify") from exc

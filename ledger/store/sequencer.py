@@ -119,6 +119,13 @@ def bulk_insert(
     """
     if not rows:
         return
+    if conn.dialect.name == "postgresql":
+        # COPY streams the rows in one round trip: several times faster than executemany.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - names are constants
@@ -201,6 +208,8 @@ class Sequencer:
         """Check signatures, on every core for large batches; failures by position.
 
         PyNaCl (cffi) releases the GIL while libsodium verifies, so threads run in parallel.
+        The payloads are parsed afterwards, in this thread: parsing holds the GIL, and would
+        stall the verifying threads if it ran beside them.
         """
 
         def check(chunk: list[tuple[_Candidate, PublicKey]]) -> dict[int, LedgerError]:
