@@ -12,7 +12,6 @@ Comments cite tlog-checkpoint.md "Note text" / "Signatures" and tlog-proof.md "F
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -20,7 +19,7 @@ from typing import Final
 from ledger.errors import CheckpointError, FormatError, LedgerError, LimitError, SignatureError
 from ledger.hashing import HASH_SIZE
 from ledger.keys import PrivateKey
-from ledger.note import SignedNote, Verifier, sign_note, verify_note
+from ledger.note import SignedNote, Verifier, decode_base64, sign_note, verify_note
 
 MAX_TREE_SIZE: Final = 2**64 - 1  # sizes and indices are uint64 in every C2SP tlog spec
 TLOG_PROOF_HEADER: Final = "c2sp.org/tlog-proof@v1"  # tlog-proof "Format": the first line
@@ -28,17 +27,6 @@ MAX_PROOF_HASHES: Final = 64  # an inclusion path in a tree of at most 2^64 leav
 MAX_TLOG_PROOF_CHARS: Final = 256 * 1024
 _DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,19}")  # no leading zeroes unless the value is 0
 _CONTROL: Final = re.compile(r"[\x00-\x09\x0b-\x1f]")
-
-
-def _decode_base64(text: str, what: str, error: type[LedgerError]) -> bytes:
-    # Conventions: standard base64 (RFC 4648 §4); one canonical, padded text per byte string.
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise error(f"{what} is not base64") from exc
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise error(f"{what} is not canonical padded base64")
-    return raw
 
 
 def _parse_uint64(text: str, what: str, error: type[LedgerError]) -> int:
@@ -98,7 +86,7 @@ class Checkpoint:
             raise CheckpointError("checkpoint text contains an empty line")
         origin, size_text, root_text, *extensions = lines
         size = _parse_uint64(size_text, "checkpoint size", CheckpointError)
-        root_hash = _decode_base64(root_text, "checkpoint root hash", CheckpointError)
+        root_hash = decode_base64(root_text, "checkpoint root hash", CheckpointError)
         if len(root_hash) != HASH_SIZE:
             raise CheckpointError(
                 f"checkpoint root hash is {len(root_hash)} bytes, not {HASH_SIZE}"
@@ -207,9 +195,7 @@ class TlogProof:
         position = 1
         extra = None
         if len(lines) > position and lines[position].startswith("extra "):
-            extra = _decode_base64(
-                lines[position][len("extra ") :], "tlog-proof extra", FormatError
-            )
+            extra = decode_base64(lines[position][len("extra ") :], "tlog-proof extra", FormatError)
             position += 1
         if len(lines) <= position or not lines[position].startswith("index "):
             raise FormatError("tlog-proof has no 'index' line")
@@ -218,7 +204,7 @@ class TlogProof:
         if len(hashes) > MAX_PROOF_HASHES:
             raise LimitError(f"tlog-proof has more than {MAX_PROOF_HASHES} proof hashes")
         proof = tuple(
-            _decode_base64(line, f"tlog-proof hash {i + 1}", FormatError)
+            decode_base64(line, f"tlog-proof hash {i + 1}", FormatError)
             for i, line in enumerate(hashes)
         )
         return cls(index=index, proof=proof, checkpoint=checkpoint, extra=extra)

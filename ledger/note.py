@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from ledger.errors import FormatError, LimitError, SignatureError
+from ledger.errors import FormatError, LedgerError, LimitError, SignatureError
 from ledger.hashing import sha256
 from ledger.keys import PUBLIC_KEY_SIZE, PrivateKey, PublicKey
 
@@ -46,14 +46,14 @@ def _check_text(text: str) -> None:
         raise FormatError("note text contains a control character other than newline")
 
 
-def _decode_base64(text: str, what: str) -> bytes:
-    # Conventions: standard base64 (RFC 4648 §4); one canonical, padded text per byte string.
+def decode_base64(text: str, what: str, error: type[LedgerError] = FormatError) -> bytes:
+    """Strict C2SP base64: the standard alphabet (RFC 4648 §4), one canonical padded text."""
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise FormatError(f"{what} is not base64") from exc
+        raise error(f"{what} is not base64") from exc
     if base64.b64encode(raw).decode("ascii") != text:
-        raise FormatError(f"{what} is not canonical padded base64")
+        raise error(f"{what} is not canonical padded base64")
     return raw
 
 
@@ -100,7 +100,7 @@ class Verifier:
         _check_key_name(name, "vkey name")
         if not _HEX_KEY_ID.fullmatch(hex_id):
             raise FormatError("vkey key id must be 8 lowercase hex digits")
-        raw = _decode_base64(encoded, "vkey key")
+        raw = decode_base64(encoded, "vkey key")
         if len(raw) != 1 + PUBLIC_KEY_SIZE or raw[0] != ED25519_TYPE:
             raise FormatError("vkey key must be the type byte 0x01 and a 32-byte Ed25519 key")
         return cls(name=name, key_id=int(hex_id, 16), public_key=PublicKey(raw[1:]))
@@ -142,7 +142,7 @@ class NoteSignature:
             raise FormatError(f"{what} must be '\u2014 name base64'")
         name, encoded = parts
         _check_key_name(name, f"{what} key name")
-        raw = _decode_base64(encoded, f"{what} signature")
+        raw = decode_base64(encoded, f"{what} signature")
         if len(raw) <= _KEY_ID_SIZE:
             raise FormatError(f"{what} signature is shorter than a key id and one byte")
         key_id = int.from_bytes(raw[:_KEY_ID_SIZE], "big")

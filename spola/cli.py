@@ -9,14 +9,18 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from ledger.store.ledger import LedgerStore
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace) -> Settings:
     from api.settings import Settings
 
     return Settings.from_env(database_url=getattr(args, "db", None))
@@ -31,7 +35,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_store(args: argparse.Namespace) -> tuple[Settings, LedgerStore]:
     from api.operator import load_operator
     from ledger.store.ledger import LedgerStore
 
@@ -46,8 +50,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from api.demo import seed_demo
 
     settings, store = _open_store(args)
-    added = seed_demo(store, settings.home)
-    print(f"demo ledger ready: {added} entries appended, tree size {store.tree_size()}")
+    try:
+        added = seed_demo(store, settings.home)
+        print(f"demo ledger ready: {added} entries appended, tree size {store.tree_size()}")
+    finally:
+        store.close()
     return 0
 
 
@@ -74,12 +81,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_log_checkpoint(args: argparse.Namespace) -> int:
     _, store = _open_store(args)
-    sys.stdout.write(store.latest_checkpoint().decode("utf-8"))
+    try:
+        sys.stdout.write(store.latest_checkpoint().decode("utf-8"))
+    finally:
+        store.close()
     return 0
 
 
 def cmd_log_key(args: argparse.Namespace) -> int:
     _, store = _open_store(args)
+    store.close()
     print(store.log_vkey)
     return 0
 
@@ -133,4 +144,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["Path", "main"]
+__all__ = ["main"]
