@@ -90,11 +90,9 @@ def get_inclusion(
 ) -> dict[str, Any]:
     if (index is None) == (leaf_hash is None):
         raise BadRequest("give exactly one of index or leaf_hash")
-    if index is None:
-        assert leaf_hash is not None
-        index = store.index_of_leaf(_leaf_hash(leaf_hash))
-    tree = store.tree_size() if size is None else size
-    return {"index": index, "size": tree, "proof": _b64(store.inclusion_proof(index, tree))}
+    leaf = None if leaf_hash is None else _leaf_hash(leaf_hash)
+    found, tree, proof = store.inclusion_proof_at(index, size, leaf=leaf)
+    return {"index": found, "size": tree, "proof": _b64(proof)}
 
 
 @router.get("/proof/consistency", summary="RFC 9162 consistency proof between two tree sizes")
@@ -103,10 +101,8 @@ def get_consistency(
     first: Annotated[int, Query(ge=1, le=2**53, description="RFC 9162: 0 < first <= second")],
     second: Annotated[int | None, Query(ge=1, le=2**53)] = None,
 ) -> dict[str, Any]:
-    tree = store.tree_size() if second is None else second
-    if first > tree:
-        raise BadRequest(f"first ({first}) must not exceed second ({tree})")
-    return {"first": first, "second": tree, "proof": _b64(store.consistency_proof(first, tree))}
+    tree, proof = store.consistency_proof_at(first, second)
+    return {"first": first, "second": tree, "proof": _b64(proof)}
 
 
 @router.get("/receipts/{index}", summary="The receipt of the entry at index, rebuilt from the log")

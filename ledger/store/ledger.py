@@ -98,14 +98,33 @@ class LedgerStore:
             return reads.entries(conn, start, end)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self.inclusion_proof_at(index, size)[2]
+
+    def inclusion_proof_at(
+        self, index: int | None, size: int | None = None, *, leaf: bytes | None = None
+    ) -> tuple[int, int, list[bytes]]:
+        """(index, tree size, proof) for ``index`` or the entry with leaf hash ``leaf``.
+
+        One connection, and the current size when ``size`` is None.
+        """
         with self.connect() as conn:
-            return reads.inclusion_proof(conn, index, size)
+            if index is None:
+                assert leaf is not None
+                index = reads.index_of_leaf(conn, leaf)
+            size, proof = reads.inclusion_proof(conn, index, size)
+            return index, size, proof
 
     def index_of_leaf(self, leaf: bytes) -> int:
         with self.connect() as conn:
             return reads.index_of_leaf(conn, leaf)
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        return self.consistency_proof_at(first, second)[1]
+
+    def consistency_proof_at(
+        self, first: int, second: int | None = None
+    ) -> tuple[int, list[bytes]]:
+        """(second, proof); the current size when ``second`` is None. One connection."""
         with self.connect() as conn:
             return reads.consistency_proof(conn, first, second)
 

@@ -72,23 +72,34 @@ def root_at(conn: Connection, size: int) -> bytes:
     return _fold(read_nodes(conn, ids), ids)
 
 
-def _check_size(conn: Connection, size: int) -> int:
+def _check_size(conn: Connection, size: int | None) -> int:
+    """The current tree size, after checking that ``size`` (if given) is within it."""
     current = tree_size(conn)
-    if size < 0 or size > current:
+    if size is not None and (size < 0 or size > current):
         raise ProofShapeError(f"tree size {size} is outside the log (current size {current})")
     return current
 
 
-def inclusion_proof(conn: Connection, index: int, size: int) -> list[bytes]:
-    _check_size(conn, size)
+def inclusion_proof(
+    conn: Connection, index: int, size: int | None = None
+) -> tuple[int, list[bytes]]:
+    """(tree size, RFC 9162 inclusion proof of ``index``); ``size`` defaults to the current."""
+    current = _check_size(conn, size)
+    size = current if size is None else size
     plan = inclusion_plan(index, size)
-    return plan.materialize(read_nodes(conn, plan.node_ids()))
+    return size, plan.materialize(read_nodes(conn, plan.node_ids()))
 
 
-def consistency_proof(conn: Connection, first: int, second: int) -> list[bytes]:
-    _check_size(conn, second)
+def consistency_proof(
+    conn: Connection, first: int, second: int | None = None
+) -> tuple[int, list[bytes]]:
+    """(second, RFC 9162 consistency proof); ``second`` defaults to the current size."""
+    current = _check_size(conn, second)
+    second = current if second is None else second
+    if first > second:
+        raise ProofShapeError(f"first ({first}) must not exceed second ({second})")
     plan = consistency_plan(first, second)
-    return plan.materialize(read_nodes(conn, plan.node_ids()))
+    return second, plan.materialize(read_nodes(conn, plan.node_ids()))
 
 
 def index_of_leaf(conn: Connection, leaf: bytes) -> int:
@@ -160,7 +171,7 @@ def receipt_for(conn: Connection, index: int, *, duplicate: bool = False) -> Rec
         index=index,
         leaf_hash=stored.leaf_hash,
         checkpoint=note,
-        inclusion_proof=tuple(inclusion_proof(conn, index, size)),
+        inclusion_proof=tuple(inclusion_proof(conn, index, size)[1]),
         applied=stored.applied,
         violation=stored.violation,
         duplicate=duplicate,

@@ -3,7 +3,7 @@
 Ledger tables — ``log_entries``, ``merkle_nodes``, ``checkpoints``, ``equivocations`` — only ever
 grow: database triggers (``migrations/``) refuse UPDATE, DELETE and, on PostgreSQL, TRUNCATE.
 ``log_head`` is the sequencer's one-row lock and cache of the tree's compact range.
-``keys`` and ``actors`` are projections of the registry events: derived, and rebuilt by replay.
+``keys``, ``actors`` and ``feeds`` are projections of the log: derived, and rebuilt by replay.
 
 Column types are chosen to mean the same on SQLite and PostgreSQL; times are RFC 3339 UTC text.
 """
@@ -35,10 +35,14 @@ metadata = MetaData(
     }
 )
 
+# On SQLite an INTEGER primary key is the rowid: the table is stored in log order, with no
+# second index to keep. Elsewhere it is a BIGINT.
+LogIndex = BigInteger().with_variant(Integer(), "sqlite")
+
 log_entries = Table(
     "log_entries",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", LogIndex, primary_key=True, autoincrement=False),
     # The exact entry bytes: the RFC 8785 serialization of the DSSE envelope.
     Column("entry", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
@@ -64,12 +68,13 @@ merkle_nodes = Table(
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
+    sqlite_with_rowid=False,  # stored in (level, idx) order: no rowid, no second index
 )
 
 checkpoints = Table(
     "checkpoints",
     metadata,
-    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("size", LogIndex, primary_key=True, autoincrement=False),
     Column("root_hash", LargeBinary(32), nullable=False),
     Column("note", Text, nullable=False),
     Column("created_at", String(40), nullable=False),
@@ -116,6 +121,17 @@ actors = Table(
     Column("registered_at_index", BigInteger, nullable=False),
     Column("updated_at_index", BigInteger, nullable=False),
     Column("profile", LargeBinary, nullable=False),  # latest actor payload, exactly as signed
+)
+
+# The head of every key's feed, so the sequencer finds where a feed stands with one primary-key
+# read instead of a max(seq) over the feed's history.
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("idx", BigInteger, nullable=False),
 )
 
 APPEND_ONLY_TABLES: Final = ("log_entries", "merkle_nodes", "checkpoints", "equivocations")

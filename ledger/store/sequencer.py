@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Table, and_, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, insert, select, update
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.compact import CompactRange
@@ -51,6 +51,7 @@ from ledger.store.registry import BatchRegistry
 from ledger.store.schema import (
     checkpoints,
     equivocations,
+    feeds,
     keys,
     log_entries,
     log_head,
@@ -319,7 +320,8 @@ class Sequencer:
         batch.nodes.update(zip(perfect_subtrees(0, head.size), compact.hashes, strict=True))
         registry = BatchRegistry(conn, self.log_key)
         registry.preload_keys(c.key_id for c in candidates)
-        feeds = _feed_heads(conn, {c.key_id for c in candidates})
+        heads = _feed_heads(conn, {c.key_id for c in candidates})
+        stored, touched = set(heads), set()
         in_batch: dict[tuple[str, int], tuple[str, int]] = {}
         now = utc_now()
         for c in candidates:
@@ -335,7 +337,7 @@ class Sequencer:
                 assert c.event is not None
                 # A resubmission is answered before validity is checked: the key was valid at
                 # the entry's own index, even if it has been rotated or revoked since.
-                original = self._continuation(conn, c, feeds.get(c.key_id), in_batch)
+                original = self._continuation(conn, c, heads.get(c.key_id), in_batch)
                 if original is None:
                     signer = signing_key(registry, c.key_id, index)
                     check_attribution(c.event, signer)
@@ -347,12 +349,14 @@ class Sequencer:
                 batch.placed[c.position] = (original, True)
                 continue
             self._append_one(batch, c, signer, registry, now)
-            feeds[c.key_id] = FeedHead(c.key_id, c.event.seq, c.digest, index)
+            heads[c.key_id] = FeedHead(c.key_id, c.event.seq, c.digest, index)
+            touched.add(c.key_id)
             in_batch[(c.key_id, c.event.seq)] = (c.digest, index)
             batch.placed[c.position] = (index, False)
         if not batch.entry_rows:
             return batch, None
         registry.flush()
+        _save_feed_heads(conn, heads, stored, touched)
         bulk_insert(conn, log_entries, ENTRY_COLUMNS, batch.entry_rows)
         bulk_insert(conn, merkle_nodes, ("level", "idx", "hash"), batch.node_rows)
         conn.execute(
@@ -500,20 +504,24 @@ class Sequencer:
 
 
 def _feed_heads(conn: Connection, key_ids: set[str]) -> dict[str, FeedHead]:
+    rows = conn.execute(select(feeds).where(feeds.c.key_id.in_(key_ids)))
+    return {r.key_id: FeedHead(r.key_id, r.seq, r.digest, r.idx) for r in rows}
 
-    latest = (
-        select(log_entries.c.key_id, func.max(log_entries.c.seq).label("seq"))
-        .where(log_entries.c.key_id.in_(key_ids))
-        .group_by(log_entries.c.key_id)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(
-            log_entries.c.key_id, log_entries.c.seq, log_entries.c.payload_digest, log_entries.c.idx
-        ).join(
-            latest,
-            tuple_(log_entries.c.key_id, log_entries.c.seq)
-            == tuple_(latest.c.key_id, latest.c.seq),
+
+def _save_feed_heads(
+    conn: Connection, heads: dict[str, FeedHead], stored: set[str], touched: set[str]
+) -> None:
+    """Write the heads of the feeds this batch moved: update those stored, insert the new."""
+    rows = [heads[k] for k in touched]
+    if moved := [h for h in rows if h.key_id in stored]:
+        conn.execute(
+            update(feeds)
+            .where(feeds.c.key_id == bindparam("k"))
+            .values(seq=bindparam("s"), digest=bindparam("d"), idx=bindparam("i")),
+            [{"k": h.key_id, "s": h.seq, "d": h.digest, "i": h.index} for h in moved],
         )
-    )
-    return {r.key_id: FeedHead(r.key_id, r.seq, r.payload_digest, r.idx) for r in rows}
+    if new := [h for h in rows if h.key_id not in stored]:
+        conn.execute(
+            insert(feeds),
+            [{"key_id": h.key_id, "seq": h.seq, "digest": h.digest, "idx": h.index} for h in new],
+        )

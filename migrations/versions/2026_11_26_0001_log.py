@@ -1,4 +1,4 @@
-"""The log: entries, Merkle nodes, checkpoints, equivocation evidence, head, keys and actors.
+"""The log: entries, Merkle nodes, checkpoints, equivocation evidence, head and projections.
 
 Ledger tables are append-only: triggers refuse UPDATE and DELETE on both engines (and TRUNCATE
 on PostgreSQL), so history cannot be rewritten through SQL either.
@@ -19,10 +19,14 @@ depends_on = None
 APPEND_ONLY = ("log_entries", "merkle_nodes", "checkpoints", "equivocations")
 
 
+# SQLite: an INTEGER primary key is the rowid (log order, no second index); elsewhere BIGINT.
+LOG_INDEX = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def upgrade() -> None:
     op.create_table(
         "log_entries",
-        sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("idx", LOG_INDEX, autoincrement=False, nullable=False),
         sa.Column("entry", sa.LargeBinary(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
         sa.Column("chain_hash", sa.LargeBinary(32), nullable=False),
@@ -45,10 +49,11 @@ def upgrade() -> None:
         sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(32), nullable=False),
         sa.PrimaryKeyConstraint("level", "idx", name="pk_merkle_nodes"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "checkpoints",
-        sa.Column("size", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("size", LOG_INDEX, autoincrement=False, nullable=False),
         sa.Column("root_hash", sa.LargeBinary(32), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
@@ -92,6 +97,14 @@ def upgrade() -> None:
         sa.Column("updated_at_index", sa.BigInteger(), nullable=False),
         sa.Column("profile", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_actors"),
+    )
+    op.create_table(
+        "feeds",
+        sa.Column("key_id", sa.String(64), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("idx", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("key_id", name="pk_feeds"),
     )
     # The empty log: size 0, chain_{-1} = 32 zero bytes, an empty compact range.
     op.execute(

@@ -250,8 +250,8 @@ def test_consistency_proof_between_two_explicit_sizes(app: Api) -> None:
 @pytest.mark.parametrize(
     ("params", "kind", "detail"),
     [
-        ({"first": 3, "second": 2}, "bad-request", "first (3) must not exceed second (2)"),
-        ({"first": 4}, "bad-request", "first (4) must not exceed second (3)"),
+        ({"first": 3, "second": 2}, "proof", "first (3) must not exceed second (2)"),
+        ({"first": 4}, "proof", "first (4) must not exceed second (3)"),
         ({"first": 1, "second": 9}, "proof", "tree size 9 is outside the log"),
         ({"first": -1}, "bad-request", "query.first"),
         ({}, "bad-request", "query.first"),
