@@ -161,7 +161,7 @@ def test_two_stores_on_one_database_never_fork(
         _check_log(store, writers)
         _check_log(second, writers)
     finally:
-        second.engine.dispose()
+        second.close()
 
 
 def test_concurrent_operator_events_are_not_equivocations(store: LedgerStore) -> None:

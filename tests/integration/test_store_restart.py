@@ -53,7 +53,7 @@ def reopened() -> Iterator[list[LedgerStore]]:
     stores: list[LedgerStore] = []
     yield stores
     for store in stores:
-        store.engine.dispose()
+        store.close()
 
 
 def test_reopened_store_serves_the_same_log(
@@ -66,7 +66,7 @@ def test_reopened_store_serves_the_same_log(
     workshop = enrol(store, operator, "calzaturificio")
     store.append([workshop.update_self("one"), workshop.rotate(PrivateKey.generate())])
     before = _snapshot(store, [operator.key_id, workshop.key_id])
-    store.engine.dispose()
+    store.close()
 
     again = LedgerStore.open(database_url, operator=operator_key, origin=ORIGIN)
     reopened.append(again)
@@ -86,7 +86,7 @@ def test_appends_after_reopening_continue_the_same_chain(
     old_size = store.tree_size()
     old_checkpoint = verify_checkpoint(store.latest_checkpoint(), store.log_vkey)
     last_chain = store.entries(old_size - 1, old_size)[0].chain_hash
-    store.engine.dispose()
+    store.close()
 
     again = LedgerStore.open(database_url, operator=operator_key, origin=ORIGIN)
     reopened.append(again)
@@ -121,7 +121,7 @@ def test_resubmission_after_reopening_gets_the_original_receipt(
     workshop = enrol(store, operator, "sartoria")
     envelope = workshop.update_self("queued offline")
     original = store.append([envelope])[0]
-    store.engine.dispose()
+    store.close()
 
     again = LedgerStore.open(database_url, operator=operator_key, origin=ORIGIN)
     reopened.append(again)
@@ -140,7 +140,7 @@ def test_reopening_with_another_operator_key_is_refused(
 ) -> None:
     enrol(store, operator, "tintoria")
     size, checkpoint = store.tree_size(), store.latest_checkpoint()
-    store.engine.dispose()
+    store.close()
 
     with pytest.raises(OperatorMismatchError):
         reopened.append(
