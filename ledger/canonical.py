@@ -32,7 +32,7 @@ def canonical_bytes(value: Any, *, floats: bool = True) -> bytes:
     writes exactly the RFC 8785 bytes (see ``_is_canonical``). Envelopes are always such values.
     """
     if not floats:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = _SORTED_COMPACT.encode(value)
         if text.isascii():
             return text.encode("ascii")
     try:
@@ -65,6 +65,20 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise FormatError(f"duplicate member name {key!r}")
             seen.add(key)
     return obj
+
+
+# Built once: json.loads/json.dumps with options build a new decoder/encoder on every call,
+# which costs as much as parsing a small payload.
+_STRICT = json.JSONDecoder(
+    object_pairs_hook=_unique_members,
+    parse_float=_refuse_float,
+    parse_int=_bounded_int,
+    parse_constant=_refuse_constant,
+)
+_LENIENT_NAMES = json.JSONDecoder(
+    parse_float=_refuse_float, parse_int=_bounded_int, parse_constant=_refuse_constant
+)
+_SORTED_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _depth(value: Any) -> int:
@@ -102,13 +116,7 @@ def parse_json(
     except UnicodeDecodeError as exc:
         raise FormatError(f"{what} is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_unique_members if check_duplicates else None,
-            parse_float=_refuse_float,
-            parse_int=_bounded_int,
-            parse_constant=_refuse_constant,
-        )
+        value = (_STRICT if check_duplicates else _LENIENT_NAMES).decode(text)
     except json.JSONDecodeError as exc:
         raise FormatError(f"{what} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
     except RecursionError as exc:
@@ -126,8 +134,7 @@ def _is_canonical(value: Any, data: bytes) -> bool:
     # Anything else takes the reference implementation. tests/unit/test_canonical.py holds the
     # property test that keeps the two paths equal.
     if data.isascii():
-        fast = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return fast == data.decode("ascii")
+        return _SORTED_COMPACT.encode(value) == data.decode("ascii")
     return canonical_bytes(value) == data
 
 
