@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--terminals", type=int, default=20)
     parser.add_argument("--http", action="store_true", help="also measure over HTTP")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh SQLite logs; best is shown")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh SQLite logs; best is shown")
     args = parser.parse_args()
     machine = f"{platform.machine()} {os.cpu_count()} cores"
     print(f"machine: {machine}, Python {platform.python_version()}")
