@@ -29,7 +29,7 @@ test: $(VENV)/.dev lint typecheck
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check ledger api spola signer verifier passports scoring migrations
+	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
