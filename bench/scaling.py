@@ -82,15 +82,16 @@ def main() -> None:
     results = []
     for target in (int(s) for s in args.sizes.split(",")):
         fill(store, feeds, target)
+        start_size = store.tree_size()
         append_us, inclusion_ms, consistency_ms = measure(store, feeds)
-        results.append((store.tree_size(), append_us))
+        results.append((start_size, append_us))
         print(
-            f"at {store.tree_size():>9,} entries: append {append_us:6.1f} us/event, "
+            f"from {start_size:>9,} entries: append {append_us:6.1f} us/event, "
             f"inclusion proof {inclusion_ms:.3f} ms, consistency proof {consistency_ms:.3f} ms"
         )
     if len(results) > 1:
         ratio = results[-1][1] / results[0][1]
-        sizes = f"{results[-1][0]:,} vs {results[0][0]:,}"
+        sizes = f"from {results[-1][0]:,} vs from {results[0][0]:,}"
         print(f"append cost ratio {sizes}: {ratio:.2f} (target <= 1.25)")
     store.close()
 
