@@ -1,0 +1,158 @@
+"""Identifiers: GS1 Digital Link paths for products, batches and items; spola URNs; serials.
+
+A brand with a GS1 company prefix names a model ``/01/{gtin}``, a batch ``/01/{gtin}/10/{lot}``
+and an item ``/01/{gtin}/21/{serial}`` (GS1 Digital Link URI syntax 1.x, uncompressed form).
+This module parses and formats those paths and refuses, with a reason, what GS1 does not allow:
+a GTIN of the wrong length or check digit, qualifiers out of the order 22 → 10 → 21, lot and
+serial values outside GS1's character set 82 or longer than 20 characters. Item serials made
+here are unguessable (96 random bits).
+
+It is pure standard library, like the rest of the core: a GS1 library would have to become a
+dependency of every terminal and verifier install.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote, unquote, urlsplit
+
+from ledger.errors import FormatError
+
+# GS1 General Specifications, figure 7.11-1: the 82 characters allowed in AIs such as 10 and 21.
+CSET_82: Final = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
+QUALIFIER_MAX: Final = 20  # AI 22, 10 and 21: X..20
+QUALIFIERS: Final = (("22", "cpv"), ("10", "lot"), ("21", "serial"))  # the only order allowed
+_SAFE: Final = "!\"'()*+,-.:;<=>_"  # kept as is; '%', '/', '&', '?' are percent-encoded
+_SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class IdentifierError(FormatError):
+    """An identifier GS1 or spola does not allow; the message says which part and why."""
+
+
+def gtin_check_digit(body: str) -> int:
+    """GS1 mod-10: weights 3, 1, 3, … from the digit next to the check digit leftwards."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
+
+
+def normalize_gtin(text: str) -> str:
+    """A GTIN-8, -12, -13 or -14 as the 14 digits Digital Link and EPCIS use."""
+    if not text.isascii() or not text.isdigit() or len(text) not in (8, 12, 13, 14):
+        raise IdentifierError(f"GTIN {text!r} must be 8, 12, 13 or 14 digits")
+    gtin = text.zfill(14)
+    expected = gtin_check_digit(gtin[:-1])
+    if int(gtin[-1]) != expected:
+        raise IdentifierError(f"GTIN {text} has check digit {gtin[-1]}, expected {expected}")
+    return gtin
+
+
+def check_qualifier(value: str, what: str) -> str:
+    if not value:
+        raise IdentifierError(f"{what} is empty")
+    if len(value) > QUALIFIER_MAX:
+        raise IdentifierError(f"{what} {value!r} is longer than {QUALIFIER_MAX} characters")
+    bad = sorted(set(value) - CSET_82)
+    if bad:
+        raise IdentifierError(f"{what} {value!r} has characters outside GS1 CSET 82: {bad}")
+    return value
+
+
+@dataclass(frozen=True)
+class DigitalLink:
+    """The identifier part of a GS1 Digital Link URI (no domain, no query)."""
+
+    gtin: str
+    cpv: str | None = None  # AI 22, consumer product variant
+    lot: str | None = None  # AI 10, batch or lot
+    serial: str | None = None  # AI 21, serial number
+
+    def __post_init__(self) -> None:
+        if normalize_gtin(self.gtin) != self.gtin:
+            raise IdentifierError(f"GTIN {self.gtin} must be given as 14 digits")
+        for ai, name in QUALIFIERS:
+            value = getattr(self, name)
+            if value is not None:
+                check_qualifier(value, f"AI {ai} ({name})")
+                if value in (".", ".."):
+                    # URL parsers collapse these path segments (even percent-encoded).
+                    raise IdentifierError(f"AI {ai} ({name}) {value!r} cannot stand in a URI path")
+
+    @property
+    def granularity(self) -> str:
+        """``item`` (serialized), ``batch`` (lot, no serial) or ``model``."""
+        if self.serial is not None:
+            return "item"
+        return "batch" if self.lot is not None else "model"
+
+    @classmethod
+    def parse(cls, uri: str) -> DigitalLink:
+        """Parse an uncompressed Digital Link URI or path, e.g. ``/01/09506000134352/21/A1``."""
+        if len(uri) > 2048:
+            raise IdentifierError("Digital Link URI is longer than 2048 characters")
+        segments = urlsplit(uri).path.split("/")
+        if "01" not in segments:
+            raise IdentifierError("no /01/{gtin} in the Digital Link path")
+        tail = segments[segments.index("01") :]  # a resolver may put a path prefix before it
+        if len(tail) % 2:
+            raise IdentifierError("Digital Link path must alternate AI and value")
+        try:
+            pairs = [
+                (tail[i], unquote(tail[i + 1], errors="strict")) for i in range(0, len(tail), 2)
+            ]
+        except UnicodeDecodeError:
+            raise IdentifierError(
+                "Digital Link path has percent-encoding that is not UTF-8"
+            ) from None
+        values: dict[str, str] = {}
+        order = ["01"] + [ai for ai, _ in QUALIFIERS]
+        position = -1
+        for ai, value in pairs:
+            if ai not in order:
+                raise IdentifierError(f"AI {ai} is not a key qualifier of GTIN (01)")
+            if order.index(ai) <= position:
+                raise IdentifierError(
+                    f"AI {ai} out of order: qualifiers follow 01 as 22, then 10, then 21"
+                )
+            position = order.index(ai)
+            values[ai] = value
+        return cls(
+            gtin=normalize_gtin(values["01"]),
+            cpv=values.get("22"),
+            lot=values.get("10"),
+            serial=values.get("21"),
+        )
+
+    def path(self) -> str:
+        """The uncompressed Digital Link path, values percent-encoded where they must be."""
+        out = f"/01/{self.gtin}"
+        for ai, name in QUALIFIERS:
+            value = getattr(self, name)
+            if value is not None:
+                out += f"/{ai}/{quote(value, safe=_SAFE)}"
+        return out
+
+    def uri(self, base: str) -> str:
+        """``base`` (``https://id.example.com``) followed by the path: what a QR code encodes."""
+        return base.rstrip("/") + self.path()
+
+
+def new_serial() -> str:
+    """An unguessable item serial: 96 random bits as 20 base32 characters (within CSET 82)."""
+    return base64.b32encode(secrets.token_bytes(12)).decode("ascii").rstrip("=")
+
+
+def actor_urn(slug: str) -> str:
+    """``urn:spola:actor:{slug}`` for an actor without a GS1 company prefix."""
+    if not _SLUG.match(slug):
+        raise IdentifierError(
+            f"actor slug {slug!r} must be 1-63 lowercase letters, digits or '-', "
+            "starting with a letter or digit"
+        )
+    return f"urn:spola:actor:{slug}"
