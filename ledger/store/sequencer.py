@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, insert, select, update
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.compact import CompactRange
@@ -48,10 +48,10 @@ from ledger.registry import KeyRecord, apply_registry_event, check_attribution, 
 from ledger.store.engine import WRITE
 from ledger.store.reads import receipt_for
 from ledger.store.registry import BatchRegistry
+from ledger.store.rows import ENTRY_COLUMNS, bulk_insert, feed_heads, save_feed_heads, utc_now
 from ledger.store.schema import (
     checkpoints,
     equivocations,
-    feeds,
     keys,
     log_entries,
     log_head,
@@ -59,10 +59,6 @@ from ledger.store.schema import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -91,48 +87,6 @@ class _Batch:
 
 
 PARALLEL_VERIFY_MIN = 64  # below this, thread hand-off costs more than it saves
-
-ENTRY_COLUMNS = (
-    "idx",
-    "entry",
-    "leaf_hash",
-    "chain_hash",
-    "key_id",
-    "seq",
-    "payload_digest",
-    "event_type",
-    "actor",
-    "applied",
-    "violation_rule",
-    "violation_detail",
-    "logged_at",
-)
-
-
-def bulk_insert(
-    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[object, ...]]
-) -> None:
-    """INSERT many rows through the driver's executemany, skipping per-row ORM-level work.
-
-    The hot path of ingest: SQLAlchemy's per-parameter processing costs more than the insert
-    itself at thousands of rows per batch. The values are plain ints, str, bytes and bool,
-    which sqlite3 and psycopg bind natively.
-    """
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        # COPY streams the rows in one round trip: several times faster than executemany.
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - names are constants
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
-    conn.exec_driver_sql(sql, rows)
 
 
 class Sequencer:
@@ -272,7 +226,7 @@ class Sequencer:
             if only_genesis and size > 0:
                 return []
             key_id = self.log_key.key_id
-            head = _feed_heads(conn, {key_id}).get(key_id)
+            head = feed_heads(conn, {key_id}).get(key_id)
             payload = encode_event(
                 {
                     "v": 1,
@@ -321,7 +275,7 @@ class Sequencer:
         batch.nodes.update(zip(perfect_subtrees(0, head.size), compact.hashes, strict=True))
         registry = BatchRegistry(conn, self.log_key)
         registry.preload_keys(c.key_id for c in candidates)
-        heads = _feed_heads(conn, {c.key_id for c in candidates})
+        heads = feed_heads(conn, {c.key_id for c in candidates})
         stored, touched = set(heads), set()
         in_batch: dict[tuple[str, int], tuple[str, int]] = {}
         now = utc_now()
@@ -357,7 +311,7 @@ class Sequencer:
         if not batch.entry_rows:
             return batch, None
         registry.flush()
-        _save_feed_heads(conn, heads, stored, touched)
+        save_feed_heads(conn, heads, stored, touched)
         bulk_insert(conn, log_entries, ENTRY_COLUMNS, batch.entry_rows)
         bulk_insert(conn, merkle_nodes, ("level", "idx", "hash"), batch.node_rows)
         conn.execute(
@@ -502,27 +456,3 @@ class Sequencer:
                 },
             )
         log.warning("equivocation by key %s at seq %d kept as evidence", cause.key_id, cause.seq)
-
-
-def _feed_heads(conn: Connection, key_ids: set[str]) -> dict[str, FeedHead]:
-    rows = conn.execute(select(feeds).where(feeds.c.key_id.in_(key_ids)))
-    return {r.key_id: FeedHead(r.key_id, r.seq, r.digest, r.idx) for r in rows}
-
-
-def _save_feed_heads(
-    conn: Connection, heads: dict[str, FeedHead], stored: set[str], touched: set[str]
-) -> None:
-    """Write the heads of the feeds this batch moved: update those stored, insert the new."""
-    rows = [heads[k] for k in touched]
-    if moved := [h for h in rows if h.key_id in stored]:
-        conn.execute(
-            update(feeds)
-            .where(feeds.c.key_id == bindparam("k"))
-            .values(seq=bindparam("s"), digest=bindparam("d"), idx=bindparam("i")),
-            [{"k": h.key_id, "s": h.seq, "d": h.digest, "i": h.index} for h in moved],
-        )
-    if new := [h for h in rows if h.key_id not in stored]:
-        conn.execute(
-            insert(feeds),
-            [{"key_id": h.key_id, "seq": h.seq, "digest": h.digest, "idx": h.index} for h in new],
-        )
