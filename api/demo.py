@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api.operator import write_private
 from ledger.envelope import sign_envelope
 from ledger.errors import NotFoundError
-from ledger.events import encode_event
+from ledger.events import encode_event, event_time_now
 from ledger.feed import payload_digest
 from ledger.keys import PrivateKey
 from ledger.store.ledger import LedgerStore
@@ -116,10 +115,6 @@ DEMO_ACTORS = (
 )
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _terminal_key(home: Path, slug: str, generation: int) -> PrivateKey:
     folder = home / "demo-keys"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -127,9 +122,7 @@ def _terminal_key(home: Path, slug: str, generation: int) -> PrivateKey:
     if path.exists():
         return PrivateKey.from_seed(base64.b64decode(path.read_text().strip()))
     key = PrivateKey.generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(base64.b64encode(key.seed).decode() + "\n")
+    write_private(path, base64.b64encode(key.seed).decode() + "\n")
     return key
 
 
@@ -178,7 +171,7 @@ def _rotate(store: LedgerStore, actor: DemoActor, old: PrivateKey, new: PrivateK
         "actor": actor.id,
         "seq": 0,
         "prev": None,
-        "time": _now(),
+        "time": event_time_now(),
         "op": "rotate",
         "subject": actor.id,
         "key_id": new.public_key.key_id,

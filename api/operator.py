@@ -46,11 +46,16 @@ def init_home(home: Path, *, origin: str = DEFAULT_ORIGIN, exist_ok: bool = Fals
         raise OperatorHomeError(f"origin {origin!r} must be non-empty, without spaces or '+'")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = PrivateKey.generate()
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(f"{KEY_HEADER}\n{base64.b64encode(key.seed).decode()}\n")
+    write_private(key_path, f"{KEY_HEADER}\n{base64.b64encode(key.seed).decode()}\n")
     log_path.write_text(json.dumps({"origin": origin}, indent=2) + "\n")
     return True
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only (mode 0600 from the start, never widened)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
 
 
 def load_operator(home: Path) -> Operator:

@@ -36,6 +36,11 @@ OPERATOR_ACTOR: Final = "urn:spola:actor:operator"
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 
 
+def event_time_now() -> str:
+    """The current instant as an event ``time``: RFC 3339 UTC, whole seconds, ``Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _utc_time(value: str) -> str:
     # RFC 3339 §5.6 with the "Z" offset only: one spelling per instant keeps payloads canonical.
     if not _RFC3339_UTC.match(value):

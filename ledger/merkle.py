@@ -109,7 +109,7 @@ class ProofPlan:
         batch share their right-edge nodes, so each is folded once.
         """
         if folded is None:
-            return [_fold(element, hashes) for element in self.elements]
+            return [fold_subtrees(element, hashes) for element in self.elements]
         proof = []
         for element in self.elements:
             if len(element) == 1:
@@ -117,7 +117,7 @@ class ProofPlan:
                 continue
             value = folded.get(element)
             if value is None:
-                value = folded[element] = _fold(element, hashes)
+                value = folded[element] = fold_subtrees(element, hashes)
             proof.append(value)
         return proof
 
@@ -132,7 +132,8 @@ def _lookup(node: NodeID, hashes: Mapping[NodeID, bytes]) -> bytes:
     return value
 
 
-def _fold(element: ProofElement, hashes: Mapping[NodeID, bytes]) -> bytes:
+def fold_subtrees(element: ProofElement, hashes: Mapping[NodeID, bytes]) -> bytes:
+    """The RFC 9162 MTH of a range from its perfect subtrees (``perfect_subtrees`` order)."""
     # node_hash(n1, node_hash(n2, ... node_hash(n_{k-1}, n_k))): each node is at least as large
     # as everything to its right, which is how RFC 9162 §2.1.1 splits a right-edge range.
     acc = _lookup(element[-1], hashes)

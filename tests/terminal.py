@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from ledger.envelope import Envelope, sign_envelope
-from ledger.events import encode_event
+from ledger.events import encode_event, event_time_now
 from ledger.feed import payload_digest
 from ledger.keys import PrivateKey
 
@@ -31,7 +30,7 @@ class Terminal:
                 "actor": self.actor,
                 "seq": self.seq if seq is None else seq,
                 "prev": self.prev,
-                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "time": event_time_now(),
                 **fields,
             }
         )

@@ -13,6 +13,7 @@ from api.problems import BadRequest
 from ledger.canonical import parse_json
 from ledger.envelope import Envelope
 from ledger.errors import FormatError, LedgerError, LimitError, RefusedEnvelope
+from ledger.store.ledger import LedgerStore
 
 router = APIRouter(prefix="/v1", tags=["log"])
 
@@ -55,13 +56,14 @@ _BODY = {
 }
 
 
-def _envelopes(body: Any) -> tuple[list[Envelope], bool]:
+def _envelopes(body: Any, store: LedgerStore) -> tuple[list[Envelope], bool]:
     if not isinstance(body, dict):
         raise BadRequest('body must be a DSSE envelope or {"envelopes": [...]}')
     if "envelopes" not in body:
         return [Envelope.from_json(body)], False
     if set(body) != {"envelopes"} or not isinstance(body["envelopes"], list):
         raise BadRequest('a batch is {"envelopes": [...]} and nothing else')
+    store.sequencer.check_batch_size(len(body["envelopes"]))  # before parsing any of them
     envelopes = []
     for position, item in enumerate(body["envelopes"]):
         try:
@@ -90,7 +92,7 @@ async def post_entries(request: Request, store: StoreDep, settings: SettingsDep)
         raise BadRequest(str(exc), status=413) from exc
     except FormatError as exc:
         raise BadRequest(str(exc)) from exc
-    envelopes, batch = _envelopes(body)
+    envelopes, batch = _envelopes(body, store)
     try:
         receipts = await run_in_threadpool(store.append, envelopes)
     except RefusedEnvelope as exc:

@@ -52,10 +52,13 @@ class LedgerStore:
         cls, url: str, *, operator: PrivateKey, origin: str, max_batch: int = 1000
     ) -> LedgerStore:
         """Open (and migrate) the database at ``url`` and make sure the log has its genesis."""
+        engine = None
         try:
             engine = make_engine(url)
             upgrade(engine)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
+            if engine is not None:
+                engine.dispose()
             # A bad URL (ValueError from the port, say), a missing driver, a server that
             # does not answer: one clear line for whoever typed the URL.
             shown = (

@@ -6,14 +6,20 @@ Every proof reads O(log n) rows: a proof is planned as a set of perfect-subtree 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
 from ledger.errors import NotFoundError, ProofShapeError
-from ledger.hashing import EMPTY_ROOT, node_hash
-from ledger.merkle import NodeID, consistency_plan, inclusion_plan, perfect_subtrees
+from ledger.hashing import EMPTY_ROOT
+from ledger.merkle import (
+    NodeID,
+    consistency_plan,
+    fold_subtrees,
+    inclusion_plan,
+    perfect_subtrees,
+)
 from ledger.receipt import Receipt, Violation
 from ledger.registry import ActorRecord, KeyRecord
 from ledger.store.registry import actor_from_row, key_from_row
@@ -53,21 +59,13 @@ def read_nodes(conn: Connection, ids: Iterable[NodeID]) -> dict[NodeID, bytes]:
     return {(row[0], row[1]): bytes(row[2]) for row in rows}
 
 
-def _fold(nodes: Mapping[NodeID, bytes], ids: list[NodeID]) -> bytes:
-    # The MTH of a range is its perfect subtrees folded right to left (RFC 9162 §2.1.1).
-    result = nodes[ids[-1]]
-    for node_id in reversed(ids[:-1]):
-        result = node_hash(nodes[node_id], result)
-    return result
-
-
 def root_at(conn: Connection, size: int) -> bytes:
     """The Merkle root of the first ``size`` entries (any size up to the current one)."""
     _check_size(conn, size)
     if size == 0:
         return EMPTY_ROOT
     ids = perfect_subtrees(0, size)
-    return _fold(read_nodes(conn, ids), ids)
+    return fold_subtrees(tuple(ids), read_nodes(conn, ids))
 
 
 def _check_size(conn: Connection, size: int | None) -> int:

@@ -20,7 +20,6 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, insert, select, update
@@ -38,7 +37,7 @@ from ledger.errors import (
     RuleViolation,
     UnknownKeyError,
 )
-from ledger.events import Event, encode_event, parse_event
+from ledger.events import Event, encode_event, event_time_now, parse_event
 from ledger.feed import Continuation, FeedHead, check_continuation, payload_digest
 from ledger.hashing import chain_hash, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
@@ -112,15 +111,17 @@ class Sequencer:
     def close(self) -> None:
         self._pool.shutdown(wait=False)
 
+    def check_batch_size(self, count: int) -> None:
+        """Refuse an empty batch or one over ``max_batch`` before any of it is parsed."""
+        if not count:
+            raise FormatError("no envelopes to append")
+        if count > self.max_batch:
+            raise LimitError(f"{count} envelopes, over the batch limit of {self.max_batch}")
+
     # -- before the lock -------------------------------------------------------------------
 
     def _prepare(self, envelopes: Sequence[Envelope]) -> list[_Candidate]:
-        if not envelopes:
-            raise FormatError("no envelopes to append")
-        if len(envelopes) > self.max_batch:
-            raise LimitError(
-                f"{len(envelopes)} envelopes, over the batch limit of {self.max_batch}"
-            )
+        self.check_batch_size(len(envelopes))
         candidates = []
         for position, envelope in enumerate(envelopes):
             if len(envelope.signatures) != 1 or not envelope.signatures[0].keyid:
@@ -233,7 +234,7 @@ class Sequencer:
                     "actor": self.log_key.actor,
                     "seq": 0 if head is None else head.next_seq,
                     "prev": None if head is None else head.digest,
-                    "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "time": event_time_now(),
                     **fields,
                 }
             )
@@ -440,7 +441,6 @@ class Sequencer:
         return receipts
 
     def _original_receipts(self, conn: Connection, indices: set[int]) -> dict[int, Receipt]:
-
         return {index: receipt_for(conn, index, duplicate=True) for index in indices}
 
     def _keep_evidence(self, c: _Candidate, cause: EquivocationError) -> None:
