@@ -2,9 +2,9 @@
 
 An event payload is one JSON object in RFC 8785 form, signed inside a DSSE envelope. This module
 turns the already-verified payload bytes into frozen pydantic models and refuses anything the
-formats in docs/formats.md do not allow. It knows the registry events (``actor``, ``key``);
-the supply-chain events (material, process, handover, receipt, lifecycle, passport, assessment)
-register their models in ``EVENT_MODELS`` as the domain grows.
+formats in docs/formats.md do not allow. It defines the header and the registry events
+(``actor``, ``key``); ``ledger.supply`` defines the supply-chain events (material, process,
+handover, receipt, lifecycle) on top of the header and registers them in ``EVENT_MODELS``.
 
 Signature checks happen before this module sees a byte; feed and registry rules live in
 ``ledger.feed`` and ``ledger.registry``.
@@ -13,7 +13,7 @@ Signature checks happen before this module sees a byte; feed and registry rules 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Final, Literal
 
@@ -52,6 +52,14 @@ def _utc_time(value: str) -> str:
     return value
 
 
+def _day(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date (YYYY-MM-DD)") from None
+    return value
+
+
 def _decimal(low: str, high: str) -> Any:
     def check(value: str) -> str:
         try:
@@ -68,6 +76,7 @@ def _decimal(low: str, high: str) -> Any:
 ActorId = Annotated[str, StringConstraints(pattern=r"^urn:spola:actor:[a-z0-9][a-z0-9-]{0,62}$")]
 KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Day = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_day)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Latitude = Annotated[str, StringConstraints(max_length=20), AfterValidator(_decimal("-90", "90"))]
 Longitude = Annotated[
@@ -79,11 +88,11 @@ Role = Literal[
 ]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-class Event(_Strict):
+class Event(StrictModel):
     """The header common to every event (DESIGN.md, Formats → Event payload)."""
 
     type_name: ClassVar[str] = ""
@@ -96,7 +105,7 @@ class Event(_Strict):
     time: Annotated[str, AfterValidator(_utc_time)]
 
 
-class Facility(_Strict):
+class Facility(StrictModel):
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     name: Text
     town: Text
@@ -197,3 +206,8 @@ def encode_event(fields: dict[str, Any]) -> bytes:
     payload = canonical_bytes(fields)
     parse_event(payload)
     return payload
+
+
+# The supply-chain models build on the header above and register themselves in EVENT_MODELS;
+# importing them here means parse_event knows every type whichever module is imported first.
+import ledger.supply  # noqa: E402, F401

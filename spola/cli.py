@@ -95,6 +95,41 @@ def cmd_log_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    _, store = _open_store(args)
+    shown = [-1]
+
+    def progress(done: int, size: int) -> None:
+        percent = done * 100 // max(size, 1)
+        if sys.stderr.isatty() or percent // 10 != shown[0] // 10:
+            print(f"replayed {done:,} of {size:,} entries ({percent}%)", file=sys.stderr)
+            shown[0] = percent
+
+    try:
+        report = store.rebuild(repair=args.repair, progress=progress)
+    finally:
+        store.close()
+    compared = ", ".join(f"{n:,} {table}" for table, n in report.compared.items())
+    print(f"replayed {report.entries:,} entries; compared {compared}")
+    if report.equal:
+        print("stored projections equal the replay of the log")
+        return 0
+    for line in report.differences:
+        print(f"  {line}")
+    more = report.difference_count - len(report.differences)
+    if more:
+        print(f"  … and {more:,} more")
+    if report.repaired:
+        print(f"repaired: {report.difference_count:,} differences rewritten from the log")
+        return 0
+    print(
+        f"spola: {report.difference_count:,} differences between the stored projections and "
+        "the log (run with --repair to rewrite the projections from the log)",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spola", description="spola traceability ledger")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="seed the demo supply chain (idempotent)")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "rebuild",
+        help="replay the log and prove the stored projections equal it (exit 1 if not)",
+    )
+    p.add_argument("--db", help=db_help)
+    p.add_argument(
+        "--repair", action="store_true", help="rewrite projections that differ from the log"
+    )
+    p.set_defaults(func=cmd_rebuild)
 
     logp = sub.add_parser("log", help="read the log").add_subparsers(
         dest="log_command", required=True

@@ -1,10 +1,12 @@
-"""``POST /v1/entries``: submit one signed envelope or a batch, get receipts back."""
+"""``POST /v1/entries``: submit one signed envelope or a batch, get receipts back; and each
+entry's verdict: applied, or which domain rule it broke."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -107,3 +109,22 @@ async def post_entries(request: Request, store: StoreDep, settings: SettingsDep)
         status_code=200 if receipt.duplicate else 201,
         headers={"Location": f"/v1/log/entries?start={receipt.index}&end={receipt.index + 1}"},
     )
+
+
+@router.get(
+    "/entries/{index}/verdict",
+    summary="Whether the entry's event was applied, and if not which rule it broke",
+)
+def get_verdict(store: StoreDep, index: Annotated[int, Path(ge=0, le=2**53 - 1)]) -> dict[str, Any]:
+    stored = store.verdict(index)
+    payload = json.loads(Envelope.from_bytes(stored.entry).payload)
+    return {
+        "index": index,
+        "type": payload.get("type"),
+        "actor": payload.get("actor"),
+        "applied": stored.applied,
+        "violation": None
+        if stored.violation is None
+        else {"rule": stored.violation.rule, "detail": stored.violation.detail},
+        "logged_at": stored.logged_at,
+    }

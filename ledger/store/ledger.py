@@ -22,8 +22,10 @@ from ledger.keys import PrivateKey
 from ledger.note import vkey
 from ledger.receipt import Receipt
 from ledger.registry import ActorRecord, KeyRecord
-from ledger.store import reads
+from ledger.rules import CustodyRecord, ItemRecord
+from ledger.store import queries, reads
 from ledger.store.engine import make_engine, upgrade
+from ledger.store.rebuild import Progress, RebuildReport, rebuild
 from ledger.store.schema import log_entries
 from ledger.store.sequencer import Sequencer
 
@@ -150,6 +152,39 @@ class LedgerStore:
     def actor(self, actor_id: str) -> tuple[ActorRecord, list[KeyRecord]]:
         with self.connect() as conn:
             return reads.actor(conn, actor_id)
+
+    def verdict(self, index: int) -> reads.StoredEntry:
+        with self.connect() as conn:
+            return reads.entry(conn, index)
+
+    def lot(self, lot_id: str) -> queries.LotView:
+        with self.connect() as conn:
+            return queries.lot(conn, lot_id)
+
+    def item(self, item_id: str) -> ItemRecord:
+        with self.connect() as conn:
+            return queries.item(conn, item_id)
+
+    def custody_history(self, subject: str, *, limit: int) -> list[CustodyRecord]:
+        with self.connect() as conn:
+            return queries.custody_history(conn, subject, limit=limit)
+
+    def holdings(self, actor_id: str, *, limit: int) -> queries.Holdings:
+        with self.connect() as conn:
+            return queries.holdings(conn, actor_id, limit=limit)
+
+    def trace(
+        self, kind: queries.Kind, subject: str, *, cursor: int, limit: int
+    ) -> tuple[queries.TracePage, dict[int, dict[str, Any]]]:
+        """A page of the upstream trace and the signed payloads of its making events."""
+        with self.connect() as conn:
+            page = queries.trace(conn, kind, subject, cursor=cursor, limit=limit)
+            made = {n.made_at for n in page.nodes if n.made_at is not None}
+            return page, {index: queries.payload_of(conn, index) for index in sorted(made)}
+
+    def rebuild(self, *, repair: bool = False, progress: Progress | None = None) -> RebuildReport:
+        """Replay the log; compare (and with ``repair`` rewrite) every projection."""
+        return rebuild(self.engine, self.sequencer.log_key, repair=repair, progress=progress)
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -4,6 +4,9 @@ Ledger tables — ``log_entries``, ``merkle_nodes``, ``checkpoints``, ``equivoca
 grow: database triggers (``migrations/``) refuse UPDATE, DELETE and, on PostgreSQL, TRUNCATE.
 ``log_head`` is the sequencer's one-row lock and cache of the tree's compact range.
 ``keys``, ``actors`` and ``feeds`` are projections of the log: derived, and rebuilt by replay.
+So are the domain projections — ``lots``, ``balances``, ``items``, ``handovers``, ``custody``,
+``provenance`` — written by the sequencer from ``ledger.rules`` effects and checked against a
+fresh replay by ``spola rebuild``. Decimal amounts are stored as plain decimal strings, exactly.
 
 Column types are chosen to mean the same on SQLite and PostgreSQL; times are RFC 3339 UTC text.
 """
@@ -134,4 +137,106 @@ feeds = Table(
     Column("idx", BigInteger, nullable=False),
 )
 
+Ident = String(120)  # lot and item identifiers (URN or Digital Link path)
+ActorRef = String(80)
+Amount = String(40)  # a plain decimal string
+
+
+def _claim_and_feedstock() -> list[Column[str]]:
+    return [
+        Column("claim_model", String(24), nullable=True),
+        Column("claim_scheme", String(32), nullable=True),
+        Column("claim_fraction", Amount, nullable=True),
+        Column("recycled", Amount, nullable=False),
+        Column("reused", Amount, nullable=False),
+        Column("renewable", Amount, nullable=False),
+    ]
+
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("id", Ident, primary_key=True),
+    Column("material", String(48), nullable=False),
+    Column("unit", String(3), nullable=False),
+    Column("mass_per_unit", Amount, nullable=True),  # kg in one unit, when the unit is not mass
+    Column("origin", ActorRef, nullable=False),
+    Column("facility", String(64), nullable=True),
+    Column("made_by", String(16), nullable=False),
+    Column("created_at_index", BigInteger, nullable=False),
+    *_claim_and_feedstock(),
+    Index(None, "origin"),
+)
+
+# How much of each lot each actor holds, in the lot's unit; rows at zero are deleted.
+balances = Table(
+    "balances",
+    metadata,
+    Column("lot", Ident, primary_key=True),
+    Column("holder", ActorRef, primary_key=True),
+    Column("amount", Amount, nullable=False),
+    Index(None, "holder"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Ident, primary_key=True),
+    Column("product", String(200), nullable=False),
+    Column("mass", Amount, nullable=False),  # kg
+    Column("maker", ActorRef, nullable=False),
+    Column("owner", ActorRef, nullable=True),  # null: a private person
+    Column("custodian", ActorRef, nullable=True),  # null: in transit or with a private person
+    Column("status", String(16), nullable=False),
+    *_claim_and_feedstock(),
+    Column("created_at_index", BigInteger, nullable=False),
+    Column("updated_at_index", BigInteger, nullable=False),
+    Column("repairs", Integer, nullable=False),
+    Column("rentals", Integer, nullable=False),
+    Column("resales", Integer, nullable=False),
+    Index(None, "owner"),
+    Index(None, "custodian"),
+)
+
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("sender", ActorRef, primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("receiver", ActorRef, nullable=False),
+    Column("lines", Text, nullable=False),  # JSON: [[kind, subject, amount|null], ...]
+    Column("status", String(16), nullable=False),
+    Column("logged_at_index", BigInteger, nullable=False),
+    Column("settled_at_index", BigInteger, nullable=True),
+    Index(None, "receiver"),
+)
+
+custody = Table(
+    "custody",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(8), nullable=False),
+    Column("subject", Ident, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("source", ActorRef, nullable=True),
+    Column("target", ActorRef, nullable=True),
+    Column("amount", Amount, nullable=True),
+    Index(None, "subject"),
+)
+
+# The provenance graph: each making event (index) with its inputs and outputs.
+provenance = Table(
+    "provenance",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("role", String(8), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("subject", Ident, nullable=False),
+    Column("mass", Amount, nullable=False),  # kg
+    Index(None, "subject", "role"),
+)
+
+DOMAIN_TABLES: Final = ("lots", "balances", "items", "handovers", "custody", "provenance")
 APPEND_ONLY_TABLES: Final = ("log_entries", "merkle_nodes", "checkpoints", "equivocations")

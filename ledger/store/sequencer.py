@@ -5,9 +5,10 @@ parsing, signature checks for keys already registered, payload parsing — happe
 one transaction locks the log head (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE``
 on SQLite), so concurrent writers, threads or processes, never fork the log. Inside the lock
 each envelope is checked in order against the key registry and its feed, hashed into the compact
-range (new perfect Merkle nodes are written, nothing old is read), the registry rules are applied,
-and one checkpoint is signed for the batch. Receipts for the batch are built from nodes held in
-memory; a resubmitted envelope gets its original receipt back.
+range (new perfect Merkle nodes are written, nothing old is read), the registry and domain rules
+(``ledger.registry``, ``ledger.rules``) decide the entry's verdict and their effects update the
+projections, and one checkpoint is signed for the batch. Receipts for the batch are built from
+nodes held in memory; a resubmitted envelope gets its original receipt back.
 
 Admission failures refuse the whole batch and write nothing, except equivocation evidence, which
 is kept in ``equivocations`` by a transaction of its own.
@@ -44,6 +45,8 @@ from ledger.keys import PrivateKey, PublicKey
 from ledger.merkle import NodeID, inclusion_plan, perfect_subtrees
 from ledger.receipt import Receipt, Violation
 from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
+from ledger.rules import apply_domain_event
+from ledger.store.domain import BatchDomain
 from ledger.store.engine import WRITE
 from ledger.store.reads import receipt_for
 from ledger.store.registry import BatchRegistry
@@ -276,6 +279,7 @@ class Sequencer:
         batch.nodes.update(zip(perfect_subtrees(0, head.size), compact.hashes, strict=True))
         registry = BatchRegistry(conn, self.log_key)
         registry.preload_keys(c.key_id for c in candidates)
+        domain = BatchDomain(conn)
         heads = feed_heads(conn, {c.key_id for c in candidates})
         stored, touched = set(heads), set()
         in_batch: dict[tuple[str, int], tuple[str, int]] = {}
@@ -304,7 +308,7 @@ class Sequencer:
             if original is not None:
                 batch.placed[c.position] = (original, True)
                 continue
-            self._append_one(batch, c, signer, registry, now)
+            self._append_one(batch, c, signer, registry=registry, domain=domain, now=now)
             heads[c.key_id] = FeedHead(c.key_id, c.event.seq, c.digest, index)
             touched.add(c.key_id)
             in_batch[(c.key_id, c.event.seq)] = (c.digest, index)
@@ -312,6 +316,7 @@ class Sequencer:
         if not batch.entry_rows:
             return batch, None
         registry.flush()
+        domain.flush()
         save_feed_heads(conn, heads, stored, touched)
         bulk_insert(conn, log_entries, ENTRY_COLUMNS, batch.entry_rows)
         bulk_insert(conn, merkle_nodes, ("level", "idx", "hash"), batch.node_rows)
@@ -373,7 +378,9 @@ class Sequencer:
         batch: _Batch,
         c: _Candidate,
         signer: KeyRecord,
+        *,
         registry: BatchRegistry,
+        domain: BatchDomain,
         now: str,
     ) -> None:
         assert c.event is not None
@@ -385,13 +392,15 @@ class Sequencer:
             batch.node_rows.append((node_id[0], node_id[1], node))
         violation: Violation | None = None
         try:
-            registry.apply(
-                apply_registry_event(
-                    c.event, c.envelope.payload, index=index, signer=signer, view=registry
-                )
+            changes = apply_registry_event(
+                c.event, c.envelope.payload, index=index, signer=signer, view=registry
             )
+            effects = apply_domain_event(c.event, index=index, view=domain, actors=registry)
         except RuleViolation as broken:
             violation = Violation(broken.rule, broken.detail)
+        else:
+            registry.apply(changes)
+            domain.apply(effects)
         batch.verdicts[index] = violation
         batch.entry_rows.append(
             (

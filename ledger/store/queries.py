@@ -1,0 +1,198 @@
+"""Queries over the domain projections: lots, items, holdings, custody and provenance traces.
+
+Every answer is bounded: lists take a limit, and a trace walks the provenance graph upstream
+breadth-first, in a fixed order, returning one page of nodes at a time with a cursor.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, select
+
+from ledger.errors import NotFoundError
+from ledger.rules import CustodyRecord, HandoverRecord, ItemRecord, LotRecord
+from ledger.store.domain import (
+    custody_from_row,
+    handover_from_row,
+    item_from_row,
+    lot_from_row,
+)
+from ledger.store.schema import (
+    actors,
+    balances,
+    custody,
+    handovers,
+    items,
+    log_entries,
+    lots,
+    provenance,
+)
+
+TRACE_MAX_NODES: Final = 10_000  # the whole walk, across pages: a trace never reads more
+Kind = Literal["lot", "item"]
+
+
+@dataclass(frozen=True)
+class LotView:
+    record: LotRecord
+    holders: list[tuple[str, str]]  # (holder, amount)
+    in_transit: list[tuple[HandoverRecord, str]]  # (handover, amount of this lot)
+
+
+def lot(conn: Connection, lot_id: str) -> LotView:
+    row = conn.execute(select(lots).where(lots.c.id == lot_id)).first()
+    if row is None:
+        raise NotFoundError(f"no lot {lot_id}")
+    holders = conn.execute(
+        select(balances.c.holder, balances.c.amount)
+        .where(balances.c.lot == lot_id)
+        .order_by(balances.c.holder)
+    ).all()
+    pending = conn.execute(
+        select(handovers)
+        .where(
+            handovers.c.status == "pending",
+            handovers.c.lines.contains(json.dumps(lot_id), autoescape=True),
+        )
+        .order_by(handovers.c.logged_at_index)
+    )
+    transit = []
+    for hrow in pending:
+        record = handover_from_row(hrow)
+        for line in record.lines:
+            if line.kind == "lot" and line.subject == lot_id and line.amount is not None:
+                transit.append((record, format(line.amount, "f")))
+    return LotView(lot_from_row(row), [(h.holder, h.amount) for h in holders], transit)
+
+
+def item(conn: Connection, item_id: str) -> ItemRecord:
+    row = conn.execute(select(items).where(items.c.id == item_id)).first()
+    if row is None:
+        raise NotFoundError(f"no item {item_id}")
+    return item_from_row(row)
+
+
+def custody_history(conn: Connection, subject: str, *, limit: int) -> list[CustodyRecord]:
+    rows = conn.execute(
+        select(custody)
+        .where(custody.c.subject == subject)
+        .order_by(custody.c.idx, custody.c.n)
+        .limit(limit)
+    )
+    return [custody_from_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Holdings:
+    lots: list[tuple[LotRecord, str]]  # (lot, amount held)
+    items: list[ItemRecord]  # held or owned
+    outgoing: list[HandoverRecord]  # pending, sent by the actor
+    incoming: list[HandoverRecord]  # pending, addressed to the actor
+
+
+def holdings(conn: Connection, actor_id: str, *, limit: int) -> Holdings:
+    if conn.execute(select(actors.c.id).where(actors.c.id == actor_id)).first() is None:
+        raise NotFoundError(f"unknown actor {actor_id}")
+    lot_rows = conn.execute(
+        select(lots, balances.c.amount)
+        .join(balances, balances.c.lot == lots.c.id)
+        .where(balances.c.holder == actor_id)
+        .order_by(lots.c.id)
+        .limit(limit)
+    ).all()
+    item_rows = conn.execute(
+        select(items)
+        .where((items.c.custodian == actor_id) | (items.c.owner == actor_id))
+        .order_by(items.c.id)
+        .limit(limit)
+    ).all()
+
+    def pending(column: Any) -> list[HandoverRecord]:
+        rows = conn.execute(
+            select(handovers)
+            .where(column == actor_id, handovers.c.status == "pending")
+            .order_by(handovers.c.logged_at_index)
+            .limit(limit)
+        )
+        return [handover_from_row(r) for r in rows]
+
+    return Holdings(
+        lots=[(lot_from_row(r), r.amount) for r in lot_rows],
+        items=[item_from_row(r) for r in item_rows],
+        outgoing=pending(handovers.c.sender),
+        incoming=pending(handovers.c.receiver),
+    )
+
+
+def payload_of(conn: Connection, index: int) -> dict[str, Any]:
+    """The signed payload of entry ``index`` as JSON (the log verified it on admission)."""
+    row = conn.execute(select(log_entries.c.entry).where(log_entries.c.idx == index)).one()
+    envelope = json.loads(bytes(row.entry))
+    payload: dict[str, Any] = json.loads(base64.b64decode(envelope["payload"]))
+    return payload
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    kind: Kind
+    id: str
+    depth: int
+    made_at: int | None  # log index of the event that made it
+    inputs: list[tuple[Kind, str, str]]  # (kind, id, kg) consumed by that event
+
+
+@dataclass(frozen=True)
+class TracePage:
+    root: tuple[Kind, str]
+    nodes: list[TraceNode]
+    next_cursor: int | None
+    truncated: bool  # the walk reached TRACE_MAX_NODES
+
+
+def _exists(conn: Connection, kind: Kind, subject: str) -> bool:
+    table = lots if kind == "lot" else items
+    return conn.execute(select(table.c.id).where(table.c.id == subject)).first() is not None
+
+
+def trace(conn: Connection, kind: Kind, subject: str, *, cursor: int, limit: int) -> TracePage:
+    """Upstream provenance of a lot or item, breadth first; nodes ``[cursor, cursor+limit)``."""
+    if not _exists(conn, kind, subject):
+        raise NotFoundError(f"no {kind} {subject}")
+    seen = {(kind, subject)}
+    queue: deque[tuple[Kind, str, int]] = deque([(kind, subject, 0)])
+    nodes: list[TraceNode] = []
+    truncated = False
+    while queue and len(nodes) < cursor + limit + 1:
+        node_kind, node_id, depth = queue.popleft()
+        made = conn.execute(
+            select(provenance.c.idx)
+            .where(provenance.c.subject == node_id, provenance.c.role == "output")
+            .order_by(provenance.c.idx)
+            .limit(1)
+        ).first()
+        inputs: list[tuple[Kind, str, str]] = []
+        if made is not None:
+            rows = conn.execute(
+                select(provenance.c.kind, provenance.c.subject, provenance.c.mass)
+                .where(provenance.c.idx == made.idx, provenance.c.role == "input")
+                .order_by(provenance.c.n)
+            )
+            for r in rows:
+                inputs.append((r.kind, r.subject, r.mass))
+                if (r.kind, r.subject) not in seen:
+                    if len(seen) >= TRACE_MAX_NODES:
+                        truncated = True
+                        continue
+                    seen.add((r.kind, r.subject))
+                    queue.append((r.kind, r.subject, depth + 1))
+        nodes.append(
+            TraceNode(node_kind, node_id, depth, None if made is None else made.idx, inputs)
+        )
+    page = nodes[cursor : cursor + limit]
+    more = len(nodes) > cursor + limit
+    return TracePage((kind, subject), page, cursor + limit if more else None, truncated)
