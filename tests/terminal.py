@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.canonical import canonical_bytes
 from ledger.envelope import Envelope, sign_envelope
 from ledger.events import encode_event, event_time_now
 from ledger.feed import payload_digest
@@ -21,6 +22,15 @@ class Terminal:
     @property
     def key_id(self) -> str:
         return self.key.public_key.key_id
+
+    def sign_unchecked(self, fields: dict[str, Any]) -> Envelope:
+        """Sign the next event's payload without checking it: what a faulty terminal sends.
+
+        The feed does not move on: the ledger is expected to refuse the event.
+        """
+        header = {"v": 1, "actor": self.actor, "seq": self.seq, "prev": self.prev}
+        payload = canonical_bytes({**header, "time": event_time_now(), **fields})
+        return sign_envelope(payload, self.key)
 
     def sign(self, fields: dict[str, Any], *, seq: int | None = None) -> Envelope:
         """Sign the next event of this feed (or one at an explicit ``seq``, feed untouched)."""
