@@ -8,7 +8,7 @@ replay reads it. Key validity is the half-open range of log indices
 from __future__ import annotations
 
 from base64 import b64encode
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -34,6 +34,7 @@ from ledger.registry import (
     check_attribution,
     signing_key,
 )
+from ledger.replay import Registry as MemoryRegistry
 
 WORKSHOP = "urn:spola:actor:conceria"
 RIVAL = "urn:spola:actor:rivale"
@@ -143,18 +144,8 @@ def test_key_revoked_where_it_starts_never_signs() -> None:
     assert not any(key.valid_at(i) for i in range(0, 30))
 
 
-@dataclass
-class View:
-    """An in-memory ``RegistryView``."""
-
-    keys: dict[str, KeyRecord] = field(default_factory=dict)
-    actors: dict[str, ActorRecord] = field(default_factory=dict)
-
-    def key(self, key_id: str) -> KeyRecord | None:
-        return self.keys.get(key_id)
-
-    def actor(self, actor_id: str) -> ActorRecord | None:
-        return self.actors.get(actor_id)
+class View(MemoryRegistry):
+    """The in-memory registry replay uses, with a shortcut to add a key."""
 
     def put(self, record: KeyRecord) -> KeyRecord:
         self.keys[record.key_id] = record
