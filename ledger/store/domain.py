@@ -1,9 +1,11 @@
 """The domain projections in the database: rows ⇄ records, and the sequencer's batch view.
 
-``BatchDomain`` is the ``DomainView`` the sequencer hands to ``ledger.rules`` during one batch:
-reads go to the tables once per lot, item, balance or handover and are cached; the batch's own
+``BatchDomain`` is the ``DomainView`` the sequencer hands to ``ledger.rules`` during one batch.
+``preload`` reads, with a few ``IN`` queries, every lot, balance, item and handover the batch's
+events name; later reads hit that cache (a miss still reads the one row). The batch's own
 effects update the cache in log order, so a receipt can settle a handover logged earlier in the
-same batch. ``flush`` writes what changed inside the sequencer's transaction.
+same batch. ``flush`` writes what changed, row sets at a time, inside the sequencer's
+transaction.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, tuple_, update
 
+from ledger.events import Event
 from ledger.quantities import format_decimal
 from ledger.rules import (
     ZERO,
@@ -31,11 +34,14 @@ from ledger.rules import (
     PutHandover,
     PutItem,
     PutLot,
+    References,
     SetBalance,
 )
 from ledger.store.rows import bulk_insert
 from ledger.store.schema import balances, custody, handovers, items, lots, provenance
 from ledger.supply import Claim
+
+PRELOAD_CHUNK = 500  # ids per IN (…) query
 
 
 def _dec(value: str | None) -> Decimal | None:
@@ -221,6 +227,48 @@ class BatchDomain:
         self._stored_handovers: set[tuple[str, str]] = set()
         self._custody: list[tuple[object, ...]] = []
         self._provenance: list[tuple[object, ...]] = []
+        self._all_holders: set[str] = set()  # lots whose every balance row is cached
+
+    def preload(self, events: Iterable[Event]) -> None:
+        """Read ahead everything ``events`` name, a few queries for the whole batch."""
+        refs = References()
+        for event in events:
+            refs.add(event)
+        wanted = refs.handovers - set(self._handovers)
+        for key in wanted:
+            self._handovers[key] = None
+        for row in self._rows(handovers, handovers.c.id, {hid for _, hid in wanted}):
+            key = (row.sender, row.id)
+            if key in wanted:
+                record = self._handovers[key] = handover_from_row(row)
+                self._stored_handovers.add(key)
+                refs.add_handover(record)
+        lot_ids = refs.lots - set(self._lots)
+        for lot_id in lot_ids:
+            self._lots[lot_id] = None
+        for row in self._rows(lots, lots.c.id, lot_ids):
+            self._lots[row.id] = lot_from_row(row)
+        fresh = lot_ids - self._all_holders
+        for row in self._rows(balances, balances.c.lot, fresh):
+            key = (row.lot, row.holder)
+            if key not in self._balances:
+                self._balances[key] = Decimal(row.amount)
+                self._stored_balances.add(key)
+        self._all_holders |= fresh
+        item_ids = refs.items - set(self._items)
+        for item_id in item_ids:
+            self._items[item_id] = None
+        for row in self._rows(items, items.c.id, item_ids):
+            self._items[row.id] = item_from_row(row)
+            self._stored_items.add(row.id)
+
+    def _rows(self, table: Table, column: Any, values: set[str]) -> list[Any]:
+        ordered = sorted(values)
+        found: list[Any] = []
+        for start in range(0, len(ordered), PRELOAD_CHUNK):
+            chunk = ordered[start : start + PRELOAD_CHUNK]
+            found += self._conn.execute(select(table).where(column.in_(chunk))).all()
+        return found
 
     def lot(self, lot_id: str) -> LotRecord | None:
         if lot_id not in self._lots:
@@ -230,6 +278,8 @@ class BatchDomain:
 
     def balance(self, lot_id: str, holder: str) -> Decimal:
         key = (lot_id, holder)
+        if key not in self._balances and lot_id in self._all_holders:
+            return ZERO
         if key not in self._balances:
             row = self._conn.execute(
                 select(balances.c.amount).where(
@@ -288,32 +338,48 @@ class BatchDomain:
         conn = self._conn
         if self._dirty_lots:
             conn.execute(insert(lots), [lot_row(r) for r in self._dirty_lots.values()])
+        changed: list[dict[str, Any]] = []
+        added: list[dict[str, Any]] = []
+        gone: list[dict[str, Any]] = []
         for key in self._dirty_balances:
             amount = self._balances[key]
-            where = (balances.c.lot == key[0]) & (balances.c.holder == key[1])
+            row = {"b_lot": key[0], "b_holder": key[1], "amount": _text(amount)}
             if key in self._stored_balances:
-                if amount:
-                    conn.execute(update(balances).where(where), {"amount": _text(amount)})
-                else:
-                    conn.execute(delete(balances).where(where))
+                (changed if amount else gone).append(row)
             elif amount:
-                conn.execute(
-                    insert(balances), {"lot": key[0], "holder": key[1], "amount": _text(amount)}
-                )
-        for item_id, record in self._dirty_items.items():
-            if item_id in self._stored_items:
-                conn.execute(update(items).where(items.c.id == item_id), item_row(record))
-            else:
-                conn.execute(insert(items), item_row(record))
-        for key, handover in self._dirty_handovers.items():
-            if key in self._stored_handovers:
-                conn.execute(
-                    update(handovers).where(
-                        (handovers.c.sender == key[0]) & (handovers.c.id == key[1])
-                    ),
-                    handover_row(handover),
-                )
-            else:
-                conn.execute(insert(handovers), handover_row(handover))
+                added.append({"lot": key[0], "holder": key[1], "amount": row["amount"]})
+        by_key = (balances.c.lot == bindparam("b_lot")) & (
+            balances.c.holder == bindparam("b_holder")
+        )
+        if changed:
+            conn.execute(update(balances).where(by_key), changed)
+        if gone:
+            conn.execute(delete(balances).where(by_key), gone)
+        if added:
+            conn.execute(insert(balances), added)
+        self._upsert(
+            items,
+            items.c.id == bindparam("b_id"),
+            [(item_id in self._stored_items, {"b_id": item_id}, item_row(record))
+             for item_id, record in self._dirty_items.items()],
+        )  # fmt: skip
+        self._upsert(
+            handovers,
+            (handovers.c.sender == bindparam("b_sender")) & (handovers.c.id == bindparam("b_id")),
+            [(key in self._stored_handovers, {"b_sender": key[0], "b_id": key[1]},
+              handover_row(record))
+             for key, record in self._dirty_handovers.items()],
+        )  # fmt: skip
         bulk_insert(conn, custody, CUSTODY_COLUMNS, self._custody)
         bulk_insert(conn, provenance, PROVENANCE_COLUMNS, self._provenance)
+
+    def _upsert(
+        self, table: Table, where: Any, rows: list[tuple[bool, dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """UPDATE the stored rows and INSERT the new ones, each as one executemany."""
+        stored = [keys | values for exists, keys, values in rows if exists]
+        new = [values for exists, _, values in rows if not exists]
+        if stored:  # SET takes the column keys; WHERE takes the b_ bind parameters
+            self._conn.execute(update(table).where(where), stored)
+        if new:
+            self._conn.execute(insert(table), new)

@@ -280,6 +280,7 @@ class Sequencer:
         registry = BatchRegistry(conn, self.log_key)
         registry.preload_keys(c.key_id for c in candidates)
         domain = BatchDomain(conn)
+        domain.preload(c.event for c in candidates if c.event is not None)
         heads = feed_heads(conn, {c.key_id for c in candidates})
         stored, touched = set(heads), set()
         in_batch: dict[tuple[str, int], tuple[str, int]] = {}
