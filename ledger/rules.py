@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from typing import Final, Literal, Protocol
 
 from ledger.catalogue import catalogue
@@ -252,8 +253,7 @@ class _Judge:
         if facility is None:
             return
         record = self.actors.actor(self.event.actor)
-        profile = None if record is None else _profile(record)
-        known = [] if profile is None else [f.id for f in profile.facilities]
+        known = () if record is None else _facilities(record.profile)
         if facility not in known:
             raise RuleViolation(
                 "actor.unknown_facility",
@@ -808,17 +808,11 @@ def _mix(parts: list[tuple[Decimal, Feedstock]]) -> Feedstock:
     return Feedstock(share("recycled"), share("reused"), share("renewable"))
 
 
-_PROFILES: dict[bytes, ActorEvent | None] = {}
-
-
-def _profile(record: ActorRecord) -> ActorEvent | None:
-    """The actor's signed profile (facilities), parsed once per profile version."""
-    if record.profile not in _PROFILES:
-        event = parse_event(record.profile)
-        _PROFILES[record.profile] = event if isinstance(event, ActorEvent) else None
-        if len(_PROFILES) > 4096:
-            _PROFILES.pop(next(iter(_PROFILES)))
-    return _PROFILES[record.profile]
+@lru_cache(maxsize=4096)
+def _facilities(profile: bytes) -> tuple[str, ...]:
+    """The facility ids of an actor's signed profile, parsed once per profile version."""
+    event = parse_event(profile)
+    return tuple(f.id for f in event.facilities) if isinstance(event, ActorEvent) else ()
 
 
 @dataclass
