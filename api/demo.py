@@ -1,118 +1,54 @@
-"""The demo supply chain, appended through the same path as every client's events.
+"""The demo supply chain, signed by each workshop's own terminal key and appended through the
+same path as every client's events (``LedgerStore.append``, as ``POST /v1/entries``).
 
-Idempotent: actors already registered are left alone, so ``spola demo`` can run at every start.
-The demo actors are fictional workshops placed in real towns of the Lombardy fashion district
-and beyond; their terminal keys live in ``$SPOLA_HOME/demo-keys/`` so reruns sign with the same
-keys. The domain issue grows this into materials, processes and handovers.
+``api.demo_story`` holds the story: ten fictional workshops "(demo)" in real towns of the
+Lombardy fashion district and beyond, and one 2026 season of their events, from organic silk in
+Como to a recycled-wool cloth back in Biella, with one refused double spend. This module
+registers the actors and their keys (the operator's events), signs the story and appends it.
+
+Idempotent and resumable:
+- an actor already registered is not registered again (its profile is updated only if the
+  demo's differs); a key already registered is not added again;
+- the terminal keys live in ``$SPOLA_HOME/demo-keys/``, so a rerun signs with the same keys,
+  and every story event has a fixed time, seq and prev: Ed25519 signatures are deterministic,
+  so a rerun produces the very envelopes already logged, and the log answers each with its
+  original receipt (``Receipt.duplicate``). A run that stopped halfway continues where it
+  stopped; a complete one appends nothing.
+
+A database whose demo actors hold keys that are not in ``demo-keys/`` (another home seeded it)
+cannot be continued: ``DemoError`` says so instead of forking their feeds. A story edited after
+it was logged signs different events at seqs already used: the log refuses them as
+equivocation, so an edited story is seeded into an empty database.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from api.demo_story import DEMO_ACTORS, SILK_MILL, DemoActor, Step, story
 from api.operator import write_private
-from ledger.envelope import sign_envelope
-from ledger.errors import NotFoundError
-from ledger.events import encode_event, event_time_now
+from ledger.envelope import Envelope, sign_envelope
+from ledger.errors import LedgerError, NotFoundError
+from ledger.events import encode_event
 from ledger.feed import payload_digest
 from ledger.keys import PrivateKey
+from ledger.receipt import Receipt
+from ledger.registry import ActorRecord
 from ledger.store.ledger import LedgerStore
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class DemoActor:
-    slug: str
-    name: str
-    roles: tuple[str, ...]
-    town: str
-    region: str
-    country: str
-    lat: str
-    lon: str
-
-    @property
-    def id(self) -> str:
-        return f"urn:spola:actor:{self.slug}"
+BATCH: Final = 20  # envelopes per append: a stopped run loses at most one batch of work
+ROTATING: Final = SILK_MILL  # the terminal that rotates its key before the season starts
+ROTATION_TIME: Final = "2026-03-02T07:30:00Z"
 
 
-DEMO_ACTORS = (
-    DemoActor(
-        "setificio-lariano",
-        "Setificio Lariano (demo)",
-        ("supplier",),
-        "Como",
-        "Lombardia",
-        "IT",
-        "45.8081",
-        "9.0852",
-    ),
-    DemoActor(
-        "lanificio-valle-cervo",
-        "Lanificio Valle Cervo (demo)",
-        ("supplier",),
-        "Biella",
-        "Piemonte",
-        "IT",
-        "45.5629",
-        "8.0583",
-    ),
-    DemoActor(
-        "conceria-del-serio",
-        "Conceria del Serio (demo)",
-        ("supplier",),
-        "Bergamo",
-        "Lombardia",
-        "IT",
-        "45.6983",
-        "9.6773",
-    ),
-    DemoActor(
-        "atelier-brera",
-        "Atelier Brera (demo)",
-        ("supplier",),
-        "Milano",
-        "Lombardia",
-        "IT",
-        "45.4719",
-        "9.1881",
-    ),
-    DemoActor(
-        "maison-navigli",
-        "Maison Navigli (demo)",
-        ("brand",),
-        "Milano",
-        "Lombardia",
-        "IT",
-        "45.4520",
-        "9.1760",
-    ),
-    DemoActor(
-        "sartoria-riparo",
-        "Sartoria Riparo (demo)",
-        ("repairer",),
-        "Monza",
-        "Lombardia",
-        "IT",
-        "45.5845",
-        "9.2744",
-    ),
-    DemoActor(
-        "rigenera-tessile",
-        "Rigenera Tessile (demo)",
-        ("recycler",),
-        "Prato",
-        "Toscana",
-        "IT",
-        "43.8777",
-        "11.1022",
-    ),
-)
+class DemoError(LedgerError):
+    """The demo cannot continue in this database with the keys in this home."""
 
 
 def _terminal_key(home: Path, slug: str, generation: int) -> PrivateKey:
@@ -126,29 +62,25 @@ def _terminal_key(home: Path, slug: str, generation: int) -> PrivateKey:
     return key
 
 
-def _register(store: LedgerStore, actor: DemoActor) -> None:
-    store.operator_event(
-        {
-            "type": "actor",
-            "op": "register",
-            "id": actor.id,
-            "name": actor.name,
-            "roles": list(actor.roles),
-            "country": actor.country,
-            "region": actor.region,
-            "facilities": [
-                {
-                    "id": "main",
-                    "name": actor.name,
-                    "town": actor.town,
-                    "region": actor.region,
-                    "country": actor.country,
-                    "lat": actor.lat,
-                    "lon": actor.lon,
-                }
-            ],
-        }
-    )
+def _signing_key(home: Path, slug: str) -> PrivateKey:
+    """The key an actor's terminal signs the story with (after the rotation, for ROTATING)."""
+    return _terminal_key(home, slug, 1 if slug == ROTATING else 0)
+
+
+# -- the registry: the operator's events ------------------------------------------------------
+
+
+def _registered(store: LedgerStore, actor: DemoActor) -> tuple[ActorRecord | None, set[str]]:
+    try:
+        record, keys = store.actor(actor.id)
+    except NotFoundError:
+        return None, set()
+    return record, {k.key_id for k in keys}
+
+
+def _same_profile(record: ActorRecord, wanted: dict[str, Any]) -> bool:
+    signed = json.loads(record.profile)
+    return {name: signed.get(name) for name in wanted} == wanted
 
 
 def _add_key(store: LedgerStore, actor: DemoActor, key: PrivateKey) -> None:
@@ -164,39 +96,121 @@ def _add_key(store: LedgerStore, actor: DemoActor, key: PrivateKey) -> None:
 
 
 def _rotate(store: LedgerStore, actor: DemoActor, old: PrivateKey, new: PrivateKey) -> None:
-    """The terminal rotates its own key: an event signed by the key it replaces."""
+    """The terminal rotates its own key: the first event of the old key's feed, signed by it."""
     fields: dict[str, Any] = {
         "v": 1,
         "type": "key",
         "actor": actor.id,
         "seq": 0,
         "prev": None,
-        "time": event_time_now(),
+        "time": ROTATION_TIME,
         "op": "rotate",
         "subject": actor.id,
         "key_id": new.public_key.key_id,
         "public_key": new.public_key.to_base64(),
         "replaces": old.public_key.key_id,
     }
-    payload = encode_event(fields)
-    store.append([sign_envelope(payload, old)])
-    log.info(
-        "demo: %s rotated its terminal key (prev digest %s)", actor.id, payload_digest(payload)[:12]
-    )
+    store.append([sign_envelope(encode_event(fields), old)])
+    log.info("demo: %s rotated its terminal key", actor.id)
+
+
+def enrol_actors(store: LedgerStore, home: Path) -> int:
+    """Register the demo actors and their terminal keys where missing; entries appended."""
+    appended = 0
+    for actor in DEMO_ACTORS:
+        record, keys = _registered(store, actor)
+        wanted = actor.profile()
+        if record is None:
+            store.operator_event({"type": "actor", "op": "register", **wanted})
+            appended += 1
+        elif not _same_profile(record, wanted):
+            store.operator_event({"type": "actor", "op": "update", **wanted})
+            appended += 1
+        first = _terminal_key(home, actor.slug, 0)
+        if not keys:
+            _add_key(store, actor, first)
+            appended += 1
+        elif first.public_key.key_id not in keys:
+            raise DemoError(
+                f"{actor.id} is registered with keys that are not in {home / 'demo-keys'}; "
+                "seed the demo into an empty database, or with the home that seeded it"
+            )
+        if actor.slug == ROTATING:
+            second = _terminal_key(home, actor.slug, 1)
+            if second.public_key.key_id not in keys:
+                _rotate(store, actor, first, second)
+                appended += 1
+    return appended
+
+
+# -- the story: the terminals' events ---------------------------------------------------------
+
+
+def story_envelopes(home: Path) -> list[tuple[Step, Envelope]]:
+    """Every story event signed by its actor's terminal, each feed chained from seq 0.
+
+    The same home gives the same envelopes, byte for byte, on every call.
+    """
+    keys: dict[str, PrivateKey] = {}
+    heads: dict[str, tuple[int, str | None]] = {}
+    signed = []
+    for step in story():
+        if step.actor not in keys:
+            keys[step.actor] = _signing_key(home, step.actor)
+        seq, prev = heads.get(step.actor, (0, None))
+        header = {"v": 1, "actor": f"urn:spola:actor:{step.actor}", "seq": seq, "prev": prev}
+        payload = encode_event({**header, "time": step.time, **step.fields})
+        signed.append((step, sign_envelope(payload, keys[step.actor])))
+        heads[step.actor] = (seq + 1, payload_digest(payload))
+    return signed
+
+
+def _describe(step: Step) -> str:
+    fields = step.fields
+    names = (fields.get(k) for k in ("id", "kind", "process", "lot", "handover"))
+    what = next((n["id"] if isinstance(n, dict) else n for n in names if n), "")
+    return f"{fields['type']} {what} by urn:spola:actor:{step.actor}"
+
+
+def _report(step: Step, receipt: Receipt) -> None:
+    """Say what a new entry's verdict means for the story (nothing when all went as planned)."""
+    violation = receipt.violation
+    rule = None if violation is None else violation.rule
+    if rule != step.refused:
+        log.warning(
+            "demo: entry %d, %s, has verdict %s where the story expects %s",
+            receipt.index,
+            _describe(step),
+            rule or "applied",
+            step.refused or "applied",
+        )
+    elif violation is not None:
+        log.warning(
+            "demo: entry %d, %s, is logged but not applied, as the story plans: rule %s: %s "
+            "(GET /v1/entries/%d/verdict)",
+            receipt.index,
+            _describe(step),
+            violation.rule,
+            violation.detail,
+            receipt.index,
+        )
+
+
+def append_story(store: LedgerStore, signed: list[tuple[Step, Envelope]]) -> int:
+    """Append the signed story in batches; the number of entries that were new."""
+    appended = 0
+    size = min(BATCH, store.sequencer.max_batch)
+    for start in range(0, len(signed), size):
+        chunk = signed[start : start + size]
+        receipts = store.append([envelope for _, envelope in chunk])
+        for (step, _), receipt in zip(chunk, receipts, strict=True):
+            if not receipt.duplicate:
+                appended += 1
+                _report(step, receipt)
+    return appended
 
 
 def seed_demo(store: LedgerStore, home: Path) -> int:
-    """Register the demo actors and their terminal keys; the number of entries appended."""
-    before = store.tree_size()
-    for actor in DEMO_ACTORS:
-        try:
-            store.actor(actor.id)
-            continue
-        except NotFoundError:
-            pass
-        _register(store, actor)
-        first = _terminal_key(home, actor.slug, 0)
-        _add_key(store, actor, first)
-        if actor.slug == "setificio-lariano":
-            _rotate(store, actor, first, _terminal_key(home, actor.slug, 1))
-    return store.tree_size() - before
+    """Register the demo actors and keys, append the story; the number of entries appended."""
+    appended = enrol_actors(store, home)
+    return appended + append_story(store, story_envelopes(home))

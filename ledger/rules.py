@@ -125,7 +125,11 @@ class HandoverRecord:
 
 @dataclass(frozen=True)
 class CustodyRecord:
-    """One change to a lot or item: made, consumed, sent, received, returned, sold …"""
+    """One change to a lot or item: made, consumed, sent, received, returned, sold …
+
+    ``source`` and ``target`` are custodians, except for ``sold`` and ``resold``, where they
+    are the owners before and after (None: a private person).
+    """
 
     index: int
     n: int  # order within the event
@@ -712,8 +716,11 @@ class _Judge:
             self._recycle(event, item)
             now = replace(now, status="recycled", custodian=None)
         self.effects.append(PutItem(now))
-        from_actor = item.custodian
-        self._custody("item", item.id, _ACTIONS[kind], source=from_actor, to=now.custodian)
+        if kind in ("sale", "resale"):  # ownership changes hands: the row names the owners
+            source, target = item.owner, now.owner
+        else:
+            source, target = item.custodian, now.custodian
+        self._custody("item", item.id, _ACTIONS[kind], source=source, to=target)
 
     def _has_role(self, kind: str) -> bool:
         record = self.actors.actor(self.event.actor)

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.integration
 
 SCRIPT = Path(sys.executable).with_name("spola")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "spola"]
-DEMO_ENTRIES = 15  # seven actors, their keys, one rotation: api/demo.py
+# Ten actors and their keys, one key rotation, 58 story events: api/demo.py, api/demo_story.py.
+DEMO_ENTRIES = 79
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,10 @@ def test_demo_is_idempotent(op_db: Operator) -> None:
     size = DEMO_ENTRIES + 1  # and the genesis entry
     assert first.code == 0, first
     assert first.stdout == f"demo ledger ready: {DEMO_ENTRIES} entries appended, tree size {size}\n"
+    assert "not applied" in first.stderr and "balance.insufficient" in first.stderr  # planned
     assert second.code == 0, second
     assert second.stdout == f"demo ledger ready: 0 entries appended, tree size {size}\n"
+    assert second.stderr == ""
 
 
 def test_log_key_prints_the_vkey_of_the_operator_key(op_db: Operator) -> None:
@@ -189,7 +192,8 @@ def test_db_option_overrides_the_environment(op: Operator, tmp_path: Path) -> No
     assert op.spola("init").code == 0
     other = f"sqlite:///{tmp_path / 'other.db'}"
     assert op.spola("demo", "--db", other).code == 0
-    assert op.spola("log", "checkpoint", "--db", other).stdout.split("\n")[1] == "16"
+    demo_size = str(DEMO_ENTRIES + 1)
+    assert op.spola("log", "checkpoint", "--db", other).stdout.split("\n")[1] == demo_size
     assert op.spola("log", "checkpoint").stdout.split("\n")[1] == "1"  # only genesis here
 
 

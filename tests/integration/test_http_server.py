@@ -33,6 +33,7 @@ from ledger.events import OPERATOR_ACTOR
 from ledger.feed import payload_digest
 from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
 from ledger.proofs import verify_consistency, verify_inclusion
+from tests.integration.test_cli import DEMO_ENTRIES
 from tests.terminal import Terminal
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -42,6 +43,7 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "spola"]
 STARTUP_SECONDS = 60
 STOP_SECONDS = 20
 JSON = {"content-type": "application/json"}
+DEMO_SIZE = DEMO_ENTRIES + 1  # the genesis entry and the demo's
 
 
 @dataclass
@@ -168,8 +170,8 @@ def test_served_log_answers_over_real_http(site: Site) -> None:
         note = client.get("/v1/log/checkpoint")
         assert note.headers["content-type"].startswith("text/plain")
         demo = verify_checkpoint(note.content, vkey)
-        assert demo.size == 16
-        assert _assert_log_whole(client, vkey) == 16
+        assert demo.size == DEMO_SIZE
+        assert _assert_log_whole(client, vkey) == DEMO_SIZE
 
         operator = _operator(client, site.home)
         envelope = operator.register("urn:spola:actor:sartoria-ticinese")
@@ -177,16 +179,16 @@ def test_served_log_answers_over_real_http(site: Site) -> None:
 
         assert response.status_code == 201, response.text
         receipt = response.json()
-        assert receipt["index"] == 16
+        assert receipt["index"] == DEMO_SIZE
         checkpoint = verify_checkpoint(receipt["checkpoint"].encode(), vkey)
         proof = [base64.b64decode(h) for h in receipt["inclusion_proof"]]
         verify_inclusion(
-            leaf_hash(envelope.to_bytes()), 16, checkpoint.size, proof, checkpoint.root_hash
+            leaf_hash(envelope.to_bytes()), DEMO_SIZE, checkpoint.size, proof, checkpoint.root_hash
         )
-        consistency = client.get("/v1/log/proof/consistency", params={"first": 16}).json()
+        consistency = client.get("/v1/log/proof/consistency", params={"first": DEMO_SIZE}).json()
         verify_consistency(
-            16,
-            17,
+            DEMO_SIZE,
+            DEMO_SIZE + 1,
             [base64.b64decode(h) for h in consistency["proof"]],
             demo.root_hash,
             checkpoint.root_hash,
@@ -208,7 +210,7 @@ def test_served_log_refuses_oversize_bodies_over_real_http(site: Site) -> None:
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["type"] == "urn:spola:problem:too-large"
         assert "content-length" not in streamed.request.headers
-        assert client.get("/healthz").json()["tree_size"] == 16
+        assert client.get("/healthz").json()["tree_size"] == DEMO_SIZE
 
 
 @pytest.mark.postgres
