@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from api import problems
 from api.limits import BodyLimit
 from api.operator import load_operator
-from api.routes import catalogue, domain, entries, health, log, registry
+from api.routes import catalogue, domain, entries, epcis, health, log, registry
 from api.settings import Settings
 from ledger.store.ledger import LedgerStore
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     problems.install(app)
-    for module in (entries, log, registry, domain, catalogue, health):
+    for module in (entries, log, registry, domain, catalogue, epcis, health):
         app.include_router(module.router)
     return app
 

@@ -130,6 +130,80 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 1
 
 
+def _export_progress(size: int) -> Callable[[int], None]:
+    """Report every tenth of the log read (or every page on a terminal), on stderr."""
+    shown = [-1]
+
+    def progress(done: int) -> None:
+        percent = min(done, size) * 100 // max(size, 1)
+        if sys.stderr.isatty() or percent // 10 != shown[0] // 10:
+            print(f"read {min(done, size):,} of {size:,} log entries ({percent}%)", file=sys.stderr)
+            shown[0] = percent
+
+    return progress
+
+
+def cmd_export_epcis(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+    from collections.abc import Iterator
+    from pathlib import Path
+    from typing import Any
+
+    from ledger.epcis import creation_date_now, document_chunks
+    from ledger.store.epcis import EpcisFilter, epcis_pages
+
+    where = EpcisFilter.parse(
+        actor=args.actor, item=args.item, lot=args.lot, since=args.since, until=args.until
+    )
+    out = Path(args.out)
+    _, store = _open_store(args)
+    counts = [0, 0]  # entries, events
+    try:
+        progress = _export_progress(store.tree_size())
+        with store.connect() as conn:
+
+            def events() -> Iterator[dict[str, Any]]:
+                for page in epcis_pages(conn, where):
+                    counts[0] += page.entries
+                    counts[1] += len(page.events)
+                    yield from page.events
+                    progress(page.scanned_to)
+
+            # Write beside the target, then rename: a reader never sees half a document.
+            fd, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    file.writelines(document_chunks(events(), creation_date_now()))
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(temp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+                os.replace(temp, out)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+    finally:
+        store.close()
+    print(f"exported {counts[1]:,} EPCIS events from {counts[0]:,} log entries to {out}")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
+    exportp = sub.add_parser("export", help="export the ledger in standard formats")
+    exports = exportp.add_subparsers(dest="export_command", required=True)
+    p = exports.add_parser(
+        "epcis", help="write the applied supply-chain events as a GS1 EPCIS 2.0 document"
+    )
+    p.add_argument("--out", required=True, help="the file to write (replaced atomically)")
+    p.add_argument("--actor", help="only events this actor signed (urn:spola:actor:…)")
+    p.add_argument("--item", help="only events about this item (URN or Digital Link)")
+    p.add_argument("--lot", help="only events about this lot (URN or Digital Link)")
+    p.add_argument("--since", help="only events at or after this RFC 3339 time")
+    p.add_argument("--until", help="only events before this RFC 3339 time")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_export_epcis)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spola", description="spola traceability ledger")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--repair", action="store_true", help="rewrite projections that differ from the log"
     )
     p.set_defaults(func=cmd_rebuild)
+
+    _add_export(sub, db_help)
 
     logp = sub.add_parser("log", help="read the log").add_subparsers(
         dest="log_command", required=True

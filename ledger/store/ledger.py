@@ -25,6 +25,7 @@ from ledger.registry import ActorRecord, KeyRecord
 from ledger.rules import CustodyRecord, ItemRecord
 from ledger.store import queries, reads
 from ledger.store.engine import make_engine, upgrade
+from ledger.store.epcis import EpcisFilter, EpcisPage, epcis_page
 from ledger.store.rebuild import Progress, RebuildReport, rebuild
 from ledger.store.schema import log_entries
 from ledger.store.sequencer import Sequencer
@@ -185,6 +186,11 @@ class LedgerStore:
     def rebuild(self, *, repair: bool = False, progress: Progress | None = None) -> RebuildReport:
         """Replay the log; compare (and with ``repair`` rewrite) every projection."""
         return rebuild(self.engine, self.sequencer.log_key, repair=repair, progress=progress)
+
+    def epcis_events(self, where: EpcisFilter, *, cursor: int, limit: int) -> EpcisPage:
+        """A page of applied supply-chain entries as EPCIS 2.0 events (``ledger.store.epcis``)."""
+        with self.connect() as conn:
+            return epcis_page(conn, where, cursor=cursor, limit=limit)
 
     # -- writing ---------------------------------------------------------------------------
 
