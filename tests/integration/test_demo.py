@@ -52,7 +52,9 @@ from api.demo_story import (
 )
 from ledger.envelope import Envelope
 from ledger.store.ledger import LedgerStore
+from tests.epcis_oracle import reference_hashes
 from tests.integration.api_support import Api, running_api
+from tests.integration.test_api_epcis import get_pages
 from tests.integration.test_cli import DEMO_ENTRIES
 
 pytestmark = pytest.mark.integration
@@ -364,3 +366,25 @@ def test_story_envelopes_are_the_same_on_every_call(tmp_path: Path) -> None:
 def test_demo_cannot_continue_with_another_homes_keys(demo: Api, tmp_path: Path) -> None:
     with pytest.raises(DemoError, match="not in"):
         enrol_actors(store_of(demo), tmp_path / "elsewhere")
+
+
+def test_the_demo_season_exports_as_valid_epcis_with_reference_hashes(demo: Api) -> None:
+    """The whole season as EPCIS 2.0: schema-valid, every eventID GS1's reference hash."""
+    documents = get_pages(demo, limit="100")
+    events = [e for d in documents for e in d["epcisBody"]["eventList"]]
+    for document in documents:
+        ids = [e["eventID"] for e in document["epcisBody"]["eventList"]]
+        assert ids == reference_hashes(document)
+    kinds = {e["type"] for e in events}
+    assert kinds == {"ObjectEvent", "TransformationEvent"}
+    steps = {e.get("bizStep") for e in events}
+    assert {"commissioning", "shipping", "receiving", "retail_selling", "repairing"} <= steps
+    refused = [
+        i
+        for i, p in enumerate(payloads(demo))
+        if p["type"] == "handover" and p["id"] == DOUBLE_SPEND
+    ]
+    exported = {e["spola:logIndex"] for e in events}
+    assert refused and not exported & set(refused)  # a refused claim is not an EPCIS event
+    supply = [p for p in payloads(demo) if p["type"] not in ("actor", "key")]
+    assert len(exported) == len(supply) - len(refused)
