@@ -37,6 +37,7 @@ typecheck: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/verify.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -79,16 +79,25 @@ class Replay:
     def size(self) -> int:
         return len(self.verdicts)
 
-    def feed(self, entry: bytes) -> Violation | None:
-        """Replay the next entry; its verdict. ReplayError if it breaks an admission check."""
+    def feed(
+        self, entry: bytes, *, envelope: Envelope | None = None, signature_verified: bool = False
+    ) -> Violation | None:
+        """Replay the next entry; its verdict. ReplayError if it breaks an admission check.
+
+        ``envelope`` is ``entry`` already parsed; ``signature_verified`` says its signature was
+        checked against the key it names (a key ID is the hash of its key, so that holds
+        forever): only the key's validity at this index is left to check.
+        """
         index = self.size
         try:
-            envelope = Envelope.from_bytes(entry, max_bytes=len(entry))
+            if envelope is None:
+                envelope = Envelope.from_bytes(entry, max_bytes=len(entry))
             if envelope.payload_type != EVENT_PAYLOAD_TYPE or len(envelope.signatures) != 1:
                 raise FormatError("not a single-signature event envelope")
             key_id = envelope.signatures[0].keyid
             signer = signing_key(self.registry, key_id, index)
-            verify_envelope(envelope, PublicKey(signer.public_key))
+            if not signature_verified:
+                verify_envelope(envelope, PublicKey(signer.public_key))
             event = parse_event(envelope.payload)
             digest = payload_digest(envelope.payload)
             kind = check_continuation(
@@ -119,3 +128,18 @@ class Replay:
             self.projection.apply(effects)
         self.verdicts.append(verdict)
         return verdict
+
+    def check(
+        self, entry: bytes, *, envelope: Envelope | None = None, signature_verified: bool = False
+    ) -> Violation | ReplayError | None:
+        """Like ``feed``, but an entry that fails admission is returned, not raised.
+
+        The refused entry still takes its index (so later entries keep theirs), with no verdict;
+        it changes no feed, registry or projection, as the ledger would never have admitted it.
+        The verifier uses this to report every finding, not only the first.
+        """
+        try:
+            return self.feed(entry, envelope=envelope, signature_verified=signature_verified)
+        except ReplayError as refusal:
+            self.verdicts.append(None)
+            return refusal

@@ -1,5 +1,51 @@
 """The workshop terminal: keys, signing, the offline queue and sync (imports the core + httpx).
 
-Empty until the terminal issue lands; the core it will use (``ledger.keys``,
-``ledger.envelope``, ``ledger.events``, ``ledger.receipt``) is in place.
+- ``signer.keyfile``: the passphrase-encrypted Ed25519 key file (argon2id + SecretBox, 0600);
+- ``signer.queue``: the offline queue, a SQLite file (stdlib ``sqlite3``);
+- ``signer.transport``: the ``Transport`` protocol and ``HttpTransport`` (httpx);
+- ``signer.client``: ``LedgerClient`` — sign and queue events, sync them, verify every receipt
+  and checkpoint, halt on an alarm;
+- ``signer.rows``: events from CSV or JSON files; ``signer.cli``: the ``spola`` subcommands.
+
+Nothing here imports ``ledger.store``, SQLAlchemy or a web framework: a terminal's install needs
+no database server.
 """
+
+from signer.client import LedgerClient, RetryPolicy, Row, SyncReport
+from signer.errors import (
+    KeyFileError,
+    LedgerAlarm,
+    QueueError,
+    RefusedBatchError,
+    RowError,
+    SignerError,
+    SyncHaltedError,
+    TransportError,
+)
+from signer.keyfile import KdfCost, TerminalKey, read_key_file, read_key_info, write_key_file
+from signer.queue import Queue, QueuedEvent
+from signer.transport import HttpTransport, Transport
+
+__all__ = [
+    "HttpTransport",
+    "KdfCost",
+    "KeyFileError",
+    "LedgerAlarm",
+    "LedgerClient",
+    "Queue",
+    "QueueError",
+    "QueuedEvent",
+    "RefusedBatchError",
+    "RetryPolicy",
+    "Row",
+    "RowError",
+    "SignerError",
+    "SyncHaltedError",
+    "SyncReport",
+    "TerminalKey",
+    "Transport",
+    "TransportError",
+    "read_key_file",
+    "read_key_info",
+    "write_key_file",
+]

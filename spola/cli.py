@@ -188,6 +188,30 @@ def cmd_export_epcis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_bundle(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ledger.store.bundle import export_bundle
+
+    since = Path(args.since_checkpoint).read_bytes() if args.since_checkpoint else None
+    _, store = _open_store(args)
+    try:
+        progress = _export_progress(store.tree_size())
+        summary = export_bundle(
+            store, Path(args.out), since_checkpoint=since, progress=lambda done, _: progress(done)
+        )
+    finally:
+        store.close()
+    print(f"exported {summary.tree_size:,} log entries ({summary.bytes:,} bytes) to {summary.path}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from verifier.cli import run
+
+    return run(args)
+
+
 def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
     exportp = sub.add_parser("export", help="export the ledger in standard formats")
     exports = exportp.add_subparsers(dest="export_command", required=True)
@@ -202,6 +226,13 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_hel
     p.add_argument("--until", help="only events before this RFC 3339 time")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_export_epcis)
+    p = exports.add_parser("bundle", help="write the whole log as an audit bundle (docs/bundle.md)")
+    p.add_argument("--out", required=True, help="the file to write (replaced atomically)")
+    p.add_argument(
+        "--since-checkpoint", help="an earlier signed checkpoint: add a consistency proof from it"
+    )
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_export_bundle)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +268,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_export(sub, db_help)
 
+    # The options of ``python -m verifier`` (verifier/cli.py), repeated here so that building
+    # this parser does not import the verifier: every other subcommand would pay for it.
+    p = sub.add_parser(
+        "verify",
+        help="verify a bundle offline with the log key (exit 0 valid, 1 invalid, 2 unusable)",
+    )
+    p.add_argument("bundle", help="the bundle file (spola export bundle)")
+    p.add_argument("--log-key", required=True, help="the log's C2SP vkey, or a file that holds it")
+    p.add_argument("--trusted-checkpoint", help="a signed checkpoint you already trust (a file)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--jobs", type=int, help="threads for signature checks (default: cores)")
+    p.set_defaults(func=cmd_verify)
+
     logp = sub.add_parser("log", help="read the log").add_subparsers(
         dest="log_command", required=True
     )
@@ -246,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = logp.add_parser("key", help="print the log's verifier key (C2SP vkey)")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_log_key)
+
+    from signer.cli import add_terminal_commands  # the workshop terminal: key, sign, sync, queue
+
+    add_terminal_commands(sub)
     return parser
 
 

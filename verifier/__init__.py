@@ -1,5 +1,12 @@
 """The offline verifier: checks a bundle with nothing but the log's public key (core only).
 
-Empty until the verifier issue lands; the checks it will compose (``ledger.proofs``,
-``ledger.checkpoint``, ``ledger.envelope``, ``ledger.feed``, ``ledger.registry``) are in place.
+``verify_bundle`` runs the numbered steps of docs/bundle.md over a bundle read line by line and
+returns a ``Report`` of every finding; ``python -m verifier`` and ``spola verify`` are its
+command line (``verifier.cli``). Imports: the pure core (``ledger`` outside ``ledger.store``)
+and the standard library, never a database, ORM, web framework or HTTP client.
 """
+
+from verifier.report import STEPS, Finding, Report
+from verifier.steps import UnusableInputError, verify_bundle
+
+__all__ = ["STEPS", "Finding", "Report", "UnusableInputError", "verify_bundle"]

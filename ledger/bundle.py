@@ -1,0 +1,257 @@
+"""Audit bundles: one self-contained file an auditor verifies offline (docs/bundle.md).
+
+This module owns the bundle's line format: a manifest line, then checkpoint, consistency and
+entry records, each one RFC 8785 JSON object on a line of its own. It parses untrusted lines
+strictly and within bounds, and writes them; it checks nothing a line claims (signatures,
+hashes, proofs, verdicts): that is the verifier's job (``verifier``), and reading the entries
+out of a database is the store's (``ledger.store.bundle``).
+
+A bundle is read line by line, so memory stays bounded whatever the size of the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ledger.canonical import canonical_bytes, parse_canonical_object
+from ledger.checkpoint import MAX_TREE_SIZE
+from ledger.errors import FormatError, LimitError
+from ledger.hashing import HASH_SIZE
+from ledger.note import decode_base64
+from ledger.receipt import Violation
+
+BUNDLE_FORMAT: Final = "spola-bundle"
+BUNDLE_VERSION: Final = 1
+SCOPE_LEDGER: Final = "ledger"  # every entry 0 .. tree_size - 1, in order
+MAX_MANIFEST_BYTES: Final = 4 * 1024
+# An entry is at most 256 KiB (``ledger.envelope``): base64 makes it 4/3 larger, plus the record.
+MAX_LINE_BYTES: Final = 512 * 1024
+MAX_PROOF_HASHES: Final = 64
+ROLE_HEAD: Final = "head"  # the checkpoint the bundle's entries make up
+ROLE_SINCE: Final = "since"  # an earlier checkpoint the consistency proof starts from
+_HEX64: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def _field(obj: dict[str, Any], name: str, kind: type, what: str) -> Any:
+    value = obj.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise FormatError(f"{what}: {name!r} must be a {kind.__name__}")
+    return value
+
+
+def _size(obj: dict[str, Any], name: str, what: str) -> int:
+    value: int = _field(obj, name, int, what)
+    if not 0 <= value <= MAX_TREE_SIZE:
+        raise FormatError(f"{what}: {name!r} must be a uint64")
+    return value
+
+
+def _members(obj: dict[str, Any], allowed: set[str], what: str) -> None:
+    extra = set(obj) - allowed
+    if extra:
+        raise FormatError(f"{what}: unknown member {sorted(extra)[0]!r}")
+
+
+def _line(obj: dict[str, Any]) -> bytes:
+    return canonical_bytes(obj) + b"\n"
+
+
+def _parse_line(line: bytes, max_bytes: int, what: str) -> dict[str, Any]:
+    if len(line) > max_bytes:
+        raise LimitError(f"{what} is {len(line)} bytes, over the limit of {max_bytes}")
+    if not line.endswith(b"\n"):
+        raise FormatError(f"{what} does not end with a newline")
+    return parse_canonical_object(line[:-1], max_bytes=max_bytes, what=what)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The first line: what the rest of the file holds, and the SHA-256 of its bytes."""
+
+    origin: str
+    scope: str
+    tree_size: int
+    entries: int
+    checkpoints: int
+    consistency: int
+    body_sha256: bytes
+
+    def to_line(self) -> bytes:
+        return _line(
+            {
+                "format": BUNDLE_FORMAT,
+                "v": BUNDLE_VERSION,
+                "origin": self.origin,
+                "scope": self.scope,
+                "tree_size": self.tree_size,
+                "entries": self.entries,
+                "checkpoints": self.checkpoints,
+                "consistency": self.consistency,
+                "body_sha256": self.body_sha256.hex(),
+            }
+        )
+
+    @classmethod
+    def from_line(cls, line: bytes) -> Manifest:
+        what = "bundle manifest"
+        obj = _parse_line(line, MAX_MANIFEST_BYTES, what)
+        _members(
+            obj,
+            {"format", "v", "origin", "scope", "tree_size", "entries", "checkpoints"}
+            | {"consistency", "body_sha256"},
+            what,
+        )
+        if obj.get("format") != BUNDLE_FORMAT:
+            raise FormatError(f"{what}: not a {BUNDLE_FORMAT} file")
+        if obj.get("v") != BUNDLE_VERSION:
+            raise FormatError(f"{what}: version {obj.get('v')!r} is not {BUNDLE_VERSION}")
+        scope = _field(obj, "scope", str, what)
+        if scope != SCOPE_LEDGER:
+            raise FormatError(f"{what}: scope {scope[:32]!r} is not supported")
+        digest = _field(obj, "body_sha256", str, what)
+        if not _HEX64.fullmatch(digest):
+            raise FormatError(f"{what}: body_sha256 must be 64 lowercase hex digits")
+        return cls(
+            origin=_field(obj, "origin", str, what),
+            scope=scope,
+            tree_size=_size(obj, "tree_size", what),
+            entries=_size(obj, "entries", what),
+            checkpoints=_size(obj, "checkpoints", what),
+            consistency=_size(obj, "consistency", what),
+            body_sha256=bytes.fromhex(digest),
+        )
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    role: str  # ROLE_HEAD or ROLE_SINCE
+    note: bytes  # the signed checkpoint note, verbatim
+
+    def to_line(self) -> bytes:
+        return _line({"kind": "checkpoint", "role": self.role, "note": self.note.decode("utf-8")})
+
+
+@dataclass(frozen=True)
+class ConsistencyRecord:
+    size1: int
+    size2: int
+    proof: tuple[bytes, ...]
+
+    def to_line(self) -> bytes:
+        proof = [base64.b64encode(h).decode("ascii") for h in self.proof]
+        return _line(
+            {"kind": "consistency", "size1": self.size1, "size2": self.size2, "proof": proof}
+        )
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """One log entry: its exact bytes, its published chain hash and the ledger's verdict."""
+
+    index: int
+    entry: bytes
+    chain_hash: bytes
+    applied: bool
+    violation: Violation | None
+
+    def to_line(self) -> bytes:
+        violation = (
+            None
+            if self.violation is None
+            else {"rule": self.violation.rule, "detail": self.violation.detail}
+        )
+        return _line(
+            {
+                "kind": "entry",
+                "index": self.index,
+                "entry": base64.b64encode(self.entry).decode("ascii"),
+                "chain": self.chain_hash.hex(),
+                "applied": self.applied,
+                "violation": violation,
+            }
+        )
+
+
+Record = CheckpointRecord | ConsistencyRecord | EntryRecord
+
+
+def _checkpoint(obj: dict[str, Any], what: str) -> CheckpointRecord:
+    _members(obj, {"kind", "role", "note"}, what)
+    role = _field(obj, "role", str, what)
+    if role not in (ROLE_HEAD, ROLE_SINCE):
+        raise FormatError(f"{what}: role must be {ROLE_HEAD!r} or {ROLE_SINCE!r}")
+    return CheckpointRecord(role=role, note=_field(obj, "note", str, what).encode("utf-8"))
+
+
+def _consistency(obj: dict[str, Any], what: str) -> ConsistencyRecord:
+    _members(obj, {"kind", "size1", "size2", "proof"}, what)
+    proof = _field(obj, "proof", list, what)
+    if len(proof) > MAX_PROOF_HASHES:
+        raise LimitError(f"{what}: more than {MAX_PROOF_HASHES} proof hashes")
+    hashes = []
+    for i, text in enumerate(proof):
+        if not isinstance(text, str):
+            raise FormatError(f"{what}: proof hash {i} must be base64 text")
+        hashes.append(decode_base64(text, f"{what}: proof hash {i}"))
+    return ConsistencyRecord(
+        size1=_size(obj, "size1", what), size2=_size(obj, "size2", what), proof=tuple(hashes)
+    )
+
+
+def _entry(obj: dict[str, Any], what: str) -> EntryRecord:
+    _members(obj, {"kind", "index", "entry", "chain", "applied", "violation"}, what)
+    chain = _field(obj, "chain", str, what)
+    if not _HEX64.fullmatch(chain):
+        raise FormatError(f"{what}: chain must be {HASH_SIZE * 2} lowercase hex digits")
+    applied = _field(obj, "applied", bool, what)
+    raw = obj.get("violation")
+    violation = None
+    if raw is not None:
+        if not isinstance(raw, dict) or set(raw) != {"rule", "detail"}:
+            raise FormatError(f"{what}: violation must be null or {{rule, detail}}")
+        if not isinstance(raw["rule"], str) or not isinstance(raw["detail"], str):
+            raise FormatError(f"{what}: violation rule and detail must be strings")
+        violation = Violation(raw["rule"], raw["detail"])
+    if applied == (violation is not None):
+        raise FormatError(f"{what}: an entry carries a violation exactly when not applied")
+    return EntryRecord(
+        index=_size(obj, "index", what),
+        entry=decode_base64(_field(obj, "entry", str, what), f"{what}: entry"),
+        chain_hash=bytes.fromhex(chain),
+        applied=applied,
+        violation=violation,
+    )
+
+
+def parse_record(line: bytes, *, number: int) -> Record:
+    """Parse body line ``number`` (the manifest is line 1); FormatError or LimitError."""
+    what = f"bundle line {number}"
+    obj = _parse_line(line, MAX_LINE_BYTES, what)
+    kind = obj.get("kind")
+    if kind == "entry":
+        return _entry(obj, what)
+    if kind == "checkpoint":
+        return _checkpoint(obj, what)
+    if kind == "consistency":
+        return _consistency(obj, what)
+    raise FormatError(f"{what}: unknown kind {str(kind)[:32]!r}")
+
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BUNDLE_VERSION",
+    "MAX_LINE_BYTES",
+    "MAX_MANIFEST_BYTES",
+    "ROLE_HEAD",
+    "ROLE_SINCE",
+    "SCOPE_LEDGER",
+    "CheckpointRecord",
+    "ConsistencyRecord",
+    "EntryRecord",
+    "Manifest",
+    "Record",
+    "parse_record",
+]

@@ -1,0 +1,330 @@
+"""The terminal's commands: ``spola key``, ``spola sign``, ``spola sync`` and ``spola queue``.
+
+A terminal's home (``--home``, else ``$SPOLA_TERMINAL_HOME``, else ``./.spola-terminal``) holds
+``terminal.key`` (the encrypted key, mode 0600) and ``queue.db`` (the offline queue). The
+passphrase comes from ``$SPOLA_KEY_PASSPHRASE`` or a prompt; it is never printed or logged.
+Errors are ``LedgerError`` leaves: ``spola.cli`` prints them as one line and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from ledger.keys import PrivateKey
+from signer.client import LedgerClient, Row
+from signer.errors import KeyFileError, RowError
+from signer.keyfile import TerminalKey, read_key_file, read_key_info, write_key_file
+from signer.queue import STATES, Queue
+from signer.rows import read_rows
+from signer.transport import HttpTransport
+
+KEY_FILE: Final = "terminal.key"
+QUEUE_FILE: Final = "queue.db"
+PASSPHRASE_ENV: Final = "SPOLA_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+HOME_ENV: Final = "SPOLA_TERMINAL_HOME"
+_AMOUNT: Final = re.compile(r"(?P<value>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[A-Z][A-Z0-9]{1,2})")
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.home or os.environ.get(HOME_ENV) or ".spola-terminal")
+
+
+def _passphrase(*, confirm: bool = False) -> str:
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise KeyFileError(f"no passphrase: set {PASSPHRASE_ENV} or run in a terminal")
+    first = getpass.getpass("key passphrase: ")
+    if confirm and getpass.getpass("again: ") != first:
+        raise KeyFileError("the two passphrases differ")
+    return first
+
+
+def _unlock(home: Path) -> TerminalKey:
+    return read_key_file(home / KEY_FILE, _passphrase())
+
+
+def cmd_key_generate(args: argparse.Namespace) -> int:
+    home = _home(args)
+    key = TerminalKey(actor=args.actor, key=PrivateKey.generate())
+    write_key_file(home / KEY_FILE, key, _passphrase(confirm=True))
+    print(f"wrote {home / KEY_FILE}; give the operator this public key to register:")
+    _show(key.actor, key.key.public_key.key_id, key.key.public_key.to_base64())
+    return 0
+
+
+def _show(actor: str, key_id: str, public_key: str) -> None:
+    print(f"actor       {actor}")
+    print(f"key_id      {key_id}")
+    print(f"public_key  {public_key}")
+
+
+def cmd_key_show(args: argparse.Namespace) -> int:
+    info = read_key_info(_home(args) / KEY_FILE)
+    _show(info.actor, info.key_id, info.public_key.to_base64())
+    return 0
+
+
+def cmd_key_rotate(args: argparse.Namespace) -> int:
+    """Queue a rotation signed by the old key, then make the new key the terminal's key.
+
+    Order for a crash: the new key file is written first (``terminal.key.new``), the rotation
+    event queued, and only then the files renamed; the old key is kept as ``retired-….key``.
+    """
+    home = _home(args)
+    path, fresh = home / KEY_FILE, home / f"{KEY_FILE}.new"
+    passphrase = _passphrase()
+    old = read_key_file(path, passphrase)
+    new = TerminalKey(actor=old.actor, key=PrivateKey.generate())
+    write_key_file(fresh, new, passphrase)
+    queue = Queue(home / QUEUE_FILE)
+    try:
+        LedgerClient(transport=None, key=old, queue=queue).rotate(new.key, reason=args.reason)
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise
+    finally:
+        queue.close()
+    os.replace(path, home / f"retired-{old.key.public_key.key_id[:16]}.key")
+    os.replace(fresh, path)
+    print(f"queued the rotation from key {old.key.public_key.key_id} (sync to send it); new key:")
+    _show(new.actor, new.key.public_key.key_id, new.key.public_key.to_base64())
+    return 0
+
+
+# -- sign ---------------------------------------------------------------------------------------
+
+
+def _amount(text: str, what: str) -> dict[str, str]:
+    match = _AMOUNT.fullmatch(text.strip())
+    if match is None:
+        raise RowError(f"--flags: {what}: {text!r} is not an amount and unit such as 120.5KGM")
+    return {"value": match["value"], "unit": match["unit"]}
+
+
+def _pair(text: str, what: str) -> tuple[str, str]:
+    name, sep, rest = text.rpartition("=")
+    if not sep or not name:
+        raise RowError(f"--flags: {what}: {text!r} is not ID=AMOUNT")
+    return name, rest
+
+
+def _flag_fields(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The event's fields from the flags; what is missing the schema names by field."""
+    fields: dict[str, Any] = {"type": kind}
+    simple = {
+        "material": ("lot", "material", "facility"),
+        "process": ("process", "facility"),
+        "handover": ("id", "to", "from_facility", "to_facility"),
+        "receipt": ("facility",),
+        "lifecycle": ("kind", "item", "to", "until", "description", "facility"),
+    }[kind]
+    for name in simple:
+        if getattr(args, name, None) is not None:
+            fields[name] = getattr(args, name)
+    if kind == "material" and args.quantity is not None:
+        fields["quantity"] = {"value": args.quantity, "unit": args.unit}
+    if kind == "process":
+        fields["inputs"] = [
+            {"lot": lot, "quantity": _amount(amount, "--input")}
+            for lot, amount in (_pair(text, "--input") for text in args.input)
+        ]
+        outputs = []
+        for text in args.output:
+            lot, made = _pair(text, "--output")
+            material, _, amount = made.rpartition(":")
+            outputs.append({"lot": lot, "material": material, "quantity": _amount(amount, lot)})
+        fields["outputs"] = outputs
+    if kind == "handover":
+        lines: list[dict[str, Any]] = [
+            {"lot": lot, "quantity": _amount(amount, "--lot")}
+            for lot, amount in (_pair(text, "--lot") for text in args.lot)
+        ]
+        fields["lines"] = lines + [{"item": item} for item in args.item]
+        if args.mode:
+            transport = {"mode": args.mode}
+            if args.distance_km:
+                transport["distance_km"] = args.distance_km
+            fields["transport"] = transport
+    if kind == "receipt":
+        fields["handover"] = {"sender": args.sender, "id": args.id}
+        fields["accepted"] = args.reject is None
+        if args.reject is not None:
+            fields["reason"] = args.reject
+    return fields
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    kind: str = args.sign_type
+    if args.from_file:
+        rows = read_rows(Path(args.from_file), kind)
+    else:
+        rows = [Row(label="--flags", fields=_flag_fields(kind, args))]
+    if args.time:
+        rows = [Row(label=r.label, fields={"time": args.time, **r.fields}) for r in rows]
+    home = _home(args)
+    key = _unlock(home)
+    queue = Queue(home / QUEUE_FILE)
+    try:
+        positions = LedgerClient(transport=None, key=key, queue=queue).sign(rows)
+        pending = queue.counts()["pending"]
+    finally:
+        queue.close()
+    print(f"signed and queued {len(positions)} {kind} event(s); {pending} waiting to sync")
+    return 0
+
+
+# -- sync and queue -------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    home = _home(args)
+    queue = Queue(home / QUEUE_FILE)
+    transport = HttpTransport.connect(args.ledger, timeout=args.timeout)
+    try:
+        client = LedgerClient(
+            transport=transport,
+            key=None,
+            queue=queue,
+            log_vkey=args.log_key,
+            batch_size=args.batch,
+        )
+        if args.resume_after_alarm:
+            reason = client.resume_after_alarm()
+            print(f"alarm lifted ({reason or 'none was raised'}); trusting the ledger as it is now")
+        report = client.sync(progress=_progress())
+    finally:
+        transport.close()
+        queue.close()
+    print(
+        f"sent {report.sent}: {report.applied} applied, {report.not_applied} not applied "
+        f"({report.duplicates} already logged); log size {report.tree_size}"
+    )
+    return 0
+
+
+def _progress() -> Callable[[int, int], None]:
+    """Report every tenth of the queue sent (every batch on a terminal), on stderr."""
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = done * 100 // max(total, 1)
+        if sys.stderr.isatty() or percent // 10 != shown[0] // 10:
+            print(f"synced {done:,} of {total:,} events ({percent}%)", file=sys.stderr)
+            shown[0] = percent
+
+    return progress
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    queue = Queue(_home(args) / QUEUE_FILE)
+    try:
+        counts = queue.counts()
+        halted = queue.setting("halted")
+        for event in queue.events(state=args.state, limit=args.limit):
+            where = "" if event.index is None else f" index {event.index}"
+            why = "" if event.rule is None else f"  {event.rule}: {event.detail}"
+            print(
+                f"{event.position:>6} {event.state:<11} {event.type:<9} seq {event.seq}{where}{why}"
+            )
+    finally:
+        queue.close()
+    print(", ".join(f"{n} {state.replace('_', ' ')}" for state, n in counts.items()))
+    if halted:
+        print(f"SYNC HALTED by an alarm: {halted}")
+    return 0
+
+
+# -- the parsers ------------------------------------------------------------------------------
+
+
+def _sign_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Any) -> None:
+    signp = sub.add_parser("sign", help="sign events and queue them for sync (offline)")
+    kinds = signp.add_subparsers(dest="sign_type", required=True)
+    parsers = {
+        kind: kinds.add_parser(kind, help=f"sign {kind} events", parents=[common])
+        for kind in ("material", "process", "handover", "receipt", "lifecycle")
+    }
+    for kind, p in parsers.items():
+        p.add_argument("--from", dest="from_file", help="a CSV or JSON file of events to sign")
+        p.add_argument("--time", help="RFC 3339 UTC time of the event(s) (default: now)")
+        p.add_argument("--facility", help="facility id in your registered profile")
+        p.set_defaults(func=cmd_sign)
+        del kind
+    p = parsers["material"]
+    p.add_argument("--lot", help="new lot id (urn:spola:lot:<you>:<id> or a Digital Link)")
+    p.add_argument("--material", help="catalogue material id, e.g. silk-mulberry")
+    p.add_argument("--quantity", help="decimal amount, e.g. 120.5")
+    p.add_argument("--unit", default="KGM", help="UN/ECE Rec 20 unit (default KGM)")
+    p = parsers["process"]
+    p.add_argument("--process", help="catalogue process id, e.g. dyeing")
+    p.add_argument("--input", action="append", default=[], help="LOT=AMOUNT, e.g. …:S26=60KGM")
+    p.add_argument("--output", action="append", default=[], help="LOT=MATERIAL:AMOUNT (mass units)")
+    p = parsers["handover"]
+    p.add_argument("--id", help="your delivery-note number")
+    p.add_argument("--to", help="the receiving actor (urn:spola:actor:…)")
+    p.add_argument("--lot", action="append", default=[], help="LOT=AMOUNT handed over")
+    p.add_argument("--item", action="append", default=[], help="an item handed over whole")
+    p.add_argument("--from-facility", dest="from_facility")
+    p.add_argument("--to-facility", dest="to_facility")
+    p.add_argument("--mode", help="road, rail, sea, air, inland-water, courier, on-foot")
+    p.add_argument("--distance-km", dest="distance_km")
+    p = parsers["receipt"]
+    p.add_argument("--sender", help="the actor who handed the goods over")
+    p.add_argument("--id", help="the sender's delivery-note number")
+    p.add_argument("--reject", metavar="REASON", help="refuse the goods, saying why")
+    p = parsers["lifecycle"]
+    p.add_argument("--kind", help="sale, resale, rental, repair, take-back, recycling")
+    p.add_argument("--item", help="the item id")
+    p.add_argument("--to", help="the new owner (sale, resale)")
+    p.add_argument("--until", help="rental end date YYYY-MM-DD")
+    p.add_argument("--description", help="what was repaired")
+
+
+def add_terminal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``key``, ``sign``, ``sync`` and ``queue`` to the ``spola`` command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home", help=f"the terminal's home (default ${HOME_ENV} or ./.spola-terminal)"
+    )
+
+    keys = sub.add_parser("key", help="the terminal's signing key").add_subparsers(
+        dest="key_command", required=True
+    )
+    p = keys.add_parser("generate", help="create an encrypted key file", parents=[common])
+    p.add_argument("--actor", required=True, help="your actor id (urn:spola:actor:<slug>)")
+    p.set_defaults(func=cmd_key_generate)
+    p = keys.add_parser("show", help="print the public key and key id", parents=[common])
+    p.set_defaults(func=cmd_key_show)
+    p = keys.add_parser("rotate", help="queue a rotation to a new key", parents=[common])
+    p.add_argument("--reason", help="why the key is rotated (kept in the log)")
+    p.set_defaults(func=cmd_key_rotate)
+
+    _sign_parsers(sub, common)
+
+    p = sub.add_parser("sync", help="send the queue to the ledger", parents=[common])
+    p.add_argument("--ledger", required=True, help="the ledger's base URL")
+    p.add_argument("--log-key", help="the log's vkey to trust (default: asked on first use)")
+    p.add_argument("--batch", type=int, default=100, help="envelopes per request (≤ 1000)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument(
+        "--resume-after-alarm",
+        action="store_true",
+        help="lift a halt after an alarm (a person has decided the ledger may be trusted)",
+    )
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser(
+        "queue", help="list queued events and the ledger's verdicts", parents=[common]
+    )
+    p.add_argument("--state", choices=STATES, help="only events in this state")
+    p.add_argument("--limit", type=int, default=1000)
+    p.set_defaults(func=cmd_queue)

@@ -1,0 +1,387 @@
+"""``LedgerClient``: the workshop terminal's library — sign, queue, sync, and watch the ledger.
+
+Signing: each event is checked locally against the ledger's own schemas (``encode_event``),
+given its key's next ``seq`` and ``prev``, signed, and stored in the offline queue in one
+transaction. Nothing needs the network.
+
+Sync sends the queue in batches, oldest first, and for every answer:
+1. the receipt's checkpoint must be signed by the log key this terminal trusts;
+2. its inclusion proof must put this very envelope (its leaf hash) in that checkpoint's tree;
+3. every checkpoint must be consistent (RFC 9162 §2.1.4) with the newest one this terminal has
+   verified before — same size, same root; larger, a consistency proof; a new entry is never
+   placed in a tree older than one already seen;
+4. only then are the receipts and the newest checkpoint stored, in one transaction.
+After the queue is empty the ledger's latest checkpoint is checked the same way, so a terminal
+with nothing to send still notices a log that shrank or was rewritten.
+A failure of 1-3, a refusal of the terminal's own feed (409), or a wrong number of receipts is
+an alarm: the ledger rewrote, forked or lost history, or the key signs elsewhere. The alarm is
+stored, sync halts and stays halted until a person runs ``resume_after_alarm``.
+
+A crash at any point is safe: events are sent again until their receipts are stored, and the
+ledger answers a repeat with its original receipt (``duplicate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+from ledger.checkpoint import Checkpoint, verify_checkpoint
+from ledger.envelope import sign_envelope
+from ledger.errors import FormatError, LedgerError
+from ledger.events import encode_event, event_time_now
+from ledger.feed import payload_digest
+from ledger.keys import PrivateKey
+from ledger.proofs import verify_consistency
+from ledger.receipt import Receipt
+from signer.errors import (
+    LedgerAlarm,
+    RefusedBatchError,
+    RowError,
+    SignerError,
+    SyncHaltedError,
+    TransportError,
+)
+from signer.keyfile import TerminalKey
+from signer.queue import PENDING, Answer, Queue, QueuedEvent
+from signer.transport import Transport
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Progress = Callable[[int, int], None]
+HEADER_FIELDS: Final = ("v", "actor", "seq", "prev")  # the terminal's to set, never a row's
+DEFAULT_BATCH: Final = 100
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base·2^n))."""
+
+    attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    jitter: Callable[[], float] = field(default=random.random, compare=False)
+
+    @classmethod
+    def no_wait(cls, attempts: int = 6) -> RetryPolicy:
+        """Retries without sleeping (tests, and a person pressing a button)."""
+        return cls(attempts=attempts, sleep=lambda _: None)
+
+    def delay(self, attempt: int) -> float:
+        return float(self.jitter() * min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    sent: int = 0
+    applied: int = 0
+    not_applied: int = 0
+    duplicates: int = 0
+    tree_size: int = 0
+
+
+@dataclass(frozen=True)
+class Row:
+    """An event to sign: its fields (without the header) and where it came from, for errors."""
+
+    label: str  # "row 3", "--flags"
+    fields: Mapping[str, Any]
+
+
+class LedgerClient:
+    def __init__(
+        self,
+        *,
+        transport: Transport | None,
+        key: TerminalKey | None,
+        queue: Queue,
+        log_vkey: str | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        """``key`` may be None to sync only; ``transport`` None to sign only (offline)."""
+        if batch_size < 1:
+            raise SignerError("batch size must be at least 1")
+        self.transport = transport
+        self.key = key
+        self.queue = queue
+        self.batch_size = batch_size
+        self.retry = retry or RetryPolicy()
+        self._log_vkey = log_vkey
+
+    # -- signing -----------------------------------------------------------------------------
+
+    def _signing_key(self) -> TerminalKey:
+        if self.key is None:
+            raise SignerError("no key: unlock the terminal's key file to sign")
+        return self.key
+
+    def _payload(self, row: Row, seq: int, prev: str | None) -> bytes:
+        key = self._signing_key()
+        if present := [name for name in HEADER_FIELDS if name in row.fields]:
+            raise RowError(f"{row.label}: {present[0]}: set by the terminal, not by the row")
+        fields = {
+            "v": 1,
+            "actor": key.actor,
+            "seq": seq,
+            "prev": prev,
+            **row.fields,
+        }
+        fields.setdefault("time", event_time_now())
+        try:
+            return encode_event(fields)
+        except FormatError as exc:
+            raise RowError(f"{row.label}: {exc}") from None
+
+    def validate(self, rows: Sequence[Row]) -> None:
+        """Check every row against the ledger's schemas; RowError names the first bad one."""
+        for row in rows:
+            self._payload(row, 0, None)
+
+    def sign(self, rows: Sequence[Row]) -> list[int]:
+        """Validate every row, then sign and queue them all in one transaction; positions.
+
+        All or nothing: a bad row queues none, so a corrected file can be signed again.
+        """
+        key = self._signing_key()
+        self.validate(rows)
+        positions = []
+        key_id = key.key.public_key.key_id
+        with self.queue.transaction():
+            for row in rows:
+                seq, prev = self.queue.feed_head(key_id)
+                payload = self._payload(row, seq, prev)
+                positions.append(
+                    self.queue.add(
+                        key_id=key_id,
+                        seq=seq,
+                        kind=str(row.fields.get("type")),
+                        envelope=sign_envelope(payload, key.key),
+                        digest=payload_digest(payload),
+                    )
+                )
+        return positions
+
+    def rotate(self, new: PrivateKey, *, reason: str | None = None) -> int:
+        """Queue a ``key`` ``rotate`` event signed by the current key; its queue position.
+
+        The caller switches the terminal to ``new`` afterwards: the old key stops being valid
+        once the ledger logs this event, and ``new`` starts its own feed at seq 0.
+        """
+        key = self._signing_key()
+        fields: dict[str, Any] = {
+            "type": "key",
+            "op": "rotate",
+            "subject": key.actor,
+            "key_id": new.public_key.key_id,
+            "public_key": new.public_key.to_base64(),
+            "replaces": key.key.public_key.key_id,
+        }
+        if reason:
+            fields["reason"] = reason
+        return self.sign([Row(label="rotation", fields=fields)])[0]
+
+    # -- sync --------------------------------------------------------------------------------
+
+    def _transport(self) -> Transport:
+        if self.transport is None:
+            raise SignerError("no ledger to sync with")
+        return self.transport
+
+    def _retrying(self, what: str, call: Callable[[], T]) -> T:
+        for attempt in range(self.retry.attempts):
+            try:
+                return call()
+            except (TransportError, FormatError) as exc:
+                # FormatError: an answer garbled on the way; nothing signed depends on it yet.
+                if attempt + 1 == self.retry.attempts:
+                    raise TransportError(
+                        f"{what}: gave up after {self.retry.attempts} attempts: {exc}"
+                    ) from exc
+                wait = self.retry.delay(attempt)
+                log.warning("%s failed (%s); retrying in %.1f s", what, exc, wait)
+                self.retry.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def log_vkey(self) -> str:
+        """The log key this terminal trusts: pinned in the queue, else given, else asked once."""
+        pinned = self.queue.setting("log_vkey")
+        if pinned is not None:
+            if self._log_vkey is not None and self._log_vkey != pinned:
+                raise SignerError(
+                    f"this terminal trusts the log key {pinned}, not {self._log_vkey}"
+                )
+            return pinned
+        vkey = self._log_vkey
+        if vkey is None:
+            vkey = self._retrying("fetching the log key", self._transport().log_key)
+            log.warning("trusting log key %s on first use: compare it with the operator's", vkey)
+        self.queue.set_setting("log_vkey", vkey)
+        return vkey
+
+    def _trusted(self, vkey: str) -> tuple[bytes, Checkpoint] | None:
+        note = self.queue.setting("checkpoint")
+        if note is None:
+            return None
+        raw = note.encode("utf-8")
+        return raw, verify_checkpoint(raw, vkey)
+
+    def halted(self) -> str | None:
+        return self.queue.setting("halted")
+
+    def resume_after_alarm(self) -> str | None:
+        """A person has looked at the alarm and decided: lift the halt; the old reason.
+
+        The checkpoint trusted before the alarm is forgotten too, so the next sync starts from
+        what the ledger signs now. Every alarm stays in the queue's ``alarms`` record.
+        """
+        reason = self.halted()
+        with self.queue.transaction():
+            self.queue.clear_setting("halted")
+            self.queue.clear_setting("checkpoint")
+        return reason
+
+    def sync(self, *, progress: Progress | None = None) -> SyncReport:
+        """Send every pending event; verify and store each receipt. Raises on the first stop."""
+        if reason := self.halted():
+            raise SyncHaltedError(
+                f"sync is halted by an alarm: {reason} "
+                "(resolve it, then run `spola sync --resume-after-alarm`)"
+            )
+        vkey = self.log_vkey()
+        trusted = self._trusted(vkey)
+        total = self.queue.counts()[PENDING]
+        report = SyncReport(tree_size=0 if trusted is None else trusted[1].size)
+        while batch := self.queue.pending(limit=self.batch_size):
+            receipts = self._submit(batch)
+            try:
+                answers, trusted = self._verify(batch, receipts, vkey, trusted)
+            except LedgerAlarm as alarm:
+                self.queue.halt(str(alarm))
+                log.error("ALARM: %s; sync is halted", alarm)
+                raise
+            self.queue.record(answers, trusted[0])
+            applied = sum(1 for a in answers if a.receipt.applied)
+            report = SyncReport(
+                sent=report.sent + len(batch),
+                applied=report.applied + applied,
+                not_applied=report.not_applied + len(batch) - applied,
+                duplicates=report.duplicates + sum(1 for a in answers if a.receipt.duplicate),
+                tree_size=trusted[1].size,
+            )
+            if progress is not None:
+                progress(min(report.sent, total), max(total, report.sent))
+        latest = self._watch(vkey, trusted)
+        return dataclasses.replace(report, tree_size=latest.size)
+
+    def _watch(self, vkey: str, trusted: tuple[bytes, Checkpoint] | None) -> Checkpoint:
+        """Check the ledger's latest checkpoint against the trusted one, even with nothing to
+        send: a log that shrank, forked or was rewritten since the last sync raises an alarm."""
+        transport = self._transport()
+        note = self._retrying("fetching the latest checkpoint", transport.checkpoint)
+        try:
+            try:
+                latest = verify_checkpoint(note, vkey)
+            except LedgerError as exc:
+                raise LedgerAlarm(f"the ledger's latest checkpoint does not verify: {exc}") from exc
+            if trusted is not None:
+                if latest.size < trusted[1].size:
+                    raise LedgerAlarm(
+                        f"the ledger's log shrank from {trusted[1].size} entries, as it signed "
+                        f"before, to {latest.size}"
+                    )
+                self._check_consistent(trusted[1], latest)
+        except LedgerAlarm as alarm:
+            self.queue.halt(str(alarm))
+            log.error("ALARM: %s; sync is halted", alarm)
+            raise
+        self.queue.set_setting("checkpoint", note.decode("utf-8"))
+        return latest
+
+    def _submit(self, batch: Sequence[QueuedEvent]) -> list[Receipt]:
+        transport = self._transport()
+        envelopes = [event.envelope() for event in batch]
+        try:
+            return self._retrying(
+                f"sending {len(batch)} events", lambda: transport.submit(envelopes)
+            )
+        except RefusedBatchError as exc:
+            if exc.status != 409:
+                raise
+            alarm = LedgerAlarm(
+                f"the ledger refuses this terminal's own feed ({exc}): either it lost events it "
+                "acknowledged, or this key signed elsewhere (a restored queue, a copied key)"
+            )
+            self.queue.halt(str(alarm))
+            log.error("ALARM: %s; sync is halted", alarm)
+            raise alarm from exc
+
+    def _verify(
+        self,
+        batch: Sequence[QueuedEvent],
+        receipts: Sequence[Receipt],
+        vkey: str,
+        trusted: tuple[bytes, Checkpoint] | None,
+    ) -> tuple[list[Answer], tuple[bytes, Checkpoint]]:
+        """Steps 1-3 of the module docstring; the answers and the newest checkpoint."""
+        if len(receipts) != len(batch):
+            raise LedgerAlarm(f"the ledger sent {len(receipts)} receipts for {len(batch)} events")
+        seen: dict[bytes, Checkpoint] = {}
+        indices: set[int] = set()
+        answers = []
+        for event, receipt in zip(batch, receipts, strict=True):
+            what = f"queued event {event.position} (key {event.key_id[:16]}…, seq {event.seq})"
+            try:
+                checkpoint = receipt.verify(event.entry, vkey)
+            except LedgerError as exc:
+                raise LedgerAlarm(f"the receipt for {what} does not verify: {exc}") from exc
+            if receipt.index in indices:
+                raise LedgerAlarm(f"the ledger put two events at log index {receipt.index}")
+            if trusted is not None and not receipt.duplicate and checkpoint.size < trusted[1].size:
+                raise LedgerAlarm(
+                    f"the ledger placed new {what} in a tree of {checkpoint.size} entries, "
+                    f"older than the {trusted[1].size} it signed before"
+                )
+            indices.add(receipt.index)
+            seen[receipt.checkpoint] = checkpoint
+            answers.append(Answer(position=event.position, receipt=receipt))
+        chain = sorted(
+            [*seen.items(), *([trusted] if trusted is not None else [])],
+            key=lambda pair: pair[1].size,
+        )
+        for older, newer in itertools.pairwise(chain):
+            self._check_consistent(older[1], newer[1])
+        return answers, chain[-1]
+
+    def _check_consistent(self, older: Checkpoint, newer: Checkpoint) -> None:
+        if older.size == newer.size:
+            if older.root_hash != newer.root_hash:
+                raise LedgerAlarm(
+                    f"the ledger signed two different trees of {older.size} entries: a fork"
+                )
+            return
+        if older.size == 0:
+            return  # the empty tree is a prefix of every tree
+        transport = self._transport()
+        try:
+            proof = self._retrying(
+                "fetching a consistency proof",
+                lambda: transport.consistency_proof(older.size, newer.size),
+            )
+            verify_consistency(older.size, newer.size, proof, older.root_hash, newer.root_hash)
+        except (RefusedBatchError, LedgerError) as exc:
+            if isinstance(exc, TransportError):
+                raise
+            raise LedgerAlarm(
+                f"the ledger's tree of {newer.size} entries does not extend the tree of "
+                f"{older.size} it signed before (history rewritten, entries dropped or a "
+                f"fork): {exc}"
+            ) from exc

@@ -1,0 +1,49 @@
+"""The terminal's error tree: ``SignerError`` (a ``LedgerError``) and its narrow leaves.
+
+The CLI prints any ``LedgerError`` as one line and exits 1, so every failure a workshop can meet
+(a wrong passphrase, a bad CSV row, a ledger that does not answer, a ledger that lies) reaches
+the person as one sentence, never a traceback.
+"""
+
+from __future__ import annotations
+
+from ledger.errors import LedgerError
+
+
+class SignerError(LedgerError):
+    """Root of every error the terminal raises."""
+
+
+class KeyFileError(SignerError):
+    """A key file that is missing, unsafe (readable by others), damaged, or locked with
+    another passphrase."""
+
+
+class RowError(SignerError):
+    """An event to sign (a row of a file, or the flags) that the ledger's schemas refuse."""
+
+
+class QueueError(SignerError):
+    """The offline queue cannot be used as asked (another actor's queue, a damaged file)."""
+
+
+class TransportError(SignerError):
+    """The ledger could not be reached, timed out or failed (5xx): worth retrying later."""
+
+
+class RefusedBatchError(SignerError):
+    """The ledger refused a batch (4xx): retrying the same batch would not help."""
+
+    def __init__(self, message: str, *, status: int, kind: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+
+
+class LedgerAlarm(SignerError):
+    """The ledger contradicted what it signed before: a bad proof, a forked or rewritten
+    history, a lost acknowledged event. Sync halts until a person decides."""
+
+
+class SyncHaltedError(SignerError):
+    """Sync is halted by an earlier alarm; ``spola sync --resume-after-alarm`` lifts it."""

@@ -1,0 +1,157 @@
+"""The workshop's commands: ``spola key``, ``spola sign``, ``spola sync``, ``spola queue``.
+
+Contract (spola/cli.py): success exits 0; an error is one line ``spola: …`` on stderr and exit
+1. The passphrase comes from ``SPOLA_KEY_PASSPHRASE``; neither it nor the seed is ever printed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from signer import cli as terminal_cli
+from signer.keyfile import read_key_info
+from signer.queue import Queue
+from signer.transport import HttpTransport
+from spola.cli import main
+from tests.integration.api_support import running_api
+from tests.supply import facility
+
+pytestmark = pytest.mark.integration
+
+ACTOR = "urn:spola:actor:setificio-cli"
+LOT = "urn:spola:lot:setificio-cli"
+PASSPHRASE = "seta di Como"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "terminal"
+    monkeypatch.setenv("SPOLA_TERMINAL_HOME", str(folder))
+    monkeypatch.setenv("SPOLA_KEY_PASSPHRASE", PASSPHRASE)
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def key_id(out: str) -> str:
+    return next(line.split()[1] for line in out.splitlines() if line.startswith("key_id"))
+
+
+def test_generate_show_and_wrong_passphrase(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "key", "generate", "--actor", ACTOR)
+    assert code == 0 and PASSPHRASE not in out
+    assert stat.S_IMODE((home / "terminal.key").stat().st_mode) == 0o600
+    code, shown, _ = run(capsys, "key", "show")
+    assert code == 0 and key_id(shown) == key_id(out) and ACTOR in shown
+
+    env = {**os.environ, "SPOLA_KEY_PASSPHRASE": "wrong"}
+    done = subprocess.run(
+        [sys.executable, "-m", "spola", "sign", "material", "--lot", f"{LOT}:A"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"spola: cannot unlock {home / 'terminal.key'}: wrong passphrase, or the file was altered"
+    ]
+
+
+def test_sign_names_the_bad_row_and_field(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "key", "generate", "--actor", ACTOR)
+    rows = tmp_path / "lots.csv"
+    rows.write_text(
+        "lot,material,quantity.value,quantity.unit,facility\n"
+        f"{LOT}:A1,silk-mulberry,10,KGM,main\n"
+        f"{LOT}:A2,silk-mulberry,ten,KGM,main\n"
+    )
+    code, _, err = run(capsys, "sign", "material", "--from", str(rows))
+    assert code == 1
+    assert err.startswith("spola: row 3: material event: quantity.value")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_sign_sync_queue_and_rotate_through_the_api(
+    home: Path,
+    tmp_path: Path,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, generated, _ = run(capsys, "key", "generate", "--actor", ACTOR)
+    with running_api(database_url, tmp_path / "ledger-home") as api:
+        info = read_key_info(home / "terminal.key")
+        api.accept(
+            [
+                api.operator.register(ACTOR, facilities=[facility()]),
+                api.operator.sign(
+                    {
+                        "type": "key",
+                        "op": "add",
+                        "subject": ACTOR,
+                        "key_id": info.key_id,
+                        "public_key": info.public_key.to_base64(),
+                    }
+                ),
+            ]
+        )
+
+        class Shared(HttpTransport):
+            def close(self) -> None:  # the test client belongs to running_api
+                pass
+
+        monkeypatch.setattr(
+            terminal_cli.HttpTransport,
+            "connect",
+            classmethod(lambda cls, url, timeout=30.0: Shared(client=api.client)),
+        )
+        material = ["sign", "material", "--material", "silk-mulberry", "--facility", "main"]
+        assert run(capsys, *material, "--lot", f"{LOT}:A1", "--quantity", "120.5")[0] == 0
+        code, out, _ = run(
+            capsys, "sign", "handover", "--id", "DDT-1", "--to", "urn:spola:actor:operator",
+            "--lot", f"{LOT}:A1=500KGM", "--mode", "road",
+        )  # fmt: skip
+        assert code == 0 and "2 waiting to sync" in out
+        code, out, err = run(capsys, "queue")
+        assert code == 0 and "2 pending" in out
+
+        code, out, err = run(capsys, "sync", "--ledger", "http://ledger.test")
+        assert code == 0, err
+        assert "sent 2: 1 applied, 1 not applied" in out and "synced 2 of 2" in err
+        code, out, _ = run(capsys, "queue", "--state", "not_applied")
+        assert "handover" in out and "1 applied, 1 not applied" in out
+
+        code, rotated, _ = run(capsys, "key", "rotate", "--reason", "new terminal")
+        assert code == 0 and key_id(rotated) != key_id(generated)
+        assert run(capsys, *material, "--lot", f"{LOT}:A2", "--quantity", "5")[0] == 0
+        code, out, err = run(capsys, "sync", "--ledger", "http://ledger.test")
+        assert code == 0, err
+        assert "sent 2: 2 applied" in out
+        code, shown, _ = run(capsys, "key", "show")
+        assert key_id(shown) == key_id(rotated)
+
+        alarmed = Queue(home / "queue.db")
+        alarmed.halt("the ledger signed two different trees of 9 entries: a fork")
+        alarmed.close()
+        code, _, err = run(capsys, "sync", "--ledger", "http://ledger.test")
+        assert code == 1 and err.startswith("spola: sync is halted by an alarm: the ledger")
+        assert len(err.strip().splitlines()) == 1
+        assert "SYNC HALTED by an alarm" in run(capsys, "queue")[1]
+        code, out, err = run(
+            capsys, "sync", "--ledger", "http://ledger.test", "--resume-after-alarm"
+        )
+        assert code == 0, err
+        assert "alarm lifted" in out and "SYNC HALTED" not in run(capsys, "queue")[1]

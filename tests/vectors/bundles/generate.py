@@ -1,0 +1,403 @@
+"""Tamper vectors for the offline verifier: a small honest log and named mutations of it.
+
+Everything is deterministic: keys come from fixed seeds and every event has a fixed time, so
+the same bundles come out on every run. Each vector is one bundle file and a row in
+``vectors.json``: its name, ``desc``, and ``want``, the findings (step, rule, entry index)
+the verifier must report. Mutations that an operator with the log key could make re-sign the
+checkpoint (the log key holder is not trusted to keep the rules); mutations of the file alone
+keep the honest checkpoint.
+
+    python -m tests.vectors.bundles.generate OUT_DIR
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ledger.bundle import (
+    ROLE_HEAD,
+    ROLE_SINCE,
+    SCOPE_LEDGER,
+    CheckpointRecord,
+    ConsistencyRecord,
+    EntryRecord,
+    Manifest,
+)
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.envelope import Envelope, Signature
+from ledger.events import OPERATOR_ACTOR
+from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
+from ledger.keys import PrivateKey
+from ledger.merkle import consistency_proof, root_hash
+from ledger.note import vkey
+from ledger.receipt import Violation
+from ledger.registry import KeyRecord
+from ledger.replay import Replay
+from tests.supply import CERT_GOTS, facility, handover, make, material, process, receipt, take
+from tests.terminal import Terminal
+
+ORIGIN = "vectors.spola.local/ledger"
+SINCE_SIZE = 6  # the earlier checkpoint of the bundles that carry a consistency proof
+GOTS_HALF = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "0.5"}
+GOTS_FULL = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
+
+
+def key(name: str) -> PrivateKey:
+    return PrivateKey.from_seed(hashlib.sha256(f"spola bundle vectors: {name}".encode()).digest())
+
+
+OPERATOR = key("operator")
+LOG_VKEY = vkey(ORIGIN, OPERATOR.public_key.raw)
+FILANDA = "urn:spola:actor:filanda"
+TINTORIA = "urn:spola:actor:tintoria"
+SARTORIA = "urn:spola:actor:sartoria"
+LOT_A = "urn:spola:lot:filanda:A"
+LOT_B = "urn:spola:lot:tintoria:B"
+LOT_C = "urn:spola:lot:filanda:C"
+
+
+@dataclass
+class Story:
+    """Terminals with fixed keys and a clock; the envelopes in log order."""
+
+    minute: int = 0
+    envelopes: list[Envelope] = field(default_factory=list)
+    terminals: dict[str, Terminal] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.terminals[OPERATOR_ACTOR] = Terminal(OPERATOR_ACTOR, OPERATOR)
+        for actor, seed in ((FILANDA, "filanda"), (TINTORIA, "tintoria"), (SARTORIA, "sartoria")):
+            self.terminals[actor] = Terminal(actor, key(seed))
+
+    def sign(self, actor: str, fields: dict[str, Any], **how: Any) -> Envelope:
+        self.minute += 1
+        time = f"2026-04-02T{8 + self.minute // 60:02d}:{self.minute % 60:02d}:00Z"
+        envelope = self.terminals[actor].sign({**fields, "time": time}, **how)
+        self.envelopes.append(envelope)
+        return envelope
+
+    def enrol(self, actor: str) -> None:
+        roles = {"roles": ["supplier"], "facilities": [facility()]}
+        self.sign(OPERATOR_ACTOR, _register(actor) | roles)
+        terminal = self.terminals[actor]
+        self.sign(OPERATOR_ACTOR, _add_key(actor, terminal.key))
+
+
+def _register(actor: str) -> dict[str, Any]:
+    return {"type": "actor", "op": "register", "id": actor, "name": actor[16:], "country": "IT"}
+
+
+def _add_key(subject: str, new: PrivateKey) -> dict[str, Any]:
+    return {
+        "type": "key",
+        "op": "add",
+        "subject": subject,
+        "key_id": new.public_key.key_id,
+        "public_key": new.public_key.to_base64(),
+    }
+
+
+def honest_story() -> Story:
+    """0 genesis; 1-6 three actors and keys; then lots, a handover and a process."""
+    story = Story()
+    story.sign(
+        OPERATOR_ACTOR,
+        {"type": "actor", "op": "register", "id": OPERATOR_ACTOR, "name": "operator"}
+        | {"roles": ["operator"], "country": "IT", "region": "Lombardia"},
+    )
+    for actor in (FILANDA, TINTORIA, SARTORIA):
+        story.enrol(actor)
+    cert = {"certificates": [CERT_GOTS]}
+    story.sign(FILANDA, material(LOT_A, "100", claim=GOTS_HALF, **cert))  # 7
+    story.sign(FILANDA, handover("H1", TINTORIA, [take(LOT_A, "60")]))  # 8
+    story.sign(TINTORIA, receipt(FILANDA, "H1"))  # 9
+    story.sign(TINTORIA, process([take(LOT_A, "60")], [make(LOT_B, "55")]))  # 10
+    story.sign(FILANDA, material(LOT_C, "10"))  # 11
+    story.sign(SARTORIA, material("urn:spola:lot:sartoria:S", "5"))  # 12
+    return story
+
+
+@dataclass
+class Bundle:
+    """A bundle's parts, before they become lines: mutations edit these."""
+
+    head: bytes
+    entries: list[EntryRecord]
+    since: bytes | None = None
+    consistency: ConsistencyRecord | None = None
+    manifest_tree_size: int | None = None
+
+    def to_bytes(self) -> bytes:
+        body = [CheckpointRecord(ROLE_HEAD, self.head).to_line()]
+        if self.since is not None:
+            body.append(CheckpointRecord(ROLE_SINCE, self.since).to_line())
+        if self.consistency is not None:
+            body.append(self.consistency.to_line())
+        body.extend(e.to_line() for e in self.entries)
+        data = b"".join(body)
+        size = Checkpoint.from_text(self.head.decode().split("\n\n")[0] + "\n").size
+        manifest = Manifest(
+            origin=ORIGIN,
+            scope=SCOPE_LEDGER,
+            tree_size=size if self.manifest_tree_size is None else self.manifest_tree_size,
+            entries=len(self.entries),
+            checkpoints=1 + (self.since is not None),
+            consistency=int(self.consistency is not None),
+            body_sha256=hashlib.sha256(data).digest(),
+        )
+        return manifest.to_line() + data
+
+
+def checkpoint(leaves: list[bytes], size: int, signer: PrivateKey = OPERATOR) -> bytes:
+    return sign_checkpoint(Checkpoint(ORIGIN, size, root_hash(leaves[:size])), signer)
+
+
+def seal(envelopes: list[Envelope], published: dict[int, Violation | None] | None = None) -> Bundle:
+    """The bundle the log key holder would publish for these envelopes, verdicts replayed.
+
+    ``published`` overrides the verdicts the ledger states (a lying ledger).
+    """
+    entries = [e.to_bytes() for e in envelopes]
+    replay = Replay(
+        KeyRecord(OPERATOR.public_key.key_id, OPERATOR.public_key.raw, OPERATOR_ACTOR, 0)
+    )
+    for entry in entries:
+        replay.check(entry)
+    verdicts = dict(enumerate(replay.verdicts)) | (published or {})
+    leaves = [leaf_hash(e) for e in entries]
+    records = []
+    chain = CHAIN_GENESIS
+    for index, (entry, leaf) in enumerate(zip(entries, leaves, strict=True)):
+        chain = chain_hash(chain, leaf)
+        verdict = verdicts[index]
+        records.append(EntryRecord(index, entry, chain, verdict is None, verdict))
+    return Bundle(head=checkpoint(leaves, len(entries)), entries=records)
+
+
+def with_since(bundle: Bundle) -> Bundle:
+    leaves = [leaf_hash(e.entry) for e in bundle.entries]
+    proof = tuple(consistency_proof(leaves, SINCE_SIZE))
+    return replace(
+        bundle,
+        since=checkpoint(leaves, SINCE_SIZE),
+        consistency=ConsistencyRecord(SINCE_SIZE, len(leaves), proof),
+    )
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def _reenvelope(record: EntryRecord, edit: Callable[[Envelope], Envelope]) -> EntryRecord:
+    return replace(record, entry=edit(Envelope.from_bytes(record.entry)).to_bytes())
+
+
+def _payload_flip(env: Envelope) -> Envelope:
+    at = env.payload.index(b'"100"') + 2  # the quantity 100 becomes 000
+    return replace(env, payload=_flip(env.payload, at))
+
+
+def _signature_flip(env: Envelope) -> Envelope:
+    sig = env.signatures[0]
+    return replace(env, signatures=(Signature(sig.keyid, _flip(sig.sig, 5)),))
+
+
+Want = list[tuple[int, str, int | None]]  # (step, rule, entry index)
+
+
+Vector = tuple[str, Bundle, Want]  # (desc, bundle, want)
+
+
+def _lying(
+    name: str, desc: str, story: Story, actor: str, fields: dict[str, Any], rule: str
+) -> tuple[str, Vector]:
+    """A rule-breaking event that the ledger published as applied; replay names ``rule``."""
+    story.sign(actor, fields)
+    index = len(story.envelopes) - 1
+    return name, (desc, seal(story.envelopes, {index: None}), [(9, rule, index)])
+
+
+def _file_mutations(good: Bundle) -> dict[str, Vector]:
+    """Edits of the file alone: the honest checkpoint stays."""
+    e = list(good.entries)
+    inserted = honest_story()
+    extra = inserted.sign(FILANDA, material("urn:spola:lot:filanda:X", "1"))
+    forged = replace(e[11], index=12, entry=extra.to_bytes())
+    return {
+        "payload_byte_flip": (
+            "one bit of a signed payload flipped (lot A's quantity)",
+            replace(good, entries=[*e[:7], _reenvelope(e[7], _payload_flip), *e[8:]]),
+            [(7, "signature.invalid", 7), (5, "entry.chain_hash", 7), (5, "merkle.root", None)],
+        ),
+        "signature_flip": (
+            "one bit of an envelope signature flipped",
+            replace(good, entries=[*e[:8], _reenvelope(e[8], _signature_flip), *e[9:]]),
+            [(7, "signature.invalid", 8), (5, "entry.chain_hash", 8)],
+        ),
+        "entries_reordered": (
+            "the handover and its receipt swapped",
+            replace(good, entries=[*e[:8], e[9], e[8], *e[10:]]),
+            [(5, "entry.index", 8), (5, "entry.chain_hash", 8), (5, "merkle.root", None)],
+        ),
+        "entry_dropped": (
+            "the receipt left out",
+            replace(good, entries=[*e[:9], *e[10:]]),
+            [(5, "entry.index", 9), (5, "entries.count", None)],
+        ),
+        "entry_inserted": (
+            "a signed event inserted that the log never committed to",
+            replace(good, entries=[*e[:12], forged, *e[12:]]),
+            [(5, "entry.chain_hash", 12), (5, "entries.count", None)],
+        ),
+        "entry_duplicated": (
+            "the handover repeated",
+            replace(good, entries=[*e[:9], e[8], *e[9:]]),
+            [(5, "entry.index", 9), (8, "feed.repeated", 9), (5, "entries.count", None)],
+        ),
+    }
+
+
+def _checkpoint_mutations(good: Bundle) -> dict[str, Vector]:
+    n = len(good.entries)
+    sig_at = good.head.index(b"\n\n") + 2 + len("\u2014 ".encode()) + len(ORIGIN) + 10
+    leaves = [leaf_hash(r.entry) for r in good.entries]
+    since = with_since(good)
+    assert since.consistency is not None
+    short = replace(since.consistency, proof=since.consistency.proof[:-1])
+    return {
+        "forged_checkpoint": (
+            "the checkpoint's signature altered",
+            replace(good, head=_flip(good.head, sig_at)),
+            [(3, "checkpoint.signature", None), (3, "checkpoint.missing", None)],
+        ),
+        "checkpoint_unknown_key": (
+            "the checkpoint signed by a key that is not the log key, under the log's name",
+            replace(good, head=checkpoint(leaves, n, key("impostor"))),
+            [(3, "checkpoint.signature", None)],
+        ),
+        "wrong_tree_size": (
+            "the manifest claims one entry more than the checkpoint",
+            replace(good, manifest_tree_size=n + 1),
+            [(3, "checkpoint.tree_size", None)],
+        ),
+        "truncated_proof": (
+            "the consistency proof misses its last hash",
+            replace(since, consistency=short),
+            [(4, "consistency.proof", None)],
+        ),
+    }
+
+
+def _admission_mutations(n: int) -> dict[str, Vector]:
+    """Entries the ledger could never have admitted, sealed by the log key holder."""
+    early = honest_story()
+    early.envelopes.insert(5, early.envelopes.pop(-1))  # sartoria signs before its key exists
+    revoked = honest_story()
+    sartoria_key = key("sartoria").public_key.key_id
+    revoke = {"type": "key", "op": "revoke", "subject": SARTORIA, "key_id": sartoria_key}
+    revoked.sign(OPERATOR_ACTOR, revoke)
+    revoked.sign(SARTORIA, material("urn:spola:lot:sartoria:T", "5"))
+    gap = honest_story()
+    gap.terminals[FILANDA].seq += 1
+    gap.sign(FILANDA, material("urn:spola:lot:filanda:G", "1"))
+    fork = honest_story()
+    fork.terminals[FILANDA].prev = "00" * 32
+    fork.sign(FILANDA, material("urn:spola:lot:filanda:F", "1"))
+    return {
+        "key_before_registration": (
+            "an event signed by a key before the key event that registers it",
+            seal(early.envelopes),
+            [(7, "key.unknown", 5)],
+        ),
+        "key_after_revocation": (
+            "an event signed by a key after the operator revoked it",
+            seal(revoked.envelopes),
+            [(7, "key.revoked", n + 1)],
+        ),
+        "feed_gap": ("a feed skips a seq", seal(gap.envelopes), [(8, "feed.gap", n)]),
+        "feed_fork": ("a feed names the wrong prev", seal(fork.envelopes), [(8, "feed.fork", n)]),
+    }
+
+
+def _verdict_mutations() -> dict[str, Vector]:
+    """Rule-breaking events the ledger published as applied: replay disagrees (step 9)."""
+    in_transit = honest_story()
+    in_transit.sign(FILANDA, handover("H2", TINTORIA, [take(LOT_C, "10")]))
+    claim_up = [make("urn:spola:lot:filanda:E", "38", claim=GOTS_FULL)]
+    return dict(
+        [
+            _lying(
+                "custody_without_receipt",
+                "goods processed before the receipt, published as applied",
+                in_transit,
+                TINTORIA,
+                process([take(LOT_C, "10")], [make("urn:spola:lot:tintoria:D", "9")]),
+                "custody.not_holder",
+            ),
+            _lying(
+                "double_spend",
+                "lot A handed over twice, published as applied",
+                honest_story(),
+                FILANDA,
+                handover("H3", TINTORIA, [take(LOT_A, "60")]),
+                "balance.insufficient",
+            ),
+            _lying(
+                "mass_created",
+                "a process outputs more mass than it takes in",
+                honest_story(),
+                FILANDA,
+                process([take(LOT_C, "10")], [make("urn:spola:lot:filanda:M", "30")]),
+                "mass.balance",
+            ),
+            _lying(
+                "claim_inflated",
+                "an output claims more GOTS than its input",
+                honest_story(),
+                FILANDA,
+                process([take(LOT_A, "40")], claim_up, certificates=[CERT_GOTS]),
+                "claim.fraction_grows",
+            ),
+        ]
+    )
+
+
+def vectors() -> dict[str, Vector]:
+    """Every vector by name."""
+    good = seal(honest_story().envelopes)
+    return {
+        "valid": ("the honest log, every check passes", good, []),
+        "valid_since": ("the honest log with a consistency proof", with_since(good), []),
+        **_file_mutations(good),
+        **_checkpoint_mutations(good),
+        **_admission_mutations(len(good.entries)),
+        **_verdict_mutations(),
+    }
+
+
+def generate(directory: Path) -> list[dict[str, Any]]:
+    """Write every vector's bundle and ``vectors.json`` into ``directory``; the rows."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, (desc, bundle, want) in vectors().items():
+        (directory / f"{name}.bundle").write_bytes(bundle.to_bytes())
+        rows.append(
+            {
+                "name": name,
+                "desc": desc,
+                "want": [{"step": s, "rule": r, "index": i} for s, r, i in want],
+            }
+        )
+    (directory / "log.vkey").write_text(LOG_VKEY + "\n")
+    (directory / "vectors.json").write_text(json.dumps(rows, indent=2) + "\n")
+    return rows
+
+
+if __name__ == "__main__":
+    generate(Path(sys.argv[1]))

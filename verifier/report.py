@@ -1,0 +1,112 @@
+"""What the verifier found: findings by step, and their human and JSON renderings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+STEPS: Final = {
+    1: "parse and bound the input",
+    2: "log key",
+    3: "checkpoint signatures",
+    4: "consistency with earlier checkpoints",
+    5: "entries, leaf and chain hashes, Merkle root",
+    6: "inclusion proofs (partial bundles)",
+    7: "envelope signatures, key validity by index",
+    8: "feeds: no gap, no fork",
+    9: "domain rules replayed, verdicts agree",
+}
+MAX_FINDINGS: Final = 10_000  # kept in full; beyond this only counted
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing that does not hold: the step, the entry (if any), the rule, the two sides."""
+
+    step: int
+    index: int | None
+    rule: str
+    expected: str
+    actual: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "index": self.index,
+            "rule": self.rule,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
+
+
+@dataclass
+class Report:
+    origin: str = ""
+    tree_size: int = 0
+    entries: int = 0
+    signatures_checked: int = 0
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+    omitted: int = 0
+    skipped: dict[int, str] = field(default_factory=dict)  # step → why it did not run
+
+    @property
+    def valid(self) -> bool:
+        return not self.findings and not self.omitted
+
+    def add(self, step: int, index: int | None, rule: str, expected: str, actual: str) -> None:
+        if len(self.findings) >= MAX_FINDINGS:
+            self.omitted += 1
+            return
+        self.findings.append(Finding(step, index, rule, expected, actual))
+
+    def step_status(self, step: int) -> str:
+        count = sum(1 for f in self.findings if f.step == step)
+        if count:
+            return f"{count} finding{'s' if count != 1 else ''}"
+        return f"skipped: {self.skipped[step]}" if step in self.skipped else "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "origin": self.origin,
+            "tree_size": self.tree_size,
+            "entries": self.entries,
+            "signatures_checked": self.signatures_checked,
+            "seconds": round(self.seconds, 3),
+            "steps": [
+                {"step": step, "check": name, "status": self.step_status(step)}
+                for step, name in STEPS.items()
+            ],
+            "findings": [f.to_json() for f in self.findings],
+            "findings_omitted": self.omitted,
+        }
+
+    def to_json_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_text(self, *, width: int = 60) -> str:
+        lines = [f"bundle of {self.origin}: tree size {self.tree_size:,}, {self.entries:,} entries"]
+        lines.append(f"{'step':<5} {'check':<45} result")
+        lines.extend(
+            f"{step:<5} {name:<45} {self.step_status(step)}" for step, name in STEPS.items()
+        )
+        if self.findings:
+            lines.append("")
+            lines.append(f"{'step':<5} {'entry':>8}  {'rule':<28} expected / actual")
+            for f in self.findings:
+                entry = "-" if f.index is None else str(f.index)
+                lines.append(f"{f.step:<5} {entry:>8}  {f.rule:<28} {_cut(f.expected, width)}")
+                lines.append(f"{'':<5} {'':>8}  {'':<28} {_cut(f.actual, width)}")
+        if self.omitted:
+            lines.append(f"… and {self.omitted:,} more findings")
+        total = len(self.findings) + self.omitted
+        plural = "s" if total != 1 else ""
+        verdict = "VALID" if self.valid else f"INVALID: {total:,} finding{plural}"
+        lines.append(f"{verdict} ({self.signatures_checked:,} signatures, {self.seconds:.2f} s)")
+        return "\n".join(lines) + "\n"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
