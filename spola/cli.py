@@ -58,6 +58,98 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operator_event(args: argparse.Namespace, fields: dict[str, object]) -> int:
+    """Sign ``fields`` as the operator's next event and append it; exit 1 if not applied."""
+    _, store = _open_store(args)
+    try:
+        receipt = store.operator_event(fields)
+    finally:
+        store.close()
+    if receipt.violation is not None:
+        print(
+            f"spola: entry {receipt.index} logged but not applied: rule "
+            f"{receipt.violation.rule}: {receipt.violation.detail}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{fields['type']} {fields['op']}: applied as log entry {receipt.index}")
+    return 0
+
+
+def cmd_actor_profile(args: argparse.Namespace) -> int:
+    """``spola actor register|update --from FILE``: the actor's profile as JSON."""
+    import json
+    from pathlib import Path
+
+    from ledger.errors import FormatError
+
+    text = Path(args.source).read_text(encoding="utf-8")
+    try:
+        profile = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{args.source}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(profile, dict):
+        raise FormatError(f"{args.source}: the profile must be a JSON object")
+    header = {"v", "type", "actor", "seq", "prev", "time", "op"} & set(profile)
+    if header:
+        raise FormatError(f"{args.source}: {sorted(header)[0]!r} is set by the operator's log")
+    return _operator_event(args, {"type": "actor", "op": args.op, **profile})
+
+
+def cmd_actor_add_key(args: argparse.Namespace) -> int:
+    from ledger.keys import PublicKey
+
+    key = PublicKey.from_base64(args.public_key)
+    return _operator_event(
+        args,
+        {
+            "type": "key",
+            "op": "add",
+            "subject": args.actor,
+            "key_id": key.key_id,
+            "public_key": key.to_base64(),
+        },
+    )
+
+
+def cmd_actor_revoke_key(args: argparse.Namespace) -> int:
+    fields: dict[str, object] = {
+        "type": "key",
+        "op": "revoke",
+        "subject": args.actor,
+        "key_id": args.key_id,
+    }
+    if args.reason:
+        fields["reason"] = args.reason
+    return _operator_event(args, fields)
+
+
+def _add_actor(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
+    actorp = sub.add_parser("actor", help="the operator registers actors and their terminal keys")
+    actors = actorp.add_subparsers(dest="actor_command", required=True)
+    for op in ("register", "update"):
+        p = actors.add_parser(op, help=f"{op} an actor from a JSON profile (docs/formats.md)")
+        p.add_argument(
+            "--from",
+            dest="source",
+            required=True,
+            help="JSON: id, name, roles, country, region, gln, facilities",
+        )
+        p.add_argument("--db", help=db_help)
+        p.set_defaults(func=cmd_actor_profile, op=op)
+    p = actors.add_parser("add-key", help="add a terminal key (from `spola key show`)")
+    p.add_argument("actor", help="the actor's id, urn:spola:actor:…")
+    p.add_argument("--public-key", required=True, help="the base64 public key")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_actor_add_key)
+    p = actors.add_parser("revoke-key", help="revoke a terminal key (lost, stolen, retired)")
+    p.add_argument("actor", help="the actor's id")
+    p.add_argument("key_id", help="the key ID (64 hex)")
+    p.add_argument("--reason", help="why, for the log")
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_actor_revoke_key)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -267,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rebuild)
 
     _add_export(sub, db_help)
+    _add_actor(sub, db_help)
 
     # The options of ``python -m verifier`` (verifier/cli.py), repeated here so that building
     # this parser does not import the verifier: every other subcommand would pay for it.
