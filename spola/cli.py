@@ -236,13 +236,12 @@ def _export_progress(size: int) -> Callable[[int], None]:
 
 
 def cmd_export_epcis(args: argparse.Namespace) -> int:
-    import os
-    import tempfile
     from collections.abc import Iterator
     from pathlib import Path
     from typing import Any
 
     from ledger.epcis import creation_date_now, document_chunks
+    from ledger.files import replaced_atomically
     from ledger.store.epcis import EpcisFilter, epcis_pages
 
     where = EpcisFilter.parse(
@@ -263,17 +262,8 @@ def cmd_export_epcis(args: argparse.Namespace) -> int:
                     progress(page.scanned_to)
 
             # Write beside the target, then rename: a reader never sees half a document.
-            fd, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as file:
-                    file.writelines(document_chunks(events(), creation_date_now()))
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(temp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-                os.replace(temp, out)
-            except BaseException:
-                Path(temp).unlink(missing_ok=True)
-                raise
+            with replaced_atomically(out) as file:
+                file.writelines(document_chunks(events(), creation_date_now()))
     finally:
         store.close()
     print(f"exported {counts[1]:,} EPCIS events from {counts[0]:,} log entries to {out}")

@@ -10,7 +10,6 @@ beside its target and renamed into place, so no reader ever sees half a bundle.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from ledger.bundle import (
 )
 from ledger.checkpoint import verify_checkpoint
 from ledger.errors import CheckpointError
+from ledger.files import replaced_atomically
 from ledger.store import reads
 
 if TYPE_CHECKING:
@@ -116,18 +116,7 @@ def export_bundle(
             body_sha256=body.digest.digest(),
         )
         spool.seek(0)
-        fd, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(manifest.to_line())
-                shutil.copyfileobj(spool, file, 1 << 20)
-                file.flush()
-                os.fsync(file.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-            os.replace(temp, out)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        with replaced_atomically(out, binary=True) as file:
+            file.write(manifest.to_line())
+            shutil.copyfileobj(spool, file, 1 << 20)
     return BundleSummary(path=out, tree_size=size, since_size=since_size, bytes=out.stat().st_size)

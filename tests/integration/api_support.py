@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -29,6 +30,8 @@ from ledger.feed import payload_digest
 from ledger.hashing import leaf_hash
 from ledger.proofs import verify_inclusion
 from ledger.receipt import Receipt
+from signer import cli as terminal_cli
+from signer.transport import HttpTransport
 from tests.terminal import Terminal
 
 PROBLEM_JSON = "application/problem+json"
@@ -139,3 +142,17 @@ def verify_receipt(receipt: dict[str, Any], log_vkey: str, entry: bytes) -> Chec
     assert tlog.checkpoint == receipt["checkpoint"].encode("utf-8")
     assert Receipt.from_json(receipt).verify(entry, log_vkey) == checkpoint
     return checkpoint
+
+
+def route_terminal_to(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``spola sync`` (``signer.cli``) talk to this app's test client, whatever its URL."""
+
+    class Shared(HttpTransport):
+        def close(self) -> None:  # the test client belongs to running_api
+            pass
+
+    monkeypatch.setattr(
+        terminal_cli.HttpTransport,
+        "connect",
+        classmethod(lambda cls, url, timeout=30.0: Shared(client=api.client)),
+    )

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from signer import cli as terminal_cli
-from signer.transport import HttpTransport
 from spola.cli import main
-from tests.integration.api_support import running_api
+from tests.integration.api_support import route_terminal_to, running_api
 from tests.supply import facility
 
 pytestmark = pytest.mark.integration
@@ -70,15 +68,7 @@ def test_operator_enrols_a_workshop_whose_sync_is_then_applied(
         record = api.client.get(f"/v1/keys/{shown(key_out, 'key_id')}").json()
         assert record["actor"] == ACTOR
 
-        class Shared(HttpTransport):
-            def close(self) -> None:  # the test client belongs to running_api
-                pass
-
-        monkeypatch.setattr(
-            terminal_cli.HttpTransport,
-            "connect",
-            classmethod(lambda cls, url, timeout=30.0: Shared(client=api.client)),
-        )
+        route_terminal_to(api, monkeypatch)
         lot = "urn:spola:lot:conceria-ticino:CR26-01"
         assert run(
             capsys, "sign", "material", "--lot", lot, "--material", "leather-bovine-vegetable",

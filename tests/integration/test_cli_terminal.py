@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from signer import cli as terminal_cli
 from signer.keyfile import read_key_info
 from signer.queue import Queue
-from signer.transport import HttpTransport
 from spola.cli import main
-from tests.integration.api_support import running_api
+from tests.integration.api_support import route_terminal_to, running_api
 from tests.supply import facility
 
 pytestmark = pytest.mark.integration
@@ -109,15 +107,7 @@ def test_sign_sync_queue_and_rotate_through_the_api(
             ]
         )
 
-        class Shared(HttpTransport):
-            def close(self) -> None:  # the test client belongs to running_api
-                pass
-
-        monkeypatch.setattr(
-            terminal_cli.HttpTransport,
-            "connect",
-            classmethod(lambda cls, url, timeout=30.0: Shared(client=api.client)),
-        )
+        route_terminal_to(api, monkeypatch)
         material = ["sign", "material", "--material", "silk-mulberry", "--facility", "main"]
         assert run(capsys, *material, "--lot", f"{LOT}:A1", "--quantity", "120.5")[0] == 0
         code, out, _ = run(
