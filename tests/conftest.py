@@ -94,12 +94,17 @@ def store(database_url: str, operator_key: PrivateKey) -> Iterator[LedgerStore]:
         ledger.close()
 
 
-@pytest.fixture
-def operator(store: LedgerStore, operator_key: PrivateKey) -> Terminal:
-    """The operator's terminal, positioned after the genesis entry it signed."""
+def operator_after_genesis(store: LedgerStore, operator_key: PrivateKey) -> Terminal:
+    """The operator's terminal of ``store``, positioned after the genesis entry it signed."""
     genesis = store.entries(0, 1)[0]
     payload = Envelope.from_bytes(genesis.entry).payload
     return Terminal(actor=OPERATOR_ACTOR, key=operator_key, seq=1, prev=payload_digest(payload))
+
+
+@pytest.fixture
+def operator(store: LedgerStore, operator_key: PrivateKey) -> Terminal:
+    """The operator's terminal, positioned after the genesis entry it signed."""
+    return operator_after_genesis(store, operator_key)
 
 
 def enrol(store: LedgerStore, operator: Terminal, slug: str) -> Terminal:

@@ -24,7 +24,7 @@ from ledger.replay import Replay
 from ledger.rules import Projection
 from ledger.store import domain as rows
 from ledger.store.engine import WRITE
-from ledger.store.registry import actor_from_row, key_from_row
+from ledger.store.registry import actor_from_row, actor_row, key_from_row, key_row
 from ledger.store.rows import bulk_insert
 from ledger.store.schema import (
     actors,
@@ -174,29 +174,8 @@ def rebuild(
 def _rewrite(conn: Connection, replayed: dict[str, dict[Any, Any]]) -> None:
     for table in (provenance, custody, handovers, items, balances, lots, feeds, actors, keys):
         conn.execute(delete(table))
-    for record in replayed["keys"].values():
-        conn.execute(
-            insert(keys),
-            {
-                "key_id": record.key_id,
-                "public_key": record.public_key,
-                "actor": record.actor,
-                "valid_from_index": record.valid_from_index,
-                "revoked_at_index": record.revoked_at_index,
-            },
-        )
-    for actor in replayed["actors"].values():
-        conn.execute(
-            insert(actors),
-            {
-                "id": actor.id,
-                "name": actor.name,
-                "roles": ",".join(actor.roles),
-                "registered_at_index": actor.registered_at_index,
-                "updated_at_index": actor.updated_at_index,
-                "profile": actor.profile,
-            },
-        )
+    _insert_many(conn, keys, (key_row(r) for r in replayed["keys"].values()))
+    _insert_many(conn, actors, (actor_row(r) for r in replayed["actors"].values()))
     _insert_many(
         conn,
         feeds,

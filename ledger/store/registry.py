@@ -36,6 +36,27 @@ def actor_from_row(row: object) -> ActorRecord:
     )
 
 
+def key_row(record: KeyRecord) -> dict[str, object]:
+    return {
+        "key_id": record.key_id,
+        "public_key": record.public_key,
+        "actor": record.actor,
+        "valid_from_index": record.valid_from_index,
+        "revoked_at_index": record.revoked_at_index,
+    }
+
+
+def actor_row(record: ActorRecord) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "roles": ",".join(record.roles),
+        "registered_at_index": record.registered_at_index,
+        "updated_at_index": record.updated_at_index,
+        "profile": record.profile,
+    }
+
+
 class BatchRegistry:
     """A ``RegistryView`` over the database plus the batch's own, not yet written, changes."""
 
@@ -86,25 +107,14 @@ class BatchRegistry:
 
     def flush(self) -> None:
         for record in self._dirty_keys.values():
-            values = {
-                "public_key": record.public_key,
-                "actor": record.actor,
-                "valid_from_index": record.valid_from_index,
-                "revoked_at_index": record.revoked_at_index,
-            }
             if record.key_id in self._stored_keys:
-                self._conn.execute(update(keys).where(keys.c.key_id == record.key_id), values)
+                where = keys.c.key_id == record.key_id
+                self._conn.execute(update(keys).where(where), key_row(record))
             else:
-                self._conn.execute(insert(keys), {"key_id": record.key_id, **values})
+                self._conn.execute(insert(keys), key_row(record))
         for actor in self._dirty_actors.values():
-            values_a = {
-                "name": actor.name,
-                "roles": ",".join(actor.roles),
-                "registered_at_index": actor.registered_at_index,
-                "updated_at_index": actor.updated_at_index,
-                "profile": actor.profile,
-            }
             if actor.id in self._stored_actors:
-                self._conn.execute(update(actors).where(actors.c.id == actor.id), values_a)
+                where = actors.c.id == actor.id
+                self._conn.execute(update(actors).where(where), actor_row(actor))
             else:
-                self._conn.execute(insert(actors), {"id": actor.id, **values_a})
+                self._conn.execute(insert(actors), actor_row(actor))

@@ -8,14 +8,11 @@ import pytest
 from sqlalchemy import update
 
 from api.operator import load_operator
-from ledger.envelope import Envelope
-from ledger.feed import payload_digest
 from ledger.store.ledger import LedgerStore
 from ledger.store.schema import balances
-from tests.conftest import ORIGIN
+from tests.conftest import ORIGIN, operator_after_genesis
 from tests.integration.test_cli import Operator
 from tests.supply import enrol_actor, handover, material, take
-from tests.terminal import Terminal
 
 LOT = "urn:spola:lot:seteria:S-1"
 
@@ -27,13 +24,7 @@ def op_db(tmp_path: Path, database_url: str) -> Operator:
     key = load_operator(operator.home).key
     store = LedgerStore.open(database_url, operator=key, origin=ORIGIN)
     try:
-        genesis = store.entries(0, 1)[0]
-        op = Terminal(
-            actor="urn:spola:actor:operator",
-            key=key,
-            seq=1,
-            prev=payload_digest(Envelope.from_bytes(genesis.entry).payload),
-        )
+        op = operator_after_genesis(store, key)
         mill = enrol_actor(store, op, "seteria")
         dyer = enrol_actor(store, op, "tintoria")
         store.append([mill.sign(material(LOT, "100"))])

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from ledger.envelope import Envelope
-from ledger.feed import payload_digest
 from ledger.keys import PrivateKey
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
@@ -20,6 +19,7 @@ from signer.errors import LedgerAlarm, SignerError, SyncHaltedError, TransportEr
 from signer.keyfile import TerminalKey
 from signer.queue import APPLIED, NOT_APPLIED, PENDING, Queue
 from signer.transport import Transport
+from tests.conftest import operator_after_genesis
 from tests.fake_ledger import BadProofLedger, FaultyTransport, ForkingLedger, StoreTransport
 from tests.supply import enrol_actor, facility, handover, material
 from tests.terminal import Terminal
@@ -286,10 +286,7 @@ def test_ledger_that_forgot_acknowledged_events_is_caught(
         f"sqlite:///{tmp_path / 'restored.db'}", operator=operator_key, origin=store.origin
     )
     try:
-        genesis = Envelope.from_bytes(amnesiac.entries(0, 1)[0].entry)
-        op = Terminal(
-            actor=operator.actor, key=operator_key, seq=1, prev=payload_digest(genesis.payload)
-        )
+        op = operator_after_genesis(amnesiac, operator_key)
         register(amnesiac, op)  # a different key, but the actor is known again
         amnesiac.append([op.add_key(key.actor, key.key)])
         terminal.transport = StoreTransport(amnesiac)
