@@ -10,7 +10,7 @@ SPOLA_HOST ?= 127.0.0.1
 $(BIN)/spola: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[server]'
 	@touch $@
 
 $(VENV)/.dev: $(BIN)/spola
