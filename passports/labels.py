@@ -1,0 +1,211 @@
+"""Printable label sheets: passport labels in, an A4 PDF out.
+
+This module owns the sheet: the grid (3 columns by 8 rows on A4 portrait, a page per 24
+labels), and what each label shows: the passport's QR code, drawn as vector modules with its
+quiet zone kept clear, the product name and the serial (or lot) in text, inside a light grey
+outline to cut along. The QR symbol itself
+comes from ``passports.qr``; writing the file is the CLI's business. Same labels, same bytes: the
+PDF carries a fixed creation date.
+
+Text is set in the PDF core fonts, which carry Windows-1252 only; characters outside it are
+folded to their unaccented letter, or shown as ``?``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fpdf import FPDF
+
+from ledger.errors import FormatError, LimitError
+from passports.qr import QUIET_ZONE, qr_modules, verify_qr_uri
+
+__all__ = ["COLUMNS", "MAX_LABELS", "MAX_TEXT_LENGTH", "ROWS", "Label", "label_sheet"]
+
+COLUMNS = 3
+ROWS = 8
+# 10 000 labels are 417 pages; a larger run is printed in batches.
+MAX_LABELS = 10_000
+MAX_TEXT_LENGTH = 200
+
+# Geometry in millimetres. A4 is 210 x 297; the margins leave room for a printer's unprintable
+# edge, and a 66 x 34 mm cell for each label.
+_PAGE_WIDTH, _PAGE_HEIGHT = 210.0, 297.0
+_MARGIN_X, _MARGIN_Y = 6.0, 12.5
+_CELL_WIDTH = (_PAGE_WIDTH - 2 * _MARGIN_X) / COLUMNS
+_CELL_HEIGHT = (_PAGE_HEIGHT - 2 * _MARGIN_Y) / ROWS
+_PADDING = 2.0
+# The QR code with its quiet zone: the symbol alone is at least 21.7 mm wide (version 1) and
+# at most 27.5 mm (version 18, the largest a 512-character URI needs).
+_QR_BOX = 30.0
+_TEXT_X = _PADDING + _QR_BOX + 1.0
+_TEXT_WIDTH = _CELL_WIDTH - _TEXT_X - _PADDING
+_PRODUCT_FONT, _PRODUCT_SIZE, _PRODUCT_LINES = ("Helvetica", 8.0, 4)
+_SERIAL_FONT, _SERIAL_SIZE, _SERIAL_LINES = ("Courier", 7.0, 2)
+_LINE_SPACING = 1.25
+_PT = 25.4 / 72
+_GUIDE_GREY = 210
+
+# The core fonts' encoding, and the creation date that keeps the output reproducible.
+_ENCODING = "cp1252"
+_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
+_ELLIPSIS = "\u2026"
+
+
+def _check_text(name: str, text: str) -> None:
+    if not text.strip():
+        raise FormatError(f"label {name} is empty")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise FormatError(f"label {name} is {len(text)} characters; at most {MAX_TEXT_LENGTH}")
+    if any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise FormatError(f"label {name} contains control or unassigned characters")
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One passport label: the URI its QR code encodes, the product name and the serial or lot."""
+
+    uri: str
+    product: str
+    serial: str
+
+    def __post_init__(self) -> None:
+        verify_qr_uri(self.uri)
+        _check_text("product", self.product)
+        _check_text("serial", self.serial)
+
+
+def _printable(text: str) -> str:
+    """``text`` in Windows-1252: other characters folded to their base letter, else ``?``."""
+    out: list[str] = []
+    for ch in text:
+        try:
+            ch.encode(_ENCODING)
+            out.append(ch)
+        except UnicodeEncodeError:
+            folded = unicodedata.normalize("NFKD", ch).encode(_ENCODING, "ignore").decode(_ENCODING)
+            out.append(folded or "?")
+    return "".join(out)
+
+
+def _draw_qr(pdf: FPDF, uri: str, x: float, y: float) -> None:
+    """The symbol in a ``_QR_BOX`` square at (x, y), its quiet zone left blank."""
+    modules = qr_modules(uri)
+    module = _QR_BOX / (len(modules) + 2 * QUIET_ZONE)
+    origin_x, origin_y = x + QUIET_ZONE * module, y + QUIET_ZONE * module
+    pdf.set_fill_color(0)
+    for row_index, row in enumerate(modules):
+        column = 0
+        while column < len(row):
+            if not row[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(row) and row[column]:
+                column += 1
+            pdf.rect(
+                origin_x + start * module,
+                origin_y + row_index * module,
+                (column - start) * module,
+                module,
+                style="F",
+            )
+
+
+def _break_word(pdf: FPDF, word: str) -> list[str]:
+    """``word`` cut into pieces that each fit the text column."""
+    pieces = [""]
+    for ch in word:
+        if pieces[-1] and pdf.get_string_width(pieces[-1] + ch) > _TEXT_WIDTH:
+            pieces.append("")
+        pieces[-1] += ch
+    return pieces
+
+
+def _wrap(pdf: FPDF, text: str, *, by_word: bool) -> list[str]:
+    """Greedy line breaking in the current font: at spaces, or anywhere if ``by_word`` is off."""
+    words = text.split() if by_word else [" ".join(text.split())]
+    lines: list[str] = []
+    for word in words:
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and pdf.get_string_width(candidate) <= _TEXT_WIDTH:
+            lines[-1] = candidate
+        else:
+            lines.extend(_break_word(pdf, word))
+    return lines
+
+
+def _draw_text(
+    pdf: FPDF, text: str, x: float, y: float, *, font: str, size: float, lines: int
+) -> float:
+    """``text`` wrapped to the text column, at most ``lines`` lines; returns the y below it."""
+    pdf.set_font(font, size=size)
+    height = size * _PT * _LINE_SPACING
+    wrapped = _wrap(pdf, _printable(text), by_word=font != _SERIAL_FONT)
+    if len(wrapped) > lines:
+        last = wrapped[lines - 1]
+        while last and pdf.get_string_width(last + _ELLIPSIS) > _TEXT_WIDTH:
+            last = last[:-1]
+        wrapped = [*wrapped[: lines - 1], last.rstrip() + _ELLIPSIS]
+    for line in wrapped:
+        pdf.set_xy(x, y)
+        pdf.cell(_TEXT_WIDTH, height, line)
+        y += height
+    return y
+
+
+def _draw_label(pdf: FPDF, label: Label, x: float, y: float) -> None:
+    pdf.set_draw_color(_GUIDE_GREY)
+    pdf.rect(x, y, _CELL_WIDTH, _CELL_HEIGHT)
+    _draw_qr(pdf, label.uri, x + _PADDING, y + (_CELL_HEIGHT - _QR_BOX) / 2)
+    text_x = x + _TEXT_X
+    below = _draw_text(
+        pdf,
+        label.product,
+        text_x,
+        y + _PADDING + 1.0,
+        font=_PRODUCT_FONT,
+        size=_PRODUCT_SIZE,
+        lines=_PRODUCT_LINES,
+    )
+    _draw_text(
+        pdf,
+        label.serial,
+        text_x,
+        below + 1.0,
+        font=_SERIAL_FONT,
+        size=_SERIAL_SIZE,
+        lines=_SERIAL_LINES,
+    )
+
+
+def _new_document() -> FPDF:
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.core_fonts_encoding = _ENCODING
+    pdf.set_creation_date(_CREATED)
+    pdf.set_title("Product passport labels")
+    pdf.set_auto_page_break(auto=False)
+    pdf.set_margins(0, 0)
+    pdf.c_margin = 0
+    pdf.set_line_width(0.1)
+    return pdf
+
+
+def label_sheet(labels: Sequence[Label]) -> bytes:
+    """A PDF of ``labels`` on A4 sheets, row by row, a new page after every ``COLUMNS * ROWS``."""
+    if not labels:
+        raise FormatError("no labels to print")
+    if len(labels) > MAX_LABELS:
+        raise LimitError(f"{len(labels)} labels; at most {MAX_LABELS} in one sheet")
+    pdf = _new_document()
+    per_page = COLUMNS * ROWS
+    for index, label in enumerate(labels):
+        slot = index % per_page
+        if slot == 0:
+            pdf.add_page()
+        row, column = divmod(slot, COLUMNS)
+        _draw_label(pdf, label, _MARGIN_X + column * _CELL_WIDTH, _MARGIN_Y + row * _CELL_HEIGHT)
+    return bytes(pdf.output())
