@@ -14,6 +14,7 @@ The season, March to November 2026:
 - leather: vegetable-tanned leather from the Ticino valley tanning district and palladium-plated
   brass buckles from Lecco (a first delivery refused by the atelier, re-plated, sent again)
   become two *Borsa Ticino* bags;
+- passports: the brand issues a passport for each of the seven pieces before selling them;
 - after sale: a jacket is repaired, a bag is bought back and resold by a second-hand shop, the
   other jacket comes back through the boutique's take-back, is recycled into wool fibre in Prato,
   and that fibre returns to Biella, spun with virgin merino into a new yarn and a new cloth.
@@ -442,7 +443,54 @@ def _after_sale() -> list[Step]:
     ]  # fmt: skip
 
 
+_CARE: Final = {
+    "scarf": [
+        "Dry clean, or hand wash cold with a silk detergent",
+        "Iron on the reverse, low heat",
+    ],
+    "jacket": ["Dry clean only", "Brush after wearing; rest it on a shaped hanger"],
+    "bag": ["Wipe with a dry cloth", "Nourish the leather twice a year with a neutral cream"],
+}
+_PRODUCTS: Final = (
+    (SCARVES, SCARF, "scarf", "15"),
+    (JACKETS, JACKET, "jacket", "10"),
+    (BAGS, BAG, "bag", "20"),
+)
+
+
+def _passport(item: str, name: str, category: str, years: str, time: str) -> Step:
+    fields = {
+        "type": "passport",
+        "subject": item,
+        "product": {"name": name, "category": category, "country": "IT",
+                    "region": "Lombardia", "lifetime_years": years},
+        "instructions": {
+            "care": _CARE[category],
+            "repair": "Free repairs for two years, then at cost, by Sartoria Riparo in Milan.",
+            "repair_service": f"urn:spola:actor:{REPAIRER}",
+            "take_back": "Bring it back to the boutique in via Monte Napoleone: it will be "
+                         "resold, repaired or recycled, never landfilled.",
+            "take_back_service": f"urn:spola:actor:{BRAND}",
+        },
+    }  # fmt: skip
+    return Step(BRAND, time, fields)
+
+
+def _passports() -> list[Step]:
+    """The brand issues a passport for every piece it received, before selling any."""
+    return [
+        _passport(item, name, category, years, f"2026-05-13T09:{n:02d}:00Z")
+        for n, (item, name, category, years) in enumerate(
+            (item, name, category, years)
+            for items, name, category, years in _PRODUCTS
+            for item in items
+        )
+    ]
+
+
 def story() -> tuple[Step, ...]:
     """Every event of the season in the order of its time: the order it is signed and logged."""
-    steps = [*_silk(), *_wool(), *_leather_and_trims(), *_atelier(), *_after_sale()]
+    steps = [
+        *_silk(), *_wool(), *_leather_and_trims(), *_atelier(), *_passports(), *_after_sale()
+    ]  # fmt: skip
     return tuple(sorted(steps, key=lambda step: step.time))

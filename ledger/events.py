@@ -210,4 +210,5 @@ def encode_event(fields: dict[str, Any]) -> bytes:
 
 # The supply-chain models build on the header above and register themselves in EVENT_MODELS;
 # importing them here means parse_event knows every type whichever module is imported first.
+import ledger.passport  # noqa: E402
 import ledger.supply  # noqa: E402, F401

@@ -16,6 +16,9 @@ The projections:
 - handovers: pending, accepted or rejected;
 - custody: one row per change of hands or making, consuming, selling, repairing …;
 - provenance: for each making event, its inputs and outputs (the provenance graph).
+
+A passport event adds a custody row with the action ``passport`` whose target is the issuer:
+the item's or lot's history then shows who stands behind its passport, and from when.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Final, Literal, Protocol
 from ledger.catalogue import catalogue
 from ledger.errors import FormatError, RuleViolation
 from ledger.events import ActorEvent, Event, parse_event
+from ledger.passport import PassportEvent
 from ledger.quantities import Quantity, format_decimal, unit
 from ledger.registry import ActorRecord
 from ledger.supply import (
@@ -199,6 +203,10 @@ class DomainView(Protocol):
 
     def handover(self, sender: str, handover_id: str) -> HandoverRecord | None: ...
 
+    def passport_issuer(self, subject: str) -> str | None:
+        """The brand that first issued a passport for ``subject``, if any did."""
+        ...
+
 
 class ActorView(Protocol):
     def actor(self, actor_id: str) -> ActorRecord | None: ...
@@ -222,6 +230,8 @@ def apply_domain_event(
         judge.receipt(event)
     elif isinstance(event, LifecycleEvent):
         judge.lifecycle(event)
+    elif isinstance(event, PassportEvent):
+        judge.passport(event)
     return judge.effects
 
 
@@ -722,6 +732,49 @@ class _Judge:
             source, target = item.custodian, now.custodian
         self._custody("item", item.id, _ACTIONS[kind], source=source, to=target)
 
+    # -- passports ------------------------------------------------------------------------
+
+    def passport(self, event: PassportEvent) -> None:
+        actor, subject = event.actor, event.subject
+        record = self.actors.actor(actor)
+        if record is None or "brand" not in record.roles:
+            raise RuleViolation(
+                "passport.not_brand",
+                f"{actor} is not registered as a brand; brands issue passports",
+            )
+        kind: Literal["lot", "item"] = "item" if event.link.granularity == "item" else "lot"
+        if kind == "item":
+            item = self.view.item(subject)
+            if item is None:
+                raise RuleViolation(
+                    "passport.unknown_subject", f"item {subject} is not in the ledger"
+                )
+            entitled, who = (
+                actor in (item.maker, item.owner),
+                f"maker {item.maker}, owner {item.owner}",
+            )
+        else:
+            lot = self.view.lot(subject)
+            if lot is None:
+                raise RuleViolation(
+                    "passport.unknown_subject", f"lot {subject} is not in the ledger"
+                )
+            entitled = lot.origin == actor or self._balance(subject, actor) > 0
+            who = f"maker {lot.origin}"
+        issuer = self.view.passport_issuer(subject)
+        if issuer is None and not entitled:
+            raise RuleViolation(
+                "passport.not_entitled",
+                f"the first passport of {subject} is issued by a brand that made or owns it "
+                f"({who}); {actor} does not",
+            )
+        if issuer is not None and issuer != actor:
+            raise RuleViolation(
+                "passport.not_issuer",
+                f"the passport of {subject} was issued by {issuer}; only {issuer} re-issues it",
+            )
+        self._custody(kind, subject, "passport", source=None, to=actor)
+
     def _has_role(self, kind: str) -> bool:
         record = self.actors.actor(self.event.actor)
         roles = set() if record is None else set(record.roles)
@@ -846,6 +899,9 @@ class References:
         elif isinstance(event, LifecycleEvent):
             self.items.add(event.item)
             made = list(event.outputs)
+        elif isinstance(event, PassportEvent):
+            is_item = event.link.granularity == "item"
+            (self.items if is_item else self.lots).add(event.subject)
         self.lots.update(o.lot for o in made)
         for line in lines:
             if isinstance(line, LotLine):
@@ -871,6 +927,7 @@ class Projection:
     handovers: dict[tuple[str, str], HandoverRecord] = field(default_factory=dict)
     custody: list[CustodyRecord] = field(default_factory=list)
     provenance: list[ProvenanceRecord] = field(default_factory=list)
+    passports: dict[str, str] = field(default_factory=dict)  # subject -> first issuer
 
     def lot(self, lot_id: str) -> LotRecord | None:
         return self.lots.get(lot_id)
@@ -883,6 +940,9 @@ class Projection:
 
     def handover(self, sender: str, handover_id: str) -> HandoverRecord | None:
         return self.handovers.get((sender, handover_id))
+
+    def passport_issuer(self, subject: str) -> str | None:
+        return self.passports.get(subject)
 
     def apply(self, effects: Iterable[DomainEffect]) -> None:
         for effect in effects:
@@ -899,7 +959,10 @@ class Projection:
                 record = effect.record
                 self.handovers[(record.sender, record.id)] = record
             elif isinstance(effect, AddCustody):
-                self.custody.append(effect.record)
+                row = effect.record
+                self.custody.append(row)
+                if row.action == "passport" and row.target is not None:
+                    self.passports.setdefault(row.subject, row.target)
             else:
                 self.provenance.append(effect.record)
 

@@ -99,6 +99,16 @@ def lifecycle(kind: str, item_id: str, **extra: Any) -> dict[str, Any]:
     return fields | extra
 
 
+def passport(subject: str, name: str = "Foulard Lario", **extra: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "type": "passport",
+        "subject": subject,
+        "product": {"name": name, "category": "scarf", "country": "IT", "region": "Lombardia"},
+        "instructions": {"care": ["Dry clean only"], "take_back": "Bring it back to the shop."},
+    }
+    return fields | extra
+
+
 def enrol_actor(
     store: LedgerStore, operator: Terminal, slug: str, roles: tuple[str, ...] = ("supplier",)
 ) -> Terminal:

@@ -228,6 +228,7 @@ class BatchDomain:
         self._custody: list[tuple[object, ...]] = []
         self._provenance: list[tuple[object, ...]] = []
         self._all_holders: set[str] = set()  # lots whose every balance row is cached
+        self._issuers: dict[str, str | None] = {}  # passport subject -> first issuer
 
     def preload(self, events: Iterable[Event]) -> None:
         """Read ahead everything ``events`` name, a few queries for the whole batch."""
@@ -312,6 +313,17 @@ class BatchDomain:
                 self._stored_handovers.add(key)
         return self._handovers[key]
 
+    def passport_issuer(self, subject: str) -> str | None:
+        if subject not in self._issuers:
+            row = self._conn.execute(
+                select(custody.c.target)
+                .where(custody.c.subject == subject, custody.c.action == "passport")
+                .order_by(custody.c.idx)
+                .limit(1)
+            ).first()
+            self._issuers[subject] = None if row is None else row.target
+        return self._issuers[subject]
+
     def apply(self, effects: Iterable[DomainEffect]) -> None:
         for effect in effects:
             if isinstance(effect, PutLot):
@@ -330,7 +342,10 @@ class BatchDomain:
                 self.handover(*key)
                 self._handovers[key] = self._dirty_handovers[key] = effect.record
             elif isinstance(effect, AddCustody):
-                self._custody.append(custody_row(effect.record))
+                record = effect.record
+                if record.action == "passport" and self.passport_issuer(record.subject) is None:
+                    self._issuers[record.subject] = record.target
+                self._custody.append(custody_row(record))
             elif isinstance(effect, AddProvenance):
                 self._provenance.append(provenance_row(effect.record))
 

@@ -22,6 +22,7 @@ from tests.supply import (
     lifecycle,
     make,
     material,
+    passport,
     process,
     q,
     receipt,
@@ -434,3 +435,50 @@ def test_item_in_transit_has_no_lifecycle(chain: Chain) -> None:
     chain.broken(chain.mill, lifecycle("sale", SCARF), "lifecycle.wrong_state")
     chain.ok(chain.brand, receipt(chain.mill.actor, "DDT-9"))
     assert chain.store.item(SCARF).custodian == chain.brand.actor
+
+
+# -- passports ------------------------------------------------------------------------------
+
+DL_SCARF = "/01/08000000001016/21/ORCIXS3356CPAJNMKYAQ"
+DL_BATCH = "/01/08000000001016/10/S26-0142"
+
+
+def test_only_a_brand_issues_a_passport(chain: Chain) -> None:
+    chain.ok(chain.mill, material(LOT, "10"))
+    chain.ok(chain.mill, process([take(LOT, "1")], items=[item(DL_SCARF)]))
+    detail = chain.broken(chain.mill, passport(DL_SCARF), "passport.not_brand")
+    assert chain.mill.actor in detail
+
+
+def test_passport_for_an_item_the_ledger_does_not_know(chain: Chain) -> None:
+    chain.broken(chain.brand, passport(DL_SCARF), "passport.unknown_subject")
+
+
+def test_first_passport_by_a_brand_that_neither_made_nor_owns_the_item(chain: Chain) -> None:
+    chain.ok(chain.mill, material(LOT, "10"))
+    chain.ok(chain.mill, process([take(LOT, "1")], items=[item(DL_SCARF)]))
+    detail = chain.broken(chain.brand, passport(DL_SCARF), "passport.not_entitled")
+    assert chain.mill.actor in detail
+    chain.ok(chain.mill, lifecycle("sale", DL_SCARF, to=chain.brand.actor))
+    chain.ok(chain.brand, passport(DL_SCARF))
+
+
+def test_only_the_first_issuer_reissues_a_passport(chain: Chain, operator: Terminal) -> None:
+    rival = enrol_actor(chain.store, operator, "altra-maison", ("brand",))
+    chain.ok(chain.mill, material(LOT, "10"))
+    chain.ok(chain.mill, process([take(LOT, "1")], items=[item(DL_SCARF)]))
+    chain.ok(chain.mill, lifecycle("sale", DL_SCARF, to=chain.brand.actor))
+    chain.ok(chain.brand, passport(DL_SCARF))
+    detail = chain.broken(rival, passport(DL_SCARF, "Copia"), "passport.not_issuer")
+    assert chain.brand.actor in detail
+    chain.ok(chain.brand, passport(DL_SCARF, "Foulard Lario, re-issued"))
+    kinds = [c.action for c in chain.store.custody_history(DL_SCARF, limit=20)]
+    assert kinds.count("passport") == 2
+
+
+def test_batch_passport_by_a_brand_holding_the_batch(chain: Chain) -> None:
+    chain.ok(chain.mill, material(DL_BATCH, "10"))
+    chain.broken(chain.brand, passport(DL_BATCH), "passport.not_entitled")
+    chain.ok(chain.mill, handover("DDT-7", chain.brand.actor, [take(DL_BATCH, "4")]))
+    chain.ok(chain.brand, receipt(chain.mill.actor, "DDT-7"))
+    chain.ok(chain.brand, passport(DL_BATCH))

@@ -1,0 +1,186 @@
+"""The provenance graph behind a passport, rebuilt from its facts alone.
+
+Starting from the subject, ``walk`` follows each making event upstream to its inputs and
+attributes mass: an output that weighs *a* kg of a process whose outputs weigh *O* kg in all
+draws ``a * in_k / O`` kg of each input *k* (process losses are shared in proportion). The walk
+stops at origins — material events, recycling (a recycled lot is an origin: its past life is a
+different product's) and declared untraced additions — and records, for every lot or item on the
+way, how much of it this product accounts for. Those figures give the composition, the journey's
+transported masses and the short-chain shares.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final
+
+from ledger.passport import Fact
+from ledger.quantities import Quantity, unit
+from ledger.supply import (
+    Certificate,
+    Claim,
+    ItemLine,
+    LifecycleEvent,
+    LotLine,
+    MaterialEvent,
+    ProcessEvent,
+    QuantityField,
+)
+
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
+MAX_DEPTH: Final = 256  # a making chain deeper than this is refused, not followed
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a share of the product's mass starts: a material lot, a recycled lot, or an
+    addition declared without a lot (untraced)."""
+
+    material: str
+    index: int  # the entry that made the lot, or the process that declared the addition
+    actor: str
+    facility: str | None
+    lot: str | None  # None: untraced
+    recycled: Decimal
+    reused: Decimal
+    renewable: Decimal
+    claim: Claim | None
+    certificates: tuple[Certificate, ...]
+
+
+@dataclass
+class Walk:
+    """The result of walking upstream from one subject."""
+
+    origins: dict[Origin, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # kg
+    nodes: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))  # kg
+    making: set[int] = field(default_factory=set)  # indexes of the making events passed
+
+    @property
+    def origin_mass(self) -> Decimal:
+        return sum(self.origins.values(), ZERO)
+
+
+class Graph:
+    """Making events by what they made, and how each lot's unit converts to kilograms."""
+
+    def __init__(self, facts: Iterable[Fact]) -> None:
+        self.made: dict[str, Fact] = {}
+        self._units: dict[str, tuple[str, QuantityField | None]] = {}
+        self._made_quantity: dict[str, QuantityField] = {}
+        self.item_mass: dict[str, Decimal] = {}
+        self.item_claim: dict[str, Claim | None] = {}
+        for fact in facts:
+            self._add(fact)
+
+    def _add(self, fact: Fact) -> None:
+        event = fact.event
+        if isinstance(event, MaterialEvent):
+            self.made[event.lot] = fact
+            self._lot(event.lot, event.quantity, event.mass_per_unit)
+        elif isinstance(event, ProcessEvent):
+            for out in event.outputs:
+                self.made[out.lot] = fact
+                self._lot(out.lot, out.quantity, out.mass_per_unit)
+            for item in event.items:
+                self.made[item.id] = fact
+                self.item_mass[item.id] = item.mass.quantity.as_mass()
+                self.item_claim[item.id] = item.claim
+        elif isinstance(event, LifecycleEvent) and event.kind == "recycling":
+            for out in event.outputs:
+                self.made[out.lot] = fact
+                self._lot(out.lot, out.quantity, out.mass_per_unit)
+
+    def _lot(self, lot_id: str, quantity: QuantityField, per: QuantityField | None) -> None:
+        self._units[lot_id] = (quantity.unit, per)
+        self._made_quantity[lot_id] = quantity
+
+    def lot_kg(self, lot_id: str, quantity: QuantityField) -> Decimal:
+        """Kilograms in ``quantity`` of ``lot_id``, through the lot's declared mass per unit."""
+        code, per = self._units[lot_id]
+        amount = quantity.quantity.to(code)
+        mass_per_unit = None if per is None else Quantity(per.quantity.as_mass(), unit("KGM"))
+        return amount.as_mass(mass_per_unit)
+
+    def output_kg(self, event: ProcessEvent | LifecycleEvent) -> Decimal:
+        total = sum((self.lot_kg(o.lot, o.quantity) for o in event.outputs), ZERO)
+        if isinstance(event, ProcessEvent):
+            total += sum((i.mass.quantity.as_mass() for i in event.items), ZERO)
+        return total
+
+    def node_kg(self, subject: str) -> Decimal:
+        """The whole mass of an item or a lot as made."""
+        if subject in self.item_mass:
+            return self.item_mass[subject]
+        return self.lot_kg(subject, self._made_quantity[subject])
+
+    def walk(self, subject: str, kg: Decimal) -> Walk:
+        result = Walk()
+        self._visit(subject, kg, result, 0)
+        return result
+
+    def _visit(self, subject: str, kg: Decimal, result: Walk, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise ValueError(f"the making chain of {subject} is deeper than {MAX_DEPTH}")
+        result.nodes[subject] += kg
+        fact = self.made.get(subject)
+        if fact is None:
+            return  # made outside the facts: not a passport built from this log
+        result.making.add(fact.index)
+        event = fact.event
+        if isinstance(event, MaterialEvent):
+            result.origins[_material_origin(fact, event)] += kg
+        elif isinstance(event, LifecycleEvent):
+            result.origins[_recycled_origin(fact, event, subject)] += kg
+        elif isinstance(event, ProcessEvent):
+            self._visit_inputs(fact, event, kg, result, depth)
+
+    def _visit_inputs(
+        self, fact: Fact, event: ProcessEvent, kg: Decimal, result: Walk, depth: int
+    ) -> None:
+        share = kg / self.output_kg(event)
+        for line in event.inputs:
+            if isinstance(line, LotLine):
+                used = self.lot_kg(line.lot, line.quantity)
+                self._visit(line.lot, share * used, result, depth + 1)
+            elif isinstance(line, ItemLine):
+                used = self.item_mass.get(line.item, ZERO)
+                self._visit(line.item, share * used, result, depth + 1)
+        for extra in event.untraced:
+            per = extra.mass_per_unit
+            mass = extra.quantity.quantity.as_mass(
+                None if per is None else Quantity(per.quantity.as_mass(), unit("KGM"))
+            )
+            origin = Origin(
+                extra.material, fact.index, event.actor, event.facility, None,
+                ZERO, ZERO, ZERO, None, (),
+            )  # fmt: skip
+            result.origins[origin] += share * mass
+
+
+def _material_origin(fact: Fact, event: MaterialEvent) -> Origin:
+    f = event.feedstock
+    return Origin(
+        event.material,
+        fact.index,
+        event.actor,
+        event.facility,
+        event.lot,
+        Decimal(f.recycled),
+        Decimal(f.reused),
+        Decimal(f.renewable),
+        event.claim,
+        tuple(event.certificates),
+    )
+
+
+def _recycled_origin(fact: Fact, event: LifecycleEvent, lot_id: str) -> Origin:
+    out = next(o for o in event.outputs if o.lot == lot_id)
+    return Origin(
+        out.material, fact.index, event.actor, event.facility, lot_id,
+        ONE, ZERO, ZERO, None, (),
+    )  # fmt: skip
