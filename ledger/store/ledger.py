@@ -9,7 +9,7 @@ verifier that knows only the log key anchors the key history it replays.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -20,11 +20,15 @@ from ledger.errors import LedgerError
 from ledger.events import OPERATOR_ACTOR
 from ledger.keys import PrivateKey
 from ledger.note import vkey
+from ledger.passport import PassportFacts
 from ledger.receipt import Receipt
 from ledger.registry import ActorRecord, KeyRecord
 from ledger.rules import CustodyRecord, ItemRecord
+from ledger.store import passports as passport_queries
 from ledger.store import queries, reads
-from ledger.store.engine import make_engine, upgrade
+from ledger.store import tokens as token_store
+from ledger.store.attest import Attestation, attest
+from ledger.store.engine import WRITE, make_engine, upgrade
 from ledger.store.epcis import EpcisFilter, EpcisPage, epcis_page
 from ledger.store.rebuild import Progress, RebuildReport, rebuild
 from ledger.store.schema import log_entries
@@ -183,6 +187,20 @@ class LedgerStore:
             made = {n.made_at for n in page.nodes if n.made_at is not None}
             return page, {index: queries.payload_of(conn, index) for index in sorted(made)}
 
+    def passports(self, *, after: str | None, limit: int) -> list[passport_queries.PassportRow]:
+        with self.connect() as conn:
+            return passport_queries.passport_list(conn, after=after, limit=limit)
+
+    def passport_facts(self, subject: str, version: int | None = None) -> PassportFacts:
+        """The facts behind a version (the latest when None) of the passport of ``subject``."""
+        with self.connect() as conn:
+            return passport_queries.facts(conn, subject, version)
+
+    def attest(self, indexes: Iterable[int]) -> Attestation:
+        """Re-check the signatures and inclusion proofs of ``indexes`` (``ledger.store.attest``)."""
+        with self.connect() as conn:
+            return attest(conn, indexes, log_vkey=self.log_vkey, origin=self.origin)
+
     def rebuild(self, *, repair: bool = False, progress: Progress | None = None) -> RebuildReport:
         """Replay the log; compare (and with ``repair`` rewrite) every projection."""
         return rebuild(self.engine, self.sequencer.log_key, repair=repair, progress=progress)
@@ -226,6 +244,28 @@ class LedgerStore:
     def operator_event(self, fields: dict[str, Any]) -> Receipt:
         """Sign ``fields`` as the operator's next event and append it (seq read under lock)."""
         return self.sequencer.append_operator(fields)[0]
+
+    # -- API tokens (``ledger.store.tokens``): operator state beside the log ------------------
+
+    def create_token(
+        self, *, tier: str, actor: str | None, label: str | None = None
+    ) -> tuple[str, str]:
+        """(token id, token text); the text is shown once and only its hash is stored."""
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            return token_store.create(conn, tier=tier, actor=actor, label=label)
+
+    def resolve_token(self, presented: str) -> token_store.Viewer | None:
+        """The viewer a presented token stands for; None if it is not a valid, live token."""
+        with self.connect() as conn:
+            return token_store.resolve(conn, presented)
+
+    def revoke_token(self, token_id: str) -> token_store.TokenRecord:
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            return token_store.revoke(conn, token_id)
+
+    def tokens(self) -> list[token_store.TokenRecord]:
+        with self.connect() as conn:
+            return token_store.list(conn)
 
     def close(self) -> None:
         self.sequencer.close()

@@ -6,7 +6,9 @@ grow: database triggers (``migrations/``) refuse UPDATE, DELETE and, on PostgreS
 ``keys``, ``actors`` and ``feeds`` are projections of the log: derived, and rebuilt by replay.
 So are the domain projections — ``lots``, ``balances``, ``items``, ``handovers``, ``custody``,
 ``provenance`` — written by the sequencer from ``ledger.rules`` effects and checked against a
-fresh replay by ``spola rebuild``. Decimal amounts are stored as plain decimal strings, exactly.
+fresh replay by ``spola rebuild``. ``api_tokens`` is neither: operator state outside the log
+(hashed API tokens, ``ledger.store.tokens``). Decimal amounts are stored as plain decimal
+strings, exactly.
 
 Column types are chosen to mean the same on SQLite and PostgreSQL; times are RFC 3339 UTC text.
 """
@@ -236,6 +238,22 @@ provenance = Table(
     Column("subject", Ident, nullable=False),
     Column("mass", Amount, nullable=False),  # kg
     Index(None, "subject", "role"),
+)
+
+# API tokens for the restricted tier: operator state, not part of the log, so neither append-only
+# nor rebuilt by replay (``ledger.store.tokens``). The secret is 32 bytes from ``secrets``: with
+# that much entropy a plain SHA-256 is the right hash (no salt, no slow KDF — there is no
+# password to guess), and ``id`` is the short public prefix the token text begins with.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("token_hash", String(64), nullable=False),  # SHA-256 hex of the secret's bytes
+    Column("tier", String(16), nullable=False),  # operator | brand
+    Column("actor", ActorRef, nullable=False),  # whom the token acts for
+    Column("label", String(200), nullable=True),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
 )
 
 DOMAIN_TABLES: Final = ("lots", "balances", "items", "handovers", "custody", "provenance")
