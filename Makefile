@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SPOLA_PORT ?= 8000
 SPOLA_HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck browser bench clean
 
 $(BIN)/spola: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ run: $(BIN)/spola
 	$(BIN)/spola serve --host $(SPOLA_HOST) --port $(SPOLA_PORT)
 
 ## test: install dev dependencies, lint, type-check and run the whole suite
-test: $(VENV)/.dev lint typecheck
+test: $(VENV)/.dev lint typecheck browser
 	$(BIN)/pytest -n 2 -q
+
+## browser: Debian's chromium for the passport page's browser test (tests/integration)
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -12,10 +12,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import auth, problems
 from api.limits import BodyLimit
 from api.operator import load_operator
-from api.routes import catalogue, domain, entries, epcis, health, log, registry
+from api.routes import (
+    catalogue,
+    circularity,
+    domain,
+    entries,
+    epcis,
+    health,
+    log,
+    passports,
+    registry,
+    resolver,
+)
 from api.settings import Settings
 from ledger.store.ledger import LedgerStore
 
@@ -48,7 +59,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     problems.install(app)
-    for module in (entries, log, registry, domain, catalogue, epcis, health):
+    auth.install(app)
+    routers = (
+        entries, log, registry, domain, catalogue, circularity, epcis, passports, resolver, health
+    )  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
     return app
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ledger.errors import LedgerError
 
@@ -26,6 +27,15 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return int(text)
 
 
+def _base_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(
+            f"SPOLA_PUBLIC_BASE_URL={text!r} must be an http(s) URL such as https://id.example.com"
+        )
+    return text.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -33,6 +43,8 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024  # a full batch of 1,000 typical envelopes fits
     max_batch: int = 1000
     max_page: int = 1000
+    # Where consumers reach this service: QR codes and Digital Link URIs are built on it.
+    public_base_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -43,5 +55,6 @@ class Settings:
             max_body_bytes=_positive(env, "SPOLA_MAX_BODY_BYTES", 8 * 1024 * 1024),
             max_batch=_positive(env, "SPOLA_MAX_BATCH", 1000),
             max_page=_positive(env, "SPOLA_MAX_PAGE", 1000),
+            public_base_url=_base_url(env.get("SPOLA_PUBLIC_BASE_URL", "http://127.0.0.1:8000")),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

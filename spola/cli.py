@@ -35,7 +35,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_store(args: argparse.Namespace) -> tuple[Settings, LedgerStore]:
+def open_store(args: argparse.Namespace) -> tuple[Settings, LedgerStore]:
     from api.operator import load_operator
     from ledger.store.ledger import LedgerStore
 
@@ -49,7 +49,7 @@ def _open_store(args: argparse.Namespace) -> tuple[Settings, LedgerStore]:
 def cmd_demo(args: argparse.Namespace) -> int:
     from api.demo import seed_demo
 
-    settings, store = _open_store(args)
+    settings, store = open_store(args)
     try:
         added = seed_demo(store, settings.home)
         print(f"demo ledger ready: {added} entries appended, tree size {store.tree_size()}")
@@ -60,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _operator_event(args: argparse.Namespace, fields: dict[str, object]) -> int:
     """Sign ``fields`` as the operator's next event and append it; exit 1 if not applied."""
-    _, store = _open_store(args)
+    _, store = open_store(args)
     try:
         receipt = store.operator_event(fields)
     finally:
@@ -150,66 +150,6 @@ def _add_actor(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help
     p.set_defaults(func=cmd_actor_revoke_key)
 
 
-def cmd_token_create(args: argparse.Namespace) -> int:
-    _, store = _open_store(args)
-    try:
-        token_id, text = store.create_token(tier=args.tier, actor=args.actor, label=args.label)
-    finally:
-        store.close()
-    print(text)
-    print(
-        f"token {token_id} created and printed on stdout: it cannot be shown again",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def cmd_token_list(args: argparse.Namespace) -> int:
-    _, store = _open_store(args)
-    try:
-        records = store.tokens()
-    finally:
-        store.close()
-    for record in records:
-        state = f"revoked {record.revoked_at}" if record.revoked_at else "active"
-        label = f"  {record.label}" if record.label else ""
-        print(
-            f"{record.id}  {record.tier:<8}  {record.actor}  created {record.created_at}  "
-            f"{state}{label}"
-        )
-    return 0
-
-
-def cmd_token_revoke(args: argparse.Namespace) -> int:
-    _, store = _open_store(args)
-    try:
-        record = store.revoke_token(args.token_id)
-    finally:
-        store.close()
-    print(f"token {record.id} ({record.tier}, {record.actor}) revoked since {record.revoked_at}")
-    return 0
-
-
-def _add_token(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
-    tokenp = sub.add_parser("token", help="API tokens for restricted fields (brand, operator)")
-    tokens = tokenp.add_subparsers(dest="token_command", required=True)
-    p = tokens.add_parser("create", help="create a token and print it once, on stdout")
-    p.add_argument("--tier", required=True, choices=("brand", "operator"))
-    p.add_argument(
-        "--actor", help="the brand's actor id (urn:spola:actor:…); operator tokens need none"
-    )
-    p.add_argument("--label", help="a note for `spola token list`: who holds it, what for")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_token_create)
-    p = tokens.add_parser("list", help="list tokens (ids, tiers, actors; never secrets)")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_token_list)
-    p = tokens.add_parser("revoke", help="revoke a token from now on")
-    p.add_argument("token_id", metavar="ID", help="the token's id (8 hex, `spola token list`)")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_token_revoke)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -219,7 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["SPOLA_DATABASE_URL"] = args.db  # the workers read the same settings
     # Migrate and write the genesis once, here, before any worker starts: a bad URL or key
     # fails with one line now instead of inside every worker.
-    _open_store(args)[1].close()
+    open_store(args)[1].close()
     uvicorn.run(
         "api.main:app_from_env",
         factory=True,
@@ -232,7 +172,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_log_checkpoint(args: argparse.Namespace) -> int:
-    _, store = _open_store(args)
+    _, store = open_store(args)
     try:
         sys.stdout.write(store.latest_checkpoint().decode("utf-8"))
     finally:
@@ -241,14 +181,14 @@ def cmd_log_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_log_key(args: argparse.Namespace) -> int:
-    _, store = _open_store(args)
+    _, store = open_store(args)
     store.close()
     print(store.log_vkey)
     return 0
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    _, store = _open_store(args)
+    _, store = open_store(args)
     shown = [-1]
 
     def progress(done: int, size: int) -> None:
@@ -308,7 +248,7 @@ def cmd_export_epcis(args: argparse.Namespace) -> int:
         actor=args.actor, item=args.item, lot=args.lot, since=args.since, until=args.until
     )
     out = Path(args.out)
-    _, store = _open_store(args)
+    _, store = open_store(args)
     counts = [0, 0]  # entries, events
     try:
         progress = _export_progress(store.tree_size())
@@ -336,7 +276,7 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     from ledger.store.bundle import export_bundle
 
     since = Path(args.since_checkpoint).read_bytes() if args.since_checkpoint else None
-    _, store = _open_store(args)
+    _, store = open_store(args)
     try:
         progress = _export_progress(store.tree_size())
         summary = export_bundle(
@@ -410,7 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_export(sub, db_help)
     _add_actor(sub, db_help)
-    _add_token(sub, db_help)
+    from spola.access import add_token_commands
+    from spola.labels import add_labels_command
+
+    add_token_commands(sub, db_help)
+    add_labels_command(sub, db_help)
 
     # The options of ``python -m verifier`` (verifier/cli.py), repeated here so that building
     # this parser does not import the verifier: every other subcommand would pay for it.

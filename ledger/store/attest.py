@@ -61,7 +61,8 @@ def _check_entry(conn: Connection, index: int, size: int, root: bytes) -> str | 
     ).first()
     if row is None:
         return f"entry {index}: missing"
-    entry = bytes(row.entry)
+    raw = row.entry
+    entry = raw.encode() if isinstance(raw, str) else bytes(raw)  # a column edited by hand
     _, proof = reads.inclusion_proof(conn, index, size)
     if (error := check_inclusion(leaf_hash(entry), index, size, proof, root)) is not None:
         return f"entry {index}: inclusion proof fails ({error})"

@@ -1,0 +1,107 @@
+"""Product passports for machines and label printers: the list, versions, QR codes.
+
+A passport is named by its subject's Digital Link path, written after ``/v1/passports`` as it
+is, e.g. ``/v1/passports/01/08000000002020/21/I2WCYWNLMFBZJF7IAH3A``; the consumer reaches the
+same passport through the resolver (``api.routes.resolver``) at the URI its QR code carries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from api.auth import ViewerDep
+from api.deps import SettingsDep, StoreDep
+from api.passport_http import (
+    IMMUTABLE,
+    PRIVATE,
+    REVALIDATE,
+    etagged,
+    json_bytes,
+    load,
+    passport_api_url,
+    subject_of,
+)
+from api.problems import BadRequest
+from ledger.errors import FormatError
+from passports.build import Passport
+from passports.qr import qr_png, qr_svg
+
+router = APIRouter(prefix="/v1", tags=["passports"])
+
+PassportPath = Annotated[str, Path(min_length=4, max_length=130)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _subject(raw: str) -> str:
+    try:
+        return subject_of(raw)
+    except FormatError as exc:
+        raise BadRequest(f"passport id: {exc}") from None
+
+
+@router.get("/passports", summary="Passports issued, in subject order, paged")
+def list_passports(
+    store: StoreDep,
+    settings: SettingsDep,
+    after: Annotated[str | None, Query(max_length=130)] = None,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    rows = store.passports(after=after, limit=min(limit, settings.max_page))
+    base = settings.public_base_url
+    listed = [
+        {
+            "id": row.subject.lstrip("/"),
+            "url": base + row.subject,
+            "api": passport_api_url(base, row.subject),
+            "product": row.product,
+            "issuer": row.issuer,
+        }
+        for row in rows
+    ]
+    more = len(rows) == min(limit, settings.max_page)
+    return {"passports": listed, "next_after": rows[-1].subject if rows and more else None}
+
+
+def _document(passport: Passport, viewer: ViewerDep) -> tuple[dict[str, Any], bool]:
+    issuer = str(passport.document["issued_by"]["actor"])
+    if viewer.may_see_restricted(issuer):
+        return dict(passport.document), True
+    return passport.public(), False
+
+
+@router.get("/passports/{pid:path}/qr.png", summary="The QR code of the passport's URI (PNG)")
+def get_qr_png(request: Request, settings: SettingsDep, pid: PassportPath) -> Response:
+    uri = settings.public_base_url + _subject(pid)
+    return etagged(request, qr_png(uri), "image/png", cache="public, max-age=86400")
+
+
+@router.get("/passports/{pid:path}/qr.svg", summary="The QR code of the passport's URI (SVG)")
+def get_qr_svg(request: Request, settings: SettingsDep, pid: PassportPath) -> Response:
+    uri = settings.public_base_url + _subject(pid)
+    return etagged(request, qr_svg(uri), "image/svg+xml", cache="public, max-age=86400")
+
+
+@router.get("/passports/{pid:path}/versions/{version}", summary="One version of a passport")
+async def get_passport_version(
+    request: Request,
+    store: StoreDep,
+    viewer: ViewerDep,
+    pid: PassportPath,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+) -> Response:
+    passport = await load(store, _subject(pid), version)
+    document, restricted = _document(passport, viewer)
+    cache = PRIVATE if restricted else IMMUTABLE
+    return etagged(request, json_bytes(document), "application/json", cache=cache)
+
+
+@router.get("/passports/{pid:path}", summary="The latest version of a passport")
+async def get_passport(
+    request: Request, store: StoreDep, viewer: ViewerDep, pid: PassportPath
+) -> Response:
+    passport = await load(store, _subject(pid))
+    document, restricted = _document(passport, viewer)
+    cache = PRIVATE if restricted else REVALIDATE
+    return etagged(request, json_bytes(document), "application/json", cache=cache)

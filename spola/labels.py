@@ -1,0 +1,55 @@
+"""``spola labels --out FILE.pdf``: an A4 sheet of QR labels for passports, ready to print."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from spola.cli import open_store
+
+MAX_LABELS = 10_000
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    from api.passport_http import subject_of
+    from ledger.files import replaced_atomically
+    from passports.labels import Label, label_sheet
+
+    settings, store = open_store(args)
+    try:
+        rows = store.passports(after=None, limit=MAX_LABELS)
+    finally:
+        store.close()
+    names = {row.subject: row.product for row in rows}
+    wanted = [subject_of(s) for s in args.subject] if args.subject else sorted(names)
+    missing = [s for s in wanted if s not in names]
+    if missing:
+        print(f"spola: no passport for {missing[0]}", file=sys.stderr)
+        return 1
+    if not wanted:
+        print("spola: no passports issued yet: nothing to print", file=sys.stderr)
+        return 1
+    labels = [
+        Label(uri=settings.public_base_url + s, product=names[s], serial=s.rsplit("/", 1)[-1])
+        for s in wanted
+    ]
+    pdf = label_sheet(labels)
+    with replaced_atomically(Path(args.out), binary=True) as file:
+        file.write(pdf)
+    print(f"{len(labels)} labels for {settings.public_base_url} written to {args.out}")
+    return 0
+
+
+def add_labels_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str
+) -> None:
+    p = sub.add_parser("labels", help="print QR labels for passports on A4 sheets (PDF)")
+    p.add_argument("--out", required=True, help="the PDF to write (replaced atomically)")
+    p.add_argument(
+        "--subject",
+        action="append",
+        help="only this item or batch (Digital Link path); repeat for more; default: all",
+    )
+    p.add_argument("--db", help=db_help)
+    p.set_defaults(func=cmd_labels)

@@ -1,0 +1,58 @@
+"""``spola labels``: an A4 sheet whose every QR code decodes to a passport's URI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2
+import pytest
+import zxingcpp
+
+from api.demo_story import BAGS, JACKETS, SCARVES
+from tests.integration.test_cli import Operator, _one_line_error
+
+pytestmark = pytest.mark.integration
+
+BASE = "https://id.maison-navigli.example"
+
+
+def _codes(pdf: Path) -> list[str]:
+    found: list[str] = []
+    for page in pypdfium2.PdfDocument(pdf):
+        image = page.render(scale=4).to_pil().convert("L")
+        found += [r.text for r in zxingcpp.read_barcodes(image)]
+    return found
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, database_url: str) -> Operator:
+    operator = Operator(tmp_path / "home", database_url, tmp_path, [])
+    assert operator.spola("init").code == 0
+    assert operator.spola("demo").code == 0
+    return operator
+
+
+def test_labels_print_every_passport_on_the_public_base_url(seeded: Operator) -> None:
+    out = seeded.cwd / "labels.pdf"
+    run = seeded.spola_with({"SPOLA_PUBLIC_BASE_URL": BASE}, "labels", "--out", str(out))
+    assert run.code == 0, run
+    assert run.stdout == f"7 labels for {BASE} written to {out}\n"
+    assert sorted(_codes(out)) == sorted(BASE + p for p in [*SCARVES, *JACKETS, *BAGS])
+
+
+def test_labels_for_chosen_pieces_only(seeded: Operator) -> None:
+    out = seeded.cwd / "two.pdf"
+    run = seeded.spola("labels", "--out", str(out), "--subject", BAGS[0], "--subject", BAGS[1])
+    assert run.code == 0, run
+    assert sorted(_codes(out)) == sorted("http://127.0.0.1:8000" + p for p in BAGS)
+
+
+def test_labels_for_an_unknown_piece_fail_in_one_line(seeded: Operator) -> None:
+    out = seeded.cwd / "none.pdf"
+    unknown = "/01/08000000002020/21/NOSUCHSERIAL"
+    _one_line_error(seeded.spola("labels", "--out", str(out), "--subject", unknown), unknown)
+    _one_line_error(
+        seeded.spola("labels", "--out", str(out), "--subject", "/01/08000000002021/21/X"),
+        "check digit",
+    )
+    assert not out.exists()

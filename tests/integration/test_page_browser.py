@@ -1,0 +1,202 @@
+"""The passport page in a real browser: headless Chromium at a phone's viewport.
+
+The real service runs on the demo ledger on 127.0.0.1, its public base URL its own address. The
+browser reaches the jacket's page the way a shopper does: from the URL decoded out of the QR code
+the service prints for the passport. Every request the page makes is recorded, and any to
+another host is refused and fails the test. The screenshot lands in
+test-artifacts/passport-phone.png.
+
+Debian's chromium is driven through Playwright's ``executable_path``; the wheel's own browser
+download is never used. ``make browser`` installs chromium; without it (and no way to install it)
+the tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import uvicorn
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Browser, Page, Request, Route, ViewportSize, sync_playwright
+
+from api.demo import seed_demo
+from api.demo_story import JACKET, JACKETS
+from api.main import create_app
+from api.operator import init_home, load_operator
+from api.settings import Settings
+from ledger.store.ledger import LedgerStore
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def _chromium() -> str:
+    """/usr/bin/chromium, installed from Debian if missing and possible; else skip."""
+    if not os.path.exists(CHROMIUM) and shutil.which("apt-get") and os.geteuid() == 0:
+        for command in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+        ):
+            subprocess.run(command, check=False, capture_output=True, timeout=900)
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent and could not be installed (run `make browser` as root)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The real service on the demo ledger, on a free local port: (host, the jacket's path).
+
+    Its public base URL is its own address, so the QR codes it prints lead back to it.
+    """
+    root = tmp_path_factory.mktemp("resolver")
+    home, url = root / "home", f"sqlite:///{root / 'ledger.db'}"
+    init_home(home)
+    operator = load_operator(home)
+    store = LedgerStore.open(url, operator=operator.key, origin=operator.origin)
+    try:
+        seed_demo(store, home)
+    finally:
+        store.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    host = f"127.0.0.1:{port}"
+    settings = Settings(database_url=url, home=home, public_base_url=f"http://{host}")
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
+    served = uvicorn.Server(config)
+    thread = threading.Thread(target=served.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not served.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
+        time.sleep(0.05)
+    try:
+        yield host, JACKETS[0]
+    finally:
+        served.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _phone(browser: Browser, host: str, requests: list[str], locale: str) -> Page:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale=locale)  # fmt: skip
+    page = context.new_page()
+
+    def record(request: Request) -> None:
+        requests.append(request.url)
+
+    def refuse_other_hosts(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == host:
+            route.continue_()
+        else:
+            route.abort()
+
+    page.on("request", record)
+    context.route("**/*", refuse_other_hosts)
+    return page
+
+
+def _decoded_label_url(host: str, subject: str) -> str:
+    """The URL a phone camera reads off the QR code the service prints for the passport."""
+    png = httpx.get(f"http://{host}/v1/passports{subject}/qr.png", timeout=30)
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(png.content))
+    decoded = zxingcpp.read_barcodes(image.convert("L"))
+    assert len(decoded) == 1
+    return str(decoded[0].text)
+
+
+def _other_hosts(requests: list[str], host: str) -> list[str]:
+    return [u for u in requests if urlsplit(u).scheme != "data" and urlsplit(u).netloc != host]
+
+
+def test_page_from_the_label_qr_renders_on_a_phone_and_fetches_only_from_its_host(
+    resolver: tuple[str, str], browser: Browser
+) -> None:
+    host, subject = resolver
+    requests: list[str] = []
+    page = _phone(browser, host, requests, locale="en-GB")
+    url = _decoded_label_url(host, subject)
+    assert url == f"http://{host}{subject}"
+    response = page.goto(url, wait_until="networkidle")
+    assert response is not None and response.status == 200
+
+    assert page.locator("html").get_attribute("lang") == "en"  # from Accept-Language
+    heading = page.get_by_role("heading", level=1)
+    assert heading.inner_text() == JACKET and heading.is_visible()
+    journey_map = page.get_by_role("img", name="Map of the journey")
+    assert journey_map.is_visible()
+    box = journey_map.bounding_box()
+    assert box is not None and box["width"] <= PHONE["width"] and box["height"] > 100
+    for score in ("Transport distance", "Made in Lombardy", "Renewable content"):
+        assert page.locator("#impact ~ ul, section").get_by_text(score).first.is_visible()
+    assert page.get_by_text("Responsible Wool Standard (RWS)").is_visible()
+    # The service checked every signature and proof behind the page before marking it.
+    assert page.get_by_text("Verified", exact=True).is_visible()
+    # Readable at a phone's width: nothing scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "passport-phone.png"), full_page=True)
+    assert (ARTIFACTS / "passport-phone.png").stat().st_size > 10_000
+    assert requests and _other_hosts(requests, host) == []
+    assert [urlsplit(u).path for u in requests] == [subject]  # one document, nothing else
+    page.context.close()
+
+
+def test_language_switch_and_unknown_passport_in_the_browser(
+    resolver: tuple[str, str], browser: Browser
+) -> None:
+    host, subject = resolver
+    requests: list[str] = []
+    page = _phone(browser, host, requests, locale="en-US")
+    page.goto(f"http://{host}{subject}", wait_until="networkidle")
+    page.get_by_role("link", name="Italiano").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(f"{subject}?lang=it")
+    assert page.locator("html").get_attribute("lang") == "it"
+    assert page.get_by_role("heading", name="Il viaggio").is_visible()
+
+    response = page.goto(f"http://{host}/01/08000000002020/21/NOPE", wait_until="networkidle")
+    assert response is not None and response.status == 404
+    assert page.get_by_role("heading", level=1).inner_text() == "Passport not found"
+    assert _other_hosts(requests, host) == []
+    page.context.close()
