@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -102,6 +107,33 @@ def operator_terminal(client: TestClient, home: Path) -> Terminal:
     payload = Envelope.from_bytes(base64.b64decode(genesis["entry"])).payload
     key = load_operator(home).key
     return Terminal(actor=OPERATOR_ACTOR, key=key, seq=1, prev=payload_digest(payload))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn on 127.0.0.1 (a free port unless given), in a thread: its
+    ``host:port``. Stopped, and its lifespan closed, on exit."""
+    port = free_port() if port is None else port
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")
+    served = uvicorn.Server(config)
+    thread = threading.Thread(target=served.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not served.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        served.should_exit = True
+        thread.join(timeout=30)
 
 
 @contextmanager

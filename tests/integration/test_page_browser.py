@@ -16,17 +16,13 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, Request, Route, ViewportSize, sync_playwright
@@ -37,6 +33,7 @@ from api.main import create_app
 from api.operator import init_home, load_operator
 from api.settings import Settings
 from ledger.store.ledger import LedgerStore
+from tests.integration.api_support import free_port, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -84,24 +81,11 @@ def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
         seed_demo(store, home)
     finally:
         store.close()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     host = f"127.0.0.1:{port}"
     settings = Settings(database_url=url, home=home, public_base_url=f"http://{host}")
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not served.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the service did not start"
-        time.sleep(0.05)
-    try:
+    with serving(create_app(settings), port):
         yield host, JACKETS[0]
-    finally:
-        served.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,11 @@ import base64
 import dataclasses
 import hashlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -33,7 +29,7 @@ from ledger.events import OPERATOR_ACTOR
 from ledger.store.ledger import LedgerStore
 from ledger.store.tokens import PUBLIC, TokenError, TokenRecord, Viewer
 from spola.cli import main
-from tests.integration.api_support import assert_problem
+from tests.integration.api_support import assert_problem, serving
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -349,22 +345,8 @@ def _whoami_app(store: LedgerStore) -> FastAPI:
 @pytest.fixture
 def server(registered: LedgerStore) -> Iterator[str]:
     """The minimal app served by uvicorn on a free local port, in a thread; its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(_whoami_app(registered), host="127.0.0.1", port=port, log_level="error")
-    served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not served.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        served.should_exit = True
-        thread.join(timeout=20)
+    with serving(_whoami_app(registered)) as host:
+        yield f"http://{host}"
 
 
 def test_http_tiers_and_the_401_problem(server: str, registered: LedgerStore) -> None:
