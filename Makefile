@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SPOLA_PORT ?= 8000
 SPOLA_HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck browser bench clean
+.PHONY: run test lint typecheck verifier-install-check browser bench clean
 
 $(BIN)/spola: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,31 @@ run: $(BIN)/spola
 	$(BIN)/spola demo
 	$(BIN)/spola serve --host $(SPOLA_HOST) --port $(SPOLA_PORT)
 
-## test: install dev dependencies, lint, type-check and run the whole suite
-test: $(VENV)/.dev lint typecheck browser
+## test: install dev dependencies, lint, type-check, run the whole suite and the verifier alone
+test: $(VENV)/.dev lint typecheck verifier-install-check browser
 	$(BIN)/pytest -n 2 -q
+
+## verifier-install-check: an auditor's install (only `.[verifier]`) in a fresh venv: no
+## SQLAlchemy, FastAPI or psycopg in it; the verifier's tests and `python -m verifier` pass.
+## It installs a copy of the tree (no build/ left here); tests/conftest.py imports the store,
+## so pytest runs with --noconftest. `spola verify` checks the valid fixture, `python -m
+## verifier` the tampered one.
+VERIFIER_FIXTURES := tests/vectors/bundles/data
+verifier-install-check:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; venv="$$tmp/venv"; \
+	mkdir "$$tmp/src"; git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$$tmp/src"; \
+	$(PYTHON) -m venv "$$venv"; \
+	"$$venv/bin/pip" install --quiet --disable-pip-version-check "$$tmp/src[verifier]" pytest hypothesis; \
+	"$$venv/bin/python" -c "import importlib.util as u, sys; \
+	found = [m for m in ('sqlalchemy', 'fastapi', 'psycopg') if u.find_spec(m)]; \
+	sys.exit(f'verifier install pulled in {found}' if found else 0)"; \
+	"$$venv/bin/python" -m pytest --noconftest -p no:cacheprovider -q tests/unit/test_verifier*.py; \
+	"$$venv/bin/spola" verify $(VERIFIER_FIXTURES)/valid.bundle \
+		--log-key $(VERIFIER_FIXTURES)/log.vkey > /dev/null; \
+	status=0; "$$venv/bin/python" -m verifier $(VERIFIER_FIXTURES)/payload_byte_flip.bundle \
+		--log-key $(VERIFIER_FIXTURES)/log.vkey > /dev/null || status=$$?; \
+	test "$$status" -eq 1 || { echo "tampered bundle: exit $$status, not 1"; exit 1; }; \
+	echo "verifier-install-check: ok (verifier extra alone; tests, valid 0, tampered 1)"
 
 ## browser: Debian's chromium for the passport page's browser test (tests/integration)
 browser:

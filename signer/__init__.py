@@ -8,8 +8,11 @@
 - ``signer.rows``: events from CSV or JSON files; ``signer.cli``: the ``spola`` subcommands.
 
 Nothing here imports ``ledger.store``, SQLAlchemy or a web framework: a terminal's install needs
-no database server.
+no database server. httpx is imported only when ``signer.transport`` is (``spola sync``), so
+the ``spola`` command also runs on a verifier-only install.
 """
+
+from typing import Any
 
 from signer.client import LedgerClient, RetryPolicy, Row, SyncReport
 from signer.errors import (
@@ -24,7 +27,6 @@ from signer.errors import (
 )
 from signer.keyfile import KdfCost, TerminalKey, read_key_file, read_key_info, write_key_file
 from signer.queue import Queue, QueuedEvent
-from signer.transport import HttpTransport, Transport
 
 __all__ = [
     "HttpTransport",
@@ -49,3 +51,12 @@ __all__ = [
     "read_key_info",
     "write_key_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``HttpTransport`` and ``Transport`` load ``signer.transport`` (and httpx) on first use."""
+    if name in ("HttpTransport", "Transport"):
+        from signer import transport  # noqa: PLC0415
+
+        return getattr(transport, name)
+    raise AttributeError(f"module 'signer' has no attribute {name!r}")

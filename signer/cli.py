@@ -23,7 +23,6 @@ from signer.errors import KeyFileError, RowError
 from signer.keyfile import TerminalKey, read_key_file, read_key_info, write_key_file
 from signer.queue import STATES, Queue
 from signer.rows import read_rows
-from signer.transport import HttpTransport
 
 KEY_FILE: Final = "terminal.key"
 QUEUE_FILE: Final = "queue.db"
@@ -188,6 +187,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     home = _home(args)
     queue = Queue(home / QUEUE_FILE)
+    from signer.transport import HttpTransport  # httpx: only `sync` talks to a ledger
+
     transport = HttpTransport.connect(args.ledger, timeout=args.timeout)
     try:
         client = LedgerClient(

@@ -30,7 +30,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.envelope import sign_envelope
@@ -50,7 +50,9 @@ from signer.errors import (
 )
 from signer.keyfile import TerminalKey
 from signer.queue import PENDING, Answer, Queue, QueuedEvent
-from signer.transport import Transport
+
+if TYPE_CHECKING:  # httpx is imported only by the commands that talk to a ledger
+    from signer.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -366,7 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-key", required=True, help="the log's C2SP vkey, or a file that holds it")
     p.add_argument("--trusted-checkpoint", help="a signed checkpoint you already trust (a file)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--jobs", type=int, help="threads for signature checks (default: cores)")
+    p.add_argument(
+        "--jobs", type=int, help="worker processes for parsing and signatures (default: cores)"
+    )
     p.set_defaults(func=cmd_verify)
 
     logp = sub.add_parser("log", help="read the log").add_subparsers(

@@ -4,4 +4,5 @@ import sys
 
 from verifier.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process started by "spawn" imports it again
+    sys.exit(main())

@@ -25,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
-        "--jobs", type=int, default=None, help="threads for signature checks (default: cores)"
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes that check entries (default: cores; 1: none)",
     )
 
 

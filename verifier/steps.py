@@ -1,9 +1,13 @@
 """The verification of one bundle, step by step (docs/bundle.md, "Verifying").
 
-``verify_bundle`` reads a bundle line by line — memory holds one chunk of entries, the compact
-range and what the replay keeps (registry, feed heads, projections) — and records every finding
-rather than stopping at the first. Input it cannot even begin on (no manifest, a log key that
-does not parse, a trusted checkpoint that does not verify) raises ``UnusableInputError``.
+``verify_bundle`` reads a bundle line by line and records every finding rather than stopping
+at the first. Worker processes check the entry lines on their own (``verifier.entries``: parse,
+canonical bytes, leaf hash, signature); this process takes their results in line order and
+does what needs that order: the chain, the Merkle root, and the replay (key validity by index,
+feeds, domain rules). Memory holds the batches in flight, one chunk of checked entries, the
+compact range and what the replay keeps (registry, feed heads, projections). Input it cannot
+even begin on (no manifest, a log key that does not parse, a trusted checkpoint that does not
+verify) raises ``UnusableInputError``.
 
 It imports only the pure core: an auditor's install has no database and no web framework.
 """
@@ -14,7 +18,6 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
@@ -30,19 +33,27 @@ from ledger.bundle import (
 )
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.compact import CompactRange
-from ledger.envelope import Envelope, verify_envelope
+from ledger.envelope import Envelope
 from ledger.errors import CheckpointError, FormatError, LedgerError, LimitError
 from ledger.events import OPERATOR_ACTOR
-from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
-from ledger.keys import PublicKey
+from ledger.hashing import CHAIN_GENESIS, chain_hash
 from ledger.note import Verifier
 from ledger.proofs import verify_consistency
 from ledger.registry import KeyRecord
 from ledger.replay import Replay
+from verifier.entries import (
+    BATCH_BYTES,
+    BATCH_LINES,
+    FIRST_BATCH_LINES,
+    EntryResult,
+    LineChecker,
+    LineResult,
+    signature_verifies,
+)
 from verifier.findings import classify_refusal, verdict_text
 from verifier.report import Report
 
-CHUNK: Final = 2048  # entries whose signatures are checked together, across the pool
+CHUNK: Final = 2048  # entries replayed together, between progress reports
 Progress = Callable[[int, int], None]  # (entries done, tree size)
 
 
@@ -62,17 +73,27 @@ class _Run:
     """One verification: the state carried from line to line."""
 
     def __init__(
-        self, manifest: Manifest, vkey: str, log_key: KeyRecord, trusted: Checkpoint | None
+        self,
+        manifest: Manifest,
+        vkey: str,
+        log_key: KeyRecord,
+        trusted: Checkpoint | None,
+        *,
+        jobs: int,
+        progress: Progress | None,
     ) -> None:
         self.manifest = manifest
         self.vkey = vkey
         self.trusted = trusted
+        self.progress = progress
         self.report = Report(origin=manifest.origin, tree_size=manifest.tree_size)
         self.header = _Header()
+        self.counts = {"entries": 0, "checkpoints": 0, "consistency": 0}
         self.replay = Replay(log_key)
         self.compact = CompactRange()
         self.chain = CHAIN_GENESIS
-        self.chunk: list[tuple[EntryRecord, Envelope | None]] = []
+        self.chunk: list[EntryResult] = []
+        self.checker = LineChecker(jobs, log_key.public_key, self.lines)
 
     # -- (3) checkpoints and (4) consistency -------------------------------------------------
 
@@ -137,52 +158,64 @@ class _Run:
                         f"entries give {root.hex()}",
                     )
 
-    # -- (5) entries -------------------------------------------------------------------------
+    # -- (5) entries: what the workers found, taken in order --------------------------------
 
-    def entry(self, record: EntryRecord) -> None:
+    def lines(self, results: list[LineResult]) -> None:
+        """The checked body lines after the header, in order (``verifier.entries``)."""
+        for result in results:
+            if isinstance(result, str):
+                self.report.add(1, None, "bundle.line", "a well-formed record", result)
+            elif isinstance(result, int):
+                self.report.add(1, None, "bundle.order", "header records first", f"line {result}")
+            else:
+                self.counts["entries"] += 1
+                self.entry(result)
+                if len(self.chunk) >= CHUNK:
+                    self.replay_chunk()
+
+    def entry(self, result: EntryResult) -> None:
         index = self.compact.size
         report = self.report
+        number, _, envelope, canonical, leaf, published_chain, _, _ = result
         if index == 0:
             self._earlier_roots()
-        if record.index != index:
-            report.add(5, index, "entry.index", f"index {index}", f"index {record.index}")
-        envelope: Envelope | None = None
-        try:
-            envelope = Envelope.from_bytes(record.entry, max_bytes=len(record.entry))
-        except LedgerError as exc:
-            report.add(5, index, "entry.envelope", "a DSSE envelope", str(exc))
-        if envelope is not None and envelope.to_bytes() != record.entry:
+        if number != index:
+            report.add(5, index, "entry.index", f"index {index}", f"index {number}")
+        if isinstance(envelope, str):
+            report.add(5, index, "entry.envelope", "a DSSE envelope", envelope)
+        elif not canonical:
             report.add(5, index, "entry.canonical", "RFC 8785 bytes of the envelope", "other")
-        leaf = leaf_hash(record.entry)
         linked = chain_hash(self.chain, leaf)
-        if linked != record.chain_hash:
+        if linked != published_chain:
             report.add(
-                5, index, "entry.chain_hash", linked.hex(), f"published {record.chain_hash.hex()}"
+                5, index, "entry.chain_hash", linked.hex(), f"published {published_chain.hex()}"
             )
-        self.chain = record.chain_hash  # resynchronise: each link is checked on its own
+        self.chain = published_chain  # resynchronise: each link is checked on its own
         self.compact.append(leaf)
         self._earlier_roots()
-        self.chunk.append((record, envelope))
+        self.chunk.append(result)
 
     # -- (7) signatures, (8) feeds, (9) domain rules -----------------------------------------
 
-    def replay_chunk(self, pool: ThreadPoolExecutor | None, jobs: int) -> None:
-        verified = self._verify_signatures(pool, jobs)
-        self.report.signatures_checked += len(verified)
-        for record, envelope in self.chunk:
+    def replay_chunk(self) -> None:
+        """Replay the chunk in order; signatures the workers checked are not checked again.
+
+        Before the replay, this process checks the signatures whose key a worker had not been
+        sent yet; the replay verifies the rest (keys it has never seen) in order.
+        """
+        for _, entry, parsed, _, _, _, published, checked in self.chunk:
             index = self.replay.size
-            outcome = self.replay.check(
-                record.entry, envelope=envelope, signature_verified=index in verified
-            )
-            if index not in verified and not isinstance(outcome, LedgerError):
-                self.report.signatures_checked += 1  # checked by the replay, in order
+            envelope = parsed if isinstance(parsed, Envelope) else None
+            verified = checked or signature_verifies(parsed, self.checker.known)
+            outcome = self.replay.check(entry, envelope=envelope, signature_verified=verified)
+            if verified or not isinstance(outcome, LedgerError):
+                self.report.signatures_checked += 1
             if envelope is None:
                 continue  # reported in step 5; the replay refuses it as well
             if isinstance(outcome, LedgerError):
                 step, rule, expected = classify_refusal(outcome.cause, self.replay, envelope)
                 self.report.add(step, index, rule, expected, str(outcome.cause))
                 continue
-            published = None if record.applied else record.violation
             if outcome != published:
                 named = outcome if outcome is not None else published
                 rule = "verdict" if named is None else named.rule
@@ -190,41 +223,8 @@ class _Run:
                     9, index, rule, f"replay: {verdict_text(outcome)}", verdict_text(published)
                 )
         self.chunk.clear()
-
-    def _verify_signatures(self, pool: ThreadPoolExecutor | None, jobs: int) -> set[int]:
-        """Indices whose signature verifies under the key it names, checked across the pool.
-
-        Only keys registered before the chunk are known here; the replay checks the rest
-        (and every key's validity at its index) in order.
-        """
-        start = self.replay.size
-        work: list[tuple[int, Envelope, PublicKey]] = []
-        for offset, (_, envelope) in enumerate(self.chunk):
-            if envelope is None or len(envelope.signatures) != 1:
-                continue
-            key = self.replay.registry.key(envelope.signatures[0].keyid)
-            if key is not None:
-                work.append((start + offset, envelope, PublicKey(key.public_key)))
-
-        def check(part: list[tuple[int, Envelope, PublicKey]]) -> set[int]:
-            good = set()
-            for index, envelope, public_key in part:
-                try:
-                    verify_envelope(envelope, public_key)
-                except LedgerError:
-                    continue
-                good.add(index)
-            return good
-
-        if pool is None or len(work) < 64:
-            return check(work)
-        step = -(-len(work) // jobs)
-        parts = [work[i : i + step] for i in range(0, len(work), step)]
-        futures = [pool.submit(check, part) for part in parts[1:]]
-        good = check(parts[0])  # this thread takes a share instead of waiting
-        for future in futures:
-            good |= future.result()
-        return good
+        if self.progress is not None:
+            self.progress(self.compact.size, self.manifest.tree_size)
 
     # -- the end -----------------------------------------------------------------------------
 
@@ -284,7 +284,11 @@ def verify_bundle(
     jobs: int | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Verify the bundle read from ``source``; every finding in the report."""
+    """Verify the bundle read from ``source``; every finding in the report.
+
+    ``jobs`` worker processes (default: one per core) check the entry lines; with 1, this
+    process does, and no pool is started.
+    """
     started = time.perf_counter()
     # (1) parse and bound the input: the manifest first.
     first = source.readline(MAX_MANIFEST_BYTES + 1)
@@ -300,63 +304,77 @@ def verify_bundle(
             trusted = verify_checkpoint(trusted_checkpoint, vkey, origin=manifest.origin)
         except CheckpointError as exc:
             raise UnusableInputError(f"the trusted checkpoint does not verify: {exc}") from exc
-    run = _Run(manifest, vkey, log_key, trusted)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    run = _Run(manifest, vkey, log_key, trusted, jobs=jobs, progress=progress)
     name = Verifier.from_vkey(vkey).name
     if name != manifest.origin:
         run.report.add(2, None, "log_key.origin", manifest.origin, f"log key named {name}")
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    pool = ThreadPoolExecutor(max_workers=jobs - 1) if jobs > 1 else None
     try:
-        _read_body(run, source, pool, jobs, progress)
+        _read_body(run, source)
     finally:
-        if pool is not None:
-            pool.shutdown()
+        run.checker.close()
     run.report.seconds = time.perf_counter() - started
     return run.report
 
 
-def _read_body(
-    run: _Run,
-    source: BinaryIO,
-    pool: ThreadPoolExecutor | None,
-    jobs: int,
-    progress: Progress | None,
-) -> None:
-    digest = hashlib.sha256()
-    lines = {"entries": 0, "checkpoints": 0, "consistency": 0}
-    number = 1
-    header_done = False
-    while line := source.readline(MAX_LINE_BYTES + 1):
-        number += 1
-        digest.update(line)
+class _Body:
+    """The lines after the manifest, read within bounds, hashed and numbered as they come."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self.source = source
+        self.digest = hashlib.sha256()
+        self.number = 1  # the manifest is line 1
+        self.stopped = False  # a line over the limit: no way to find the next within bounds
+
+    def next_line(self) -> bytes | None:
+        if self.stopped:
+            return None
+        line = self.source.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return None
+        self.number += 1
+        self.digest.update(line)
+        self.stopped = len(line) > MAX_LINE_BYTES
+        return line
+
+
+def _read_header(run: _Run, body: _Body) -> bytes | None:
+    """Checkpoints and consistency proofs, up to the first entry line (returned, if any)."""
+    while (line := body.next_line()) is not None:
         try:
-            record = parse_record(line, number=number)
+            record = parse_record(line, number=body.number)
         except (FormatError, LimitError) as exc:
             run.report.add(1, None, "bundle.line", "a well-formed record", str(exc))
-            if len(line) > MAX_LINE_BYTES:
-                break  # no way to find the next line within bounds
             continue
         if isinstance(record, EntryRecord):
-            if not header_done:
-                run.consistency_proofs()
-                header_done = True
-            lines["entries"] += 1
-            run.entry(record)
-            if len(run.chunk) >= CHUNK:
-                run.replay_chunk(pool, jobs)
-                if progress is not None:
-                    progress(run.compact.size, run.manifest.tree_size)
-        elif header_done:
-            run.report.add(1, None, "bundle.order", "header records first", f"line {number}")
-        elif isinstance(record, CheckpointRecord):
-            lines["checkpoints"] += 1
+            return line
+        if isinstance(record, CheckpointRecord):
+            run.counts["checkpoints"] += 1
             run.checkpoint(record)
         else:
-            lines["consistency"] += 1
+            run.counts["consistency"] += 1
             run.header.consistency.append(record)
-    if not header_done:
-        run.consistency_proofs()
-    run.replay_chunk(pool, jobs)
-    if progress is not None:
-        progress(run.compact.size, run.manifest.tree_size)
-    run.finish(digest.digest(), lines)
+    return None
+
+
+def _read_body(run: _Run, source: BinaryIO) -> None:
+    body = _Body(source)
+    line = _read_header(run, body)
+    run.consistency_proofs()
+    batch: list[bytes] = []
+    first_number = size = 0
+    while line is not None:
+        if not batch:
+            first_number, size = body.number, 0
+        batch.append(line)
+        size += len(line)
+        lines = BATCH_LINES if run.checker.taken else FIRST_BATCH_LINES
+        if len(batch) >= lines or size >= BATCH_BYTES:
+            run.checker.submit(batch, first_number)
+            batch = []
+        line = body.next_line()
+    if batch:
+        run.checker.submit(batch, first_number)
+    run.checker.drain()
+    run.replay_chunk()
+    run.finish(body.digest.digest(), run.counts)

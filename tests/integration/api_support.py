@@ -35,7 +35,6 @@ from ledger.feed import payload_digest
 from ledger.hashing import leaf_hash
 from ledger.proofs import verify_inclusion
 from ledger.receipt import Receipt
-from signer import cli as terminal_cli
 from signer.transport import HttpTransport
 from tests.terminal import Terminal
 
@@ -184,7 +183,7 @@ def route_terminal_to(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
             pass
 
     monkeypatch.setattr(
-        terminal_cli.HttpTransport,
+        HttpTransport,
         "connect",
         classmethod(lambda cls, url, timeout=30.0: Shared(client=api.client)),
     )

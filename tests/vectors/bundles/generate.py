@@ -12,7 +12,6 @@ keep the honest checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -20,40 +19,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ledger.bundle import (
-    ROLE_HEAD,
-    ROLE_SINCE,
-    SCOPE_LEDGER,
-    CheckpointRecord,
-    ConsistencyRecord,
-    EntryRecord,
-    Manifest,
-)
-from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.bundle import EntryRecord
 from ledger.envelope import Envelope, Signature
 from ledger.events import OPERATOR_ACTOR
-from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
+from ledger.hashing import leaf_hash
 from ledger.keys import PrivateKey
-from ledger.merkle import consistency_proof, root_hash
-from ledger.note import vkey
-from ledger.receipt import Violation
-from ledger.registry import KeyRecord
-from ledger.replay import Replay
 from tests.supply import CERT_GOTS, facility, handover, make, material, process, receipt, take
 from tests.terminal import Terminal
+from tests.vectors.bundles.sealing import (
+    LOG_VKEY,
+    OPERATOR,
+    ORIGIN,
+    Bundle,
+    checkpoint,
+    key,
+    seal,
+    with_since,
+)
 
-ORIGIN = "vectors.spola.local/ledger"
-SINCE_SIZE = 6  # the earlier checkpoint of the bundles that carry a consistency proof
 GOTS_HALF = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "0.5"}
 GOTS_FULL = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
-
-
-def key(name: str) -> PrivateKey:
-    return PrivateKey.from_seed(hashlib.sha256(f"spola bundle vectors: {name}".encode()).digest())
-
-
-OPERATOR = key("operator")
-LOG_VKEY = vkey(ORIGIN, OPERATOR.public_key.raw)
 FILANDA = "urn:spola:actor:filanda"
 TINTORIA = "urn:spola:actor:tintoria"
 SARTORIA = "urn:spola:actor:sartoria"
@@ -121,73 +106,6 @@ def honest_story() -> Story:
     story.sign(FILANDA, material(LOT_C, "10"))  # 11
     story.sign(SARTORIA, material("urn:spola:lot:sartoria:S", "5"))  # 12
     return story
-
-
-@dataclass
-class Bundle:
-    """A bundle's parts, before they become lines: mutations edit these."""
-
-    head: bytes
-    entries: list[EntryRecord]
-    since: bytes | None = None
-    consistency: ConsistencyRecord | None = None
-    manifest_tree_size: int | None = None
-
-    def to_bytes(self) -> bytes:
-        body = [CheckpointRecord(ROLE_HEAD, self.head).to_line()]
-        if self.since is not None:
-            body.append(CheckpointRecord(ROLE_SINCE, self.since).to_line())
-        if self.consistency is not None:
-            body.append(self.consistency.to_line())
-        body.extend(e.to_line() for e in self.entries)
-        data = b"".join(body)
-        size = Checkpoint.from_text(self.head.decode().split("\n\n")[0] + "\n").size
-        manifest = Manifest(
-            origin=ORIGIN,
-            scope=SCOPE_LEDGER,
-            tree_size=size if self.manifest_tree_size is None else self.manifest_tree_size,
-            entries=len(self.entries),
-            checkpoints=1 + (self.since is not None),
-            consistency=int(self.consistency is not None),
-            body_sha256=hashlib.sha256(data).digest(),
-        )
-        return manifest.to_line() + data
-
-
-def checkpoint(leaves: list[bytes], size: int, signer: PrivateKey = OPERATOR) -> bytes:
-    return sign_checkpoint(Checkpoint(ORIGIN, size, root_hash(leaves[:size])), signer)
-
-
-def seal(envelopes: list[Envelope], published: dict[int, Violation | None] | None = None) -> Bundle:
-    """The bundle the log key holder would publish for these envelopes, verdicts replayed.
-
-    ``published`` overrides the verdicts the ledger states (a lying ledger).
-    """
-    entries = [e.to_bytes() for e in envelopes]
-    replay = Replay(
-        KeyRecord(OPERATOR.public_key.key_id, OPERATOR.public_key.raw, OPERATOR_ACTOR, 0)
-    )
-    for entry in entries:
-        replay.check(entry)
-    verdicts = dict(enumerate(replay.verdicts)) | (published or {})
-    leaves = [leaf_hash(e) for e in entries]
-    records = []
-    chain = CHAIN_GENESIS
-    for index, (entry, leaf) in enumerate(zip(entries, leaves, strict=True)):
-        chain = chain_hash(chain, leaf)
-        verdict = verdicts[index]
-        records.append(EntryRecord(index, entry, chain, verdict is None, verdict))
-    return Bundle(head=checkpoint(leaves, len(entries)), entries=records)
-
-
-def with_since(bundle: Bundle) -> Bundle:
-    leaves = [leaf_hash(e.entry) for e in bundle.entries]
-    proof = tuple(consistency_proof(leaves, SINCE_SIZE))
-    return replace(
-        bundle,
-        since=checkpoint(leaves, SINCE_SIZE),
-        consistency=ConsistencyRecord(SINCE_SIZE, len(leaves), proof),
-    )
 
 
 def _flip(data: bytes, at: int) -> bytes:

@@ -1,0 +1,143 @@
+"""Bundles from envelopes, and back from files: the pure part of the tamper vectors.
+
+``seal`` makes the bundle the log key holder would publish for a list of envelopes (verdicts
+replayed); ``read_bundle`` reads a bundle file back into its parts, so that tests can edit the
+checked-in vectors (``DATA``, written by ``generate.py``). Only the pure core is imported: the
+verifier's tests run on an install without the store (``make verifier-install-check``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Final
+
+from ledger.bundle import (
+    ROLE_HEAD,
+    ROLE_SINCE,
+    SCOPE_LEDGER,
+    CheckpointRecord,
+    ConsistencyRecord,
+    EntryRecord,
+    Manifest,
+    parse_record,
+)
+from ledger.checkpoint import Checkpoint, sign_checkpoint
+from ledger.envelope import Envelope
+from ledger.events import OPERATOR_ACTOR
+from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
+from ledger.keys import PrivateKey
+from ledger.merkle import consistency_proof, root_hash
+from ledger.note import vkey
+from ledger.receipt import Violation
+from ledger.registry import KeyRecord
+from ledger.replay import Replay
+
+DATA: Final = Path(__file__).resolve().parent / "data"  # the checked-in vectors
+ORIGIN = "vectors.spola.local/ledger"
+SINCE_SIZE = 6  # the earlier checkpoint of the bundles that carry a consistency proof
+
+
+def key(name: str) -> PrivateKey:
+    return PrivateKey.from_seed(hashlib.sha256(f"spola bundle vectors: {name}".encode()).digest())
+
+
+OPERATOR = key("operator")
+LOG_VKEY = vkey(ORIGIN, OPERATOR.public_key.raw)
+
+
+@dataclass
+class Bundle:
+    """A bundle's parts, before they become lines: mutations edit these."""
+
+    head: bytes
+    entries: list[EntryRecord]
+    since: bytes | None = None
+    consistency: ConsistencyRecord | None = None
+    manifest_tree_size: int | None = None
+
+    def to_bytes(self) -> bytes:
+        body = [CheckpointRecord(ROLE_HEAD, self.head).to_line()]
+        if self.since is not None:
+            body.append(CheckpointRecord(ROLE_SINCE, self.since).to_line())
+        if self.consistency is not None:
+            body.append(self.consistency.to_line())
+        body.extend(e.to_line() for e in self.entries)
+        data = b"".join(body)
+        size = head_size(self.head)
+        manifest = Manifest(
+            origin=ORIGIN,
+            scope=SCOPE_LEDGER,
+            tree_size=size if self.manifest_tree_size is None else self.manifest_tree_size,
+            entries=len(self.entries),
+            checkpoints=1 + (self.since is not None),
+            consistency=int(self.consistency is not None),
+            body_sha256=hashlib.sha256(data).digest(),
+        )
+        return manifest.to_line() + data
+
+
+def head_size(note: bytes) -> int:
+    """The tree size a signed checkpoint note states (its signature unchecked)."""
+    return Checkpoint.from_text(note.decode().split("\n\n")[0] + "\n").size
+
+
+def checkpoint(leaves: list[bytes], size: int, signer: PrivateKey = OPERATOR) -> bytes:
+    return sign_checkpoint(Checkpoint(ORIGIN, size, root_hash(leaves[:size])), signer)
+
+
+def seal(envelopes: list[Envelope], published: dict[int, Violation | None] | None = None) -> Bundle:
+    """The bundle the log key holder would publish for these envelopes, verdicts replayed.
+
+    ``published`` overrides the verdicts the ledger states (a lying ledger).
+    """
+    entries = [e.to_bytes() for e in envelopes]
+    replay = Replay(
+        KeyRecord(OPERATOR.public_key.key_id, OPERATOR.public_key.raw, OPERATOR_ACTOR, 0)
+    )
+    for entry in entries:
+        replay.check(entry)
+    verdicts = dict(enumerate(replay.verdicts)) | (published or {})
+    leaves = [leaf_hash(e) for e in entries]
+    records = []
+    chain = CHAIN_GENESIS
+    for index, (entry, leaf) in enumerate(zip(entries, leaves, strict=True)):
+        chain = chain_hash(chain, leaf)
+        verdict = verdicts[index]
+        records.append(EntryRecord(index, entry, chain, verdict is None, verdict))
+    return Bundle(head=checkpoint(leaves, len(entries)), entries=records)
+
+
+def with_since(bundle: Bundle) -> Bundle:
+    leaves = [leaf_hash(e.entry) for e in bundle.entries]
+    proof = tuple(consistency_proof(leaves, SINCE_SIZE))
+    return replace(
+        bundle,
+        since=checkpoint(leaves, SINCE_SIZE),
+        consistency=ConsistencyRecord(SINCE_SIZE, len(leaves), proof),
+    )
+
+
+def read_bundle(path: Path) -> Bundle:
+    """A bundle file (as ``Bundle.to_bytes`` writes it) back into its parts."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    manifest = Manifest.from_line(lines[0])
+    bundle = Bundle(head=b"", entries=[])
+    for number, line in enumerate(lines[1:], start=2):
+        record = parse_record(line, number=number)
+        if isinstance(record, EntryRecord):
+            bundle.entries.append(record)
+        elif isinstance(record, ConsistencyRecord):
+            bundle.consistency = record
+        elif record.role == ROLE_HEAD:
+            bundle.head = record.note
+        else:
+            bundle.since = record.note
+    if manifest.tree_size != head_size(bundle.head):
+        bundle.manifest_tree_size = manifest.tree_size
+    return bundle
+
+
+def envelopes(bundle: Bundle) -> list[Envelope]:
+    return [Envelope.from_bytes(record.entry) for record in bundle.entries]
