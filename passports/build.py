@@ -33,6 +33,7 @@ from ledger.supply import (
     ReceiptEvent,
 )
 from passports.graph import ZERO, Graph, Origin, Walk
+from scoring.product import product_mci, recycled_output_kg
 from scoring.transport import FACTORS, Step, leg, local_shares
 
 FORMAT: Final = "spola-passport/1"
@@ -141,6 +142,9 @@ def build_passport(facts: PassportFacts) -> Passport:
         "data_quality": _quality(walk, legs),
         "entries": sorted(f.index for f in facts.facts),
     }
+    if document["materials"]:  # the MCI from the same facts (docs/scoring.md, Product)
+        score = product_mci(document, recycled_output_kg=recycled_output_kg(facts))
+        document["circularity"]["mci"] = score.to_json()
     return Passport(subject, facts.version.number, document)
 
 
