@@ -1,28 +1,50 @@
-"""Bounded request bodies: refuse oversize input before it is buffered.
+"""Bounded requests: refuse oversize input before it is read, let alone buffered.
 
-A pure ASGI middleware: a declared Content-Length over the limit is refused at once; a body
-without one (chunked) is counted as it streams and cut off at the limit.
+A pure ASGI middleware, the outermost of the app's own:
+- a request target (path and query string) over ``max_target_bytes`` is refused with 414, and
+  request headers over ``max_header_bytes`` in all with 431 (RFC 6585), before anything else
+  runs: no route parses a 100 KB Digital Link or a megabyte of cookies;
+- a declared Content-Length over ``max_bytes`` (or one that is not a number) is refused with
+  413 at once, before a byte of the body is read; a body without one (chunked) is counted as it
+  streams and cut off at the limit.
+Every refusal is an RFC 9457 problem, as ``api.problems`` writes them.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Well above any real client (browsers send a few hundred bytes of headers, a Digital Link URI
+# is at most 2,048 characters) and well below what the server itself would buffer.
+MAX_TARGET_BYTES: Final = 8 * 1024
+MAX_HEADER_BYTES: Final = 16 * 1024
+
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_target_bytes: int = MAX_TARGET_BYTES,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_target_bytes = max_target_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if refusal := self._head_refusal(scope):
+            await _problem(send, *refusal)
+            return
+        if self._declared_too_large(scope):
             await self._refuse(send)
             return
         seen = 0
@@ -44,25 +66,50 @@ class BodyLimit:
             if refused:
                 await self._refuse(send)
 
+    def _head_refusal(self, scope: Scope) -> tuple[int, str, str, str] | None:
+        target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
+        if target > self.max_target_bytes:
+            detail = f"request target is {target} bytes, over the limit of {self.max_target_bytes}"
+            return 414, "uri-too-long", "Request target too long", detail
+        headers = sum(len(name) + len(value) for name, value in scope["headers"])
+        if headers > self.max_header_bytes:
+            detail = (
+                f"request headers are {headers} bytes, over the limit of {self.max_header_bytes}"
+            )
+            return 431, "headers-too-large", "Request headers too large", detail
+        return None
+
+    def _declared_too_large(self, scope: Scope) -> bool:
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is None:
+            return False
+        # Digits counted before int() runs: int() refuses over 4,300 digits with a ValueError.
+        return not declared.isdigit() or len(declared) > 18 or int(declared) > self.max_bytes
+
     async def _refuse(self, send: Send) -> None:
-        body: dict[str, Any] = {
-            "type": "urn:spola:problem:too-large",
-            "title": "Request body too large",
-            "status": 413,
-            "detail": f"request body is over the limit of {self.max_bytes} bytes",
+        detail = f"request body is over the limit of {self.max_bytes} bytes"
+        await _problem(send, 413, "too-large", "Request body too large", detail)
+
+
+async def _problem(send: Send, status: int, kind: str, title: str, detail: str) -> None:
+    body: dict[str, Any] = {
+        "type": f"urn:spola:problem:{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
         }
-        data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
+    )
+    await send({"type": "http.response.body", "body": data})
 
 
 class _TooLarge(Exception):

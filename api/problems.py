@@ -77,7 +77,55 @@ def ledger_problem(exc: LedgerError) -> JSONResponse:
     return problem(500, "internal", "Internal error", "the ledger could not handle this request")
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "example": "urn:spola:problem:bad-request"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+    },
+}
+_REFUSED = {
+    "description": "Refused: an RFC 9457 problem naming what was wrong",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare in an OpenAPI document the errors this module answers with.
+
+    FastAPI declares a 422 ``HTTPValidationError`` for every operation with parameters; the
+    service never sends one (invalid parameters are a 400 problem, see ``install``). Each
+    operation instead declares ``4XX``: an ``application/problem+json`` Problem.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for fastapi_default in ("HTTPValidationError", "ValidationError"):
+        components.pop(fastapi_default, None)
+    components["Problem"] = PROBLEM_SCHEMA
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            declared = responses.get("422", {}).get("content", {}).get("application/json", {})
+            if declared.get("schema") == {"$ref": "#/components/schemas/HTTPValidationError"}:
+                del responses["422"]
+            responses.setdefault("4XX", _REFUSED)
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented extension point
+
     @app.exception_handler(LedgerError)
     async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
         return ledger_problem(exc)

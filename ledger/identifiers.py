@@ -96,7 +96,10 @@ class DigitalLink:
         """Parse an uncompressed Digital Link URI or path, e.g. ``/01/09506000134352/21/A1``."""
         if len(uri) > 2048:
             raise IdentifierError("Digital Link URI is longer than 2048 characters")
-        segments = urlsplit(uri).path.split("/")
+        try:
+            segments = urlsplit(uri).path.split("/")
+        except ValueError as exc:  # urlsplit: "Invalid IPv6 URL" for an unclosed "[" host
+            raise IdentifierError(f"Digital Link URI is not a URI: {exc}") from None
         if "01" not in segments:
             raise IdentifierError("no /01/{gtin} in the Digital Link path")
         tail = segments[segments.index("01") :]  # a resolver may put a path prefix before it

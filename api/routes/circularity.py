@@ -32,6 +32,7 @@ _DECIMAL_TEXT: Final = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
 PLACES: Final = Decimal("0.000001")
 # Decimal exponents outside this range are typos (or attacks on the arithmetic), not products.
 MAX_EXPONENT: Final = 20
+MAX_NUMBER_TEXT: Final = 64  # a JSON number longer than this is no mass, fraction or ratio
 
 _NUMBER = {"oneOf": [{"type": "string", "example": "0.25"}, {"type": "number"}]}
 _BODY = {
@@ -68,6 +69,17 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
+def _number(text: str) -> Decimal:
+    # Checked on the text before Decimal() runs: a number of a million digits is refused at
+    # once, and an exponent Decimal cannot hold (1e999999999999) is a bad body, not a 500.
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueError(f"number {text[:20]}… is longer than {MAX_NUMBER_TEXT} characters")
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        raise ValueError(f"number {text} is out of range") from None
+
+
 def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
@@ -80,8 +92,8 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(
             raw,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=_number,
+            parse_int=_number,
             parse_constant=_refuse_constant,
             object_pairs_hook=_unique_names,
         )
