@@ -1,10 +1,14 @@
 """Audit bundles: one self-contained file an auditor verifies offline (docs/bundle.md).
 
-This module owns the bundle's line format: a manifest line, then checkpoint, consistency and
-entry records, each one RFC 8785 JSON object on a line of its own. It parses untrusted lines
-strictly and within bounds, and writes them; it checks nothing a line claims (signatures,
-hashes, proofs, verdicts): that is the verifier's job (``verifier``), and reading the entries
-out of a database is the store's (``ledger.store.bundle``).
+This module owns the bundle's line format: a manifest line, then checkpoint, consistency,
+passport, entry and inclusion records, each one RFC 8785 JSON object on a line of its own. A
+whole-ledger bundle (scope ``ledger``) holds every entry in order; a partial one (scope
+``passport``, ``item`` or ``actor``, with its subject) holds some entries, each followed by its
+inclusion proof to the head checkpoint, and for a passport the documents of its versions.
+
+It parses untrusted lines strictly and within bounds, and writes them; it checks nothing a line
+claims (signatures, hashes, proofs, verdicts): that is the verifier's job (``verifier``), and
+reading the entries out of a database is the store's (``ledger.store.bundle``).
 
 A bundle is read line by line, so memory stays bounded whatever the size of the log.
 """
@@ -26,6 +30,11 @@ from ledger.receipt import Violation
 BUNDLE_FORMAT: Final = "spola-bundle"
 BUNDLE_VERSION: Final = 1
 SCOPE_LEDGER: Final = "ledger"  # every entry 0 .. tree_size - 1, in order
+SCOPE_PASSPORT: Final = "passport"  # a passport's entries, their dependencies, its versions
+SCOPE_ITEM: Final = "item"  # an item's (or lot's) entries and their dependencies
+SCOPE_ACTOR: Final = "actor"  # the entries one actor signed and their dependencies
+PARTIAL_SCOPES: Final = (SCOPE_PASSPORT, SCOPE_ITEM, SCOPE_ACTOR)
+MAX_SUBJECT: Final = 200
 MAX_MANIFEST_BYTES: Final = 4 * 1024
 # An entry is at most 256 KiB (``ledger.envelope``): base64 makes it 4/3 larger, plus the record.
 MAX_LINE_BYTES: Final = 512 * 1024
@@ -69,7 +78,11 @@ def _parse_line(line: bytes, max_bytes: int, what: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Manifest:
-    """The first line: what the rest of the file holds, and the SHA-256 of its bytes."""
+    """The first line: what the rest of the file holds, and the SHA-256 of its bytes.
+
+    ``subject``, ``inclusion`` and ``passports`` are members of a partial bundle's manifest
+    only: a whole-ledger manifest has exactly the members it always had.
+    """
 
     origin: str
     scope: str
@@ -78,42 +91,52 @@ class Manifest:
     checkpoints: int
     consistency: int
     body_sha256: bytes
+    subject: str | None = None
+    inclusion: int = 0
+    passports: int = 0
+
+    @property
+    def partial(self) -> bool:
+        return self.scope != SCOPE_LEDGER
 
     def to_line(self) -> bytes:
-        return _line(
-            {
-                "format": BUNDLE_FORMAT,
-                "v": BUNDLE_VERSION,
-                "origin": self.origin,
-                "scope": self.scope,
-                "tree_size": self.tree_size,
-                "entries": self.entries,
-                "checkpoints": self.checkpoints,
-                "consistency": self.consistency,
-                "body_sha256": self.body_sha256.hex(),
-            }
-        )
+        obj: dict[str, Any] = {
+            "format": BUNDLE_FORMAT,
+            "v": BUNDLE_VERSION,
+            "origin": self.origin,
+            "scope": self.scope,
+            "tree_size": self.tree_size,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "consistency": self.consistency,
+            "body_sha256": self.body_sha256.hex(),
+        }
+        if self.partial:
+            obj |= {"subject": self.subject, "inclusion": self.inclusion}
+            obj["passports"] = self.passports
+        return _line(obj)
 
     @classmethod
     def from_line(cls, line: bytes) -> Manifest:
         what = "bundle manifest"
         obj = _parse_line(line, MAX_MANIFEST_BYTES, what)
-        _members(
-            obj,
-            {"format", "v", "origin", "scope", "tree_size", "entries", "checkpoints"}
-            | {"consistency", "body_sha256"},
-            what,
-        )
         if obj.get("format") != BUNDLE_FORMAT:
             raise FormatError(f"{what}: not a {BUNDLE_FORMAT} file")
         if obj.get("v") != BUNDLE_VERSION:
             raise FormatError(f"{what}: version {obj.get('v')!r} is not {BUNDLE_VERSION}")
         scope = _field(obj, "scope", str, what)
-        if scope != SCOPE_LEDGER:
+        if scope != SCOPE_LEDGER and scope not in PARTIAL_SCOPES:
             raise FormatError(f"{what}: scope {scope[:32]!r} is not supported")
+        allowed = {"format", "v", "origin", "scope", "tree_size", "entries", "checkpoints"}
+        allowed |= {"consistency", "body_sha256"}
+        partial = {"subject", "inclusion", "passports"} if scope in PARTIAL_SCOPES else set()
+        _members(obj, allowed | partial, what)
         digest = _field(obj, "body_sha256", str, what)
         if not _HEX64.fullmatch(digest):
             raise FormatError(f"{what}: body_sha256 must be 64 lowercase hex digits")
+        subject = _field(obj, "subject", str, what) if partial else None
+        if subject is not None and not 0 < len(subject) <= MAX_SUBJECT:
+            raise FormatError(f"{what}: subject must be 1 to {MAX_SUBJECT} characters")
         return cls(
             origin=_field(obj, "origin", str, what),
             scope=scope,
@@ -122,6 +145,9 @@ class Manifest:
             checkpoints=_size(obj, "checkpoints", what),
             consistency=_size(obj, "consistency", what),
             body_sha256=bytes.fromhex(digest),
+            subject=subject,
+            inclusion=_size(obj, "inclusion", what) if partial else 0,
+            passports=_size(obj, "passports", what) if partial else 0,
         )
 
 
@@ -175,7 +201,41 @@ class EntryRecord:
         )
 
 
-Record = CheckpointRecord | ConsistencyRecord | EntryRecord
+@dataclass(frozen=True)
+class InclusionRecord:
+    """The RFC 9162 §2.1.3 proof that entry ``index`` is in the tree of ``tree_size`` leaves."""
+
+    index: int
+    tree_size: int
+    proof: tuple[bytes, ...]
+
+    def to_line(self) -> bytes:
+        proof = [base64.b64encode(h).decode("ascii") for h in self.proof]
+        return _line(
+            {"kind": "inclusion", "index": self.index, "tree_size": self.tree_size, "proof": proof}
+        )
+
+
+@dataclass(frozen=True)
+class PassportRecord:
+    """Version ``version`` of the passport of ``subject``: the document's RFC 8785 bytes."""
+
+    subject: str
+    version: int
+    document: bytes
+
+    def to_line(self) -> bytes:
+        return _line(
+            {
+                "kind": "passport",
+                "subject": self.subject,
+                "version": self.version,
+                "document": base64.b64encode(self.document).decode("ascii"),
+            }
+        )
+
+
+Record = CheckpointRecord | ConsistencyRecord | EntryRecord | InclusionRecord | PassportRecord
 
 
 def _checkpoint(obj: dict[str, Any], what: str) -> CheckpointRecord:
@@ -186,8 +246,7 @@ def _checkpoint(obj: dict[str, Any], what: str) -> CheckpointRecord:
     return CheckpointRecord(role=role, note=_field(obj, "note", str, what).encode("utf-8"))
 
 
-def _consistency(obj: dict[str, Any], what: str) -> ConsistencyRecord:
-    _members(obj, {"kind", "size1", "size2", "proof"}, what)
+def _proof(obj: dict[str, Any], what: str) -> tuple[bytes, ...]:
     proof = _field(obj, "proof", list, what)
     if len(proof) > MAX_PROOF_HASHES:
         raise LimitError(f"{what}: more than {MAX_PROOF_HASHES} proof hashes")
@@ -196,9 +255,35 @@ def _consistency(obj: dict[str, Any], what: str) -> ConsistencyRecord:
         if not isinstance(text, str):
             raise FormatError(f"{what}: proof hash {i} must be base64 text")
         hashes.append(decode_base64(text, f"{what}: proof hash {i}"))
+    return tuple(hashes)
+
+
+def _consistency(obj: dict[str, Any], what: str) -> ConsistencyRecord:
+    _members(obj, {"kind", "size1", "size2", "proof"}, what)
     return ConsistencyRecord(
-        size1=_size(obj, "size1", what), size2=_size(obj, "size2", what), proof=tuple(hashes)
+        size1=_size(obj, "size1", what), size2=_size(obj, "size2", what), proof=_proof(obj, what)
     )
+
+
+def _inclusion(obj: dict[str, Any], what: str) -> InclusionRecord:
+    _members(obj, {"kind", "index", "tree_size", "proof"}, what)
+    return InclusionRecord(
+        index=_size(obj, "index", what),
+        tree_size=_size(obj, "tree_size", what),
+        proof=_proof(obj, what),
+    )
+
+
+def _passport(obj: dict[str, Any], what: str) -> PassportRecord:
+    _members(obj, {"kind", "subject", "version", "document"}, what)
+    subject = _field(obj, "subject", str, what)
+    if not 0 < len(subject) <= MAX_SUBJECT:
+        raise FormatError(f"{what}: subject must be 1 to {MAX_SUBJECT} characters")
+    version = _size(obj, "version", what)
+    if version < 1:
+        raise FormatError(f"{what}: versions count from 1")
+    document = decode_base64(_field(obj, "document", str, what), f"{what}: document")
+    return PassportRecord(subject=subject, version=version, document=document)
 
 
 def _entry(obj: dict[str, Any], what: str) -> EntryRecord:
@@ -237,6 +322,10 @@ def parse_record(line: bytes, *, number: int) -> Record:
         return _checkpoint(obj, what)
     if kind == "consistency":
         return _consistency(obj, what)
+    if kind == "inclusion":
+        return _inclusion(obj, what)
+    if kind == "passport":
+        return _passport(obj, what)
     raise FormatError(f"{what}: unknown kind {str(kind)[:32]!r}")
 
 
@@ -245,13 +334,19 @@ __all__ = [
     "BUNDLE_VERSION",
     "MAX_LINE_BYTES",
     "MAX_MANIFEST_BYTES",
+    "PARTIAL_SCOPES",
     "ROLE_HEAD",
     "ROLE_SINCE",
+    "SCOPE_ACTOR",
+    "SCOPE_ITEM",
     "SCOPE_LEDGER",
+    "SCOPE_PASSPORT",
     "CheckpointRecord",
     "ConsistencyRecord",
     "EntryRecord",
+    "InclusionRecord",
     "Manifest",
+    "PassportRecord",
     "Record",
     "parse_record",
 ]

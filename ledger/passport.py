@@ -15,12 +15,13 @@ version of a passport — those that made the subject or anything upstream of it
 those (handovers and receipts), happened to the subject after it was made (lifecycle) or issued
 its passport, none after the version's log index — and the actors' profiles as they stood then.
 The store gathers them (``ledger.store.passports``), the offline verifier from a bundle; the
-same facts always build the same passport.
+same facts always build the same passport. ``passport_versions`` derives a subject's versions
+from the events alone, as the store does from its custody rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Final, Literal, Self
 
@@ -38,7 +39,7 @@ from ledger.events import (
     Text,
 )
 from ledger.identifiers import DigitalLink
-from ledger.supply import Amount
+from ledger.supply import Amount, LifecycleEvent
 
 MAX_CARE: Final = 12
 MAX_DOCUMENTS: Final = 16
@@ -163,3 +164,34 @@ class PassportFacts:
         if not issued:
             raise ValueError(f"no passport event for {self.subject} among the facts")
         return issued[-1]
+
+
+# The version cause of each lifecycle kind: the custody action ``ledger.rules`` records for it
+# (kept here because ``ledger.rules`` imports this module).
+LIFECYCLE_CAUSES: Final = {
+    "sale": "sold",
+    "resale": "resold",
+    "rental": "rented",
+    "repair": "repaired",
+    "take-back": "taken-back",
+    "recycling": "recycled",
+}
+
+
+def passport_versions(subject: str, facts: Iterable[Fact]) -> list[VersionRef]:
+    """The versions of the passport of ``subject``, from applied facts in log order.
+
+    Version 1 is the first passport event of the subject; every later passport event of it and
+    every lifecycle event of the item starts the next one. Empty when it has no passport.
+    """
+    found: list[VersionRef] = []
+    for fact in facts:
+        event = fact.event
+        cause = None
+        if isinstance(event, PassportEvent) and event.subject == subject:
+            cause = "passport"
+        elif found and isinstance(event, LifecycleEvent) and event.item == subject:
+            cause = LIFECYCLE_CAUSES[event.kind]
+        if cause is not None and (not found or found[-1].index != fact.index):
+            found.append(VersionRef(len(found) + 1, fact.index, cause))
+    return found

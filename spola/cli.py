@@ -273,11 +273,22 @@ def cmd_export_epcis(args: argparse.Namespace) -> int:
 def cmd_export_bundle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ledger.store.bundle import export_bundle
+    from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM
+    from ledger.store.bundle import export_bundle, export_partial_bundle
 
+    scope, subject = (SCOPE_ITEM, args.item) if args.item else (SCOPE_ACTOR, args.actor)
+    if subject and args.since_checkpoint:
+        raise SystemExit("spola: --since-checkpoint is for whole-ledger bundles only")
     since = Path(args.since_checkpoint).read_bytes() if args.since_checkpoint else None
     _, store = open_store(args)
     try:
+        if subject:
+            summary = export_partial_bundle(store, Path(args.out), scope=scope, subject=subject)
+            print(
+                f"exported the {scope} bundle of {subject} (tree size {summary.tree_size:,}, "
+                f"{summary.bytes:,} bytes) to {summary.path}"
+            )
+            return 0
         progress = _export_progress(store.tree_size())
         summary = export_bundle(
             store, Path(args.out), since_checkpoint=since, progress=lambda done, _: progress(done)
@@ -308,11 +319,16 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_hel
     p.add_argument("--until", help="only events before this RFC 3339 time")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_export_epcis)
-    p = exports.add_parser("bundle", help="write the whole log as an audit bundle (docs/bundle.md)")
+    p = exports.add_parser(
+        "bundle", help="write the whole log (or one item's or actor's part) as an audit bundle"
+    )
     p.add_argument("--out", required=True, help="the file to write (replaced atomically)")
     p.add_argument(
         "--since-checkpoint", help="an earlier signed checkpoint: add a consistency proof from it"
     )
+    only = p.add_mutually_exclusive_group()
+    only.add_argument("--item", help="a partial bundle: this item's or lot's entries (path, URN)")
+    only.add_argument("--actor", help="a partial bundle: the entries this actor signed (URN)")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_export_bundle)
 

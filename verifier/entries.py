@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Final
 
-from ledger.bundle import EntryRecord, parse_record
+from ledger.bundle import EntryRecord, InclusionRecord, parse_record
 from ledger.envelope import Envelope, verify_envelope
 from ledger.errors import FormatError, LedgerError, LimitError
 from ledger.hashing import leaf_hash
@@ -40,9 +40,10 @@ IN_FLIGHT_PER_JOB: Final = 2
 # One entry line, checked: (published index, entry bytes when the envelope did not parse,
 # the envelope or why it did not parse, its bytes canonical, leaf hash, published chain hash,
 # published verdict, signature verified). A line that does not parse is its error message; a
-# header record among the entries is its line number.
+# header record among the entries is its line number; an inclusion proof (partial bundles) is
+# itself.
 EntryResult = tuple[int, bytes, Envelope | str, bool, bytes, bytes, Violation | None, bool]
-LineResult = EntryResult | str | int
+LineResult = EntryResult | InclusionRecord | str | int
 Batch = tuple[list[LineResult], tuple[bytes, ...]]  # the lines checked; raw keys introduced
 
 
@@ -84,6 +85,8 @@ def _parse_line(line: bytes, number: int) -> LineResult:
         record = parse_record(line, number=number)
     except (FormatError, LimitError) as exc:
         return str(exc)
+    if isinstance(record, InclusionRecord):
+        return record
     if not isinstance(record, EntryRecord):
         return number
     try:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from ledger.envelope import Envelope
 from ledger.errors import FeedError, LedgerError, RevokedKeyError, SignatureError, UnknownKeyError
 from ledger.receipt import Violation
-from ledger.replay import Replay
+from ledger.registry import RegistryView
 
 
 def classify_refusal(
-    cause: LedgerError, replay: Replay, envelope: Envelope
+    cause: LedgerError, registry: RegistryView, index: int, envelope: Envelope
 ) -> tuple[int, str, str]:
-    """(step, rule, expected) for an entry the replay refused to admit."""
+    """(step, rule, expected) for entry ``index``, which the replay refused to admit."""
     if isinstance(cause, SignatureError):
-        return _signature_refusal(cause, replay, envelope)
+        return _signature_refusal(cause, registry, index, envelope)
     if isinstance(cause, FeedError):
         # The messages of ledger.feed.check_continuation name the case first.
         text = str(cause)
@@ -31,13 +31,13 @@ _FEED_CASES = (
 
 
 def _signature_refusal(
-    cause: SignatureError, replay: Replay, envelope: Envelope
+    cause: SignatureError, registry: RegistryView, index: int, envelope: Envelope
 ) -> tuple[int, str, str]:
     if isinstance(cause, UnknownKeyError):
         return 7, "key.unknown", "a key registered by an earlier key event"
     if isinstance(cause, RevokedKeyError):
-        key = replay.registry.key(envelope.signatures[0].keyid) if envelope.signatures else None
-        if key is not None and replay.size - 1 < key.valid_from_index:
+        key = registry.key(envelope.signatures[0].keyid) if envelope.signatures else None
+        if key is not None and index < key.valid_from_index:
             return 7, "key.not_yet_valid", f"index >= {key.valid_from_index} (key registered)"
         return 7, "key.revoked", "a key not yet revoked or rotated at this index"
     if "claims actor" in str(cause):  # ledger.registry.check_attribution

@@ -16,6 +16,7 @@ STEPS: Final = {
     7: "envelope signatures, key validity by index",
     8: "feeds: no gap, no fork",
     9: "domain rules replayed, verdicts agree",
+    10: "passports rebuilt from the events",
 }
 MAX_FINDINGS: Final = 10_000  # kept in full; beyond this only counted
 
@@ -50,6 +51,9 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     omitted: int = 0
     skipped: dict[int, str] = field(default_factory=dict)  # step → why it did not run
+    notes: dict[int, str] = field(default_factory=dict)  # step → how it ran, when it passed
+    scope: str = "ledger"
+    subject: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -65,12 +69,16 @@ class Report:
         count = sum(1 for f in self.findings if f.step == step)
         if count:
             return f"{count} finding{'s' if count != 1 else ''}"
-        return f"skipped: {self.skipped[step]}" if step in self.skipped else "ok"
+        if step in self.skipped:
+            return f"skipped: {self.skipped[step]}"
+        return f"ok ({self.notes[step]})" if step in self.notes else "ok"
 
     def to_json(self) -> dict[str, Any]:
+        scope = {"scope": self.scope, "subject": self.subject} if self.subject else {}
         return {
             "valid": self.valid,
             "origin": self.origin,
+            **scope,
             "tree_size": self.tree_size,
             "entries": self.entries,
             "signatures_checked": self.signatures_checked,
@@ -88,6 +96,8 @@ class Report:
 
     def to_text(self, *, width: int = 60) -> str:
         lines = [f"bundle of {self.origin}: tree size {self.tree_size:,}, {self.entries:,} entries"]
+        if self.subject:
+            lines.append(f"partial bundle, scope {self.scope}: {self.subject}")
         lines.append(f"{'step':<5} {'check':<45} result")
         lines.extend(
             f"{step:<5} {name:<45} {self.step_status(step)}" for step, name in STEPS.items()

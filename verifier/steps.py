@@ -9,12 +9,16 @@ compact range and what the replay keeps (registry, feed heads, projections). Inp
 even begin on (no manifest, a log key that does not parse, a trusted checkpoint that does not
 verify) raises ``UnusableInputError``.
 
-It imports only the pure core: an auditor's install has no database and no web framework.
+A partial bundle (one passport, item or actor) hands its entries and inclusion proofs to
+``verifier.partial`` instead (steps 5 to 9 as far as a subset allows); the passport records of
+any bundle are rebuilt and compared at the end (step 10, ``verifier.passports``).
+
+It imports only the pure core (and the pure passport builder): an auditor's install has no
+database and no web framework.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -22,14 +26,12 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from ledger.bundle import (
-    MAX_LINE_BYTES,
     MAX_MANIFEST_BYTES,
     ROLE_HEAD,
     CheckpointRecord,
     ConsistencyRecord,
-    EntryRecord,
+    InclusionRecord,
     Manifest,
-    parse_record,
 )
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.compact import CompactRange
@@ -42,15 +44,15 @@ from ledger.proofs import verify_consistency
 from ledger.registry import KeyRecord
 from ledger.replay import Replay
 from verifier.entries import (
-    BATCH_BYTES,
-    BATCH_LINES,
-    FIRST_BATCH_LINES,
     EntryResult,
     LineChecker,
     LineResult,
     signature_verifies,
 )
 from verifier.findings import classify_refusal, verdict_text
+from verifier.partial import PartialRun
+from verifier.passports import PassportCheck
+from verifier.reading import read_body
 from verifier.report import Report
 
 CHUNK: Final = 2048  # entries replayed together, between progress reports
@@ -87,8 +89,14 @@ class _Run:
         self.trusted = trusted
         self.progress = progress
         self.report = Report(origin=manifest.origin, tree_size=manifest.tree_size)
+        self.report.scope, self.report.subject = manifest.scope, manifest.subject
         self.header = _Header()
         self.counts = {"entries": 0, "checkpoints": 0, "consistency": 0}
+        self.counts |= {"inclusion": 0, "passports": 0}
+        self.passports = PassportCheck(self.report, manifest.subject)
+        self.partial = None
+        if manifest.partial:
+            self.partial = PartialRun(self.report, manifest.tree_size, log_key, self.passports)
         self.replay = Replay(log_key)
         self.compact = CompactRange()
         self.chain = CHAIN_GENESIS
@@ -165,6 +173,12 @@ class _Run:
         for result in results:
             if isinstance(result, str):
                 self.report.add(1, None, "bundle.line", "a well-formed record", result)
+            elif isinstance(result, InclusionRecord):
+                self.counts["inclusion"] += 1
+                if self.partial is None:
+                    self.report.add(1, None, "bundle.line", "no proof", "an inclusion proof")
+                else:
+                    self.partial.inclusion(result)
             elif isinstance(result, int):
                 self.report.add(1, None, "bundle.order", "header records first", f"line {result}")
             else:
@@ -174,6 +188,10 @@ class _Run:
                     self.replay_chunk()
 
     def entry(self, result: EntryResult) -> None:
+        if self.partial is not None:
+            self.partial.entry(result)
+            self.chunk.append(result)
+            return
         index = self.compact.size
         report = self.report
         number, _, envelope, canonical, leaf, published_chain, _, _ = result
@@ -203,6 +221,10 @@ class _Run:
         Before the replay, this process checks the signatures whose key a worker had not been
         sent yet; the replay verifies the rest (keys it has never seen) in order.
         """
+        if self.partial is not None:
+            self.partial.check_chunk(self.chunk, self.checker.known)
+            self.chunk.clear()
+            return
         for _, entry, parsed, _, _, _, published, checked in self.chunk:
             index = self.replay.size
             envelope = parsed if isinstance(parsed, Envelope) else None
@@ -213,7 +235,8 @@ class _Run:
             if envelope is None:
                 continue  # reported in step 5; the replay refuses it as well
             if isinstance(outcome, LedgerError):
-                step, rule, expected = classify_refusal(outcome.cause, self.replay, envelope)
+                registry = self.replay.registry
+                step, rule, expected = classify_refusal(outcome.cause, registry, index, envelope)
                 self.report.add(step, index, rule, expected, str(outcome.cause))
                 continue
             if outcome != published:
@@ -229,25 +252,54 @@ class _Run:
     # -- the end -----------------------------------------------------------------------------
 
     def finish(self, body_hash: bytes, lines: dict[str, int]) -> None:
-        report, manifest, head = self.report, self.manifest, self.header.head
-        size = self.compact.size
-        report.entries = size
+        report, manifest = self.report, self.manifest
         if body_hash != manifest.body_sha256:
             report.add(1, None, "bundle.body_sha256", manifest.body_sha256.hex(), body_hash.hex())
         for name, want in (
             ("entries", manifest.entries),
             ("checkpoints", manifest.checkpoints),
             ("consistency", manifest.consistency),
+            ("inclusion", manifest.inclusion),
+            ("passports", manifest.passports),
         ):
             if lines[name] != want:
                 report.add(
                     1, None, f"bundle.{name}", f"{want} in the manifest", f"{lines[name]} lines"
                 )
-        if head is None:
+        if self.header.head is None:
             report.add(3, None, "checkpoint.missing", "a head checkpoint by the log key", "none")
-        elif size != head.size:
+        if self.partial is None:
+            self._finish_ledger()
+        else:
+            self._finish_partial(self.partial)
+        # (10) passports rebuilt from the bundle's events
+        self.passports.check()
+        if not self.passports.records:
+            report.skipped[10] = "no passport in the bundle"
+
+    def _finish_partial(self, partial: PartialRun) -> None:
+        partial.finish()
+        head = self.header.head
+        if self.trusted is None and self.header.since is None:
+            self.report.skipped[4] = "no trusted checkpoint given"
+        # (4) with no consistency proof, only a checkpoint of the head's own size is checked
+        for rule, checkpoint in (("trusted", self.trusted), ("since", self.header.since)):
+            if checkpoint is None or head is None:
+                continue
+            if checkpoint.size != head.size:
+                self.report.skipped[4] = "a partial bundle carries no consistency proof"
+            elif checkpoint.root_hash != head.root_hash:
+                want = f"root {checkpoint.root_hash.hex()} at size {head.size}"
+                got = f"head root {head.root_hash.hex()}"
+                self.report.add(4, None, f"consistency.{rule}_root", want, got)
+
+    def _finish_ledger(self) -> None:
+        report, head = self.report, self.header.head
+        size = self.compact.size
+        report.entries = size
+        if head is not None and size != head.size:
             report.add(5, None, "entries.count", f"{head.size} entries", f"{size} entries")
-        elif (root := self.compact.root()) != head.root_hash:
+        elif head is not None and (root := self.compact.root()) != head.root_hash:
             report.add(5, None, "merkle.root", head.root_hash.hex(), root.hex())
         for rule, checkpoint in (("trusted", self.trusted), ("since", self.header.since)):
             if checkpoint is not None and checkpoint.size > size:
@@ -261,6 +313,9 @@ class _Run:
         if self.trusted is None and self.header.since is None:
             report.skipped[4] = "no trusted checkpoint given"
         report.skipped[6] = "a whole-ledger bundle carries every entry"
+        for name in ("inclusion", "passports"):
+            if self.counts[name]:
+                report.add(1, None, "bundle.line", f"no {name} record", "in a whole-ledger bundle")
 
 
 def parse_log_key(text: str) -> tuple[str, KeyRecord]:
@@ -310,71 +365,8 @@ def verify_bundle(
     if name != manifest.origin:
         run.report.add(2, None, "log_key.origin", manifest.origin, f"log key named {name}")
     try:
-        _read_body(run, source)
+        read_body(run, source)
     finally:
         run.checker.close()
     run.report.seconds = time.perf_counter() - started
     return run.report
-
-
-class _Body:
-    """The lines after the manifest, read within bounds, hashed and numbered as they come."""
-
-    def __init__(self, source: BinaryIO) -> None:
-        self.source = source
-        self.digest = hashlib.sha256()
-        self.number = 1  # the manifest is line 1
-        self.stopped = False  # a line over the limit: no way to find the next within bounds
-
-    def next_line(self) -> bytes | None:
-        if self.stopped:
-            return None
-        line = self.source.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return None
-        self.number += 1
-        self.digest.update(line)
-        self.stopped = len(line) > MAX_LINE_BYTES
-        return line
-
-
-def _read_header(run: _Run, body: _Body) -> bytes | None:
-    """Checkpoints and consistency proofs, up to the first entry line (returned, if any)."""
-    while (line := body.next_line()) is not None:
-        try:
-            record = parse_record(line, number=body.number)
-        except (FormatError, LimitError) as exc:
-            run.report.add(1, None, "bundle.line", "a well-formed record", str(exc))
-            continue
-        if isinstance(record, EntryRecord):
-            return line
-        if isinstance(record, CheckpointRecord):
-            run.counts["checkpoints"] += 1
-            run.checkpoint(record)
-        else:
-            run.counts["consistency"] += 1
-            run.header.consistency.append(record)
-    return None
-
-
-def _read_body(run: _Run, source: BinaryIO) -> None:
-    body = _Body(source)
-    line = _read_header(run, body)
-    run.consistency_proofs()
-    batch: list[bytes] = []
-    first_number = size = 0
-    while line is not None:
-        if not batch:
-            first_number, size = body.number, 0
-        batch.append(line)
-        size += len(line)
-        lines = BATCH_LINES if run.checker.taken else FIRST_BATCH_LINES
-        if len(batch) >= lines or size >= BATCH_BYTES:
-            run.checker.submit(batch, first_number)
-            batch = []
-        line = body.next_line()
-    if batch:
-        run.checker.submit(batch, first_number)
-    run.checker.drain()
-    run.replay_chunk()
-    run.finish(body.digest.digest(), run.counts)

@@ -3,6 +3,8 @@
 A passport is named by its subject's Digital Link path, written after ``/v1/passports`` as it
 is, e.g. ``/v1/passports/01/08000000002020/21/I2WCYWNLMFBZJF7IAH3A``; the consumer reaches the
 same passport through the resolver (``api.routes.resolver``) at the URI its QR code carries.
+``/bundle`` after the path answers the passport's offline proof: a partial audit bundle
+(docs/bundle.md) with the public document of every version.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import ViewerDep
 from api.deps import SettingsDep, StoreDep
@@ -24,13 +27,18 @@ from api.passport_http import (
     subject_of,
 )
 from api.problems import BadRequest
+from ledger.bundle import SCOPE_PASSPORT
+from ledger.canonical import canonical_bytes
 from ledger.errors import FormatError
-from passports.build import Passport
+from ledger.passport import PassportFacts
+from ledger.store.bundle import partial_bundle_bytes
+from passports.build import Passport, build_passport
 from passports.qr import qr_png, qr_svg
 
 router = APIRouter(prefix="/v1", tags=["passports"])
 
 PassportPath = Annotated[str, Path(min_length=4, max_length=130)]
+BUNDLE_MEDIA_TYPE = "application/vnd.spola.bundle"
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -81,6 +89,29 @@ def get_qr_png(request: Request, settings: SettingsDep, pid: PassportPath) -> Re
 def get_qr_svg(request: Request, settings: SettingsDep, pid: PassportPath) -> Response:
     uri = settings.public_base_url + _subject(pid)
     return etagged(request, qr_svg(uri), "image/svg+xml", cache="public, max-age=86400")
+
+
+def _public_document(facts: PassportFacts) -> bytes:
+    return canonical_bytes(build_passport(facts).public())
+
+
+@router.get(
+    "/passports/{pid:path}/bundle",
+    summary="The passport's offline proof: a partial audit bundle (docs/bundle.md)",
+)
+async def get_passport_bundle(request: Request, store: StoreDep, pid: PassportPath) -> Response:
+    subject = _subject(pid)
+    body = await run_in_threadpool(
+        partial_bundle_bytes,
+        store,
+        scope=SCOPE_PASSPORT,
+        subject=subject,
+        build=_public_document,
+    )
+    response = etagged(request, body, BUNDLE_MEDIA_TYPE, cache=REVALIDATE)
+    name = subject.strip("/").replace("/", "-")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.bundle"'
+    return response
 
 
 @router.get("/passports/{pid:path}/versions/{version}", summary="One version of a passport")

@@ -1,15 +1,21 @@
-"""``spola export bundle``: the whole log as one audit bundle (docs/bundle.md).
+"""``spola export bundle``: the whole log, or one passport, item or actor, as an audit bundle.
 
-This module reads the latest checkpoint, every entry it covers (exact bytes, chain hashes,
-stored verdicts) page by page, and optionally a consistency proof from an earlier checkpoint,
-and writes them in the line format of ``ledger.bundle``. The manifest names the SHA-256 of the
-lines after it, so the body is spooled to a temporary file first; the bundle itself is written
-beside its target and renamed into place, so no reader ever sees half a bundle.
+See docs/bundle.md. For the whole log, this module reads the latest checkpoint, every entry it
+covers (exact bytes, chain hashes, stored verdicts) page by page, and optionally a consistency
+proof from an earlier checkpoint, and writes them in the line format of ``ledger.bundle``. The
+manifest names the SHA-256 of the lines after it, so the body is spooled to a temporary file
+first; the bundle itself is written beside its target and renamed into place, so no reader ever
+sees half a bundle.
+
+A partial bundle (``export_partial_bundle``, ``partial_bundle_bytes``) holds the entries
+``ledger.store.bundle_scope`` picks, each followed by its inclusion proof to the latest
+checkpoint, and for a passport the document of each version, as the caller builds it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -17,19 +23,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
 
+from sqlalchemy import Connection
+
 from ledger.bundle import (
     ROLE_HEAD,
     ROLE_SINCE,
+    SCOPE_ACTOR,
+    SCOPE_ITEM,
     SCOPE_LEDGER,
+    SCOPE_PASSPORT,
     CheckpointRecord,
     ConsistencyRecord,
     EntryRecord,
+    InclusionRecord,
     Manifest,
+    PassportRecord,
 )
 from ledger.checkpoint import verify_checkpoint
-from ledger.errors import CheckpointError
+from ledger.errors import CheckpointError, FormatError
 from ledger.files import replaced_atomically
 from ledger.store import reads
+from ledger.store.bundle_scope import (
+    DocumentBuilder,
+    Scope,
+    actor_scope,
+    item_scope,
+    passport_scope,
+    with_dependencies,
+)
 
 if TYPE_CHECKING:
     from ledger.store.ledger import LedgerStore
@@ -52,12 +73,24 @@ class _Body:
     def __init__(self, spool: IO[bytes]) -> None:
         self.spool = spool
         self.digest = hashlib.sha256()
-        self.counts = {"entries": 0, "checkpoints": 0, "consistency": 0}
+        self.counts = {
+            "entries": 0, "checkpoints": 0, "consistency": 0, "inclusion": 0, "passports": 0
+        }  # fmt: skip
 
     def write(self, line: bytes, kind: str) -> None:
         self.spool.write(line)
         self.digest.update(line)
         self.counts[kind] += 1
+
+
+def _entry_record(stored: reads.StoredEntry) -> EntryRecord:
+    return EntryRecord(
+        index=stored.index,
+        entry=stored.entry,
+        chain_hash=stored.chain_hash,
+        applied=stored.applied,
+        violation=stored.violation,
+    )
 
 
 def _write_body(
@@ -82,14 +115,7 @@ def _write_body(
                 body.write(proved.to_line(), "consistency")
         for start in range(0, size, PAGE):
             for stored in reads.entries(conn, start, min(start + PAGE, size)):
-                record = EntryRecord(
-                    index=stored.index,
-                    entry=stored.entry,
-                    chain_hash=stored.chain_hash,
-                    applied=stored.applied,
-                    violation=stored.violation,
-                )
-                body.write(record.to_line(), "entries")
+                body.write(_entry_record(stored).to_line(), "entries")
             if progress is not None:
                 progress(min(start + PAGE, size), size)
     return size, since_size
@@ -120,3 +146,83 @@ def export_bundle(
             file.write(manifest.to_line())
             shutil.copyfileobj(spool, file, 1 << 20)
     return BundleSummary(path=out, tree_size=size, since_size=since_size, bytes=out.stat().st_size)
+
+
+def _scope(
+    conn: Connection, scope: str, subject: str, size: int, build: DocumentBuilder | None
+) -> Scope:
+    if scope == SCOPE_PASSPORT:
+        if build is None:
+            raise FormatError("a passport bundle needs the passport builder")
+        return passport_scope(conn, subject, size - 1, build)
+    if scope == SCOPE_ITEM:
+        return item_scope(conn, subject, size - 1)
+    if scope == SCOPE_ACTOR:
+        return actor_scope(conn, subject, size - 1)
+    raise FormatError(f"scope {scope!r} is not a partial bundle's")
+
+
+def _write_partial_body(
+    store: LedgerStore, body: _Body, scope: str, subject: str, build: DocumentBuilder | None
+) -> int:
+    """(1) the head checkpoint, (2) the passport versions, (3) each entry and its proof."""
+    with store.connect() as conn:
+        size, head = reads.latest_checkpoint(conn)
+        picked = _scope(conn, scope, subject, size, build)
+        body.write(CheckpointRecord(ROLE_HEAD, head).to_line(), "checkpoints")
+        for version, document in picked.documents:
+            record = PassportRecord(subject=subject, version=version.number, document=document)
+            body.write(record.to_line(), "passports")
+        for index in sorted(with_dependencies(conn, picked, size - 1)):
+            body.write(_entry_record(reads.entry(conn, index)).to_line(), "entries")
+            _, proof = reads.inclusion_proof(conn, index, size)
+            body.write(InclusionRecord(index, size, tuple(proof)).to_line(), "inclusion")
+    return size
+
+
+def _partial_manifest(
+    store: LedgerStore, body: _Body, scope: str, subject: str, size: int
+) -> Manifest:
+    return Manifest(
+        origin=store.origin,
+        scope=scope,
+        tree_size=size,
+        entries=body.counts["entries"],
+        checkpoints=body.counts["checkpoints"],
+        consistency=0,
+        body_sha256=body.digest.digest(),
+        subject=subject,
+        inclusion=body.counts["inclusion"],
+        passports=body.counts["passports"],
+    )
+
+
+def partial_bundle_bytes(
+    store: LedgerStore, *, scope: str, subject: str, build: DocumentBuilder | None = None
+) -> bytes:
+    """A partial bundle in memory (the passport bundle the API serves); NotFoundError if the
+    subject has nothing in the log. ``build`` makes a version's document (scope passport)."""
+    spool = io.BytesIO()
+    body = _Body(spool)
+    size = _write_partial_body(store, body, scope, subject, build)
+    return _partial_manifest(store, body, scope, subject, size).to_line() + spool.getvalue()
+
+
+def export_partial_bundle(
+    store: LedgerStore,
+    out: Path,
+    *,
+    scope: str,
+    subject: str,
+    build: DocumentBuilder | None = None,
+) -> BundleSummary:
+    """Write the partial bundle of ``subject`` (scope passport, item or actor) to ``out``."""
+    with tempfile.TemporaryFile(dir=out.parent, prefix=f".{out.name}.body.") as spool:
+        body = _Body(spool)
+        size = _write_partial_body(store, body, scope, subject, build)
+        manifest = _partial_manifest(store, body, scope, subject, size)
+        spool.seek(0)
+        with replaced_atomically(out, binary=True) as file:
+            file.write(manifest.to_line())
+            shutil.copyfileobj(spool, file, 1 << 20)
+    return BundleSummary(path=out, tree_size=size, since_size=None, bytes=out.stat().st_size)

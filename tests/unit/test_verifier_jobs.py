@@ -15,7 +15,7 @@ import pytest
 
 from ledger.bundle import MAX_LINE_BYTES
 from tests.vectors.bundles.sealing import DATA, LOG_VKEY
-from verifier import Report, steps, verify_bundle
+from verifier import Report, reading, steps, verify_bundle
 from verifier import entries as entries_module
 
 BUNDLES = sorted(DATA.glob("*.bundle"))
@@ -23,8 +23,8 @@ BUNDLES = sorted(DATA.glob("*.bundle"))
 
 @pytest.fixture
 def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(steps, "FIRST_BATCH_LINES", 2)
-    monkeypatch.setattr(steps, "BATCH_LINES", 3)
+    monkeypatch.setattr(reading, "FIRST_BATCH_LINES", 2)
+    monkeypatch.setattr(reading, "BATCH_LINES", 3)
     monkeypatch.setattr(steps, "CHUNK", 4)
 
 
@@ -51,8 +51,8 @@ def test_batch_and_chunk_sizes_do_not_change_the_findings(
 ) -> None:
     data = path.read_bytes()
     whole = _verify(data, 1)
-    monkeypatch.setattr(steps, "FIRST_BATCH_LINES", 1)
-    monkeypatch.setattr(steps, "BATCH_LINES", 2)
+    monkeypatch.setattr(reading, "FIRST_BATCH_LINES", 1)
+    monkeypatch.setattr(reading, "BATCH_LINES", 2)
     monkeypatch.setattr(steps, "CHUNK", 3)
     assert sorted(map(repr, _verify(data, 2).findings)) == sorted(map(repr, whole.findings))
 

@@ -66,6 +66,10 @@ def test_the_mutations_cover_the_issue_list() -> None:
         "mass_created",
         "claim_inflated",
         "truncated_proof",
+        "passport_field_altered",
+        "passport_cites_missing_entry",
+        "truncated_inclusion_proof",
+        "partial_entry_swapped",
     }
 
 

@@ -5,7 +5,9 @@ the same bundles come out on every run. Each vector is one bundle file and a row
 ``vectors.json``: its name, ``desc``, and ``want``, the findings (step, rule, entry index)
 the verifier must report. Mutations that an operator with the log key could make re-sign the
 checkpoint (the log key holder is not trusted to keep the rules); mutations of the file alone
-keep the honest checkpoint.
+keep the honest checkpoint. The stories are in ``story``; the partial vectors (``passport_*``,
+``partial_*``, ``truncated_inclusion_proof``), cut from one passport's bundle, in
+``passport_vectors``.
 
     python -m tests.vectors.bundles.generate OUT_DIR
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,10 @@ from ledger.bundle import EntryRecord
 from ledger.envelope import Envelope, Signature
 from ledger.events import OPERATOR_ACTOR
 from ledger.hashing import leaf_hash
-from ledger.keys import PrivateKey
-from tests.supply import CERT_GOTS, facility, handover, make, material, process, receipt, take
-from tests.terminal import Terminal
+from tests.supply import CERT_GOTS, handover, make, material, process, take
+from tests.vectors.bundles.passport_vectors import partial_vectors
 from tests.vectors.bundles.sealing import (
     LOG_VKEY,
-    OPERATOR,
     ORIGIN,
     Bundle,
     checkpoint,
@@ -36,76 +36,17 @@ from tests.vectors.bundles.sealing import (
     seal,
     with_since,
 )
-
-GOTS_HALF = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "0.5"}
-GOTS_FULL = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
-FILANDA = "urn:spola:actor:filanda"
-TINTORIA = "urn:spola:actor:tintoria"
-SARTORIA = "urn:spola:actor:sartoria"
-LOT_A = "urn:spola:lot:filanda:A"
-LOT_B = "urn:spola:lot:tintoria:B"
-LOT_C = "urn:spola:lot:filanda:C"
-
-
-@dataclass
-class Story:
-    """Terminals with fixed keys and a clock; the envelopes in log order."""
-
-    minute: int = 0
-    envelopes: list[Envelope] = field(default_factory=list)
-    terminals: dict[str, Terminal] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.terminals[OPERATOR_ACTOR] = Terminal(OPERATOR_ACTOR, OPERATOR)
-        for actor, seed in ((FILANDA, "filanda"), (TINTORIA, "tintoria"), (SARTORIA, "sartoria")):
-            self.terminals[actor] = Terminal(actor, key(seed))
-
-    def sign(self, actor: str, fields: dict[str, Any], **how: Any) -> Envelope:
-        self.minute += 1
-        time = f"2026-04-02T{8 + self.minute // 60:02d}:{self.minute % 60:02d}:00Z"
-        envelope = self.terminals[actor].sign({**fields, "time": time}, **how)
-        self.envelopes.append(envelope)
-        return envelope
-
-    def enrol(self, actor: str) -> None:
-        roles = {"roles": ["supplier"], "facilities": [facility()]}
-        self.sign(OPERATOR_ACTOR, _register(actor) | roles)
-        terminal = self.terminals[actor]
-        self.sign(OPERATOR_ACTOR, _add_key(actor, terminal.key))
-
-
-def _register(actor: str) -> dict[str, Any]:
-    return {"type": "actor", "op": "register", "id": actor, "name": actor[16:], "country": "IT"}
-
-
-def _add_key(subject: str, new: PrivateKey) -> dict[str, Any]:
-    return {
-        "type": "key",
-        "op": "add",
-        "subject": subject,
-        "key_id": new.public_key.key_id,
-        "public_key": new.public_key.to_base64(),
-    }
-
-
-def honest_story() -> Story:
-    """0 genesis; 1-6 three actors and keys; then lots, a handover and a process."""
-    story = Story()
-    story.sign(
-        OPERATOR_ACTOR,
-        {"type": "actor", "op": "register", "id": OPERATOR_ACTOR, "name": "operator"}
-        | {"roles": ["operator"], "country": "IT", "region": "Lombardia"},
-    )
-    for actor in (FILANDA, TINTORIA, SARTORIA):
-        story.enrol(actor)
-    cert = {"certificates": [CERT_GOTS]}
-    story.sign(FILANDA, material(LOT_A, "100", claim=GOTS_HALF, **cert))  # 7
-    story.sign(FILANDA, handover("H1", TINTORIA, [take(LOT_A, "60")]))  # 8
-    story.sign(TINTORIA, receipt(FILANDA, "H1"))  # 9
-    story.sign(TINTORIA, process([take(LOT_A, "60")], [make(LOT_B, "55")]))  # 10
-    story.sign(FILANDA, material(LOT_C, "10"))  # 11
-    story.sign(SARTORIA, material("urn:spola:lot:sartoria:S", "5"))  # 12
-    return story
+from tests.vectors.bundles.story import (
+    FILANDA,
+    GOTS_FULL,
+    LOT_A,
+    LOT_C,
+    SARTORIA,
+    TINTORIA,
+    Story,
+    Vector,
+    honest_story,
+)
 
 
 def _flip(data: bytes, at: int) -> bytes:
@@ -124,12 +65,6 @@ def _payload_flip(env: Envelope) -> Envelope:
 def _signature_flip(env: Envelope) -> Envelope:
     sig = env.signatures[0]
     return replace(env, signatures=(Signature(sig.keyid, _flip(sig.sig, 5)),))
-
-
-Want = list[tuple[int, str, int | None]]  # (step, rule, entry index)
-
-
-Vector = tuple[str, Bundle, Want]  # (desc, bundle, want)
 
 
 def _lying(
@@ -296,6 +231,7 @@ def vectors() -> dict[str, Vector]:
         **_checkpoint_mutations(good),
         **_admission_mutations(len(good.entries)),
         **_verdict_mutations(),
+        **partial_vectors(),
     }
 
 

@@ -1,15 +1,17 @@
 """Bundles from envelopes, and back from files: the pure part of the tamper vectors.
 
 ``seal`` makes the bundle the log key holder would publish for a list of envelopes (verdicts
-replayed); ``read_bundle`` reads a bundle file back into its parts, so that tests can edit the
-checked-in vectors (``DATA``, written by ``generate.py``). Only the pure core is imported: the
+replayed), ``partial`` a partial bundle of some of its entries (each with its inclusion proof,
+and for a passport the documents of its versions); ``read_bundle`` reads a bundle file back
+into its parts, so that tests can edit the checked-in vectors (``DATA``, written by
+``generate.py``). Only the pure core is imported: the
 verifier's tests run on an install without the store (``make verifier-install-check``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
@@ -20,7 +22,9 @@ from ledger.bundle import (
     CheckpointRecord,
     ConsistencyRecord,
     EntryRecord,
+    InclusionRecord,
     Manifest,
+    PassportRecord,
     parse_record,
 )
 from ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -28,7 +32,7 @@ from ledger.envelope import Envelope
 from ledger.events import OPERATOR_ACTOR
 from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
 from ledger.keys import PrivateKey
-from ledger.merkle import consistency_proof, root_hash
+from ledger.merkle import consistency_proof, inclusion_proof, root_hash
 from ledger.note import vkey
 from ledger.receipt import Violation
 from ledger.registry import KeyRecord
@@ -56,6 +60,10 @@ class Bundle:
     since: bytes | None = None
     consistency: ConsistencyRecord | None = None
     manifest_tree_size: int | None = None
+    scope: str = SCOPE_LEDGER
+    subject: str | None = None  # of a partial bundle
+    inclusion: list[InclusionRecord] = field(default_factory=list)  # the i-th entry's proof
+    passports: list[PassportRecord] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
         body = [CheckpointRecord(ROLE_HEAD, self.head).to_line()]
@@ -63,17 +71,24 @@ class Bundle:
             body.append(CheckpointRecord(ROLE_SINCE, self.since).to_line())
         if self.consistency is not None:
             body.append(self.consistency.to_line())
-        body.extend(e.to_line() for e in self.entries)
+        body.extend(p.to_line() for p in self.passports)
+        for i, entry in enumerate(self.entries):
+            body.append(entry.to_line())
+            if i < len(self.inclusion):
+                body.append(self.inclusion[i].to_line())
         data = b"".join(body)
         size = head_size(self.head)
         manifest = Manifest(
             origin=ORIGIN,
-            scope=SCOPE_LEDGER,
+            scope=self.scope,
             tree_size=size if self.manifest_tree_size is None else self.manifest_tree_size,
             entries=len(self.entries),
             checkpoints=1 + (self.since is not None),
             consistency=int(self.consistency is not None),
             body_sha256=hashlib.sha256(data).digest(),
+            subject=self.subject,
+            inclusion=len(self.inclusion),
+            passports=len(self.passports),
         )
         return manifest.to_line() + data
 
@@ -119,15 +134,41 @@ def with_since(bundle: Bundle) -> Bundle:
     )
 
 
+def partial(
+    whole: Bundle,
+    indexes: list[int],
+    *,
+    scope: str,
+    subject: str,
+    passports: list[PassportRecord] | None = None,
+) -> Bundle:
+    """The partial bundle of ``whole``'s entries at ``indexes``, each with its proof."""
+    leaves = [leaf_hash(e.entry) for e in whole.entries]
+    picked = sorted(indexes)
+    proofs = [InclusionRecord(i, len(leaves), tuple(inclusion_proof(leaves, i))) for i in picked]
+    return Bundle(
+        head=whole.head,
+        entries=[whole.entries[i] for i in picked],
+        scope=scope,
+        subject=subject,
+        inclusion=proofs,
+        passports=passports or [],
+    )
+
+
 def read_bundle(path: Path) -> Bundle:
     """A bundle file (as ``Bundle.to_bytes`` writes it) back into its parts."""
     lines = path.read_bytes().splitlines(keepends=True)
     manifest = Manifest.from_line(lines[0])
-    bundle = Bundle(head=b"", entries=[])
+    bundle = Bundle(head=b"", entries=[], scope=manifest.scope, subject=manifest.subject)
     for number, line in enumerate(lines[1:], start=2):
         record = parse_record(line, number=number)
         if isinstance(record, EntryRecord):
             bundle.entries.append(record)
+        elif isinstance(record, InclusionRecord):
+            bundle.inclusion.append(record)
+        elif isinstance(record, PassportRecord):
+            bundle.passports.append(record)
         elif isinstance(record, ConsistencyRecord):
             bundle.consistency = record
         elif record.role == ROLE_HEAD:

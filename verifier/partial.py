@@ -1,0 +1,164 @@
+"""Steps 5 to 9 on a partial bundle: some entries, each with its inclusion proof to the head.
+
+A partial bundle (scope ``passport``, ``item`` or ``actor``) carries only the entries of its
+subject and the ``actor`` and ``key`` entries their signers depend on. Its entries are not
+contiguous, so the chain and the Merkle root cannot be recomputed from them: each entry's leaf
+hash is proved into the head checkpoint's root by its inclusion proof instead (step 6), and a
+chain link is checked only where the entry before it is in the bundle too. Key validity by
+index (step 7) comes from replaying the bundle's registry entries in index order — every
+registry entry about a signer is in the bundle, so the keys valid at an index are known.
+Feeds (step 8) and the domain rules (step 9) depend on every entry of a feed or a lot: they
+are not applicable, and are reported so, never as passed.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ledger.bundle import InclusionRecord
+from ledger.checkpoint import Checkpoint
+from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, verify_envelope
+from ledger.errors import LedgerError, ProofError, RuleViolation, SignatureError
+from ledger.events import ActorEvent, Event, KeyEvent, parse_event
+from ledger.hashing import CHAIN_GENESIS, chain_hash
+from ledger.keys import PublicKey
+from ledger.proofs import verify_inclusion
+from ledger.receipt import Violation
+from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
+from ledger.replay import Registry
+from verifier.entries import EntryResult, KeyCache, signature_verifies
+from verifier.findings import classify_refusal, verdict_text
+from verifier.passports import PassportCheck
+from verifier.report import Report
+
+NOT_APPLICABLE: Final = "not applicable to a partial bundle"
+CHECKED_BY_PROOFS: Final = "partial bundle: chain and root checked through inclusion proofs"
+
+
+class PartialRun:
+    """The entries of a partial bundle, in line order: index order, each then its proof."""
+
+    def __init__(
+        self, report: Report, tree_size: int, log_key: KeyRecord, passports: PassportCheck
+    ) -> None:
+        self.report = report
+        self.tree_size = tree_size
+        self.head: Checkpoint | None = None  # set once the header is read
+        self.registry = Registry()
+        self.registry.keys[log_key.key_id] = log_key
+        self.passports = passports
+        self.last: tuple[int, bytes] | None = None  # (index, published chain) of the last entry
+        self.pending: tuple[int, bytes] | None = None  # (index, leaf) awaiting its proof
+        self.entries = 0
+
+    # -- (5) entries: increasing indexes, canonical envelopes, chain links where contiguous --
+
+    def entry(self, result: EntryResult) -> None:
+        number, _, envelope, canonical, leaf, published_chain, _, _ = result
+        report = self.report
+        self.entries += 1
+        previous = -1 if self.last is None else self.last[0]
+        if number <= previous or number >= self.tree_size:
+            want = f"an index above {previous} and below {self.tree_size}"
+            report.add(5, number, "entry.index", want, f"index {number}")
+        if isinstance(envelope, str):
+            report.add(5, number, "entry.envelope", "a DSSE envelope", envelope)
+        elif not canonical:
+            report.add(5, number, "entry.canonical", "RFC 8785 bytes of the envelope", "other")
+        before = CHAIN_GENESIS if number == 0 else None
+        if self.last is not None and self.last[0] == number - 1:
+            before = self.last[1]
+        if before is not None and (linked := chain_hash(before, leaf)) != published_chain:
+            report.add(
+                5, number, "entry.chain_hash", linked.hex(), f"published {published_chain.hex()}"
+            )
+        self.last = (number, published_chain)
+        self._missing_proof()
+        self.pending = (number, leaf)
+
+    def _missing_proof(self) -> None:
+        if self.pending is not None:
+            index = self.pending[0]
+            self.report.add(6, index, "inclusion.missing", "an inclusion proof", "none")
+            self.pending = None
+
+    # -- (6) inclusion proofs -------------------------------------------------------------
+
+    def inclusion(self, record: InclusionRecord) -> None:
+        pending, self.pending = self.pending, None
+        if pending is None or pending[0] != record.index:
+            if pending is not None:
+                self.pending = pending  # still waiting for its own
+            want = "the proof of the entry just before" if pending else "an entry first"
+            self.report.add(6, record.index, "inclusion.order", want, "another proof")
+            return
+        head = self.head
+        if head is None:
+            return  # reported in step 3: nothing to prove against
+        if record.tree_size != head.size:
+            want = f"a proof to the head's size {head.size}"
+            self.report.add(6, record.index, "inclusion.tree_size", want, str(record.tree_size))
+            return
+        try:
+            verify_inclusion(pending[1], record.index, head.size, record.proof, head.root_hash)
+        except ProofError as exc:
+            self.report.add(6, record.index, "inclusion.proof", head.root_hash.hex(), str(exc))
+
+    # -- (7) signatures and key validity by index, from the bundle's registry entries ------
+
+    def check_chunk(self, chunk: list[EntryResult], known: KeyCache) -> None:
+        for number, _, parsed, _, _, _, published, checked in chunk:
+            if not isinstance(parsed, Envelope):
+                self.passports.events.add(number, None, published is None)
+                continue  # reported in step 5
+            verified = checked or signature_verifies(parsed, known)
+            event = self._admit(number, parsed, verified)
+            kept = event if self.passports.records else None  # only step 10 needs the events
+            self.passports.events.add(number, kept, published is None)
+            if event is not None and published is None:
+                self._registry(number, parsed, event)
+
+    def _admit(self, index: int, envelope: Envelope, verified: bool) -> Event | None:
+        """What the sequencer checked on admission, save the feed: the event, or a finding."""
+        try:
+            if envelope.payload_type != EVENT_PAYLOAD_TYPE or len(envelope.signatures) != 1:
+                self.report.add(5, index, "entry.payload", "a one-signature event", "other")
+                return None
+            signer = signing_key(self.registry, envelope.signatures[0].keyid, index)
+            if not verified:
+                verify_envelope(envelope, PublicKey(signer.public_key))
+            self.report.signatures_checked += 1
+            event = parse_event(envelope.payload)
+            check_attribution(event, signer)
+        except SignatureError as exc:
+            step, rule, expected = classify_refusal(exc, self.registry, index, envelope)
+            self.report.add(step, index, rule, expected, str(exc))
+            return None
+        except LedgerError as exc:
+            self.report.add(5, index, "entry.payload", "a well-formed event payload", str(exc))
+            return None
+        return event
+
+    def _registry(self, index: int, envelope: Envelope, event: Event) -> None:
+        """A registry entry published as applied changes the keys valid from the next index."""
+        if not isinstance(event, ActorEvent | KeyEvent):
+            return
+        signer = signing_key(self.registry, envelope.signatures[0].keyid, index)
+        try:
+            changes = apply_registry_event(
+                event, envelope.payload, index=index, signer=signer, view=self.registry
+            )
+        except RuleViolation as broken:
+            replayed = verdict_text(Violation(broken.rule, broken.detail))
+            self.report.add(7, index, broken.rule, f"replay: {replayed}", "applied")
+            return
+        self.registry.apply(changes)
+
+    # -- the end --------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        self._missing_proof()
+        self.report.entries = self.entries
+        self.report.notes[5] = CHECKED_BY_PROOFS
+        self.report.skipped[8] = NOT_APPLICABLE
+        self.report.skipped[9] = NOT_APPLICABLE
