@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SPOLA_PORT ?= 8000
 SPOLA_HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck verifier-install-check browser bench clean
+.PHONY: run test lint typecheck security verifier-install-check browser bench clean
 
 $(BIN)/spola: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,8 @@ run: $(BIN)/spola
 	$(BIN)/spola demo
 	$(BIN)/spola serve --host $(SPOLA_HOST) --port $(SPOLA_PORT)
 
-## test: install dev dependencies, lint, type-check, run the whole suite and the verifier alone
-test: $(VENV)/.dev lint typecheck verifier-install-check browser
+## test: install dev dependencies, lint, type-check, security gates, the whole suite, the verifier alone
+test: $(VENV)/.dev lint typecheck verifier-install-check browser security
 	$(BIN)/pytest -n 2 -q
 
 ## verifier-install-check: an auditor's install (only `.[verifier]`) in a fresh venv: no
@@ -52,6 +52,37 @@ verifier-install-check:
 ## browser: Debian's chromium for the passport page's browser test (tests/integration)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+## security: bandit over the code (skips and `# nosec` justified where they are: pyproject.toml,
+## the flagged line), then pip-audit over the installed packages. pip-audit fails the target
+## when it finds a known vulnerability; when its vulnerability service cannot be reached (no
+## PyPI JSON API from this machine, no OSV), it says so in one line and does not fail.
+security: $(VENV)/.dev
+	$(BIN)/bandit -q -r ledger api passports scoring signer verifier spola -c pyproject.toml
+	@$(BIN)/pip-audit --skip-editable --progress-spinner off --format json 2>/dev/null \
+		| $(BIN)/python -c "$$AUDIT_VERDICT"
+
+# Reads pip-audit's JSON on stdin: exit 1 listing each known vulnerability, else one line.
+define AUDIT_VERDICT
+import json, sys
+try:
+    deps = json.load(sys.stdin)["dependencies"]
+except (ValueError, KeyError):
+    sys.exit(print("pip-audit: no report (service unreachable?); packages NOT audited") or 0)
+found = [(d["name"], d["version"], v["id"]) for d in deps for v in d.get("vulns", [])]
+for name, version, vuln in found:
+    print(f"pip-audit: {name} {version} has known vulnerability {vuln}")
+skipped = sum("skip_reason" in d for d in deps)
+if found:
+    sys.exit(1)
+if skipped == len(deps):
+    print(f"pip-audit: vulnerability service unreachable; {skipped} packages NOT audited")
+elif skipped:
+    print(f"pip-audit: {skipped} of {len(deps)} packages NOT audited, none vulnerable in the rest")
+else:
+    print(f"pip-audit: no known vulnerabilities in {len(deps)} packages")
+endef
+export AUDIT_VERDICT
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import auth, problems
+from api.group_commit import GroupCommit
 from api.limits import BodyLimit
 from api.operator import load_operator
+from api.ratelimit import RateLimit
 from api.routes import (
     catalogue,
     circularity,
@@ -45,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.store = store
         app.state.settings = settings
+        app.state.group_commit = GroupCommit.for_settings(store.append, settings)
         logger.info("serving log %s (size %d)", store.origin, store.tree_size())
         try:
             yield
@@ -57,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Traceability ledger: signed supply-chain events in a verifiable log.",
         lifespan=lifespan,
     )
+    app.add_middleware(RateLimit, settings=settings)  # inside BodyLimit, so bodies are bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     problems.install(app)
     auth.install(app)

@@ -12,6 +12,10 @@ from urllib.parse import urlsplit
 from ledger.errors import LedgerError
 
 DEFAULT_DATABASE_URL = "sqlite:///./spola.db"
+# Generous: a consumer page, a terminal syncing its queue in batches, the demo and the test
+# suite stay far below them; they stop a runaway client, not a busy one.
+DEFAULT_RATE_PER_CLIENT = 6000
+DEFAULT_RATE_PER_KEY = 600
 
 
 class SettingsError(LedgerError):
@@ -24,6 +28,15 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not text.isdigit() or int(text) < 1:
         raise SettingsError(f"{name}={text!r} must be a positive whole number")
+    return int(text)
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise SettingsError(f"{name}={text!r} must be a whole number (0 or more)")
     return int(text)
 
 
@@ -45,6 +58,11 @@ class Settings:
     max_page: int = 1000
     # Where consumers reach this service: QR codes and Digital Link URIs are built on it.
     public_base_url: str = "http://127.0.0.1:8000"
+    # Requests per minute (api.ratelimit), per peer address and per signing key; 0 disables.
+    rate_per_client: int = DEFAULT_RATE_PER_CLIENT
+    rate_per_key: int = DEFAULT_RATE_PER_KEY
+    # How long a single-event submission waits for others to share its batch (0: never).
+    group_commit_ms: int = 5
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -56,5 +74,8 @@ class Settings:
             max_batch=_positive(env, "SPOLA_MAX_BATCH", 1000),
             max_page=_positive(env, "SPOLA_MAX_PAGE", 1000),
             public_base_url=_base_url(env.get("SPOLA_PUBLIC_BASE_URL", "http://127.0.0.1:8000")),
+            rate_per_client=_whole(env, "SPOLA_RATE_PER_CLIENT", DEFAULT_RATE_PER_CLIENT),
+            rate_per_key=_whole(env, "SPOLA_RATE_PER_KEY", DEFAULT_RATE_PER_KEY),
+            group_commit_ms=_whole(env, "SPOLA_GROUP_COMMIT_MS", 5),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

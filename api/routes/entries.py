@@ -11,10 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SettingsDep, StoreDep
+from api.group_commit import GroupCommit
 from api.problems import BadRequest
 from ledger.canonical import parse_json
 from ledger.envelope import Envelope
 from ledger.errors import FormatError, LedgerError, LimitError, RefusedEnvelope
+from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
 
 router = APIRouter(prefix="/v1", tags=["log"])
@@ -95,15 +97,18 @@ async def post_entries(request: Request, store: StoreDep, settings: SettingsDep)
     except FormatError as exc:
         raise BadRequest(str(exc)) from exc
     envelopes, batch = _envelopes(body, store)
-    try:
-        receipts = await run_in_threadpool(store.append, envelopes)
-    except RefusedEnvelope as exc:
-        if not batch:
-            raise exc.cause from exc  # one envelope: no position to name
-        raise
-    if batch:
-        return JSONResponse({"receipts": [r.to_json() for r in receipts]}, status_code=200)
-    receipt = receipts[0]
+    if not batch:  # one envelope: it may share a batch with concurrent ones (api.group_commit)
+        return _single(await _group_commit(request).submit(envelopes[0]))
+    receipts = await run_in_threadpool(store.append, envelopes)
+    return JSONResponse({"receipts": [r.to_json() for r in receipts]}, status_code=200)
+
+
+def _group_commit(request: Request) -> GroupCommit:
+    collector: GroupCommit = request.app.state.group_commit
+    return collector
+
+
+def _single(receipt: Receipt) -> JSONResponse:
     return JSONResponse(
         receipt.to_json(),
         status_code=200 if receipt.duplicate else 201,

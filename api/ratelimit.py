@@ -1,0 +1,202 @@
+"""Rate limits: in-process token buckets per client and per signing key.
+
+A pure ASGI middleware with two budgets, both in requests per minute (``api.settings``):
+
+- per client: every HTTP request spends one token of its peer address's bucket (the ASGI
+  ``client`` host; behind a reverse proxy that is the proxy, so limit there too);
+- per signing key: a ``POST /v1/entries`` is refused while any key id its envelopes name has an
+  empty bucket, and spends one token of each such key only when the ledger admits it (a 2xx
+  answer). The store admits an envelope only with exactly one signature whose ``keyid`` names
+  the key that verified it, so a forger who writes someone else's key id into a refused envelope
+  cannot spend that key's budget.
+
+A bucket holds one minute's allowance and refills continuously. An empty bucket is answered
+with 429 ``application/problem+json`` and ``Retry-After`` (whole seconds). A budget of 0
+disables that limit. The buckets live in this process: with N workers each keeps its own, so
+the effective limit is N times the setting (docs/operations.md). The number of buckets kept is
+bounded; the least recently used one is forgotten first (it comes back full).
+
+It leaves out everything else about the body: the envelopes are read here only to learn their
+key ids, with the same bounded parser the route uses; a body that does not parse is passed on
+untouched for the route to refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.settings import Settings
+from ledger.canonical import parse_json
+from ledger.errors import LedgerError
+
+MAX_BUCKETS: Final = 100_000  # per budget: bounded memory whatever the number of clients
+ENTRIES_PATH: Final = "/v1/entries"
+
+
+class TokenBuckets:
+    """One token bucket per name: ``per_minute`` tokens, refilled continuously."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_buckets: int = MAX_BUCKETS,
+    ) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.max_buckets = max_buckets
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_minute > 0
+
+    def _level(self, name: str) -> float:
+        tokens, at = self._buckets.get(name, (float(self.per_minute), self.clock()))
+        refill = (self.clock() - at) * self.per_minute / 60
+        return min(float(self.per_minute), tokens + refill)
+
+    def wait(self, name: str) -> float:
+        """Seconds until ``name`` has a whole token again; 0 when it has one now."""
+        if not self.enabled:
+            return 0.0
+        missing = 1 - self._level(name)
+        return 0.0 if missing <= 0 else missing * 60 / self.per_minute
+
+    def spend(self, name: str) -> None:
+        """Take one token from ``name`` (it may go below zero: a debt it waits off)."""
+        if not self.enabled:
+            return
+        self._buckets[name] = (self._level(name) - 1, self.clock())
+        self._buckets.move_to_end(name)
+        while len(self._buckets) > self.max_buckets:
+            self._buckets.popitem(last=False)
+
+    def take(self, name: str) -> float:
+        """Spend a token if there is one and answer 0; otherwise the seconds to wait."""
+        delay = self.wait(name)
+        if delay == 0:
+            self.spend(name)
+        return delay
+
+
+def envelope_key_ids(body: bytes, *, max_bytes: int) -> list[str]:
+    """The distinct signature key ids of a ``POST /v1/entries`` body; [] if it does not parse."""
+    try:
+        value = parse_json(body, max_bytes=max_bytes, max_depth=8, what="body")
+    except LedgerError:
+        return []
+    items: Iterable[Any] = [value]
+    if isinstance(value, dict) and isinstance(value.get("envelopes"), list):
+        items = value["envelopes"]
+    found: dict[str, None] = {}
+    for item in items:
+        signatures = item.get("signatures") if isinstance(item, dict) else None
+        for signature in signatures if isinstance(signatures, list) else ():
+            keyid = signature.get("keyid") if isinstance(signature, dict) else None
+            if isinstance(keyid, str) and keyid:
+                found[keyid] = None
+    return list(found)
+
+
+class RateLimit:
+    """ASGI middleware: per-client and per-signing-key budgets, 429 when one is spent."""
+
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.app = app
+        self.clients = TokenBuckets(settings.rate_per_client, clock=clock)
+        self.keys = TokenBuckets(settings.rate_per_key, clock=clock)
+        self.max_body_bytes = settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        peer = str(client[0]) if client else "unknown"
+        delay = self.clients.take(peer)
+        if delay:
+            await _too_many(send, delay, f"client {peer} is over {self.clients.per_minute}/min")
+            return
+        if not (self.keys.enabled and _is_entries_post(scope)):
+            await self.app(scope, receive, send)
+            return
+        await self._entries(scope, receive, send)
+
+    async def _entries(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body, replay = await _buffer(receive)
+        key_ids = envelope_key_ids(body, max_bytes=self.max_body_bytes)
+        delay = max((self.keys.wait(k) for k in key_ids), default=0.0)
+        if delay:
+            over = next(k for k in key_ids if self.keys.wait(k))
+            detail = f"signing key {over[:64]} is over {self.keys.per_minute}/min"
+            await _too_many(send, delay, detail)
+            return
+
+        async def charging_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                for key_id in key_ids:
+                    self.keys.spend(key_id)
+            await send(message)
+
+        await self.app(scope, replay, charging_send)
+
+
+def _is_entries_post(scope: Scope) -> bool:
+    return bool(scope["method"] == "POST" and scope["path"].rstrip("/") == ENTRIES_PATH)
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole request body (an outer ``BodyLimit`` bounds it); a receive replaying it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away: the app sees an empty body and then the disconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
+async def _too_many(send: Send, delay: float, detail: str) -> None:
+    retry_after = max(1, math.ceil(delay))
+    body = {
+        "type": "urn:spola:problem:rate-limited",
+        "title": "Too many requests",
+        "status": 429,
+        "detail": f"{detail}: retry after {retry_after} s",
+    }
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(data)).encode()),
+                (b"retry-after", str(retry_after).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
