@@ -17,7 +17,12 @@ The season, March to November 2026:
 - passports: the brand issues a passport for each of the seven pieces before selling them;
 - after sale: a jacket is repaired, a bag is bought back and resold by a second-hand shop, the
   other jacket comes back through the boutique's take-back, is recycled into wool fibre in Prato,
-  and that fibre returns to Biella, spun with virgin merino into a new yarn and a new cloth.
+  and that fibre returns to Biella, spun with virgin merino into a new yarn and a new cloth;
+- directory: late in November every workshop signs its directory profile (processes offered,
+  materials, certificates, which figures are public), and a new recycler near Milan declares
+  recycling it has not yet done;
+- maturity: the brand signs a self-assessment in June and another in November, the wool mill
+  one in mid-November citing its RWS certificate.
 """
 
 from __future__ import annotations
@@ -96,6 +101,7 @@ BRAND = "maison-navigli"
 REPAIRER = "sartoria-riparo"
 RESALE = "seconda-vita"
 RECYCLER = "rigenera-tessile"
+LOCAL_RECYCLER = "fibra-brianza"  # offers recycling near Milan; has not done any yet
 
 _MAISON = "Maison Navigli (demo)"
 _BOUTIQUE = DemoFacility(
@@ -113,6 +119,7 @@ DEMO_ACTORS: Final = (
     _actor(REPAIRER, "Sartoria Riparo (demo)", "Milano", "45.4880", "9.1899", "repairer"),
     _actor(RESALE, "Seconda Vita (demo)", "Milano", "45.4745", "9.2052", "retailer"),
     _actor(RECYCLER, "Rigenera Tessile (demo)", "Prato", "43.8808", "11.0966", "recycler"),
+    _actor(LOCAL_RECYCLER, "Fibra Brianza (demo)", "Seregno", "45.6510", "9.2044", "recycler"),
 )
 
 # -- identifiers --------------------------------------------------------------------------------
@@ -488,9 +495,109 @@ def _passports() -> list[Step]:
     ]
 
 
+def _assessment(actor: str, time: str, answers: dict[str, str], **cited: str) -> Step:
+    """A maturity self-assessment; ``cited`` maps a question to the certificate id backing it."""
+    rows: list[dict[str, Any]] = []
+    for question, answer in sorted(answers.items()):
+        row: dict[str, Any] = {"question": question, "answer": answer}
+        if question in cited:
+            row["certificate"] = {"scheme": "RWS", "id": cited[question]}
+        rows.append(row)
+    fields = {"type": "assessment", "model": "2026.1", "date": time[:10], "answers": rows}
+    return Step(actor, time, fields)
+
+
+def _assessments() -> list[Step]:
+    """The brand assesses itself twice, half a season apart; the wool mill once, citing RWS."""
+    june = {
+        "tr-1": "yes", "tr-2": "yes", "tr-5": "partial", "ma-1": "yes", "ma-2": "partial",
+        "ci-1": "yes", "ci-2": "partial", "en-2": "no", "so-1": "yes", "so-3": "no",
+        "di-1": "yes", "di-3": "yes",
+    }  # fmt: skip
+    november = june | {
+        "tr-5": "yes", "ci-2": "yes", "ci-4": "yes", "ma-4": "partial", "en-2": "partial",
+        "so-3": "partial", "di-4": "partial", "di-5": "partial",
+    }  # fmt: skip
+    mill = {
+        "tr-1": "yes", "ma-1": "yes", "ma-4": "yes", "en-2": "yes", "so-1": "yes",
+        "so-3": "partial", "di-1": "yes", "di-3": "no",
+    }  # fmt: skip
+    return [
+        _assessment(BRAND, "2026-06-01T10:00:00Z", june),
+        _assessment(BRAND, "2026-11-15T10:00:00Z", november),
+        _assessment(WOOL_MILL, "2026-11-18T10:00:00Z", mill, **{"ma-4": _RWS["id"]}),
+    ]
+
+
+_GRS = _cert("GRS", "GRS-DEMO-RT-2026", "2026-03-01", "2027-02-28")
+
+
+def _profile(
+    actor: str,
+    minute: int,
+    offers: tuple[list[str], list[str]],
+    certificates: list[dict[str, str]],
+    contact: str,
+    **more: Any,
+) -> Step:
+    """``offers``: the catalogue processes offered and the materials handled."""
+    fields = {
+        "type": "profile",
+        "processes": offers[0],
+        "materials": offers[1],
+        "certificates": certificates,
+        "contact": contact,
+        **more,
+    }
+    return Step(actor, f"2026-11-25T09:{minute:02d}:00Z", fields)
+
+
+def _profiles() -> list[Step]:
+    """Directory profiles: declarations the ledger checks against each actor's own history.
+
+    The printer's GOTS certificate is renewed (the one its events carried ran out on 2 November);
+    the silk mill makes its volumes public; the Brianza recycler declares processes it has not
+    performed yet, so the directory shows them as declared, not yet evidenced.
+    """
+    renewed = _cert("GOTS", "GOTS-DEMO-SG-2027", "2026-11-03", "2027-11-02")
+    everything = [
+        "volumes",
+        "partners",
+        "acceptance",
+        "certified",
+        "distance",
+        "services",
+        "maturity",
+    ]
+    recycling = ["sorting-disassembly", "mechanical-recycling"]
+    return [
+        _profile(SILK_MILL, 0, (["silk-throwing", "weaving"], ["silk-mulberry-organic"]),
+                 [_GOTS[SILK_MILL]], "Ufficio commerciale, Como", public_figures=everything),
+        _profile(PRINTER, 1, (["pretreatment", "printing", "dyeing"],
+                              ["silk-mulberry-organic", "silk-mulberry"]),
+                 [renewed], "Stampa e tintura su seta, Grandate (CO)"),
+        _profile(WOOL_MILL, 2, (["spinning", "weaving", "textile-finishing"],
+                                ["wool-merino", "wool-recycled"]), [_RWS], "Lanificio, Biella"),
+        _profile(TANNERY, 3, (["tanning-vegetable", "leather-finishing"],
+                              ["leather-bovine-vegetable"]), [_LWG], "Conceria, valle del Ticino"),
+        _profile(TRIMS, 4, (["hardware-casting", "hardware-plating"], ["brass"]), [],
+                 "Minuterie metalliche, Lecco"),
+        _profile(ATELIER, 5, (["cutting", "sewing", "leather-goods-assembly"],
+                              ["silk-mulberry-organic", "wool-merino", "leather-bovine-vegetable"]),
+                 [_GOTS[ATELIER]], "Atelier, Brera, Milano"),
+        _profile(REPAIRER, 6, (["repair"], []), [], "Riparazioni sartoriali, Milano"),
+        _profile(RECYCLER, 7, (recycling, ["wool-recycled"]), [_GRS],
+                 "Rigenerazione di lana, Prato"),
+        _profile(LOCAL_RECYCLER, 8, (recycling, ["wool-recycled", "cotton-recycled"]),
+                 [_cert("GRS", "GRS-DEMO-FB-2026", "2026-09-01", "2027-08-31")],
+                 "Riciclo meccanico di lana e cotone, Seregno (MB)"),
+    ]  # fmt: skip
+
+
 def story() -> tuple[Step, ...]:
     """Every event of the season in the order of its time: the order it is signed and logged."""
     steps = [
-        *_silk(), *_wool(), *_leather_and_trims(), *_atelier(), *_passports(), *_after_sale()
+        *_silk(), *_wool(), *_leather_and_trims(), *_atelier(), *_passports(), *_after_sale(),
+        *_assessments(), *_profiles(),
     ]  # fmt: skip
     return tuple(sorted(steps, key=lambda step: step.time))

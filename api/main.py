@@ -20,14 +20,17 @@ from api.ratelimit import RateLimit
 from api.routes import (
     catalogue,
     circularity,
+    directory,
     domain,
     entries,
     epcis,
     health,
     log,
+    maturity,
     passports,
     registry,
     resolver,
+    scores,
 )
 from api.settings import Settings
 from ledger.store.ledger import LedgerStore
@@ -44,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
             operator=operator.key,
             origin=operator.origin,
             max_batch=settings.max_batch,
+            read_url=settings.read_database_url,
         )
         app.state.store = store
         app.state.settings = settings
@@ -65,7 +69,8 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     auth.install(app)
     routers = (
-        entries, log, registry, domain, catalogue, circularity, epcis, passports, resolver, health
+        entries, log, registry, directory, scores, domain, catalogue, circularity, epcis, passports,
+        resolver, maturity, health,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

@@ -52,6 +52,9 @@ def _base_url(text: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # A PostgreSQL streaming replica of database_url for lag-tolerant reads (passports,
+    # proofs, checkpoint, lots, items, traces); None reads everything from the primary.
+    read_database_url: str | None = None
     home: Path = field(default_factory=lambda: Path(".spola"))
     max_body_bytes: int = 8 * 1024 * 1024  # a full batch of 1,000 typical envelopes fits
     max_batch: int = 1000
@@ -69,6 +72,7 @@ class Settings:
         env = os.environ
         settings = cls(
             database_url=env.get("SPOLA_DATABASE_URL", DEFAULT_DATABASE_URL),
+            read_database_url=env.get("SPOLA_READ_DATABASE_URL") or None,
             home=Path(env.get("SPOLA_HOME", ".spola")),
             max_body_bytes=_positive(env, "SPOLA_MAX_BODY_BYTES", 8 * 1024 * 1024),
             max_batch=_positive(env, "SPOLA_MAX_BATCH", 1000),

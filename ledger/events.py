@@ -210,5 +210,7 @@ def encode_event(fields: dict[str, Any]) -> bytes:
 
 # The supply-chain models build on the header above and register themselves in EVENT_MODELS;
 # importing them here means parse_event knows every type whichever module is imported first.
+import ledger.assessment  # noqa: E402
+import ledger.directory_event  # noqa: E402
 import ledger.passport  # noqa: E402
 import ledger.supply  # noqa: E402, F401

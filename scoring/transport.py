@@ -10,7 +10,6 @@ steps come from (ledger facts) is not its business; docs/scoring.md cites every 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,13 +18,12 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ledger import geo
 from ledger.canonical import parse_json
 from ledger.errors import FormatError, LedgerError
 from scoring.errors import ScoringInputError
 
-# IUGG mean Earth radius R1 = (2a + b) / 3 of the WGS 84 ellipsoid (Moritz, Geodetic Reference
-# System 1980, Bulletin Géodésique 54, 1980): 6371.0088 km.
-EARTH_RADIUS_KM: Final = 6371.0088
+EARTH_RADIUS_KM: Final = geo.EARTH_RADIUS_KM
 DATA_PACKAGE: Final = "scoring"
 DATA_PATH: Final = ("data", "transport_factors.json")
 MAX_FILE_BYTES: Final = 64 * 1024
@@ -102,24 +100,12 @@ def _packaged_factors() -> FactorSet:
 FACTORS: Final = _packaged_factors()
 
 
-def _degrees(field: str, value: Decimal, limit: int) -> float:
-    if not isinstance(value, Decimal) or not value.is_finite() or abs(value) > limit:
-        raise ScoringInputError(field, f"must be a number of degrees in [-{limit}, {limit}]")
-    return math.radians(float(value))
-
-
 def great_circle_km(lat1: Decimal, lon1: Decimal, lat2: Decimal, lon2: Decimal) -> Decimal:
-    """Haversine distance in km on a sphere of the IUGG mean Earth radius.
-
-    Trigonometry is done in binary floating point (relative error around 1e-15, far below the
-    spherical model's own ~0.5%); the result is the Decimal of the float's shortest repr.
-    """
-    phi1, phi2 = _degrees("lat1", lat1, 90), _degrees("lat2", lat2, 90)
-    lam1, lam2 = _degrees("lon1", lon1, 180), _degrees("lon2", lon2, 180)
-    h = math.sin((phi2 - phi1) / 2) ** 2
-    h += math.cos(phi1) * math.cos(phi2) * math.sin((lam2 - lam1) / 2) ** 2
-    central = 2 * math.asin(min(1.0, math.sqrt(h)))
-    return Decimal(repr(EARTH_RADIUS_KM * central))
+    """``ledger.geo.great_circle_km``, refusing coordinates off the globe as a scoring input."""
+    try:
+        return geo.great_circle_km(lat1, lon1, lat2, lon2)
+    except geo.CoordinateError as exc:
+        raise ScoringInputError(exc.field, exc.problem) from None
 
 
 @dataclass(frozen=True)

@@ -367,10 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub, db_help)
     _add_actor(sub, db_help)
     from spola.access import add_token_commands
+    from spola.directory import add_directory_commands
     from spola.labels import add_labels_command
 
     add_token_commands(sub, db_help)
     add_labels_command(sub, db_help)
+    add_directory_commands(sub, db_help)
 
     # The options of ``python -m verifier`` (verifier/cli.py), repeated here so that building
     # this parser does not import the verifier: every other subcommand would pay for it.

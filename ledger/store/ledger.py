@@ -4,12 +4,21 @@ It owns an engine, the sequencer (the only writer) and the read queries, and it 
 operator: the log key that signs checkpoints and the operator's own registry events. The genesis
 entry — index 0 — is the operator's ``actor`` registration signed by the log key, which is how a
 verifier that knows only the log key anchors the key history it replays.
+
+A second engine may serve reads: a PostgreSQL streaming replica of the primary (``open(...,
+read_url=...)``). Only the read paths that tolerate a little lag use it (``read_connect``): the
+log's entries, proofs and checkpoint, the passports and their attestation, lots, items and
+traces. Each of those reads its checkpoint and its proofs from the replica in one call, so they
+agree with each other, though they may trail the primary by the replica's lag. Everything that
+writes or must see its own writes — appends, operator events, the registry, verdicts, tokens,
+the tree size ``/healthz`` reports — stays on the primary. The replica is never migrated.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -17,13 +26,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.envelope import Envelope
 from ledger.errors import LedgerError
-from ledger.events import OPERATOR_ACTOR
+from ledger.events import OPERATOR_ACTOR, ActorEvent
 from ledger.keys import PrivateKey
 from ledger.note import vkey
 from ledger.passport import PassportFacts
 from ledger.receipt import Receipt
 from ledger.registry import ActorRecord, KeyRecord
 from ledger.rules import CustodyRecord, ItemRecord
+from ledger.store import circularity as circularity_queries
+from ledger.store import directory as directory_queries
+from ledger.store import maturity as maturity_queries
 from ledger.store import passports as passport_queries
 from ledger.store import queries, reads
 from ledger.store import tokens as token_store
@@ -45,35 +57,67 @@ class OperatorMismatchError(LedgerError):
     """The database holds a log that another operator key started."""
 
 
+def _open_engine(url: str, *, migrate: bool) -> Engine:
+    """An engine for ``url``: migrated (the primary), or only reached (a read replica)."""
+    engine = None
+    try:
+        engine = make_engine(url)
+        if migrate:
+            upgrade(engine)
+        else:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        if engine is not None:
+            engine.dispose()
+        # A bad URL (ValueError from the port, say), a missing driver, a server that
+        # does not answer: one clear line for whoever typed the URL.
+        shown = url.rsplit("@", maxsplit=1)[-1] if "@" in url else url  # no credentials
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StoreUnavailableError(f"cannot open the database {shown}: {reason}") from exc
+    return engine
+
+
 class LedgerStore:
     def __init__(
-        self, engine: Engine, *, operator: PrivateKey, origin: str, max_batch: int = 1000
+        self,
+        engine: Engine,
+        *,
+        operator: PrivateKey,
+        origin: str,
+        max_batch: int = 1000,
+        read_engine: Engine | None = None,
     ) -> None:
         self.engine = engine
+        self.read_engine = engine if read_engine is None else read_engine
         self.origin = origin
         self._operator = operator
         self.sequencer = Sequencer(engine, operator=operator, origin=origin, max_batch=max_batch)
 
     @classmethod
     def open(
-        cls, url: str, *, operator: PrivateKey, origin: str, max_batch: int = 1000
+        cls,
+        url: str,
+        *,
+        operator: PrivateKey,
+        origin: str,
+        max_batch: int = 1000,
+        read_url: str | None = None,
     ) -> LedgerStore:
-        """Open (and migrate) the database at ``url`` and make sure the log has its genesis."""
-        engine = None
+        """Open (and migrate) the database at ``url`` and make sure the log has its genesis.
+
+        ``read_url``, if given, names a read replica of that database for ``read_connect``;
+        it is connected to once here, and never migrated or written.
+        """
+        engine = _open_engine(url, migrate=True)
         try:
-            engine = make_engine(url)
-            upgrade(engine)
-        except (SQLAlchemyError, ImportError, ValueError) as exc:
-            if engine is not None:
-                engine.dispose()
-            # A bad URL (ValueError from the port, say), a missing driver, a server that
-            # does not answer: one clear line for whoever typed the URL.
-            shown = (
-                url.rsplit("@", maxsplit=1)[-1] if "@" in url else url
-            )  # no credentials in messages
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise StoreUnavailableError(f"cannot open the database {shown}: {reason}") from exc
-        store = cls(engine, operator=operator, origin=origin, max_batch=max_batch)
+            reader = None if read_url is None else _open_engine(read_url, migrate=False)
+        except BaseException:
+            engine.dispose()
+            raise
+        store = cls(
+            engine, operator=operator, origin=origin, max_batch=max_batch, read_engine=reader
+        )
         try:
             store.ensure_genesis()
         except BaseException:
@@ -91,7 +135,12 @@ class LedgerStore:
         return self._operator.public_key.key_id
 
     def connect(self) -> Connection:
+        """A connection to the primary: it sees every write as soon as it is committed."""
         return self.engine.connect()
+
+    def read_connect(self) -> Connection:
+        """A connection to the read replica (the primary when there is none); it may lag."""
+        return self.read_engine.connect()
 
     # -- reading: each call one connection, one query module function -------------------------
 
@@ -100,11 +149,11 @@ class LedgerStore:
             return reads.tree_size(conn)
 
     def latest_checkpoint(self) -> bytes:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return reads.latest_checkpoint(conn)[1]
 
     def entries(self, start: int, end: int) -> list[reads.StoredEntry]:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return reads.entries(conn, start, end)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
@@ -117,7 +166,7 @@ class LedgerStore:
 
         One connection, and the current size when ``size`` is None.
         """
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             if index is None:
                 assert leaf is not None
                 index = reads.index_of_leaf(conn, leaf)
@@ -125,7 +174,7 @@ class LedgerStore:
             return index, size, proof
 
     def index_of_leaf(self, leaf: bytes) -> int:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return reads.index_of_leaf(conn, leaf)
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
@@ -135,15 +184,15 @@ class LedgerStore:
         self, first: int, second: int | None = None
     ) -> tuple[int, list[bytes]]:
         """(second, proof); the current size when ``second`` is None. One connection."""
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return reads.consistency_proof(conn, first, second)
 
     def root_at(self, size: int) -> bytes:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return reads.root_at(conn, size)
 
     def receipt(self, index: int) -> Receipt:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return reads.receipt_for(conn, index)
 
     def key(self, key_id: str) -> KeyRecord:
@@ -163,42 +212,64 @@ class LedgerStore:
             return reads.entry(conn, index)
 
     def lot(self, lot_id: str) -> queries.LotView:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return queries.lot(conn, lot_id)
 
     def item(self, item_id: str) -> ItemRecord:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return queries.item(conn, item_id)
 
     def custody_history(self, subject: str, *, limit: int) -> list[CustodyRecord]:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return queries.custody_history(conn, subject, limit=limit)
 
     def holdings(self, actor_id: str, *, limit: int) -> queries.Holdings:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return queries.holdings(conn, actor_id, limit=limit)
 
     def trace(
         self, kind: queries.Kind, subject: str, *, cursor: int, limit: int
     ) -> tuple[queries.TracePage, dict[int, dict[str, Any]]]:
         """A page of the upstream trace and the signed payloads of its making events."""
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             page = queries.trace(conn, kind, subject, cursor=cursor, limit=limit)
             made = {n.made_at for n in page.nodes if n.made_at is not None}
             return page, {index: queries.payload_of(conn, index) for index in sorted(made)}
 
     def passports(self, *, after: str | None, limit: int) -> list[passport_queries.PassportRow]:
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return passport_queries.passport_list(conn, after=after, limit=limit)
 
     def passport_facts(self, subject: str, version: int | None = None) -> PassportFacts:
         """The facts behind a version (the latest when None) of the passport of ``subject``."""
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return passport_queries.facts(conn, subject, version)
+
+    def directory_profile(self, actor_id: str, on: date) -> directory_queries.Profile:
+        """An actor's directory profile, its track record up to ``on`` (``store.directory``)."""
+        with self.connect() as conn:
+            return directory_queries.profile(conn, actor_id, on)
+
+    def directory_profiles(
+        self, on: date, keep: Callable[[ActorEvent], bool] | None = None
+    ) -> list[directory_queries.Profile]:
+        """The directory profiles of the actors ``keep`` accepts (``ledger.store.directory``)."""
+        with self.connect() as conn:
+            return directory_queries.profiles(conn, on, keep)
+
+    def maturity(self, actor_id: str) -> maturity_queries.MaturityFacts:
+        """A company's profile, maturity evidence and assessments (``ledger.store.maturity``)."""
+        with self.read_connect() as conn:
+            return maturity_queries.maturity_facts(conn, actor_id)
+
+    def actor_flows(self, actor_id: str, *, limit: int) -> circularity_queries.ActorFlows:
+        """An actor's inflows, outflows and issued passports (``ledger.store.circularity``)."""
+        with self.connect() as conn:
+            return circularity_queries.actor_flows(conn, actor_id, limit=limit)
 
     def attest(self, indexes: Iterable[int]) -> Attestation:
         """Re-check the signatures and inclusion proofs of ``indexes`` (``ledger.store.attest``)."""
-        with self.connect() as conn:
+        with self.read_connect() as conn:
             return attest(conn, indexes, log_vkey=self.log_vkey, origin=self.origin)
 
     def rebuild(self, *, repair: bool = False, progress: Progress | None = None) -> RebuildReport:
@@ -270,3 +341,5 @@ class LedgerStore:
     def close(self) -> None:
         self.sequencer.close()
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

@@ -11,7 +11,16 @@ from ledger.events import parse_event
 
 FORMATS = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
 EXAMPLE = re.compile(r"^### `(\w+)`[^\n]*\n```json\n(.+?)\n```", re.MULTILINE | re.DOTALL)
-SUPPLY = ("material", "process", "handover", "receipt", "lifecycle", "passport")
+SUPPLY = (
+    "material",
+    "process",
+    "handover",
+    "receipt",
+    "lifecycle",
+    "passport",
+    "assessment",
+    "profile",
+)
 
 
 def _examples() -> dict[str, str]:

@@ -1,0 +1,327 @@
+"""The supplier directory: search, profiles, local alternatives for a product, and its pages.
+
+``GET /v1/directory`` filters and ranks actors (``scoring.directory``) from their profiles and
+track records (``ledger.store.directory``); ``GET /v1/directory/{actor}`` is one profile;
+``GET /v1/items/{item}/local-alternatives`` lists, for each step of the item's passport journey
+done far from the brand, certified actors near the brand offering the same process; ``GET
+/directory`` and ``GET /directory/{actor}`` are the same answers as HTML pages.
+
+Access: the public sees the figures each actor made public; a brand token sees every figure of
+its own actor; the operator sees all. A hidden figure is left out of the answer entirely and
+does not count in the ranking. Filters are checked here and refused with 422 naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import partial
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import ViewerDep
+from api.deps import StoreDep
+from api.directory_page import render_directory, render_profile
+from api.passport_http import subject_of
+from api.problems import BadRequest
+from api.routes.maturity import maturity_document
+from ledger.catalogue import catalogue
+from ledger.errors import FormatError
+from ledger.events import ActorEvent
+from ledger.profiles import Candidate, HeldCertificate, Offer, Place
+from ledger.store.directory import Profile, place_of
+from ledger.store.ledger import LedgerStore
+from ledger.store.tokens import Viewer
+from ledger.store.track_record import Figure
+from passports.build import build_passport
+from passports.page import choose_language
+from scoring.directory import (
+    FarStep,
+    Match,
+    Search,
+    journey_steps,
+    km,
+    local_alternatives,
+    search,
+)
+
+router = APIRouter(tags=["directory"])
+
+MAX_RADIUS_KM: Final = Decimal(2000)
+DEFAULT_RADIUS_KM: Final = Decimal(100)
+DEFAULT_MAX_KM: Final = Decimal(100)
+DEFAULT_LOCAL_RADIUS_KM: Final = Decimal(60)
+MAX_MATCHES: Final = 200
+Text = Annotated[str | None, Query(max_length=100)]
+ActorPath = Annotated[str, Path(max_length=80)]
+
+
+def _refuse(name: str, problem: str) -> BadRequest:
+    return BadRequest(f"{name}: {problem}", status=422)
+
+
+def day_of(value: str | None) -> date:
+    """The ``on`` parameter: a date YYYY-MM-DD, today (UTC) when absent."""
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _refuse("on", f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _near(value: str | None) -> Place | None:
+    if value is None or not value.strip():
+        return None
+    lat, _, lon = value.partition(",")
+    try:
+        point = Decimal(lat.strip()), Decimal(lon.strip())
+    except InvalidOperation:
+        raise _refuse("near", "give it as lat,lon in decimal degrees, e.g. 45.4642,9.19") from None
+    if not all(x.is_finite() for x in point) or abs(point[0]) > 90 or abs(point[1]) > 180:
+        raise _refuse("near", "latitude must lie in [-90, 90] and longitude in [-180, 180]")
+    return Place(point[0], point[1])
+
+
+def _km(name: str, value: str | None, default: Decimal) -> Decimal:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise _refuse(name, f"{value!r} is not a number of km") from None
+    if not number.is_finite() or not 0 < number <= MAX_RADIUS_KM:
+        raise _refuse(name, f"must be more than 0 and at most {MAX_RADIUS_KM} km")
+    return number
+
+
+def _catalogued(name: str, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    known = catalogue().process if name == "process" else catalogue().material
+    if known(value) is None:
+        raise _refuse(name, f"{value!r} is not a {name} id of the catalogue (GET /v1/catalogue)")
+    return value
+
+
+def _blank(value: str | None) -> str | None:
+    return None if value is None or not value.strip() else value.strip()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The search's query parameters as given: ``search()`` checks them, 422 naming the field."""
+
+    process: str | None = None
+    material: str | None = None
+    certificate: str | None = None
+    near: str | None = None
+    radius_km: str | None = None
+    region: str | None = None
+    on: str | None = None
+
+    def search(self) -> Search:
+        return Search(
+            on=day_of(self.on),
+            process=_catalogued("process", self.process),
+            material=_catalogued("material", self.material),
+            certificate=_blank(self.certificate),
+            near=_near(self.near),
+            radius_km=_km("radius_km", self.radius_km, DEFAULT_RADIUS_KM),
+            region=_blank(self.region),
+        )
+
+
+def sees_all(viewer: Viewer, actor: str) -> bool:
+    return viewer.may_see_restricted(actor)
+
+
+def _offer(o: Offer) -> dict[str, Any]:
+    return {"id": o.id, "declared": o.declared, "verified": o.verified,
+            "status": "verified" if o.verified else "declared, not yet evidenced",
+            "entries": list(o.entries[:50])}  # fmt: skip
+
+
+def _certificate(c: HeldCertificate, on: date) -> dict[str, Any]:
+    return {"scheme": c.scheme, "id": c.id, "issuer": c.issuer,
+            "valid_from": c.valid_from.isoformat(), "valid_until": c.valid_until.isoformat(),
+            "valid": c.valid_on(on), "evidenced": bool(c.entries),
+            "entries": list(c.entries[:50])}  # fmt: skip
+
+
+def profile_json(p: Profile, viewer: Viewer) -> dict[str, Any]:
+    """The profile as ``viewer`` may see it: hidden figures are left out, not blanked."""
+    shown = p.visible(all_figures=sees_all(viewer, p.actor.id))
+    figures = {
+        name: (None if figure is None else figure.to_json())
+        for name, figure in p.figures.items()
+        if name in shown
+    }
+    declared = p.declared
+    return {
+        "actor": p.actor.id, "name": p.actor.name, "roles": list(p.actor.roles),
+        "country": p.actor.country, "region": p.actor.region,
+        "facilities": [f.model_dump(exclude_none=True) for f in p.actor.facilities],
+        "profile_index": None if declared is None else declared[0],
+        "contact": None if declared is None else declared[1].contact,
+        "processes": [_offer(o) for o in p.processes],
+        "materials": [_offer(o) for o in p.materials],
+        "certificates": [_certificate(c, p.window[1]) for c in p.certificates],
+        "track_record": {"from": p.window[0].isoformat(), "to": p.window[1].isoformat(),
+                         "public_figures": list(p.public_figures), "figures": figures},
+        "notes": {"maturity": "the actor has signed no maturity assessment"}
+        if figures.get("maturity", 0) is None else {},
+    }  # fmt: skip
+
+
+def match_json(m: Match, on: date, process: str | None) -> dict[str, Any]:
+    c: Candidate = m.candidate
+    place = m.place or (c.places[0] if c.places else None)
+    offer = None if process is None else c.offer(process)
+    return {
+        "actor": c.actor,
+        "name": c.name,
+        "town": None if place is None else place.town,
+        "region": c.region if place is None else place.region,
+        "distance_km": None if m.distance_km is None else km(m.distance_km),
+        "score": format(m.score, "f"),
+        "process": None if offer is None else _offer(offer),
+        "certificates": [_certificate(x, on) for x in c.certified_on(on)],
+        "profile": f"/v1/directory/{c.actor}",
+    }
+
+
+def within_reach(near: Place | None, radius_km: Decimal) -> Callable[[ActorEvent], bool] | None:
+    """Keeps actors with a facility within ``radius_km`` of ``near`` (all without ``near``)."""
+    if near is None:
+        return None
+    return lambda actor: any(near.km_to(place_of(f)) <= radius_km for f in actor.facilities)
+
+
+def run_search(store: LedgerStore, filters: Filters, viewer: Viewer) -> dict[str, Any]:
+    query = filters.search()
+    found = store.directory_profiles(query.on, within_reach(query.near, query.radius_km))
+    candidates = [p.candidate(all_figures=sees_all(viewer, p.actor.id)) for p in found]
+    matches = search(candidates, query)[:MAX_MATCHES]
+    return {
+        "on": query.on.isoformat(),
+        "radius_km": None if query.near is None else format(query.radius_km, "f"),
+        "matches": [match_json(m, query.on, query.process) for m in matches],
+    }
+
+
+@router.get("/v1/directory", summary="Search the supplier directory")
+async def get_directory(
+    store: StoreDep, viewer: ViewerDep, filters: Annotated[Filters, Depends()]
+) -> dict[str, Any]:
+    return await run_in_threadpool(run_search, store, filters, viewer)
+
+
+def full_profile(store: LedgerStore, actor_id: str, on: date) -> Profile:
+    """The profile with its maturity level, when the actor has signed an assessment."""
+    found = store.directory_profile(actor_id, on)
+    document = maturity_document(store, actor_id)
+    assessment = document["assessment"]
+    if assessment is None:
+        return found
+    level = {"level": document["overall"], "date": assessment["date"],
+             "page": f"/companies/{actor_id.removeprefix('urn:spola:actor:')}"}  # fmt: skip
+    return replace(
+        found, figures={**found.figures, "maturity": Figure(level, (assessment["index"],))}
+    )
+
+
+@router.get("/v1/directory/{actor_id}", summary="An actor's profile and verified track record")
+async def get_profile(
+    store: StoreDep, viewer: ViewerDep, actor_id: ActorPath, on: Text = None
+) -> dict[str, Any]:
+    found = await run_in_threadpool(full_profile, store, actor_id, day_of(on))
+    return profile_json(found, viewer)
+
+
+def _alternatives(
+    store: LedgerStore, subject: str, viewer: Viewer, *, max_km: Decimal, radius_km: Decimal,
+    on: date,
+) -> dict[str, Any]:  # fmt: skip
+    facts = store.passport_facts(subject)
+    passport = build_passport(facts)
+    brand = facts.actors.get(facts.issue.event.actor)
+    if brand is None or not brand.facilities:
+        raise FormatError(f"the issuer of {subject} has no facility to measure distances from")
+    home = brand.facilities[0]
+    origin = Place(Decimal(home.lat), Decimal(home.lon), home.name, home.town, home.region)
+    profiles = store.directory_profiles(on, within_reach(origin, radius_km))
+    candidates = [p.candidate(all_figures=sees_all(viewer, p.actor.id)) for p in profiles]
+    steps = journey_steps(passport.document["journey"])
+    far = local_alternatives(steps, origin, candidates, on=on, max_km=max_km, radius_km=radius_km)
+    return {
+        "item": subject, "on": on.isoformat(), "max_km": format(max_km, "f"),
+        "radius_km": format(radius_km, "f"),
+        "brand": {"actor": brand.id, "name": brand.name, "facility": home.name,
+                  "town": home.town, "lat": home.lat, "lon": home.lon},
+        "far_steps": [_far_json(f, on) for f in far],
+    }  # fmt: skip
+
+
+def _far_json(f: FarStep, on: date) -> dict[str, Any]:
+    s = f.step
+    return {
+        "step": {"index": s.index, "kind": s.kind, "what": s.what, "processes": list(s.processes),
+                 "town": s.place.town, "region": s.place.region, "country": s.place.country},
+        "distance_km": km(f.distance_km),
+        "abroad": f.abroad,
+        "alternatives": [
+            match_json(a.match, on, None)
+            | {"saved_km": km(a.saved_km),
+               "offers": [_offer(o) for o in a.match.candidate.processes if o.id in s.processes]}
+            for a in f.alternatives
+        ],
+    }  # fmt: skip
+
+
+@router.get(
+    "/v1/items/{item_id:path}/local-alternatives",
+    summary="Certified actors near the brand for the far-away steps of an item's journey",
+)
+async def get_local_alternatives(
+    store: StoreDep, viewer: ViewerDep, item_id: Annotated[str, Path(max_length=130)], *,
+    max_km: Text = None, radius_km: Text = None, on: Text = None,
+) -> dict[str, Any]:  # fmt: skip
+    try:
+        subject = subject_of(item_id)
+    except FormatError as exc:
+        raise _refuse("item", str(exc)) from None
+    far = _km("max_km", max_km, DEFAULT_MAX_KM)
+    near = _km("radius_km", radius_km, DEFAULT_LOCAL_RADIUS_KM)
+    return await run_in_threadpool(
+        partial(_alternatives, store, subject, viewer, max_km=far, radius_km=near, on=day_of(on))
+    )
+
+
+@router.get("/directory", response_class=HTMLResponse, summary="The directory page (HTML)")
+async def directory_page(
+    request: Request, store: StoreDep, viewer: ViewerDep,
+    filters: Annotated[Filters, Depends()], lang: Text = None,
+) -> HTMLResponse:  # fmt: skip
+    language = choose_language(request.headers.get("accept-language"), lang)
+    try:
+        answer = await run_in_threadpool(run_search, store, filters, viewer)
+        error = None
+    except BadRequest as exc:
+        answer, error = {"matches": []}, exc.detail
+    html = render_directory(asdict(filters), answer, error, language)
+    return HTMLResponse(html, status_code=200 if error is None else 422)
+
+
+@router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
+async def profile_page(
+    request: Request, store: StoreDep, viewer: ViewerDep, actor_id: ActorPath, lang: Text = None
+) -> HTMLResponse:
+    language = choose_language(request.headers.get("accept-language"), lang)
+    found = await run_in_threadpool(full_profile, store, actor_id, day_of(None))
+    return HTMLResponse(render_profile(profile_json(found, viewer), language))

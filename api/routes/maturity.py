@@ -1,0 +1,216 @@
+"""A company's maturity: ``GET /v1/actors/{actor_id}/maturity`` (JSON) and its page.
+
+The JSON answer holds the levels per dimension and overall, the ledger evidence (each metric
+with the entries behind it), the latest assessment and its entry index, the roadmap, and the
+history of assessments with the levels at each (evidence as it stood when each was logged).
+With no assessment yet, levels come from the ledger evidence alone.
+
+The page is a separate route, ``GET /companies/{slug}`` (``urn:spola:actor:{slug}``), rather
+than content negotiation on the API path: it is the address a person shares, it takes
+``?lang=it|en`` and it renders the same JSON document (``scoring.maturity_page``). Both are public,
+like the passports they sit beside. Scoring is ``scoring.maturity``'s; queries are
+``ledger.store.maturity``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import StoreDep
+from ledger.quantities import format_decimal
+from ledger.store.ledger import LedgerStore
+from ledger.store.maturity import MAX_ENTRIES, Evidence, MaturityFacts, Metric
+from passports.build import build_passport
+from passports.page import choose_language
+from scoring.errors import ScoringInputError
+from scoring.maturity import CertificateSpan, MaturityResult, Texts, assess, load_model
+from scoring.maturity_page import render_company
+from scoring.product import product_mci, recycled_output_kg
+
+router = APIRouter(tags=["maturity"])
+
+ActorPath = Annotated[str, Path(pattern=r"^urn:spola:actor:[a-z0-9][a-z0-9-]{0,62}$")]
+SlugPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+Lang = Annotated[str | None, Query(max_length=8)]
+PLACES = Decimal("0.0001")
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    return None if value is None else format_decimal(value.quantize(PLACES).normalize())
+
+
+def _texts(value: Texts) -> dict[str, str]:
+    return {"it": value.it, "en": value.en}
+
+
+def _metric(m: Metric) -> dict[str, Any]:
+    # Absolute masses are restricted figures (as in passports and circularity): a public
+    # answer gives mass metrics as shares only; counts (handovers, events) are public anyway.
+    counted = m.unit != "kg"
+    return {
+        "value": _decimal(m.value),
+        "numerator": _decimal(m.numerator) if counted else None,
+        "denominator": _decimal(m.denominator) if counted else None,
+        "unit": m.unit,
+        "entries": list(m.entries),
+        "note": m.note,
+    }
+
+
+def _result(evidence: Evidence, facts_answers: Any, on: date | None) -> MaturityResult:
+    spans = [
+        CertificateSpan(
+            c.scheme, c.id, date.fromisoformat(c.valid_from), date.fromisoformat(c.valid_until)
+        )
+        for c in evidence.certificates
+    ]
+    metrics = {name: m.value for name, m in evidence.metrics.items()}
+    return assess(load_model(), facts_answers, on=on, metrics=metrics, certificates=spans)
+
+
+def _dimension(d: Any) -> dict[str, Any]:
+    return {
+        "id": d.dimension.id,
+        "name": _texts(d.dimension.name),
+        "level": d.level,
+        "score": format_decimal(d.score),
+        "levels": [
+            {"level": t.level, "description": _texts(t.description)} for t in d.dimension.levels
+        ],
+        "questions": [
+            {
+                "id": r.question.id,
+                "level": r.question.level,
+                "weight": r.question.weight,
+                "text": _texts(r.question.text),
+                "answer": r.answer,
+                "basis": r.basis,
+                "credit": format_decimal(r.credit),
+                "metric": None if r.question.metric is None else r.question.metric.name,
+            }
+            for r in d.questions
+        ],
+    }
+
+
+def _roadmap(result: MaturityResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "dimension": d.dimension.id,
+            "level": d.level,
+            "next_level": d.level + 1,
+            "items": [
+                {
+                    "question": i.question.id,
+                    "level": i.question.level,
+                    "weight": i.question.weight,
+                    "gap": format_decimal(i.gap),
+                    "priority": format_decimal(i.priority),
+                    "action": _texts(i.question.action),
+                    "target": _texts(i.question.target),
+                    "metric": None
+                    if i.question.metric is None
+                    else {"name": i.question.metric.name, "at_least": i.question.metric.at_least},
+                }
+                for i in d.roadmap
+            ],
+        }
+        for d in result.dimensions
+        if d.level < 5
+    ]
+
+
+def with_product_mci(store: LedgerStore, evidence: Evidence) -> Evidence:
+    """``evidence`` with ``mean_product_mci``: the mean MCI (2019 method, ``scoring.product``)
+    of the passports the company issued, each at its version as of the evidence's index."""
+    scores: list[Decimal] = []
+    entries: list[int] = []
+    for subject, version, index in evidence.passports:
+        facts = store.passport_facts(subject, version)
+        try:
+            found = product_mci(
+                build_passport(facts).document, recycled_output_kg=recycled_output_kg(facts)
+            )
+        except ScoringInputError:
+            continue  # a passport no MCI can be computed for does not count
+        scores.append(found.result.mci)
+        entries.append(index)
+    total = sum(scores, Decimal(0))
+    count = Decimal(len(scores))
+    value = total / count if scores else None
+    note = None if scores else "no passport issued by this company yet"
+    metric = Metric(
+        "mean_product_mci", value, total, count, "products", tuple(entries[-MAX_ENTRIES:]), note
+    )
+    return replace(evidence, metrics={**evidence.metrics, metric.name: metric})
+
+
+def maturity_document(store: LedgerStore, actor_id: str) -> dict[str, Any]:
+    """Read, complete with product MCIs, score: the document both routes answer with."""
+    facts = store.maturity(actor_id)
+    records = tuple(
+        replace(r, evidence=with_product_mci(store, r.evidence)) for r in facts.assessments
+    )
+    complete = replace(facts, evidence=with_product_mci(store, facts.evidence), assessments=records)
+    return maturity_json(complete)
+
+
+def maturity_json(facts: MaturityFacts) -> dict[str, Any]:
+    """The maturity document of one company (docs/api.md, Maturity)."""
+    model = load_model()
+    history = []
+    for record in facts.assessments:
+        on = date.fromisoformat(record.event.date)
+        past = _result(record.evidence, record.event.answers, on)
+        history.append(
+            {
+                "index": record.index,
+                "date": record.event.date,
+                "model": record.event.model,
+                "overall": past.overall,
+                "levels": {d.dimension.id: d.level for d in past.dimensions},
+                "scores": {d.dimension.id: format_decimal(d.score) for d in past.dimensions},
+            }
+        )
+    latest = facts.assessments[-1] if facts.assessments else None
+    today = None if latest is None else date.fromisoformat(latest.event.date)
+    result = _result(facts.evidence, () if latest is None else latest.event.answers, today)
+    return {
+        "actor": facts.actor.id,
+        "name": facts.actor.name,
+        "model": {"version": model.version, "title": _texts(model.title), "bands": model.bands},
+        "as_of_index": facts.evidence.upto,
+        "assessment": None
+        if latest is None
+        else {"index": latest.index, "date": latest.event.date, "time": latest.event.time},
+        "overall": result.overall,
+        "dimensions": [_dimension(d) for d in result.dimensions],
+        "evidence": {name: _metric(m) for name, m in facts.evidence.metrics.items()},
+        "roadmap": _roadmap(result),
+        "history": history,
+    }
+
+
+@router.get(
+    "/v1/actors/{actor_id}/maturity",
+    summary="A company's maturity: levels, ledger evidence, roadmap and assessment history",
+)
+async def get_maturity(store: StoreDep, actor_id: ActorPath) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(maturity_document, store, actor_id))
+
+
+@router.get("/companies/{slug}", response_class=HTMLResponse, include_in_schema=False)
+async def company_page(
+    request: Request, store: StoreDep, slug: SlugPath, lang: Lang = None
+) -> HTMLResponse:
+    language = choose_language(request.headers.get("accept-language"), lang)
+    doc = await run_in_threadpool(maturity_document, store, f"urn:spola:actor:{slug}")
+    html = render_company(doc, lang=language)
+    return HTMLResponse(html, headers={"Vary": "Accept-Language", "Cache-Control": "no-cache"})

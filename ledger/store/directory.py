@@ -1,0 +1,237 @@
+"""Directory queries: each actor's declared profile beside the track record the log proves.
+
+A profile joins three sources: the operator's ``actor`` event (name, roles, facilities), the
+actor's latest applied ``profile`` event (offers, certificates, contact, public figures — its
+declarations) and the actor's applied entries, from which every figure is derived. No table of
+its own: the figures are read from ``log_entries`` (the actor's own events, their times inside
+the payloads), ``handovers``, ``provenance`` and ``lots``, and each figure names the entries
+behind it (at most ``MAX_ENTRIES``, latest first, with the total).
+
+The track record covers the twelve months up to ``on``; evidence that a process or material is
+really worked covers every applied entry read (the latest ``MAX_EVENTS`` of the actor). Which
+figures the public may see is the actor's choice; this module derives them all, the API hides.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Final
+
+from sqlalchemy import Connection, select
+
+from ledger.directory_event import DEFAULT_PUBLIC, ProfileEvent
+from ledger.errors import NotFoundError
+from ledger.events import ActorEvent, Event, Facility, parse_event
+from ledger.profiles import (
+    LIFECYCLE_PROCESSES,
+    Candidate,
+    HeldCertificate,
+    Offer,
+    Place,
+)
+from ledger.store.schema import actors, log_entries, lots
+from ledger.store.track_record import Figure, History, actor_history, figures
+from ledger.supply import LotLine, MaterialEvent, ProcessEvent
+
+MAX_ACTORS: Final = 2000  # profiles a search reads
+
+
+@dataclass(frozen=True)
+class Profile:
+    actor: ActorEvent
+    declared: tuple[int, ProfileEvent] | None  # (index, event) of the latest profile
+    processes: tuple[Offer, ...]
+    materials: tuple[Offer, ...]
+    certificates: tuple[HeldCertificate, ...]
+    figures: Mapping[str, Figure | None]  # None: no assessment / nothing to measure
+    window: tuple[date, date]
+
+    @property
+    def public_figures(self) -> tuple[str, ...]:
+        return DEFAULT_PUBLIC if self.declared is None else tuple(self.declared[1].public_figures)
+
+    def visible(self, *, all_figures: bool) -> tuple[str, ...]:
+        return tuple(self.figures) if all_figures else self.public_figures
+
+    def candidate(self, *, all_figures: bool) -> Candidate:
+        shown = self.visible(all_figures=all_figures)
+        record: dict[str, Decimal] = {}
+        for name, key in (("acceptance", "share"), ("certified", "share"), ("partners", "count")):
+            figure = self.figures.get(name)
+            if name in shown and figure is not None and figure.value.get(key) is not None:
+                record[name] = Decimal(str(figure.value[key]))
+        return Candidate(
+            actor=self.actor.id,
+            name=self.actor.name,
+            country=self.actor.country,
+            region=self.actor.region,
+            places=tuple(place_of(f) for f in self.actor.facilities),
+            processes=self.processes,
+            materials=self.materials,
+            certificates=self.certificates,
+            record=record,
+        )
+
+
+def place_of(f: Facility) -> Place:
+    """A registered facility as the directory's arithmetic sees it."""
+    return Place(Decimal(f.lat), Decimal(f.lon), f.name, f.town, f.region, f.country)
+
+
+def _payload(entry: bytes) -> bytes:
+    return base64.b64decode(json.loads(bytes(entry))["payload"])
+
+
+def _year_before(on: date) -> date:
+    try:
+        return on.replace(year=on.year - 1)
+    except ValueError:  # 29 February
+        return on.replace(year=on.year - 1, day=28)
+
+
+def registered(conn: Connection) -> dict[str, ActorEvent]:
+    """Every registered actor's latest ``actor`` event, except the operator's."""
+    found: dict[str, ActorEvent] = {}
+    for row in conn.execute(select(actors.c.profile).order_by(actors.c.id).limit(MAX_ACTORS)):
+        event = parse_event(bytes(row.profile))
+        if isinstance(event, ActorEvent) and "operator" not in event.roles:
+            found[event.id] = event
+    return found
+
+
+def _declared(conn: Connection, actor_id: str | None) -> dict[str, tuple[int, ProfileEvent]]:
+    query = (
+        select(log_entries.c.idx, log_entries.c.entry)
+        .where(log_entries.c.event_type == "profile", log_entries.c.applied.is_(True))
+        .order_by(log_entries.c.idx)
+    )
+    if actor_id is not None:
+        query = query.where(log_entries.c.actor == actor_id)
+    found: dict[str, tuple[int, ProfileEvent]] = {}
+    for row in conn.execute(query):
+        event = parse_event(_payload(row.entry))
+        if isinstance(event, ProfileEvent):
+            found[event.actor] = (row.idx, event)
+    return found
+
+
+def profile(conn: Connection, actor_id: str, on: date) -> Profile:
+    """The directory profile of ``actor_id`` with its track record up to ``on``."""
+    everyone = registered(conn)
+    if actor_id not in everyone:
+        raise NotFoundError(f"no actor {actor_id} in the directory")
+    return _profile(conn, everyone[actor_id], _declared(conn, actor_id).get(actor_id), everyone, on)
+
+
+def profiles(
+    conn: Connection, on: date, keep: Callable[[ActorEvent], bool] | None = None
+) -> list[Profile]:
+    """The directory profiles of the actors ``keep`` accepts (all by default; at most
+    ``MAX_ACTORS``), in actor id order. ``keep`` sees only the registration, so a search can
+    drop actors out of reach before their history is read."""
+    everyone = registered(conn)
+    declared = _declared(conn, None)
+    wanted = [a for a in everyone.values() if keep is None or keep(a)]
+    return [_profile(conn, a, declared.get(a.id), everyone, on) for a in wanted]
+
+
+def _profile(
+    conn: Connection,
+    actor: ActorEvent,
+    declared: tuple[int, ProfileEvent] | None,
+    everyone: Mapping[str, ActorEvent],
+    on: date,
+) -> Profile:
+    history = actor_history(conn, actor.id)
+    start = _year_before(on)
+
+    def within(event: Event) -> bool:
+        return start.isoformat() <= event.time[:10] <= on.isoformat()
+
+    offers = _offers(conn, history, declared)
+    return Profile(
+        actor=actor,
+        declared=declared,
+        processes=offers[0],
+        materials=offers[1],
+        certificates=_certificates(history, declared),
+        figures=figures(conn, history, everyone, within),
+        window=(start, on),
+    )
+
+
+def _input_materials(conn: Connection, making: Iterable[tuple[int, Event]]) -> dict[str, str]:
+    wanted = sorted(
+        {
+            line.lot
+            for _, e in making
+            if isinstance(e, ProcessEvent)
+            for line in e.inputs
+            if isinstance(line, LotLine)
+        }
+    )
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(lots.c.id, lots.c.material).where(lots.c.id.in_(wanted[start : start + 500]))
+        )
+        found.update((r.id, r.material) for r in rows)
+    return found
+
+
+def _offers(
+    conn: Connection, history: History, declared: tuple[int, ProfileEvent] | None
+) -> tuple[tuple[Offer, ...], tuple[Offer, ...]]:
+    processes: dict[str, list[int]] = defaultdict(list)
+    materials: dict[str, list[int]] = defaultdict(list)
+    inputs = _input_materials(conn, history.making)
+    for idx, event in history.making:
+        if isinstance(event, ProcessEvent):
+            processes[event.process].append(idx)
+            for line in event.inputs:
+                if isinstance(line, LotLine) and line.lot in inputs:
+                    materials[inputs[line.lot]].append(idx)
+        if isinstance(event, MaterialEvent):
+            materials[event.material].append(idx)
+        for output in getattr(event, "outputs", []):
+            materials[output.material].append(idx)
+    for idx, service in history.services:
+        for process in LIFECYCLE_PROCESSES[service.kind]:
+            processes[process].append(idx)
+    offered = [] if declared is None else declared[1].processes
+    handled = [] if declared is None else declared[1].materials
+    return _merge(offered, processes), _merge(handled, materials)
+
+
+def _merge(declared: list[str], evidence: Mapping[str, list[int]]) -> tuple[Offer, ...]:
+    ids = list(declared) + sorted(k for k in evidence if k not in declared)
+    return tuple(
+        Offer(i, i in declared, tuple(sorted(set(evidence.get(i, [])), reverse=True))) for i in ids
+    )
+
+
+def _certificates(
+    history: History, declared: tuple[int, ProfileEvent] | None
+) -> tuple[HeldCertificate, ...]:
+    carried: dict[str, set[int]] = defaultdict(set)
+    for idx, event in history.making:
+        for cert in getattr(event, "certificates", []):
+            carried[cert.scheme.casefold()].add(idx)
+    held = [] if declared is None else declared[1].certificates
+    return tuple(
+        HeldCertificate(
+            scheme=c.scheme,
+            id=c.id,
+            issuer=c.issuer,
+            valid_from=date.fromisoformat(c.valid_from),
+            valid_until=date.fromisoformat(c.valid_until),
+            entries=tuple(sorted(carried.get(c.scheme.casefold(), set()), reverse=True)),
+        )
+        for c in held
+    )
