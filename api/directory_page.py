@@ -1,9 +1,10 @@
 """The directory's HTML pages: the search form with its matches, and one actor's profile.
 
-Server-rendered with Jinja2 from ``api/templates/directory/``, in Italian or English; mobile
-first, no script, no web font, nothing fetched from another host. The pages show exactly the
-JSON answers the routes built for the same viewer (hidden figures are already left out);
-every value is escaped by Jinja2.
+Server-rendered with Jinja2 from ``api/templates/directory/``, extending the public pages'
+layout in ``passports/templates/``, in Italian or English; mobile first, no script, no web
+font, nothing fetched from another host. The pages show exactly the JSON answers the routes
+built for the same viewer (hidden figures are already left out); every value is escaped by
+Jinja2.
 """
 
 from __future__ import annotations
@@ -13,49 +14,54 @@ from functools import cache
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ledger.catalogue import catalogue
-from passports.page import LANGUAGES, Lang
+from passports.page import LANGUAGES, Lang, by_language
 
-STRINGS: Final[Mapping[Lang, Mapping[str, str]]] = {
-    "it": {
-        "site": "elenco fornitori", "languages": "Lingue", "directory": "Elenco fornitori",
-        "intro": "Laboratori e fornitori con la loro storia firmata: ciò che dichiarano e ciò "
-                 "che il registro dimostra.",
-        "process": "Lavorazione", "material": "Materiale", "certificate": "Certificazione",
-        "region": "Regione", "near": "Vicino a (lat,lon)", "radius": "Raggio (km)",
-        "search": "Cerca", "any": "Qualsiasi", "matches": "Risultati",
-        "none": "Nessun fornitore corrisponde ai filtri.", "verified": "verificato",
-        "unverified": "dichiarato, non ancora dimostrato", "entries": "voci del registro",
-        "score": "Punteggio", "facilities": "Sedi", "processes": "Lavorazioni",
-        "materials": "Materiali", "certificates": "Certificazioni", "valid": "valido",
-        "expired": "non valido oggi", "record": "Storia verificata",
-        "figure_volumes": "Volumi", "figure_partners": "Partner distinti",
-        "figure_acceptance": "Consegne ricevute e accettate",
-        "figure_certified": "Eventi con materiale certificato",
-        "figure_distance": "Distanza media delle consegne", "figure_services": "Servizi",
-        "figure_maturity": "Livello di maturità",
-    },
-    "en": {
-        "site": "supplier directory", "languages": "Languages", "directory": "Supplier directory",
-        "intro": "Workshops and suppliers with their signed history: what they declare and what "
-                 "the ledger proves.",
-        "process": "Process", "material": "Material", "certificate": "Certificate",
-        "region": "Region", "near": "Near (lat,lon)", "radius": "Radius (km)",
-        "search": "Search", "any": "Any", "matches": "Matches",
-        "none": "No supplier matches these filters.", "verified": "verified",
-        "unverified": "declared, not yet evidenced", "entries": "log entries",
-        "score": "Score", "facilities": "Facilities", "processes": "Processes",
-        "materials": "Materials", "certificates": "Certificates", "valid": "valid",
-        "expired": "not valid today", "record": "Verified track record",
-        "figure_volumes": "Volumes", "figure_partners": "Distinct partners",
-        "figure_acceptance": "Handovers received and accepted",
-        "figure_certified": "Events with certified material",
-        "figure_distance": "Mean handover distance", "figure_services": "Services",
-        "figure_maturity": "Maturity level",
-    },
-}  # fmt: skip
+# Each phrase in Italian and English, side by side.
+STRINGS: Final[Mapping[Lang, Mapping[str, str]]] = by_language(
+    {
+        "site": ("elenco fornitori", "supplier directory"),
+        "skip": ("Vai al contenuto", "Skip to content"),
+        "languages": ("Lingue", "Languages"),
+        "directory": ("Elenco fornitori", "Supplier directory"),
+        "intro": (
+            "Laboratori e fornitori con la loro storia firmata: ciò che dichiarano e ciò che "
+            "il registro dimostra.",
+            "Workshops and suppliers with their signed history: what they declare and what the "
+            "ledger proves.",
+        ),
+        "process": ("Lavorazione", "Process"),
+        "material": ("Materiale", "Material"),
+        "certificate": ("Certificazione", "Certificate"),
+        "region": ("Regione", "Region"),
+        "near": ("Vicino a (lat,lon)", "Near (lat,lon)"),
+        "radius": ("Raggio (km)", "Radius (km)"),
+        "search": ("Cerca", "Search"),
+        "any": ("Qualsiasi", "Any"),
+        "matches": ("Risultati", "Matches"),
+        "none": ("Nessun fornitore corrisponde ai filtri.", "No supplier matches these filters."),
+        "verified": ("verificato", "verified"),
+        "unverified": ("dichiarato, non ancora dimostrato", "declared, not yet evidenced"),
+        "entries": ("voci del registro", "log entries"),
+        "score": ("Punteggio", "Score"),
+        "facilities": ("Sedi", "Facilities"),
+        "processes": ("Lavorazioni", "Processes"),
+        "materials": ("Materiali", "Materials"),
+        "certificates": ("Certificazioni", "Certificates"),
+        "valid": ("valido", "valid"),
+        "expired": ("non valido oggi", "not valid today"),
+        "record": ("Storia verificata", "Verified track record"),
+        "figure_volumes": ("Volumi", "Volumes"),
+        "figure_partners": ("Partner distinti", "Distinct partners"),
+        "figure_acceptance": ("Consegne ricevute e accettate", "Handovers received and accepted"),
+        "figure_certified": ("Eventi con materiale certificato", "Events with certified material"),
+        "figure_distance": ("Distanza media delle consegne", "Mean handover distance"),
+        "figure_services": ("Servizi", "Services"),
+        "figure_maturity": ("Livello di maturità", "Maturity level"),
+    }
+)
 
 
 MISSING: Final = "\u2013"  # an en dash where a figure is missing
@@ -64,7 +70,10 @@ MISSING: Final = "\u2013"  # an en dash where a figure is missing
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("api", "templates/directory"),
+        # The pages and their own rules here; the shared layout from the passport page's package.
+        loader=ChoiceLoader(
+            [PackageLoader("api", "templates/directory"), PackageLoader("passports", "templates")]
+        ),
         autoescape=select_autoescape(["html", "css"], default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -167,7 +167,8 @@ class PassportFacts:
 
 
 # The version cause of each lifecycle kind: the custody action ``ledger.rules`` records for it
-# (kept here because ``ledger.rules`` imports this module).
+# and ``ledger.store.passports`` looks up (kept here because ``ledger.rules`` imports this
+# module).
 LIFECYCLE_CAUSES: Final = {
     "sale": "sold",
     "resale": "resold",

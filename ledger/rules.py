@@ -33,7 +33,7 @@ from typing import Final, Literal, Protocol
 from ledger.catalogue import catalogue
 from ledger.errors import FormatError, RuleViolation
 from ledger.events import ActorEvent, Event, parse_event
-from ledger.passport import PassportEvent
+from ledger.passport import LIFECYCLE_CAUSES, PassportEvent
 from ledger.quantities import Quantity, format_decimal, unit
 from ledger.registry import ActorRecord
 from ledger.supply import (
@@ -730,7 +730,7 @@ class _Judge:
             source, target = item.owner, now.owner
         else:
             source, target = item.custodian, now.custodian
-        self._custody("item", item.id, _ACTIONS[kind], source=source, to=target)
+        self._custody("item", item.id, LIFECYCLE_CAUSES[kind], source=source, to=target)
 
     # -- passports ------------------------------------------------------------------------
 
@@ -819,16 +819,6 @@ class _Judge:
                 )
             self._make_lot(output, "recycling", feedstock, event.facility)
             self._provenance("output", "lot", output.lot, mass)
-
-
-_ACTIONS: Final = {
-    "sale": "sold",
-    "resale": "resold",
-    "rental": "rented",
-    "repair": "repaired",
-    "take-back": "taken-back",
-    "recycling": "recycled",
-}
 
 
 def lot_amount(event: MaterialEvent) -> Decimal:

@@ -30,7 +30,7 @@ from markupsafe import Markup
 from passports.journey_map import as_decimal, journey_map, places_of
 
 __all__ = [
-    "LANGUAGES", "Lang", "bundle_path", "choose_language", "etag", "journey_map",
+    "LANGUAGES", "Lang", "bundle_path", "by_language", "choose_language", "etag", "journey_map",
     "render_not_found", "render_page",
 ]  # fmt: skip
 
@@ -46,6 +46,23 @@ _MISSING: Final = "\u2013"  # an en dash where a number is missing
 
 
 # -- language -------------------------------------------------------------------------------
+
+
+def by_language(pairs: Mapping[str, Any]) -> dict[Lang, dict[str, Any]]:
+    """Per-language wording from one table whose leaves are (Italian, English) pairs.
+
+    Nested tables are split the same way; a plain string is the same in every language. So a
+    phrase and its translation sit side by side, and none can go missing from one language.
+    """
+
+    def pick(value: Any, index: int) -> Any:
+        if isinstance(value, tuple):
+            return value[index]
+        if isinstance(value, Mapping):
+            return {key: pick(item, index) for key, item in value.items()}
+        return value
+
+    return {lang: pick(pairs, index) for index, lang in enumerate(LANGUAGES)}
 
 
 def _as_lang(value: str) -> Lang | None:

@@ -14,6 +14,7 @@ recoverable, enough for a scuffed label), a quiet zone of four modules on every 
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape  # nosec B406 # escapes what we write; parses no XML
 
@@ -79,6 +80,7 @@ def _symbol(uri: str, *, scale: int = 1) -> qrcode.QRCode[PyPNGImage]:
     return symbol
 
 
+@lru_cache(maxsize=4096)  # pure and deterministic: a label's code is drawn once per process
 def qr_modules(uri: str) -> tuple[tuple[bool, ...], ...]:
     """The symbol's modules for ``uri``, dark as ``True``, without the quiet zone.
 
@@ -89,6 +91,7 @@ def qr_modules(uri: str) -> tuple[tuple[bool, ...], ...]:
     return tuple(tuple(bool(module) for module in row) for row in symbol.modules)
 
 
+@lru_cache(maxsize=1024)
 def qr_png(uri: str, *, scale: int = 8) -> bytes:
     """A 1-bit greyscale PNG of the QR code for ``uri``, ``scale`` pixels per module."""
     if not 1 <= scale <= MAX_SCALE:
@@ -115,6 +118,7 @@ def _svg_path(modules: tuple[tuple[bool, ...], ...]) -> str:
     return "".join(runs)
 
 
+@lru_cache(maxsize=1024)
 def qr_svg(uri: str) -> bytes:
     """A standalone SVG of the QR code for ``uri``, UTF-8, with its own white quiet zone.
 

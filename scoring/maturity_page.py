@@ -5,7 +5,8 @@ dimension scores (now and at its first assessment), the ledger evidence behind t
 roadmap and the history of its assessments, in Italian or English. The chart is drawn on the
 server by pygal, a charting library that emits SVG; the SVG is inlined with pygal's scripts and
 comments removed, so the page runs no script and fetches nothing from any host, like the
-passport page (``passports.page``), whose look it shares.
+passport page (``passports.page``), whose layout and stylesheets (``passports/templates/``) it
+extends.
 
 It leaves out building the document (``api.routes.maturity.maturity_json``) and HTTP. Every
 value from the document is escaped by Jinja2; only the chart is inlined as markup, after a
@@ -21,11 +22,11 @@ from functools import cache
 from typing import Any, Final
 
 import pygal  # type: ignore[import-untyped]
-from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pygal.style import Style  # type: ignore[import-untyped]
 
-from passports.page import Formatter, Lang
+from passports.page import Formatter, Lang, by_language
 
 __all__ = ["STRINGS", "radar_svg", "render_company"]
 
@@ -39,71 +40,93 @@ SHORT_NAMES: Final[dict[str, dict[str, str]]] = {
     "social": {"it": "Sociale", "en": "Social"},
     "digital": {"it": "Digitale", "en": "Digital"},
 }
-STRINGS: Final[dict[str, dict[str, Any]]] = {
-    "it": {
-        "site": "maturità d'impresa", "skip": "Vai al contenuto", "languages": "Lingue",
-        "overall": "Livello complessivo", "of_five": "su 5", "model": "Modello",
-        "assessed": "Autovalutazione del {date} (voce {index} del registro)",
-        "not_assessed": "Nessuna autovalutazione firmata: livelli dalle sole prove del registro.",
-        "chart": "Punteggi per dimensione (0\u20135)", "chart_now": "Oggi",
-        "chart_first": "Prima valutazione ({date})", "dimensions": "Dimensioni",
-        "dimension": "Dimensione", "level": "Livello", "score": "Punteggio",
-        "roadmap": "Prossimi passi", "roadmap_intro": "Per dimensione, le azioni per salire "
-        "al livello successivo, in ordine di peso \u00d7 scarto.",
-        "to_level": "verso il livello {n}", "target": "Obiettivo", "shown_by": "Lo mostra",
-        "shown_by_answer": "una risposta con certificato valido", "top": "al livello massimo",
-        "evidence": "Prove dal registro", "metric": "Misura", "value": "Valore",
-        "entries": "Voci", "none": "\u2013", "history": "Storico delle valutazioni",
-        "date": "Data", "entry": "Voce", "questions": "Domande",
-        "answer": {"yes": "sì", "partial": "in parte", "no": "no", None: "senza risposta"},
-        "basis": {"metric": "provato dal registro", "certificate": "con certificato",
-                  "self-declared": "dichiarato (metà credito)", "unanswered": "\u2013"},
-        "metrics": {
-            "traceability_coverage": "Massa tracciata a un'origine firmata",
-            "signed_receipts_share": "Consegne con ricevuta firmata",
-            "certified_share": "Massa certificata",
-            "local_share_lombardy": "Massa da fornitori lombardi",
-            "local_share_italy": "Massa da fornitori italiani",
-            "mean_product_mci": "MCI medio dei prodotti",
-            "social_data_coverage": "Lavorazioni con dati sociali",
-            "environmental_data_coverage": "Lavorazioni con dati ambientali",
+# Each phrase in Italian and English, side by side.
+STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
+    {
+        "site": ("maturità d'impresa", "company maturity"),
+        "skip": ("Vai al contenuto", "Skip to content"),
+        "languages": ("Lingue", "Languages"),
+        "overall": ("Livello complessivo", "Overall level"),
+        "of_five": ("su 5", "of 5"),
+        "model": ("Modello", "Model"),
+        "assessed": (
+            "Autovalutazione del {date} (voce {index} del registro)",
+            "Self-assessment of {date} (log entry {index})",
+        ),
+        "not_assessed": (
+            "Nessuna autovalutazione firmata: livelli dalle sole prove del registro.",
+            "No signed self-assessment yet: levels from ledger evidence alone.",
+        ),
+        "chart": ("Punteggi per dimensione (0\u20135)", "Scores per dimension (0\u20135)"),
+        "chart_now": ("Oggi", "Now"),
+        "chart_first": ("Prima valutazione ({date})", "First assessment ({date})"),
+        "dimensions": ("Dimensioni", "Dimensions"),
+        "dimension": ("Dimensione", "Dimension"),
+        "level": ("Livello", "Level"),
+        "score": ("Punteggio", "Score"),
+        "roadmap": ("Prossimi passi", "Next steps"),
+        "roadmap_intro": (
+            "Per dimensione, le azioni per salire al livello successivo, in ordine di peso \u00d7 "
+            "scarto.",
+            "Per dimension, the actions that lead to the next level, ranked by weight \u00d7 gap.",
+        ),
+        "to_level": ("verso il livello {n}", "towards level {n}"),
+        "target": ("Obiettivo", "Target"),
+        "shown_by": ("Lo mostra", "Shown by"),
+        "shown_by_answer": (
+            "una risposta con certificato valido",
+            "an answer citing a valid certificate",
+        ),
+        "top": ("al livello massimo", "at the top level"),
+        "evidence": ("Prove dal registro", "Evidence from the ledger"),
+        "metric": ("Misura", "Metric"),
+        "value": ("Valore", "Value"),
+        "entries": ("Voci", "Entries"),
+        "none": "\u2013",
+        "history": ("Storico delle valutazioni", "Assessment history"),
+        "date": ("Data", "Date"),
+        "entry": ("Voce", "Entry"),
+        "questions": ("Domande", "Questions"),
+        "answer": {
+            "yes": ("sì", "yes"),
+            "partial": ("in parte", "partly"),
+            "no": "no",
+            None: ("senza risposta", "unanswered"),
         },
-        "bands": "Un livello è raggiunto quando il credito ponderato delle domande fino a quel "
-        "livello raggiunge la soglia: {bands}. Le risposte provate contano per intero, quelle "
-        "dichiarate a metà.",
-    },
-    "en": {
-        "site": "company maturity", "skip": "Skip to content", "languages": "Languages",
-        "overall": "Overall level", "of_five": "of 5", "model": "Model",
-        "assessed": "Self-assessment of {date} (log entry {index})",
-        "not_assessed": "No signed self-assessment yet: levels from ledger evidence alone.",
-        "chart": "Scores per dimension (0\u20135)", "chart_now": "Now",
-        "chart_first": "First assessment ({date})", "dimensions": "Dimensions",
-        "dimension": "Dimension", "level": "Level", "score": "Score",
-        "roadmap": "Next steps", "roadmap_intro": "Per dimension, the actions that lead to "
-        "the next level, ranked by weight \u00d7 gap.",
-        "to_level": "towards level {n}", "target": "Target", "shown_by": "Shown by",
-        "shown_by_answer": "an answer citing a valid certificate", "top": "at the top level",
-        "evidence": "Evidence from the ledger", "metric": "Metric", "value": "Value",
-        "entries": "Entries", "none": "\u2013", "history": "Assessment history",
-        "date": "Date", "entry": "Entry", "questions": "Questions",
-        "answer": {"yes": "yes", "partial": "partly", "no": "no", None: "unanswered"},
-        "basis": {"metric": "evidenced by the ledger", "certificate": "with a certificate",
-                  "self-declared": "self-declared (half credit)", "unanswered": "\u2013"},
-        "metrics": {
-            "traceability_coverage": "Mass traced to a signed origin",
-            "signed_receipts_share": "Handovers with a signed receipt",
-            "certified_share": "Certified mass",
-            "local_share_lombardy": "Mass from Lombard suppliers",
-            "local_share_italy": "Mass from Italian suppliers",
-            "mean_product_mci": "Mean product MCI",
-            "social_data_coverage": "Processes with social data",
-            "environmental_data_coverage": "Processes with environmental data",
+        "basis": {
+            "metric": ("provato dal registro", "evidenced by the ledger"),
+            "certificate": ("con certificato", "with a certificate"),
+            "self-declared": ("dichiarato (metà credito)", "self-declared (half credit)"),
+            "unanswered": "\u2013",
         },
-        "bands": "A level is reached when the weighted credit of the questions up to it reaches "
-        "its band: {bands}. Evidenced answers count in full, self-declared ones at half.",
-    },
-}  # fmt: skip
+        "metrics": {
+            "traceability_coverage": (
+                "Massa tracciata a un'origine firmata",
+                "Mass traced to a signed origin",
+            ),
+            "signed_receipts_share": (
+                "Consegne con ricevuta firmata",
+                "Handovers with a signed receipt",
+            ),
+            "certified_share": ("Massa certificata", "Certified mass"),
+            "local_share_lombardy": ("Massa da fornitori lombardi", "Mass from Lombard suppliers"),
+            "local_share_italy": ("Massa da fornitori italiani", "Mass from Italian suppliers"),
+            "mean_product_mci": ("MCI medio dei prodotti", "Mean product MCI"),
+            "social_data_coverage": ("Lavorazioni con dati sociali", "Processes with social data"),
+            "environmental_data_coverage": (
+                "Lavorazioni con dati ambientali",
+                "Processes with environmental data",
+            ),
+        },
+        "bands": (
+            "Un livello è raggiunto quando il credito ponderato delle domande fino a quel "
+            "livello raggiunge la soglia: {bands}. Le risposte provate contano per intero, "
+            "quelle dichiarate a metà.",
+            "A level is reached when the weighted credit of the questions up to it reaches its "
+            "band: {bands}. Evidenced answers count in full, self-declared ones at half.",
+        ),
+    }
+)
 _STYLE: Final = Style(
     background="transparent",
     plot_background="transparent",
@@ -166,7 +189,10 @@ def _chart(doc: Mapping[str, Any], lang: Lang) -> Markup | None:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("scoring", "templates"),
+        # company.html and its own rules here; the shared layout from the passport page's package.
+        loader=ChoiceLoader(
+            [PackageLoader("scoring", "templates"), PackageLoader("passports", "templates")]
+        ),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=ChainableUndefined,
         trim_blocks=True,

@@ -19,13 +19,12 @@ from sqlalchemy import Connection, and_, func, select
 
 from ledger.errors import NotFoundError
 from ledger.events import ActorEvent, Event, parse_event
-from ledger.passport import Fact, PassportFacts, VersionRef
+from ledger.passport import LIFECYCLE_CAUSES, Fact, PassportFacts, VersionRef
 from ledger.store.queries import TRACE_MAX_NODES
 from ledger.store.schema import custody, log_entries, provenance
 
-VERSION_ACTIONS: Final = (
-    "passport", "sold", "resold", "rented", "repaired", "taken-back", "recycled",
-)  # fmt: skip
+# The custody actions that start a passport version: its issue, then each lifecycle cause.
+VERSION_ACTIONS: Final = ("passport", *LIFECYCLE_CAUSES.values())
 TRACE_ACTIONS: Final = ("sent", "received", "returned")  # handovers and receipts of upstream
 
 

@@ -3,7 +3,8 @@
 ``running_api`` does what an operator does before serving: ``init_home`` writes the log key,
 ``create_app(settings)`` builds the app and the ``TestClient`` context runs its lifespan, which
 migrates the database and appends the genesis entry. Server errors are answered as a real client
-would see them (a 500 response), never re-raised into the test.
+would see them (a 500 response), never re-raised into the test. ``seeded_api`` is the same app
+over a database the demo has seeded; ``seed_demo_database`` seeds one without serving it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.demo import seed_demo
 from api.main import create_app
 from api.operator import init_home, load_operator
 from api.settings import Settings
@@ -35,9 +37,12 @@ from ledger.feed import payload_digest
 from ledger.hashing import leaf_hash
 from ledger.proofs import verify_inclusion
 from ledger.receipt import Receipt
+from ledger.store.ledger import LedgerStore
 from signer.transport import HttpTransport
 from tests.terminal import Terminal
 
+# Eleven actors and their keys, one key rotation, the story's events: api/demo.py, demo_story.py.
+DEMO_ENTRIES = 100
 PROBLEM_JSON = "application/problem+json"
 JSON_HEADERS = {"content-type": "application/json"}
 
@@ -142,6 +147,44 @@ def running_api(database_url: str, home: Path, **limits: int) -> Iterator[Api]:
     settings = Settings(database_url=database_url, home=home, **limits)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield Api(client=client, settings=settings, operator=operator_terminal(client, home))
+
+
+def urn(slug: str) -> str:
+    """The actor URN of ``slug``."""
+    return f"urn:spola:actor:{slug}"
+
+
+def get_json(api: Api, path: str, **headers: str) -> dict[str, Any]:
+    """GET ``path`` and insist on 200; the JSON body."""
+    response = api.client.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def store_of(api: Api) -> LedgerStore:
+    """The store the app's lifespan opened."""
+    store: LedgerStore = cast(FastAPI, api.client.app).state.store
+    return store
+
+
+@contextmanager
+def seeded_api(database_url: str, home: Path) -> Iterator[Api]:
+    """``running_api`` over a database the demo has seeded with all its ``DEMO_ENTRIES``."""
+    with running_api(database_url, home) as api:
+        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
+        yield api
+
+
+def seed_demo_database(database_url: str, home: Path) -> None:
+    """An operator home at ``home`` and the demo seeded into ``database_url``, nothing served."""
+    init_home(home)
+    operator = load_operator(home)
+    store = LedgerStore.open(database_url, operator=operator.key, origin=operator.origin)
+    try:
+        seed_demo(store, home)
+    finally:
+        store.close()
 
 
 def assert_problem(

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.demo import seed_demo
 from api.demo_story import (
     BRAND,
     JACKETS,
@@ -28,9 +26,8 @@ from api.demo_story import (
 )
 from ledger.envelope import Envelope
 from scoring.transport import great_circle_km
-from tests.integration.api_support import Api, assert_problem, running_api
-from tests.integration.test_cli import DEMO_ENTRIES, Operator
-from tests.integration.test_demo import store_of
+from tests.integration.api_support import Api, assert_problem, get_json, store_of, urn
+from tests.integration.test_cli import Operator
 
 pytestmark = pytest.mark.integration
 
@@ -39,26 +36,8 @@ MILAN = "45.4642,9.19"
 RECYCLED_JACKET = JACKETS[1]  # taken back, recycled in Prato
 
 
-def urn(slug: str) -> str:
-    return f"urn:spola:actor:{slug}"
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as api:
-        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
-        yield api
-
-
-def get(api: Api, path: str, **headers: str) -> dict[str, Any]:
-    response = api.client.get(path, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def payload(api: Api, index: int) -> dict[str, Any]:
-    (row,) = get(api, f"/v1/log/entries?start={index}&end={index + 1}")["entries"]
+    (row,) = get_json(api, f"/v1/log/entries?start={index}&end={index + 1}")["entries"]
     envelope = Envelope.from_bytes(base64.b64decode(row["entry"]))
     found: dict[str, Any] = json.loads(envelope.payload)
     return found
@@ -66,7 +45,7 @@ def payload(api: Api, index: int) -> dict[str, Any]:
 
 def test_a_milan_brand_finds_a_gots_printer_within_60_km_with_signed_history(demo: Api) -> None:
     query = f"process=printing&certificate=GOTS&near={MILAN}&radius_km=60&on={ON}"
-    matches = get(demo, f"/v1/directory?{query}")["matches"]
+    matches = get_json(demo, f"/v1/directory?{query}")["matches"]
     first = matches[0]
     assert first["actor"] == urn(PRINTER) and first["town"] == "Grandate"
     assert Decimal(first["distance_km"]) < 60
@@ -76,29 +55,29 @@ def test_a_milan_brand_finds_a_gots_printer_within_60_km_with_signed_history(dem
         assert (event["actor"], event["type"], event["process"]) == (
             urn(PRINTER), "process", "printing",
         )  # fmt: skip
-        assert get(demo, f"/v1/entries/{index}/verdict")["applied"] is True
+        assert get_json(demo, f"/v1/entries/{index}/verdict")["applied"] is True
     assert [c["scheme"] for c in first["certificates"]] == ["GOTS"]
     assert first["certificates"][0]["evidenced"]
 
 
 def test_a_declared_process_without_events_is_shown_unverified(demo: Api) -> None:
-    dyeing = get(demo, f"/v1/directory?process=dyeing&near={MILAN}&radius_km=60&on={ON}")
+    dyeing = get_json(demo, f"/v1/directory?process=dyeing&near={MILAN}&radius_km=60&on={ON}")
     printer = next(m for m in dyeing["matches"] if m["actor"] == urn(PRINTER))
     assert printer["process"] == {
         "id": "dyeing", "declared": True, "verified": False,
         "status": "declared, not yet evidenced", "entries": [],
     }  # fmt: skip
-    newcomer = get(demo, f"/v1/directory/{urn(LOCAL_RECYCLER)}?on={ON}")
+    newcomer = get_json(demo, f"/v1/directory/{urn(LOCAL_RECYCLER)}?on={ON}")
     offers = {o["id"]: o for o in newcomer["processes"]}
     assert not offers["mechanical-recycling"]["verified"]
     assert newcomer["track_record"]["figures"]["services"]["entries"] == []
-    prato = get(demo, f"/v1/directory/{urn(RECYCLER)}?on={ON}")
+    prato = get_json(demo, f"/v1/directory/{urn(RECYCLER)}?on={ON}")
     recycled = {o["id"]: o for o in prato["processes"]}["mechanical-recycling"]
     assert recycled["verified"] and payload(demo, recycled["entries"][0])["kind"] == "recycling"
 
 
 def test_search_ranks_by_distance_within_the_radius(demo: Api) -> None:
-    near = get(demo, f"/v1/directory?near={MILAN}&radius_km=39&on={ON}")["matches"]
+    near = get_json(demo, f"/v1/directory?near={MILAN}&radius_km=39&on={ON}")["matches"]
     distances = {m["actor"]: Decimal(m["distance_km"]) for m in near}
     assert urn(SILK_MILL) not in distances  # Como: 39.1 km from the centre of Milan
     assert urn(PRINTER) in distances  # Grandate: 35.6 km
@@ -106,7 +85,7 @@ def test_search_ranks_by_distance_within_the_radius(demo: Api) -> None:
                                Decimal("9.0585"))  # fmt: skip
     assert distances[urn(PRINTER)] == expected.quantize(Decimal("0.1"))
     assert all(d <= 39 for d in distances.values())
-    lombardy = get(demo, f"/v1/directory?region=Lombardia&on={ON}")["matches"]
+    lombardy = get_json(demo, f"/v1/directory?region=Lombardia&on={ON}")["matches"]
     assert urn(RECYCLER) not in {m["actor"] for m in lombardy}  # Prato is in Tuscany
 
 
@@ -117,7 +96,7 @@ def _volume_kg(profile: dict[str, Any]) -> list[str]:
 def test_hidden_figures_never_appear_in_public_output(demo: Api) -> None:
     store = store_of(demo)
     operator = {"Authorization": f"Bearer {store.create_token(tier='operator', actor=None)[1]}"}
-    full = get(demo, f"/v1/directory/{urn(PRINTER)}?on={ON}", **operator)
+    full = get_json(demo, f"/v1/directory/{urn(PRINTER)}?on={ON}", **operator)
     kg = _volume_kg(full)
     assert kg  # the printer processed silk, the operator sees how much
     public = demo.client.get(f"/v1/directory/{urn(PRINTER)}?on={ON}")
@@ -128,16 +107,16 @@ def test_hidden_figures_never_appear_in_public_output(demo: Api) -> None:
         assert not any(f"{value} kg" in text or f'"{value}"' in text for value in kg)
     # a brand sees every figure of its own actor, not of others
     brand = {"Authorization": f"Bearer {store.create_token(tier='brand', actor=urn(BRAND))[1]}"}
-    own = get(demo, f"/v1/directory/{urn(BRAND)}?on={ON}", **brand)
+    own = get_json(demo, f"/v1/directory/{urn(BRAND)}?on={ON}", **brand)
     assert "volumes" in own["track_record"]["figures"]
-    other = get(demo, f"/v1/directory/{urn(PRINTER)}?on={ON}", **brand)
+    other = get_json(demo, f"/v1/directory/{urn(PRINTER)}?on={ON}", **brand)
     assert "volumes" not in other["track_record"]["figures"]
     # the silk mill chose to publish its volumes
-    assert _volume_kg(get(demo, f"/v1/directory/{urn(SILK_MILL)}?on={ON}"))
+    assert _volume_kg(get_json(demo, f"/v1/directory/{urn(SILK_MILL)}?on={ON}"))
 
 
 def test_every_figure_names_the_entries_behind_it(demo: Api) -> None:
-    profile = get(demo, f"/v1/directory/{urn(PRINTER)}?on={ON}")
+    profile = get_json(demo, f"/v1/directory/{urn(PRINTER)}?on={ON}")
     figures = profile["track_record"]["figures"]
     assert figures["maturity"] is None and "maturity" in profile["notes"]  # no assessment
     assert figures["acceptance"] == {
@@ -153,16 +132,16 @@ def test_every_figure_names_the_entries_behind_it(demo: Api) -> None:
 
 
 def test_the_maturity_level_appears_once_an_assessment_exists(demo: Api) -> None:
-    figure = get(demo, f"/v1/directory/{urn(WOOL_MILL)}?on={ON}")["track_record"]["figures"]
+    figure = get_json(demo, f"/v1/directory/{urn(WOOL_MILL)}?on={ON}")["track_record"]["figures"]
     maturity = figure["maturity"]
-    overall = get(demo, f"/v1/actors/{urn(WOOL_MILL)}/maturity")["overall"]
+    overall = get_json(demo, f"/v1/actors/{urn(WOOL_MILL)}/maturity")["overall"]
     assert maturity["level"] == overall and maturity["page"] == f"/companies/{WOOL_MILL}"
     (index,) = maturity["entries"]
     assert payload(demo, index)["type"] == "assessment"
 
 
 def test_local_alternatives_bring_the_recycling_home(demo: Api) -> None:
-    answer = get(demo, f"/v1/items{RECYCLED_JACKET}/local-alternatives?on={ON}")
+    answer = get_json(demo, f"/v1/items{RECYCLED_JACKET}/local-alternatives?on={ON}")
     assert answer["brand"]["actor"] == urn(BRAND)
     (far,) = answer["far_steps"]
     assert far["step"]["what"] == "recycling" and far["step"]["town"] == "Prato"
@@ -175,7 +154,7 @@ def test_local_alternatives_bring_the_recycling_home(demo: Api) -> None:
     assert Decimal(alternative["distance_km"]) == seregno.quantize(Decimal("0.1"))
     assert Decimal(alternative["saved_km"]) == (prato - seregno).quantize(Decimal("0.1"))
     assert alternative["offers"][0]["status"] == "declared, not yet evidenced"
-    tighter = get(demo, f"/v1/items{RECYCLED_JACKET}/local-alternatives?radius_km=10&on={ON}")
+    tighter = get_json(demo, f"/v1/items{RECYCLED_JACKET}/local-alternatives?radius_km=10&on={ON}")
     assert tighter["far_steps"][0]["alternatives"] == []
 
 

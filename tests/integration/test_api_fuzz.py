@@ -39,10 +39,7 @@ from schemathesis.core.result import Ok
 from schemathesis.python.asgi import ASGIClient
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from api.demo import seed_demo
-from tests.integration.api_support import PROBLEM_JSON, running_api
-from tests.integration.test_cli import DEMO_ENTRIES
-from tests.integration.test_demo import store_of
+from tests.integration.api_support import PROBLEM_JSON, seeded_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -61,8 +58,7 @@ FUZZ = settings(
 
 @pytest.fixture
 def demo_app(tmp_path: Path) -> Iterator[FastAPI]:
-    with running_api(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "home") as api:
-        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
+    with seeded_api(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "home") as api:
         app = api.client.app
         assert isinstance(app, FastAPI)
         yield app

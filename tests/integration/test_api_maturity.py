@@ -8,17 +8,13 @@ shows the progress, and the company page draws its chart with no script and no o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.demo import seed_demo
 from api.demo_story import BRAND, WOOL_MILL
-from tests.integration.api_support import Api, assert_problem, running_api
-from tests.integration.test_cli import DEMO_ENTRIES
-from tests.integration.test_demo import store_of, urn
+from tests.integration.api_support import Api, assert_problem, running_api, urn
 
 pytestmark = pytest.mark.integration
 
@@ -26,13 +22,6 @@ EXTERNAL = re.compile(
     r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
     re.I,
 )
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as api:
-        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
-        yield api
 
 
 def maturity(api: Api, slug: str) -> dict[str, Any]:

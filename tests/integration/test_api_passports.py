@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 import resvg_py
@@ -15,11 +12,8 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import text
 
-from api.demo import seed_demo
 from api.demo_story import BAGS, BRAND, JACKETS, SCARVES
-from tests.integration.api_support import Api, assert_problem, running_api
-from tests.integration.test_cli import DEMO_ENTRIES
-from tests.integration.test_demo import store_of
+from tests.integration.api_support import Api, assert_problem, get_json, store_of
 
 pytestmark = pytest.mark.integration
 
@@ -29,29 +23,15 @@ BASE = "http://127.0.0.1:8000"
 LOT_OR_NOTE = re.compile(r"urn:spola:lot:[\w.:-]+|DDT-[A-Z]{2}-\d+")
 
 
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as api:
-        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
-        yield api
-
-
-def _json(api: Api, path: str, **headers: str) -> dict[str, Any]:
-    response = api.client.get(path, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def test_every_demo_piece_has_a_passport_listed_with_its_uri(demo: Api) -> None:
-    listed = _json(demo, "/v1/passports")["passports"]
+    listed = get_json(demo, "/v1/passports")["passports"]
     pieces = sorted([*SCARVES, *JACKETS, *BAGS])
     assert [p["id"] for p in listed] == [p.lstrip("/") for p in pieces]
     assert {p["url"] for p in listed} == {BASE + p for p in pieces}
     assert {p["issuer"] for p in listed} == {f"urn:spola:actor:{BRAND}"}
-    page = _json(demo, "/v1/passports?limit=3")
+    page = get_json(demo, "/v1/passports?limit=3")
     assert len(page["passports"]) == 3 and page["next_after"] == "/" + listed[2]["id"]
-    rest = _json(demo, f"/v1/passports?after={page['next_after']}")["passports"]
+    rest = get_json(demo, f"/v1/passports?after={page['next_after']}")["passports"]
     assert [p["id"] for p in rest] == [p["id"] for p in listed[3:]]
 
 
@@ -59,13 +39,13 @@ def test_the_resolver_answers_people_machines_and_link_checkers(demo: Api) -> No
     html = demo.client.get(JACKET, headers={"Accept": "text/html", "Accept-Language": "en"})
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "Giacca Cervo" in html.text
-    ld = _json(demo, JACKET, Accept="application/ld+json")
+    ld = get_json(demo, JACKET, Accept="application/ld+json")
     subject = ld["credentialSubject"]
     assert subject["product"]["id"] == BASE + JACKET
     assert subject["granularityLevel"] == "item"
     assert {m["materialType"]["code"] for m in subject["materialsProvenance"]} >= {"wool-merino"}
     assert ld["spola:espr"]["gtin"] == JACKET.split("/")[2]
-    assert _json(demo, JACKET, Accept="application/json") == ld
+    assert get_json(demo, JACKET, Accept="application/json") == ld
     links = demo.client.get(JACKET, params={"linkType": "all"})
     assert links.headers["content-type"] == "application/linkset+json"
     (context,) = links.json()["linkset"]
@@ -76,13 +56,13 @@ def test_the_resolver_answers_people_machines_and_link_checkers(demo: Api) -> No
     assert negotiated.json() == links.json()
     pip = demo.client.get(JACKET, params={"linkType": "gs1:pip"}, follow_redirects=False)
     assert pip.status_code == 307 and pip.headers["location"] == BASE + JACKET
-    described = _json(demo, "/.well-known/gs1resolver")
+    described = get_json(demo, "/.well-known/gs1resolver")
     assert described["resolverRoot"] == BASE and described["supportedPrimaryKeys"] == ["gtin"]
 
 
 def test_a_lot_in_an_item_uri_still_names_the_item(demo: Api) -> None:
     gtin, serial = JACKET.split("/")[2], JACKET.split("/")[4]
-    ld = _json(demo, f"/01/{gtin}/10/FN26-0731/21/{serial}", Accept="application/ld+json")
+    ld = get_json(demo, f"/01/{gtin}/10/FN26-0731/21/{serial}", Accept="application/ld+json")
     assert ld["credentialSubject"]["product"]["serialNumber"] == serial
 
 
@@ -122,7 +102,7 @@ def test_each_life_event_adds_an_immutable_version(demo: Api) -> None:
         f"/v1/passports{JACKET}/versions/1", headers={"If-None-Match": first.headers["etag"]}
     )
     assert again.status_code == 304 and again.content == b""
-    bag = _json(demo, f"/v1/passports{BAG}")
+    bag = get_json(demo, f"/v1/passports{BAG}")
     assert [v["cause"] for v in bag["versions"]] == ["passport", "sold", "resold", "resold"]
     assert_problem(demo.client.get(f"/v1/passports{JACKET}/versions/4"), 404, "not-found", "1 to 3")
 
@@ -143,9 +123,9 @@ def test_qr_codes_decode_to_the_digital_link_uri(demo: Api) -> None:
 
 
 def _public_outputs(api: Api, piece: str) -> list[str]:
-    doc = _json(api, f"/v1/passports{piece}")
+    doc = get_json(api, f"/v1/passports{piece}")
     outputs = [json.dumps(doc)]
-    outputs += [json.dumps(_json(api, f"/v1/passports{piece}/versions/{v['version']}"))
+    outputs += [json.dumps(get_json(api, f"/v1/passports{piece}/versions/{v['version']}"))
                 for v in doc["versions"]]  # fmt: skip
     outputs.append(api.client.get(piece, headers={"Accept": "application/ld+json"}).text)
     outputs.append(api.client.get(piece, params={"linkType": "all"}).text)
@@ -159,7 +139,7 @@ def test_no_restricted_field_appears_in_any_public_output(demo: Api) -> None:
     store = store_of(demo)
     operator_token = store.create_token(tier="operator", actor=None)[1]
     for piece in [*SCARVES, *JACKETS, *BAGS]:
-        full = _json(demo, f"/v1/passports{piece}", Authorization=f"Bearer {operator_token}")
+        full = get_json(demo, f"/v1/passports{piece}", Authorization=f"Bearer {operator_token}")
         found = LOT_OR_NOTE.findall(json.dumps(full))
         assert found, "the full document carries lots and delivery notes"
         restricted_values.update(found)
@@ -191,7 +171,7 @@ def test_the_page_is_verified_only_while_every_proof_holds(demo: Api, database_u
     assert page.status_code == 200
     assert 'class="badge ok"' in page.text and 'class="badge no"' not in page.text
     store = store_of(demo)
-    doc = _json(demo, f"/v1/passports{SCARVES[0]}")
+    doc = get_json(demo, f"/v1/passports{SCARVES[0]}")
     assert store.attest(doc["entries"]).verified
     if not database_url.startswith("sqlite"):
         return  # tampering needs the append-only triggers out of the way: done on SQLite only

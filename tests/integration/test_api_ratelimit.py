@@ -19,8 +19,7 @@ from fastapi.testclient import TestClient
 from api.ratelimit import RateLimit, TokenBuckets, envelope_key_ids
 from api.settings import Settings, SettingsError
 from ledger.envelope import Envelope, Signature
-from tests.integration.api_support import Api, assert_problem, running_api
-from tests.integration.test_demo import store_of
+from tests.integration.api_support import Api, assert_problem, running_api, store_of
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration

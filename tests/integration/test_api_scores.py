@@ -7,18 +7,15 @@ that flows back to the Biella mill raises the mill's circularity.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.demo import append_story, enrol_actors, seed_demo, story_envelopes
+from api.demo import append_story, enrol_actors, story_envelopes
 from api.demo_story import ATELIER, BAGS, BRAND, JACKETS, RECYCLED_WOOL, WOOL_MILL
-from tests.integration.api_support import Api, assert_problem, running_api
-from tests.integration.test_cli import DEMO_ENTRIES
-from tests.integration.test_demo import store_of
+from tests.integration.api_support import Api, assert_problem, get_json, running_api, store_of, urn
 
 pytestmark = pytest.mark.integration
 
@@ -26,27 +23,9 @@ REPAIRED, RECYCLED = JACKETS
 RESOLD = BAGS[0]
 
 
-def actor(slug: str) -> str:
-    return f"urn:spola:actor:{slug}"
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as api:
-        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
-        yield api
-
-
-def get(api: Api, path: str, **headers: str) -> dict[str, Any]:
-    response = api.client.get(path, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def circularity(api: Api, item: str, **params: str) -> dict[str, Any]:
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    return get(api, f"/v1/items{item}/circularity" + (f"?{query}" if query else ""))
+    return get_json(api, f"/v1/items{item}/circularity" + (f"?{query}" if query else ""))
 
 
 def flag(body: dict[str, Any], code: str) -> dict[str, Any]:
@@ -69,7 +48,9 @@ def test_repaired_jacket_counts_its_repair_as_longer_life(demo: Api) -> None:
         "cupro", "button-corozo", "thread-polyester",
     }  # fmt: skip
     assert flag(body, "end-of-life-unknown") and body["data_quality"] == "mostly estimated"
-    repair = [e for e in get(demo, f"/v1/items{REPAIRED}")["history"] if e["action"] == "repaired"]
+    repair = [
+        e for e in get_json(demo, f"/v1/items{REPAIRED}")["history"] if e["action"] == "repaired"
+    ]
     assert repair[0]["index"] in body["entries"]
 
 
@@ -104,11 +85,11 @@ def test_item_without_a_passport_is_404_saying_so(demo: Api) -> None:
     assert_problem(response, 404, "not-found", "no passport for", missing)
     lot = demo.client.get(f"/v1/items/{RECYCLED_WOOL}/circularity")
     assert_problem(lot, 404, "not-found", "no passport for")
-    assert get(demo, f"/v1/items{REPAIRED}")["id"] == REPAIRED  # the item route still answers
+    assert get_json(demo, f"/v1/items{REPAIRED}")["id"] == REPAIRED  # the item route still answers
 
 
 def test_brand_company_mci_weighs_its_passports_by_mass(demo: Api) -> None:
-    body = get(demo, f"/v1/actors/{actor(BRAND)}/circularity")
+    body = get_json(demo, f"/v1/actors/{urn(BRAND)}/circularity")
     company = body["company_mci"]
     assert company["weighting"] == "mass" and len(company["products"]) == 7
     shares = [Decimal(p["share"]) for p in company["products"]]
@@ -121,18 +102,18 @@ def test_brand_company_mci_weighs_its_passports_by_mass(demo: Api) -> None:
 
 
 def test_revenue_weighting_needs_revenue_the_ledger_lacks(demo: Api) -> None:
-    response = demo.client.get(f"/v1/actors/{actor(BRAND)}/circularity?weighting=revenue")
+    response = demo.client.get(f"/v1/actors/{urn(BRAND)}/circularity?weighting=revenue")
     assert_problem(response, 422, "format", "weighting", "revenue")
 
 
 def test_unknown_actor_is_404(demo: Api) -> None:
-    response = demo.client.get(f"/v1/actors/{actor('nobody')}/circularity")
+    response = demo.client.get(f"/v1/actors/{urn('nobody')}/circularity")
     assert_problem(response, 404, "not-found", "unknown actor")
 
 
 def test_untraced_additions_are_linear_inflows_with_their_entries(demo: Api) -> None:
     token = store_of(demo).create_token(tier="operator", actor=None)[1]
-    body = get(demo, f"/v1/actors/{actor(ATELIER)}/circularity", Authorization=f"Bearer {token}")
+    body = get_json(demo, f"/v1/actors/{urn(ATELIER)}/circularity", Authorization=f"Bearer {token}")
     untraced = [f for f in body["restricted"]["inflows"] if f["kind"] == "untraced"]
     assert {f["subject"] for f in untraced} >= {"cupro", "thread-polyester"}
     assert all(f["circular_kg"] == "0" and f["entries"] for f in untraced)
@@ -141,7 +122,7 @@ def test_untraced_additions_are_linear_inflows_with_their_entries(demo: Api) -> 
 
 
 def _mill(api: Api) -> dict[str, Any]:
-    cti: dict[str, Any] = get(api, f"/v1/actors/{actor(WOOL_MILL)}/circularity")["cti"]
+    cti: dict[str, Any] = get_json(api, f"/v1/actors/{urn(WOOL_MILL)}/circularity")["cti"]
     return cti
 
 
@@ -167,14 +148,14 @@ def test_recycled_wool_back_at_the_biella_mill_raises_its_circularity(
 
 
 def test_only_the_actors_own_brand_token_sees_its_flows(demo: Api) -> None:
-    token = store_of(demo).create_token(tier="brand", actor=actor(BRAND))[1]
+    token = store_of(demo).create_token(tier="brand", actor=urn(BRAND))[1]
     auth = {"Authorization": f"Bearer {token}"}
-    own = get(demo, f"/v1/actors/{actor(BRAND)}/circularity", **auth)
+    own = get_json(demo, f"/v1/actors/{urn(BRAND)}/circularity", **auth)
     outflows = own["restricted"]["outflows"]
     resold = next(f for f in outflows if f["subject"] == RESOLD)
     assert resold["recovered"] == "1" and resold["note"] == "resold later for a second life"
     recycled = [f for f in outflows if f["subject"] == RECYCLED]
     assert {f["recovered"] for f in recycled} == {"0.702703"} and len(recycled) == 2
     assert own["company_mci"]["restricted"]["total_weight"] == "3.984"
-    other = get(demo, f"/v1/actors/{actor(ATELIER)}/circularity", **auth)
+    other = get_json(demo, f"/v1/actors/{urn(ATELIER)}/circularity", **auth)
     assert "restricted" not in str(other)

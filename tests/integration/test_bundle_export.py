@@ -23,7 +23,8 @@ from ledger.note import vkey
 from ledger.store.bundle import export_bundle
 from ledger.store.ledger import LedgerStore
 from tests.conftest import enrol
-from tests.integration.test_cli import DEMO_ENTRIES, Operator
+from tests.integration.api_support import DEMO_ENTRIES
+from tests.integration.test_cli import Operator
 from tests.terminal import Terminal
 from verifier import verify_bundle
 

@@ -21,13 +21,12 @@ import pytest
 
 from api.operator import DEFAULT_ORIGIN, KEY_FILE, LOG_FILE, load_operator
 from ledger.checkpoint import verify_checkpoint
+from tests.integration.api_support import DEMO_ENTRIES
 
 pytestmark = pytest.mark.integration
 
 SCRIPT = Path(sys.executable).with_name("spola")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "spola"]
-# Eleven actors and their keys, one key rotation, the story's events: api/demo.py, demo_story.py.
-DEMO_ENTRIES = 100
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 The real service runs on the demo ledger; the browser opens the brand's company page, sees the
 radar chart drawn, reads the roadmap, and makes one request — the page itself — and none to any
 other host. The screenshot lands in test-artifacts/company-phone.png. Chromium and Playwright are
-driven as in ``test_page_browser`` (whose helpers this reuses); without chromium the test skips.
+driven by ``browser_support``, as for the passport page; without chromium the test skips.
 """
 
 from __future__ import annotations
@@ -12,23 +12,14 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from api.demo import seed_demo
 from api.demo_story import BRAND
 from api.main import create_app
-from api.operator import init_home, load_operator
 from api.settings import Settings
-from ledger.store.ledger import LedgerStore
-from tests.integration.api_support import serving
-from tests.integration.test_page_browser import (
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    PHONE,
-    _chromium,
-    _other_hosts,
-    _phone,
-)
+from tests.integration.api_support import seed_demo_database, serving
+from tests.integration.browser_support import ARTIFACTS, PHONE, other_hosts, phone
+from tests.integration.browser_support import browser as browser  # noqa: PLC0414 (the fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,33 +28,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("company")
     home, url = root / "home", f"sqlite:///{root / 'ledger.db'}"
-    init_home(home)
-    operator = load_operator(home)
-    store = LedgerStore.open(url, operator=operator.key, origin=operator.origin)
-    try:
-        seed_demo(store, home)
-    finally:
-        store.close()
+    seed_demo_database(url, home)
     with serving(create_app(Settings(database_url=url, home=home))) as served:
         yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = _chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def test_company_page_draws_its_chart_on_a_phone_from_its_own_host(
     host: str, browser: Browser
 ) -> None:
     requests: list[str] = []
-    page = _phone(browser, host, requests, locale="en-GB")
+    page = phone(browser, host, requests, locale="en-GB")
     response = page.goto(f"http://{host}/companies/{BRAND}", wait_until="networkidle")
     assert response is not None and response.status == 200
     assert page.get_by_role("heading", level=1).inner_text() == "Maison Navigli (demo)"
@@ -77,6 +51,6 @@ def test_company_page_draws_its_chart_on_a_phone_from_its_own_host(
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "company-phone.png"), full_page=True)
-    assert _other_hosts(requests, host) == []
+    assert other_hosts(requests, host) == []
     assert [urlsplit(u).path for u in requests] == [f"/companies/{BRAND}"]
     page.context.close()

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
 from api.demo import DemoError, enrol_actors, seed_demo, story_envelopes
 from api.demo_story import (
@@ -52,37 +50,11 @@ from api.demo_story import (
 )
 from ledger.envelope import Envelope
 from ledger.epcis import EXPORTED_TYPES
-from ledger.store.ledger import LedgerStore
 from tests.epcis_oracle import reference_hashes
-from tests.integration.api_support import Api, running_api
+from tests.integration.api_support import DEMO_ENTRIES, Api, get_json, running_api, store_of, urn
 from tests.integration.test_api_epcis import get_pages
-from tests.integration.test_cli import DEMO_ENTRIES
 
 pytestmark = pytest.mark.integration
-
-
-def urn(slug: str) -> str:
-    return f"urn:spola:actor:{slug}"
-
-
-def store_of(api: Api) -> LedgerStore:
-    store: LedgerStore = cast(FastAPI, api.client.app).state.store
-    return store
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    """A running API over a database the demo has seeded."""
-    with running_api(database_url, tmp_path / "home") as api:
-        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
-        yield api
-
-
-def get(api: Api, path: str) -> dict[str, Any]:
-    response = api.client.get(path)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def payloads(api: Api) -> list[dict[str, Any]]:
@@ -90,7 +62,7 @@ def payloads(api: Api) -> list[dict[str, Any]]:
     size = api.tree_size()
     rows: list[dict[str, Any]] = []
     while len(rows) < size:
-        rows += get(api, f"/v1/log/entries?start={len(rows)}")["entries"]
+        rows += get_json(api, f"/v1/log/entries?start={len(rows)}")["entries"]
     return [json.loads(Envelope.from_bytes(base64.b64decode(row["entry"])).payload) for row in rows]
 
 
@@ -98,11 +70,11 @@ def payloads(api: Api) -> list[dict[str, Any]]:
 
 
 def test_demo_actors_are_workshops_in_real_towns(demo: Api) -> None:
-    listed = {a["id"]: a for a in get(demo, "/v1/actors")["actors"]}
+    listed = {a["id"]: a for a in get_json(demo, "/v1/actors")["actors"]}
     assert len(DEMO_ACTORS) >= 9
     towns = set()
     for actor in DEMO_ACTORS:
-        profile = get(demo, f"/v1/actors/{actor.id}")["profile"]
+        profile = get_json(demo, f"/v1/actors/{actor.id}")["profile"]
         assert profile["name"].endswith("(demo)")
         for facility in profile["facilities"]:
             assert 43 < float(facility["lat"]) < 47 and 7 < float(facility["lon"]) < 12
@@ -119,7 +91,7 @@ def test_demo_actors_are_workshops_in_real_towns(demo: Api) -> None:
 
 
 def item(api: Api, item_id: str) -> dict[str, Any]:
-    return get(api, f"/v1/items{item_id}")
+    return get_json(api, f"/v1/items{item_id}")
 
 
 def actions(record: dict[str, Any]) -> list[str]:
@@ -155,7 +127,7 @@ def test_every_product_is_where_the_story_leaves_it(demo: Api) -> None:
 
 
 def trace(api: Api, path: str) -> dict[str, Any]:
-    body = get(api, f"{path}/trace?limit=200")
+    body = get_json(api, f"{path}/trace?limit=200")
     assert body["next_cursor"] is None and not body["truncated"]
     return body
 
@@ -203,7 +175,7 @@ def test_bag_trace_goes_through_the_replating_of_the_rejected_buckles(demo: Api)
 
 
 def holdings(api: Api, slug: str) -> dict[str, Any]:
-    return get(api, f"/v1/actors/{urn(slug)}/holdings")
+    return get_json(api, f"/v1/actors/{urn(slug)}/holdings")
 
 
 def lots_held(api: Api, slug: str) -> dict[str, str]:
@@ -234,7 +206,7 @@ def test_holdings_show_what_each_workshop_still_holds(demo: Api) -> None:
 
 
 def test_recycled_wool_traces_back_to_the_jacket_it_came_from(demo: Api) -> None:
-    lot = get(demo, f"/v1/lots/{RECYCLED_WOOL}")
+    lot = get_json(demo, f"/v1/lots/{RECYCLED_WOOL}")
     assert (lot["material"], lot["made_by"], lot["origin"]) == (
         "wool-recycled",
         "recycling",
@@ -251,7 +223,7 @@ def test_recycled_wool_traces_back_to_the_jacket_it_came_from(demo: Api) -> None
 
 
 def test_recycled_wool_returns_to_biella_in_a_new_cloth(demo: Api) -> None:
-    cloth = get(demo, f"/v1/lots/{NEW_CLOTH}")
+    cloth = get_json(demo, f"/v1/lots/{NEW_CLOTH}")
     assert cloth["origin"] == urn(WOOL_MILL)
     assert cloth["feedstock"]["recycled"] == "0.302326"  # 0.52 kg recycled in 1.72 kg
     assert cloth["claim"] == {"model": "mass_balance", "scheme": "RWS", "certified_fraction": "0.7"}
@@ -271,13 +243,13 @@ def test_double_spend_is_logged_but_not_applied(demo: Api) -> None:
     ]
     (index,) = found
 
-    verdict = get(demo, f"/v1/entries/{index}/verdict")
+    verdict = get_json(demo, f"/v1/entries/{index}/verdict")
 
     assert (verdict["applied"], verdict["actor"]) == (False, urn(SILK_MILL))
     assert verdict["violation"]["rule"] == "balance.insufficient"
     assert "80 MTR" in verdict["violation"]["detail"]
     assert "holds 60 MTR" in verdict["violation"]["detail"]
-    pending = get(demo, f"/v1/lots/{TWILL}")["in_transit"]
+    pending = get_json(demo, f"/v1/lots/{TWILL}")["in_transit"]
     assert pending == []
 
 
@@ -285,7 +257,7 @@ def test_only_the_double_spend_is_refused(demo: Api) -> None:
     refused = [
         (i, v["violation"]["rule"])
         for i in range(demo.tree_size())
-        if not (v := get(demo, f"/v1/entries/{i}/verdict"))["applied"]
+        if not (v := get_json(demo, f"/v1/entries/{i}/verdict"))["applied"]
     ]
     assert [rule for _, rule in refused] == ["balance.insufficient"]
     assert [s.refused for s in story() if s.refused] == ["balance.insufficient"]

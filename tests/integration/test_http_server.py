@@ -33,7 +33,7 @@ from ledger.events import OPERATOR_ACTOR
 from ledger.feed import payload_digest
 from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
 from ledger.proofs import verify_consistency, verify_inclusion
-from tests.integration.test_cli import DEMO_ENTRIES
+from tests.integration.api_support import DEMO_ENTRIES
 from tests.terminal import Terminal
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

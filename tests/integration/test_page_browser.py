@@ -6,64 +6,30 @@ the service prints for the passport. Every request the page makes is recorded, a
 another host is refused and fails the test. The screenshot lands in
 test-artifacts/passport-phone.png.
 
-Debian's chromium is driven through Playwright's ``executable_path``; the wheel's own browser
-download is never used. ``make browser`` installs chromium; without it (and no way to install it)
+Chromium is launched by ``browser_support`` (Debian's, never the wheel's download); without it
 the tests skip and say why.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, Page, Request, Route, ViewportSize, sync_playwright
+from playwright.sync_api import Browser
 
-from api.demo import seed_demo
 from api.demo_story import JACKET, JACKETS
 from api.main import create_app
-from api.operator import init_home, load_operator
 from api.settings import Settings
-from ledger.store.ledger import LedgerStore
-from tests.integration.api_support import free_port, serving
+from tests.integration.api_support import free_port, seed_demo_database, serving
+from tests.integration.browser_support import ARTIFACTS, PHONE, other_hosts, phone
+from tests.integration.browser_support import browser as browser  # noqa: PLC0414 (the fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-def _chromium() -> str:
-    """/usr/bin/chromium, installed from Debian if missing and possible; else skip."""
-    if not os.path.exists(CHROMIUM) and shutil.which("apt-get") and os.geteuid() == 0:
-        for command in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-        ):
-            subprocess.run(command, check=False, capture_output=True, timeout=900)
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent and could not be installed (run `make browser` as root)")
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -74,48 +40,12 @@ def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
     """
     root = tmp_path_factory.mktemp("resolver")
     home, url = root / "home", f"sqlite:///{root / 'ledger.db'}"
-    init_home(home)
-    operator = load_operator(home)
-    store = LedgerStore.open(url, operator=operator.key, origin=operator.origin)
-    try:
-        seed_demo(store, home)
-    finally:
-        store.close()
+    seed_demo_database(url, home)
     port = free_port()
     host = f"127.0.0.1:{port}"
     settings = Settings(database_url=url, home=home, public_base_url=f"http://{host}")
     with serving(create_app(settings), port):
         yield host, JACKETS[0]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = _chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def _phone(browser: Browser, host: str, requests: list[str], locale: str) -> Page:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale=locale)  # fmt: skip
-    page = context.new_page()
-
-    def record(request: Request) -> None:
-        requests.append(request.url)
-
-    def refuse_other_hosts(route: Route) -> None:
-        if urlsplit(route.request.url).netloc == host:
-            route.continue_()
-        else:
-            route.abort()
-
-    page.on("request", record)
-    context.route("**/*", refuse_other_hosts)
-    return page
 
 
 def _decoded_label_url(host: str, subject: str) -> str:
@@ -128,16 +58,12 @@ def _decoded_label_url(host: str, subject: str) -> str:
     return str(decoded[0].text)
 
 
-def _other_hosts(requests: list[str], host: str) -> list[str]:
-    return [u for u in requests if urlsplit(u).scheme != "data" and urlsplit(u).netloc != host]
-
-
 def test_page_from_the_label_qr_renders_on_a_phone_and_fetches_only_from_its_host(
     resolver: tuple[str, str], browser: Browser
 ) -> None:
     host, subject = resolver
     requests: list[str] = []
-    page = _phone(browser, host, requests, locale="en-GB")
+    page = phone(browser, host, requests, locale="en-GB")
     url = _decoded_label_url(host, subject)
     assert url == f"http://{host}{subject}"
     response = page.goto(url, wait_until="networkidle")
@@ -161,7 +87,7 @@ def test_page_from_the_label_qr_renders_on_a_phone_and_fetches_only_from_its_hos
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "passport-phone.png"), full_page=True)
     assert (ARTIFACTS / "passport-phone.png").stat().st_size > 10_000
-    assert requests and _other_hosts(requests, host) == []
+    assert requests and other_hosts(requests, host) == []
     assert [urlsplit(u).path for u in requests] == [subject]  # one document, nothing else
     page.context.close()
 
@@ -171,7 +97,7 @@ def test_language_switch_and_unknown_passport_in_the_browser(
 ) -> None:
     host, subject = resolver
     requests: list[str] = []
-    page = _phone(browser, host, requests, locale="en-US")
+    page = phone(browser, host, requests, locale="en-US")
     page.goto(f"http://{host}{subject}", wait_until="networkidle")
     page.get_by_role("link", name="Italiano").click()
     page.wait_for_load_state("networkidle")
@@ -182,5 +108,5 @@ def test_language_switch_and_unknown_passport_in_the_browser(
     response = page.goto(f"http://{host}/01/08000000002020/21/NOPE", wait_until="networkidle")
     assert response is not None and response.status == 404
     assert page.get_by_role("heading", level=1).inner_text() == "Passport not found"
-    assert _other_hosts(requests, host) == []
+    assert other_hosts(requests, host) == []
     page.context.close()

@@ -15,22 +15,19 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from api.demo import seed_demo
 from api.demo_story import BAGS, BRAND, JACKETS, SCARVES
 from ledger.bundle import EntryRecord, InclusionRecord, Manifest, PassportRecord, parse_record
 from ledger.canonical import canonical_bytes
 from ledger.passport import passport_versions
 from ledger.store.bundle import export_partial_bundle
 from ledger.supply import ProcessEvent
-from tests.integration.api_support import Api, running_api
-from tests.integration.test_cli import DEMO_ENTRIES, Operator
-from tests.integration.test_demo import store_of
+from tests.integration.api_support import DEMO_ENTRIES, Api, store_of
+from tests.integration.test_cli import Operator
 from tests.integration.test_http_server import Site, serving
 from tests.integration.test_http_server import site as site  # noqa: PLC0414 (the fixture)
 from verifier import verify_bundle
@@ -40,13 +37,6 @@ pytestmark = pytest.mark.integration
 JACKET = JACKETS[0]  # sold, then repaired: three versions
 PIECES = [*SCARVES, *JACKETS, *BAGS]
 MEDIA_TYPE = "application/vnd.spola.bundle"
-
-
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as api:
-        assert seed_demo(store_of(api), api.settings.home) == DEMO_ENTRIES
-        yield api
 
 
 def _passport_records(data: bytes) -> list[PassportRecord]:

@@ -38,7 +38,7 @@ from ledger.keys import PrivateKey
 from ledger.proofs import verify_inclusion
 from ledger.store.ledger import LedgerStore, StoreUnavailableError
 from ledger.store.schema import feeds, log_head
-from tests.integration.test_cli import DEMO_ENTRIES
+from tests.integration.api_support import DEMO_ENTRIES
 from tests.terminal import Terminal
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

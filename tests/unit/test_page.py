@@ -323,7 +323,9 @@ def contrast(a: str, b: str) -> float:
 
 
 def test_text_colours_have_at_least_4_5_to_1_contrast() -> None:
-    css = resources.files("passports").joinpath("templates", "style.css").read_text("utf-8")
+    templates = resources.files("passports").joinpath("templates")
+    sheets = ("layout.css", "reading.css", "passport.css")  # in the order the page inlines them
+    css = "\n".join(templates.joinpath(name).read_text("utf-8") for name in sheets)
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
     variables = dict(re.findall(r"(--[a-z-]+):\s*(#[0-9a-fA-F]{3,6})", css))
 
