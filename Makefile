@@ -95,6 +95,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/passport_page.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
