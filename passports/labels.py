@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from fpdf import FPDF
 
 from ledger.errors import FormatError, LimitError
-from passports.qr import QUIET_ZONE, qr_modules, verify_qr_uri
+from passports.qr import QUIET_ZONE, dark_runs, qr_modules, verify_qr_uri
 
 __all__ = ["COLUMNS", "MAX_LABELS", "MAX_TEXT_LENGTH", "ROWS", "Label", "label_sheet"]
 
@@ -97,22 +97,14 @@ def _draw_qr(pdf: FPDF, uri: str, x: float, y: float) -> None:
     module = _QR_BOX / (len(modules) + 2 * QUIET_ZONE)
     origin_x, origin_y = x + QUIET_ZONE * module, y + QUIET_ZONE * module
     pdf.set_fill_color(0)
-    for row_index, row in enumerate(modules):
-        column = 0
-        while column < len(row):
-            if not row[column]:
-                column += 1
-                continue
-            start = column
-            while column < len(row) and row[column]:
-                column += 1
-            pdf.rect(
-                origin_x + start * module,
-                origin_y + row_index * module,
-                (column - start) * module,
-                module,
-                style="F",
-            )
+    for row, column, length in dark_runs(modules):
+        pdf.rect(
+            origin_x + column * module,
+            origin_y + row * module,
+            length * module,
+            module,
+            style="F",
+        )
 
 
 def _break_word(pdf: FPDF, word: str) -> list[str]:

@@ -14,6 +14,7 @@ recoverable, enough for a scuffed label), a quiet zone of four modules on every 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from functools import lru_cache
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape  # nosec B406 # escapes what we write; parses no XML
@@ -102,10 +103,10 @@ def qr_png(uri: str, *, scale: int = 8) -> bytes:
     return out.getvalue()
 
 
-def _svg_path(modules: tuple[tuple[bool, ...], ...]) -> str:
-    """One path over all dark modules: a rectangle per horizontal run, in module units."""
-    runs: list[str] = []
-    for y, row in enumerate(modules, start=QUIET_ZONE):
+def dark_runs(modules: tuple[tuple[bool, ...], ...]) -> Iterator[tuple[int, int, int]]:
+    """(row, first column, length) of every horizontal run of dark modules, quiet zone excluded:
+    what a renderer draws as one rectangle."""
+    for y, row in enumerate(modules):
         x = 0
         while x < len(row):
             if not row[x]:
@@ -114,8 +115,13 @@ def _svg_path(modules: tuple[tuple[bool, ...], ...]) -> str:
             start = x
             while x < len(row) and row[x]:
                 x += 1
-            runs.append(f"M{start + QUIET_ZONE} {y}h{x - start}v1h-{x - start}z")
-    return "".join(runs)
+            yield y, start, x - start
+
+
+def _svg_path(modules: tuple[tuple[bool, ...], ...]) -> str:
+    """One path over all dark modules: a rectangle per horizontal run, in module units."""
+    q = QUIET_ZONE
+    return "".join(f"M{x + q} {y + q}h{n}v1h-{n}z" for y, x, n in dark_runs(modules))
 
 
 @lru_cache(maxsize=1024)
