@@ -7,8 +7,8 @@ which figures of its track record the public may see. These are *declarations*: 
 that actor performed it, and derives every figure of the track record from the log alone.
 
 Volumes are the one figure hidden unless the actor lists it in ``public_figures``. The latest
-profile event of an actor replaces the earlier ones; it has no domain rules (``ledger.rules``
-gives it no effects), so a well-formed, validly signed profile is always applied.
+profile event of an actor replaces the earlier ones. Its one domain rule (``ledger.rules``) is
+that every offered process and handled material is in the catalogue; it has no effects.
 """
 
 from __future__ import annotations

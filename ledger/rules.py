@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Final, Literal, Protocol
 
 from ledger.catalogue import catalogue
+from ledger.directory_event import ProfileEvent
 from ledger.errors import FormatError, RuleViolation
 from ledger.events import ActorEvent, Event, parse_event
 from ledger.passport import LIFECYCLE_CAUSES, PassportEvent
@@ -232,6 +233,8 @@ def apply_domain_event(
         judge.lifecycle(event)
     elif isinstance(event, PassportEvent):
         judge.passport(event)
+    elif isinstance(event, ProfileEvent):
+        judge.profile(event)
     return judge.effects
 
 
@@ -443,11 +446,15 @@ class _Judge:
 
     # -- process --------------------------------------------------------------------------
 
-    def process(self, event: ProcessEvent) -> None:
-        if catalogue().process(event.process) is None:
+    @staticmethod
+    def _process_type(process: str) -> None:
+        if catalogue().process(process) is None:
             raise RuleViolation(
-                "catalogue.unknown_process", f"process {event.process!r} is not in the catalogue"
+                "catalogue.unknown_process", f"process {process!r} is not in the catalogue"
             )
+
+    def process(self, event: ProcessEvent) -> None:
+        self._process_type(event.process)
         for output in event.outputs:
             self._material(output.material)
         for extra in event.untraced:
@@ -731,6 +738,15 @@ class _Judge:
         else:
             source, target = item.custodian, now.custodian
         self._custody("item", item.id, LIFECYCLE_CAUSES[kind], source=source, to=target)
+
+    # -- directory profiles ----------------------------------------------------------------
+
+    def profile(self, event: ProfileEvent) -> None:
+        """A profile offers only what the catalogue knows; it has no effects of its own."""
+        for process in event.processes:
+            self._process_type(process)
+        for material in event.materials:
+            self._material(material)
 
     # -- passports ------------------------------------------------------------------------
 

@@ -482,3 +482,16 @@ def test_batch_passport_by_a_brand_holding_the_batch(chain: Chain) -> None:
     chain.ok(chain.mill, handover("DDT-7", chain.brand.actor, [take(DL_BATCH, "4")]))
     chain.ok(chain.brand, receipt(chain.mill.actor, "DDT-7"))
     chain.ok(chain.brand, passport(DL_BATCH))
+
+
+# -- directory profiles --------------------------------------------------------------------------
+
+
+def test_a_profile_offers_only_catalogue_processes_and_materials(chain: Chain) -> None:
+    offers = {"type": "profile", "contact": "Como", "processes": ["weaving"]}
+    detail = chain.broken(
+        chain.mill, offers | {"processes": ["weaving", "levitation"]}, "catalogue.unknown_process"
+    )
+    assert "levitation" in detail
+    chain.broken(chain.mill, offers | {"materials": ["unobtainium"]}, "catalogue.unknown_material")
+    chain.ok(chain.mill, offers | {"materials": ["silk-mulberry"]})
