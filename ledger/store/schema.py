@@ -64,6 +64,8 @@ log_entries = Table(
     Column("logged_at", String(40), nullable=False),
     UniqueConstraint("key_id", "seq"),
     Index(None, "leaf_hash"),
+    # An actor's own entries in log order: track records, maturity metrics, actor bundles, EPCIS.
+    Index(None, "actor", "idx"),
 )
 
 # Perfect subtrees of the Merkle tree: (level, idx) covers leaves [idx·2^level, (idx+1)·2^level).
