@@ -51,7 +51,7 @@ def get_entries(
         raise BadRequest(f"end ({stop}) must be greater than start ({start})")
     if stop - start > settings.max_page:
         raise BadRequest(f"at most {settings.max_page} entries per page (asked {stop - start})")
-    rows = store.entries(start, stop)
+    rows, size = store.entries_page(start, stop)
     return {
         "entries": [
             {
@@ -67,7 +67,7 @@ def get_entries(
             }
             for row in rows
         ],
-        "tree_size": store.tree_size(),
+        "tree_size": size,
     }
 
 

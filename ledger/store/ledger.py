@@ -156,6 +156,12 @@ class LedgerStore:
         with self.read_connect() as conn:
             return reads.entries(conn, start, end)
 
+    def entries_page(self, start: int, end: int) -> tuple[list[reads.StoredEntry], int]:
+        """Entries ``[start, end)`` and the tree size, both from the same (read) database, so a
+        lagging replica never pairs its entries with the primary's size."""
+        with self.read_connect() as conn:
+            return reads.entries(conn, start, end), reads.tree_size(conn)
+
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         return self.inclusion_proof_at(index, size)[2]
 
