@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ledger.checkpoint import verify_checkpoint
+from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.envelope import Envelope, verify_envelope
 from ledger.errors import LedgerError
 from ledger.hashing import leaf_hash
@@ -45,32 +46,42 @@ def attest(conn: Connection, indexes: Iterable[int], *, log_vkey: str, origin: s
         checkpoint = verify_checkpoint(note, log_vkey, origin=origin)
     except LedgerError as exc:
         return Attestation(False, size, len(wanted), (f"checkpoint: {exc}",))
+    rows = {
+        row.idx: row
+        for row in conn.execute(
+            select(log_entries.c.idx, log_entries.c.entry, log_entries.c.key_id).where(
+                log_entries.c.idx.in_(wanted)
+            )
+        )
+    }
+    signers = {row.key_id for row in rows.values()}
+    known = {k.key_id: k for k in conn.execute(select(keys).where(keys.c.key_id.in_(signers)))}
     problems = [
         problem
         for index in wanted
-        if (problem := _check_entry(conn, index, checkpoint.size, checkpoint.root_hash))
+        if (problem := _check_entry(conn, index, rows.get(index), known, checkpoint))
     ]
     return Attestation(not problems, checkpoint.size, len(wanted), tuple(problems))
 
 
-def _check_entry(conn: Connection, index: int, size: int, root: bytes) -> str | None:
+def _check_entry(
+    conn: Connection, index: int, row: Any, known: dict[str, Any], checkpoint: Checkpoint
+) -> str | None:
+    size = checkpoint.size
     if index >= size:
         return f"entry {index}: not yet covered by a signed checkpoint (size {size})"
-    row = conn.execute(
-        select(log_entries.c.entry, log_entries.c.key_id).where(log_entries.c.idx == index)
-    ).first()
     if row is None:
         return f"entry {index}: missing"
     raw = row.entry
     entry = raw.encode() if isinstance(raw, str) else bytes(raw)  # a column edited by hand
     _, proof = reads.inclusion_proof(conn, index, size)
-    if (error := check_inclusion(leaf_hash(entry), index, size, proof, root)) is not None:
+    error = check_inclusion(leaf_hash(entry), index, size, proof, checkpoint.root_hash)
+    if error is not None:
         return f"entry {index}: inclusion proof fails ({error})"
-    return _check_signature(conn, index, entry, row.key_id)
+    return _check_signature(index, entry, row.key_id, known.get(row.key_id))
 
 
-def _check_signature(conn: Connection, index: int, entry: bytes, key_id: str) -> str | None:
-    key = conn.execute(select(keys).where(keys.c.key_id == key_id)).first()
+def _check_signature(index: int, entry: bytes, key_id: str, key: Any) -> str | None:
     if key is None:
         return f"entry {index}: signing key {key_id} is not registered"
     revoked = key.revoked_at_index
