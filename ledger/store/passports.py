@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, func, select
 from ledger.errors import NotFoundError
 from ledger.events import ActorEvent, Event, parse_event
 from ledger.passport import LIFECYCLE_CAUSES, Fact, PassportFacts, VersionRef
-from ledger.store.queries import TRACE_MAX_NODES
+from ledger.store.queries import TRACE_MAX_NODES, made_at
 from ledger.store.schema import custody, log_entries, provenance
 
 # The custody actions that start a passport version: its issue, then each lifecycle cause.
@@ -141,12 +141,7 @@ def _upstream(conn: Connection, subject: str, upto: int) -> tuple[set[str], set[
     queue = deque([subject])
     while queue:
         node = queue.popleft()
-        made = conn.execute(
-            select(provenance.c.idx)
-            .where(provenance.c.subject == node, provenance.c.role == "output")
-            .order_by(provenance.c.idx)
-            .limit(1)
-        ).scalar()
+        made = made_at(conn, node)
         if made is None or made > upto:
             continue
         making.add(made)

@@ -159,6 +159,18 @@ def _exists(conn: Connection, kind: Kind, subject: str) -> bool:
     return conn.execute(select(table.c.id).where(table.c.id == subject)).first() is not None
 
 
+def made_at(conn: Connection, subject: str) -> int | None:
+    """The log index of the event whose provenance outputs ``subject`` (a process or a
+    recycling); None for a lot made by a material event, or an unknown subject."""
+    index: int | None = conn.execute(
+        select(provenance.c.idx)
+        .where(provenance.c.subject == subject, provenance.c.role == "output")
+        .order_by(provenance.c.idx)
+        .limit(1)
+    ).scalar()
+    return index
+
+
 def trace(conn: Connection, kind: Kind, subject: str, *, cursor: int, limit: int) -> TracePage:
     """Upstream provenance of a lot or item, breadth first; nodes ``[cursor, cursor+limit)``."""
     if not _exists(conn, kind, subject):
@@ -169,17 +181,12 @@ def trace(conn: Connection, kind: Kind, subject: str, *, cursor: int, limit: int
     truncated = False
     while queue and len(nodes) < cursor + limit + 1:
         node_kind, node_id, depth = queue.popleft()
-        made = conn.execute(
-            select(provenance.c.idx)
-            .where(provenance.c.subject == node_id, provenance.c.role == "output")
-            .order_by(provenance.c.idx)
-            .limit(1)
-        ).first()
+        made = made_at(conn, node_id)
         inputs: list[tuple[Kind, str, str]] = []
         if made is not None:
             rows = conn.execute(
                 select(provenance.c.kind, provenance.c.subject, provenance.c.mass)
-                .where(provenance.c.idx == made.idx, provenance.c.role == "input")
+                .where(provenance.c.idx == made, provenance.c.role == "input")
                 .order_by(provenance.c.n)
             )
             for r in rows:
@@ -190,9 +197,7 @@ def trace(conn: Connection, kind: Kind, subject: str, *, cursor: int, limit: int
                         continue
                     seen.add((r.kind, r.subject))
                     queue.append((r.kind, r.subject, depth + 1))
-        nodes.append(
-            TraceNode(node_kind, node_id, depth, None if made is None else made.idx, inputs)
-        )
+        nodes.append(TraceNode(node_kind, node_id, depth, made, inputs))
     page = nodes[cursor : cursor + limit]
     more = len(nodes) > cursor + limit
     return TracePage((kind, subject), page, cursor + limit if more else None, truncated)
