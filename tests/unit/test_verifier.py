@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from ledger.receipt import Violation
 from ledger.registry import KeyRecord
 from ledger.replay import Replay, ReplayError
 from spola.cli import build_parser
+from tests.unit.verifier_support import verify_in_a_fresh_interpreter
 from tests.vectors.bundles.sealing import (
     DATA,
     LOG_VKEY,
@@ -34,8 +33,6 @@ from tests.vectors.bundles.sealing import (
 )
 from verifier import Report, UnusableInputError, verify_bundle
 from verifier.cli import add_arguments, main
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _good() -> Bundle:
@@ -181,29 +178,8 @@ def test_cli_exit_statuses_and_json(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_python_m_verifier_never_imports_the_service_stack(tmp_path: Path) -> None:
     bundle = tmp_path / "good.bundle"
     bundle.write_bytes(_good().to_bytes())
-    probe = (
-        "import runpy, sys\n"
-        f"sys.argv = ['verifier', {str(bundle)!r}, '--log-key', {LOG_VKEY!r}]\n"
-        "try:\n"
-        "    runpy.run_module('verifier', run_name='__main__', alter_sys=True)\n"
-        "except SystemExit as exit:\n"
-        "    code = exit.code\n"
-        "banned = ('sqlalchemy', 'fastapi', 'psycopg', 'httpx', 'starlette', 'uvicorn', 'api')\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in banned\n"
-        "                or m.startswith('ledger.store'))\n"
-        "print(code, loaded)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout
-    assert ORIGIN in done.stdout
+    output = verify_in_a_fresh_interpreter([str(bundle), "--log-key", LOG_VKEY])
+    assert ORIGIN in output
 
 
 def test_spola_verify_takes_the_same_options_as_python_m_verifier() -> None:

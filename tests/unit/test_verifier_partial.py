@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from ledger.bundle import (
 from ledger.canonical import canonical_bytes
 from ledger.errors import FormatError
 from ledger.receipt import Violation
+from tests.unit.verifier_support import verify_in_a_fresh_interpreter
 from tests.vectors.bundles.sealing import DATA, LOG_VKEY, Bundle, checkpoint, read_bundle
 from verifier import Report, verify_bundle
 from verifier.passports import differences
@@ -235,30 +234,12 @@ def test_every_differing_json_path_is_named() -> None:
 
 
 def test_checking_passports_imports_no_page_renderer_and_no_service(tmp_path: Path) -> None:
-    probe = (
-        "import runpy, sys\n"
-        f"sys.argv = ['verifier', {str(DATA / 'valid_passport.bundle')!r}, '--log-key', "
-        f"{LOG_VKEY!r}, '--jobs', '1']\n"
-        "try:\n"
-        "    runpy.run_module('verifier', run_name='__main__', alter_sys=True)\n"
-        "except SystemExit as exit:\n"
-        "    code = exit.code\n"
-        "banned = ('sqlalchemy', 'fastapi', 'psycopg', 'httpx', 'starlette', 'jinja2', 'api')\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in banned\n"
-        "                or m.startswith(('ledger.store', 'passports.page', 'passports.qr')))\n"
-        "print(code, loaded)\n"
+    output = verify_in_a_fresh_interpreter(
+        [str(DATA / "valid_passport.bundle"), "--log-key", LOG_VKEY, "--jobs", "1"],
+        banned=("sqlalchemy", "fastapi", "psycopg", "httpx", "starlette", "jinja2", "api"),
+        banned_modules=("passports.page", "passports.qr"),
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout
-    assert "passports rebuilt from the events" in done.stdout
+    assert "passports rebuilt from the events" in output
 
 
 def test_trusted_checkpoint_is_checked_against_the_head_only_at_its_own_size() -> None:
