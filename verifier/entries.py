@@ -89,11 +89,11 @@ def _parse_line(line: bytes, number: int) -> LineResult:
         return record
     if not isinstance(record, EntryRecord):
         return number
+    envelope: Envelope | str
     try:
-        envelope: Envelope | str = Envelope.from_bytes(record.entry, max_bytes=len(record.entry))
+        envelope, canonical = Envelope.from_entry(record.entry, max_bytes=len(record.entry))
     except LedgerError as exc:
-        envelope = str(exc)
-    canonical = isinstance(envelope, str) or envelope.to_bytes() == record.entry
+        envelope, canonical = str(exc), True  # step 5 reports the envelope, not its form
     kept = record.entry if isinstance(envelope, str) else b""
     published = None if record.applied else record.violation
     leaf = leaf_hash(record.entry)
