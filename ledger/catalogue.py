@@ -34,7 +34,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -237,9 +236,6 @@ class Catalogue(_Row):
     materials: tuple[Material, ...] = Field(min_length=1)
     processes: tuple[ProcessType, ...] = Field(min_length=1)
 
-    _materials: dict[str, Material] = PrivateAttr(default_factory=dict)
-    _processes: dict[str, ProcessType] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _check_integrity(self) -> Catalogue:
         _check_rows("materials", self.materials, sources=self.sources)
@@ -252,9 +248,15 @@ class Catalogue(_Row):
                     )
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        self._materials = {m.id: m for m in self.materials}
-        self._processes = {p.id: p for p in self.processes}
+    # Plain cached properties, not pydantic private attributes: the rules look rows up on every
+    # replayed event, and a private attribute is read through BaseModel.__getattr__ (~1 us).
+    @functools.cached_property
+    def materials_by_id(self) -> dict[str, Material]:
+        return {m.id: m for m in self.materials}
+
+    @functools.cached_property
+    def processes_by_id(self) -> dict[str, ProcessType]:
+        return {p.id: p for p in self.processes}
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Catalogue:
@@ -274,10 +276,10 @@ class Catalogue(_Row):
         return cls.from_bytes(json.dumps(obj, ensure_ascii=False).encode("utf-8"))
 
     def material(self, material_id: str) -> Material | None:
-        return self._materials.get(material_id)
+        return self.materials_by_id.get(material_id)
 
     def process(self, process_id: str) -> ProcessType | None:
-        return self._processes.get(process_id)
+        return self.processes_by_id.get(process_id)
 
     def select_materials(
         self,
