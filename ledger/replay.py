@@ -64,20 +64,27 @@ class Registry:
 
 @dataclass
 class Replay:
-    """Feed it entries in log order from index 0."""
+    """Feed it entries in log order from index 0.
+
+    With ``keep_verdicts`` false (the offline verifier, which compares each verdict as it
+    comes), ``verdicts`` stays empty, so memory does not grow with the number of entries.
+    """
 
     log_key: KeyRecord
     registry: Registry = field(default_factory=Registry)
     projection: Projection = field(default_factory=Projection)
     feeds: dict[str, FeedHead] = field(default_factory=dict)
     verdicts: list[Violation | None] = field(default_factory=list)
+    keep_verdicts: bool = True
+    size: int = 0  # entries replayed (refused ones included: they keep their index)
 
     def __post_init__(self) -> None:
         self.registry.keys.setdefault(self.log_key.key_id, self.log_key)
 
-    @property
-    def size(self) -> int:
-        return len(self.verdicts)
+    def _taken(self, verdict: Violation | None) -> None:
+        self.size += 1
+        if self.keep_verdicts:
+            self.verdicts.append(verdict)
 
     def feed(
         self, entry: bytes, *, envelope: Envelope | None = None, signature_verified: bool = False
@@ -126,7 +133,7 @@ class Replay:
         else:
             self.registry.apply(changes)
             self.projection.apply(effects)
-        self.verdicts.append(verdict)
+        self._taken(verdict)
         return verdict
 
     def check(
@@ -141,5 +148,5 @@ class Replay:
         try:
             return self.feed(entry, envelope=envelope, signature_verified=signature_verified)
         except ReplayError as refusal:
-            self.verdicts.append(None)
+            self._taken(None)
             return refusal
