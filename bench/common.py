@@ -17,15 +17,17 @@ from ledger.store.ledger import LedgerStore
 OPERATOR = "urn:spola:actor:operator"
 
 
-def actor_update(actor: str, seq: int, prev: str | None, n: int) -> dict[str, object]:
-    """A typical small event (~450 bytes): an actor profile with one facility."""
+def profile_update(actor: str, seq: int, prev: str | None, n: int) -> dict[str, object]:
+    """A typical small event (~400 bytes) the ledger applies: a workshop's directory profile.
+
+    Signed by the actor itself, as suppliers sign theirs; its one rule (offers in the
+    catalogue) runs on every entry, so verification replays an applied event each time.
+    """
     return {
-        "v": 1, "type": "actor", "actor": actor, "seq": seq, "prev": prev,
-        "time": "2026-11-26T10:00:00Z", "op": "update", "id": actor,
-        "name": f"Setificio di prova {n}", "roles": ["supplier"], "country": "IT",
-        "region": "Lombardia",
-        "facilities": [{"id": "main", "name": "Tessitura", "town": "Como", "country": "IT",
-                        "lat": "45.8081", "lon": "9.0852"}],
+        "v": 1, "type": "profile", "actor": actor, "seq": seq, "prev": prev,
+        "time": "2026-11-26T10:00:00Z", "processes": ["weaving", "printing"],
+        "materials": ["silk-mulberry", "silk-recycled"],
+        "contact": f"Setificio di prova {n}, Como: ufficio@example.it",
     }  # fmt: skip
 
 
@@ -33,7 +35,7 @@ def signed_feed(key: PrivateKey, actor: str, count: int, *, start_seq: int = 0,
                 prev: str | None = None) -> tuple[list[Envelope], str | None]:  # fmt: skip
     envelopes = []
     for seq in range(start_seq, start_seq + count):
-        payload = encode_event(actor_update(actor, seq, prev, seq))
+        payload = encode_event(profile_update(actor, seq, prev, seq))
         envelopes.append(sign_envelope(payload, key))
         prev = payload_digest(payload)
     return envelopes, prev

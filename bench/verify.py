@@ -3,7 +3,7 @@
     .venv/bin/python bench/verify.py [--events N] [--terminals T] [--repeat R]
         [--base-steps FILE]   # e.g. git show BASE:verifier/steps.py > /tmp/base_steps.py
 
-Fills a fresh SQLite log through the store (small signed actor-profile events, as
+Fills a fresh SQLite log through the store (small signed directory-profile events, as
 bench/ingest.py), exports it with ``spola export bundle``'s code, then measures, best of R
 rounds, each round taking every measure in turn (so that a shared machine's load falls on all
 alike): the raw single-core PyNaCl verify rate; the signature stage alone (the verifier's
