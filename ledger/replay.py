@@ -66,8 +66,11 @@ class Registry:
 class Replay:
     """Feed it entries in log order from index 0.
 
-    With ``keep_verdicts`` false (the offline verifier, which compares each verdict as it
-    comes), ``verdicts`` stays empty, so memory does not grow with the number of entries.
+    With ``history`` false (the offline verifier, which compares each verdict as it comes and
+    reads no history row), neither ``verdicts`` nor the projection's custody and provenance
+    rows are kept: what stays is the state the rules read (registry, feed heads, lots,
+    balances, items, handovers, passports), so memory grows with the supply chain's objects,
+    not with the number of entries. ``spola rebuild`` keeps it all, to compare with the store.
     """
 
     log_key: KeyRecord
@@ -75,15 +78,16 @@ class Replay:
     projection: Projection = field(default_factory=Projection)
     feeds: dict[str, FeedHead] = field(default_factory=dict)
     verdicts: list[Violation | None] = field(default_factory=list)
-    keep_verdicts: bool = True
+    history: bool = True
     size: int = 0  # entries replayed (refused ones included: they keep their index)
 
     def __post_init__(self) -> None:
         self.registry.keys.setdefault(self.log_key.key_id, self.log_key)
+        self.projection.history = self.history
 
     def _taken(self, verdict: Violation | None) -> None:
         self.size += 1
-        if self.keep_verdicts:
+        if self.history:
             self.verdicts.append(verdict)
 
     def feed(

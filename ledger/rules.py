@@ -925,7 +925,10 @@ class References:
 
 @dataclass
 class Projection:
-    """All domain projections in memory, built by applying effects in log order."""
+    """All domain projections in memory, built by applying effects in log order.
+
+    Without ``history``, custody and provenance rows (which no rule reads) are not kept.
+    """
 
     lots: dict[str, LotRecord] = field(default_factory=dict)
     balances: dict[tuple[str, str], Decimal] = field(default_factory=dict)
@@ -934,6 +937,7 @@ class Projection:
     custody: list[CustodyRecord] = field(default_factory=list)
     provenance: list[ProvenanceRecord] = field(default_factory=list)
     passports: dict[str, str] = field(default_factory=dict)  # subject -> first issuer
+    history: bool = True
 
     def lot(self, lot_id: str) -> LotRecord | None:
         return self.lots.get(lot_id)
@@ -966,10 +970,11 @@ class Projection:
                 self.handovers[(record.sender, record.id)] = record
             elif isinstance(effect, AddCustody):
                 row = effect.record
-                self.custody.append(row)
+                if self.history:
+                    self.custody.append(row)
                 if row.action == "passport" and row.target is not None:
                     self.passports.setdefault(row.subject, row.target)
-            else:
+            elif self.history:
                 self.provenance.append(effect.record)
 
     def holdings(self, holder: str) -> Iterator[tuple[str, Decimal]]:

@@ -97,7 +97,7 @@ class _Run:
         self.partial = None
         if manifest.partial:
             self.partial = PartialRun(self.report, manifest.tree_size, log_key, self.passports)
-        self.replay = Replay(log_key, keep_verdicts=False)
+        self.replay = Replay(log_key, history=False)
         self.compact = CompactRange()
         self.chain = CHAIN_GENESIS
         self.chunk: list[EntryResult] = []

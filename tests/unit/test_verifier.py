@@ -159,6 +159,21 @@ def test_replay_feed_still_raises_and_check_continues() -> None:
     assert checking.check(story[1].to_bytes()) is None  # and the feed did not move
 
 
+def test_a_replay_without_history_keeps_the_rules_state_and_nothing_per_entry() -> None:
+    story = [envelope.to_bytes() for envelope in envelopes(_good())]
+    log_key = KeyRecord(
+        OPERATOR.public_key.key_id, OPERATOR.public_key.raw, "urn:spola:actor:operator", 0
+    )
+    full, lean = Replay(log_key), Replay(log_key, history=False)
+    assert [full.check(entry) for entry in story] == [lean.check(entry) for entry in story]
+    assert full.projection.custody and full.projection.provenance and full.verdicts
+    assert (lean.projection.custody, lean.projection.provenance, lean.verdicts) == ([], [], [])
+    assert lean.size == full.size == len(story)
+    for state in ("lots", "balances", "items", "handovers", "passports"):
+        assert getattr(lean.projection, state) == getattr(full.projection, state), state
+    assert lean.registry == full.registry and lean.feeds == full.feeds
+
+
 def test_cli_exit_statuses_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.bundle"
     good.write_bytes(_good().to_bytes())
