@@ -32,12 +32,19 @@ _STANDARD_ALPHABET: Final = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _URL_SAFE_ALPHABET: Final = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 _TO_STANDARD: Final = str.maketrans("-_", "+/")
 # The canonical bytes of a one-signature envelope whose type and key id need no JSON escape
-# (printable ASCII but quote and backslash): every entry spola logs. Matched whole, such bytes are
-# parsed without a JSON parser and are known to be canonical without encoding them again;
-# anything else takes the JSON path, which says what is wrong.
+# (printable ASCII but quote and backslash): every entry spola logs. Such an envelope is
+# written without a JSON encoder, and such bytes are parsed without a JSON parser and known to
+# be canonical without encoding them again; anything else takes the JSON path, which says what
+# is wrong. ``tests/unit/test_fast_readers.py`` holds the two paths to the same answer.
+_PLAIN: Final = r"[ !#-\[\]-~]+"  # a JSON string's text that needs no escape
+_PLAIN_TEXT: Final = re.compile(_PLAIN)
 _CANONICAL_ONE_SIGNATURE: Final = re.compile(
-    rb'\{"payload":"([A-Za-z0-9+/]*={0,2})","payloadType":"([ !#-\[\]-~]+)",'
-    rb'"signatures":\[\{"keyid":"([ !#-\[\]-~]+)","sig":"([A-Za-z0-9+/]*={0,2})"\}\]\}'
+    rb'\{"payload":"([A-Za-z0-9+/]*={0,2})","payloadType":"(%b)",'
+    rb'"signatures":\[\{"keyid":"(%b)","sig":"([A-Za-z0-9+/]*={0,2})"\}\]\}'
+    % (_PLAIN.encode(), _PLAIN.encode())
+)
+_ONE_SIGNATURE_TEMPLATE: Final = (
+    b'{"payload":"%b","payloadType":"%b","signatures":[{"keyid":"%b","sig":"%b"}]}'
 )
 
 
@@ -230,6 +237,15 @@ class Envelope:
 
     def to_bytes(self) -> bytes:
         """RFC 8785 bytes of ``to_json()``: exactly the bytes of the log entry."""
+        if len(self.signatures) == 1:
+            signature = self.signatures[0]
+            if _PLAIN_TEXT.fullmatch(self.payload_type) and _PLAIN_TEXT.fullmatch(signature.keyid):
+                return _ONE_SIGNATURE_TEMPLATE % (
+                    binascii.b2a_base64(self.payload, newline=False),
+                    self.payload_type.encode("ascii"),
+                    signature.keyid.encode("ascii"),
+                    binascii.b2a_base64(signature.sig, newline=False),
+                )
         return canonical_bytes(self.to_json(), floats=False)  # strings and lists only
 
     def signed_message(self) -> bytes:

@@ -1,4 +1,4 @@
-"""The fast readers of canonical entry lines and envelopes say exactly what the JSON readers say.
+"""The fast readers (and writer) of canonical lines and envelopes agree with the JSON path.
 
 ``Envelope.from_entry`` and ``parse_record`` read the canonical form of a one-signature envelope
 and of an applied entry line with one regular expression each, and hand anything else to the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -83,8 +84,11 @@ def _envelope_by_json(data: bytes) -> tuple[Envelope, bool]:
 
 @MANY
 @given(_envelopes)
-def test_every_canonical_envelope_reads_back_as_itself(envelope: Envelope) -> None:
+def test_every_envelope_writes_its_rfc8785_bytes_and_reads_back_as_itself(
+    envelope: Envelope,
+) -> None:
     data = envelope.to_bytes()
+    assert data == rfc8785.dumps(envelope.to_json())  # the reference implementation
     assert Envelope.from_entry(data, max_bytes=len(data)) == (envelope, True)
     assert _envelope_by_json(data) == (envelope, True)
 
