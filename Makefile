@@ -41,7 +41,8 @@ verifier-install-check:
 	"$$venv/bin/python" -c "import importlib.util as u, sys; \
 	found = [m for m in ('sqlalchemy', 'fastapi', 'psycopg') if u.find_spec(m)]; \
 	sys.exit(f'verifier install pulled in {found}' if found else 0)"; \
-	"$$venv/bin/python" -m pytest --noconftest -p no:cacheprovider -q tests/unit/test_verifier*.py; \
+	"$$venv/bin/python" -m pytest --noconftest -p no:cacheprovider -q tests/unit/test_verifier*.py \
+		tests/unit/test_fast_readers.py; \
 	"$$venv/bin/spola" verify $(VERIFIER_FIXTURES)/valid.bundle \
 		--log-key $(VERIFIER_FIXTURES)/log.vkey > /dev/null; \
 	status=0; "$$venv/bin/python" -m verifier $(VERIFIER_FIXTURES)/payload_byte_flip.bundle \
