@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import enrol_terminals, signed_feed
+from ledger.envelope import Envelope
 from ledger.keys import PrivateKey
 from ledger.store.ledger import LedgerStore
 
@@ -29,10 +30,12 @@ class Feeds:
     """Round-robin signed events from a few terminals, signed on demand."""
 
     def __init__(self, terminals: list[tuple[PrivateKey, str]]) -> None:
-        self.state = [(key, actor, 0, None) for key, actor in terminals]
+        self.state: list[tuple[PrivateKey, str, int, str | None]] = [
+            (key, actor, 0, None) for key, actor in terminals
+        ]
         self.turn = 0
 
-    def take(self, count: int) -> list:  # type: ignore[type-arg]
+    def take(self, count: int) -> list[Envelope]:
         key, actor, seq, prev = self.state[self.turn]
         envelopes, last = signed_feed(key, actor, count, start_seq=seq, prev=prev)
         self.state[self.turn] = (key, actor, seq + count, last)

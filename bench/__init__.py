@@ -1,0 +1,1 @@
+"""Benchmarks: each module is a script (see docs/performance.md); common.py is their set-up."""
