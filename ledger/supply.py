@@ -16,6 +16,7 @@ both in one canonical spelling, so that one physical lot or item has exactly one
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from decimal import Decimal
@@ -102,8 +103,10 @@ class QuantityField(StrictModel):
             raise ValueError(str(exc)) from None
         return self
 
-    @property
+    @functools.cached_property
     def quantity(self) -> Quantity:
+        # Parsed once per field: the validators and then every rule read it (model equality
+        # and dumps ignore the cache: pydantic compares and writes fields only).
         return Quantity.parse(self.value, self.unit)
 
 
