@@ -331,10 +331,8 @@ def _applied_entry(line: bytes) -> EntryRecord | None:
         raw = decode_base64(entry.decode("ascii"), "entry")
     except FormatError:
         return None
-    return EntryRecord(
-        index=value, entry=raw, chain_hash=bytes.fromhex(chain.decode("ascii")), applied=True,
-        violation=None,
-    )  # fmt: skip
+    chain_hash = bytes.fromhex(chain.decode("ascii"))
+    return EntryRecord(value, raw, chain_hash, applied=True, violation=None)
 
 
 def parse_record(line: bytes, *, number: int) -> Record:

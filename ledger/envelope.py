@@ -219,8 +219,7 @@ class Envelope:
         if payload is None or sig is None:
             return None
         signature = Signature(keyid=keyid.decode("ascii"), sig=sig)
-        return cls(payload_type=payload_type.decode("ascii"), payload=payload,
-                   signatures=(signature,))  # fmt: skip
+        return cls(payload_type.decode("ascii"), payload, (signature,))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled as its parts (the verifier's worker processes send envelopes back): a tenth
