@@ -20,6 +20,7 @@ from typing import Any, Final
 from ledger.canonical import canonical_bytes, parse_json
 from ledger.errors import FormatError, LimitError, SignatureError
 from ledger.keys import PrivateKey, PublicKey
+from ledger.note import decode_base64
 
 EVENT_PAYLOAD_TYPE: Final = "application/vnd.spola.event+json"
 DEFAULT_MAX_BYTES: Final = 256 * 1024
@@ -83,15 +84,6 @@ def _decode_base64(value: object, what: str) -> bytes:
     if base64.b64encode(raw).decode("ascii").rstrip("=") != body:
         raise FormatError(f"{what} is not canonical base64 (non-zero pad bits)")
     return raw
-
-
-def _canonical_base64(text: bytes) -> bytes | None:
-    """The bytes whose standard, padded base64 is exactly ``text``; None if there are none."""
-    try:
-        raw = binascii.a2b_base64(text, strict_mode=True)
-    except binascii.Error:
-        return None
-    return raw if binascii.b2a_base64(raw, newline=False) == text else None
 
 
 def _encode_base64(raw: bytes) -> str:
@@ -214,9 +206,10 @@ class Envelope:
         if match is None:
             return None
         payload_text, payload_type, keyid, sig_text = match.groups()
-        payload = _canonical_base64(payload_text)
-        sig = _canonical_base64(sig_text)
-        if payload is None or sig is None:
+        try:  # the standard alphabet, padded, as to_bytes writes it
+            payload = decode_base64(payload_text.decode("ascii"), "payload")
+            sig = decode_base64(sig_text.decode("ascii"), "sig")
+        except FormatError:
             return None
         signature = Signature(keyid=keyid.decode("ascii"), sig=sig)
         return cls(payload_type.decode("ascii"), payload, (signature,))

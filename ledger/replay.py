@@ -79,7 +79,7 @@ class Replay:
     feeds: dict[str, FeedHead] = field(default_factory=dict)
     verdicts: list[Violation | None] = field(default_factory=list)
     history: bool = True
-    size: int = 0  # entries replayed (refused ones included: they keep their index)
+    size: int = field(default=0, init=False)  # entries replayed, refused ones included
 
     def __post_init__(self) -> None:
         self.registry.keys.setdefault(self.log_key.key_id, self.log_key)
