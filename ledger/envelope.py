@@ -180,7 +180,14 @@ class Envelope:
     @classmethod
     def from_bytes(cls, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope:
         """Parse untrusted envelope bytes (any valid JSON layout; see ``to_bytes``)."""
-        return cls.from_entry(data, max_bytes=max_bytes)[0]
+        if len(data) > max_bytes:
+            raise LimitError(f"envelope is {len(data)} bytes, over the limit of {max_bytes}")
+        canonical = cls._from_canonical(data)
+        if canonical is not None:
+            return canonical
+        return cls.from_json(
+            parse_json(data, max_bytes=max_bytes, max_depth=_MAX_DEPTH, what="envelope")
+        )
 
     @classmethod
     def from_entry(
@@ -188,16 +195,12 @@ class Envelope:
     ) -> tuple[Envelope, bool]:
         """Parse untrusted envelope bytes; and whether they are its canonical bytes (a log entry).
 
-        The bytes of a log entry must be exactly ``to_bytes()`` of the envelope they parse to.
+        The bytes of a log entry must be exactly ``to_bytes()`` of the envelope they parse to;
+        bytes the canonical reader takes are, without encoding the envelope again.
         """
-        if len(data) > max_bytes:
-            raise LimitError(f"envelope is {len(data)} bytes, over the limit of {max_bytes}")
-        canonical = cls._from_canonical(data)
-        if canonical is not None:
+        if len(data) <= max_bytes and (canonical := cls._from_canonical(data)) is not None:
             return canonical, True
-        envelope = cls.from_json(
-            parse_json(data, max_bytes=max_bytes, max_depth=_MAX_DEPTH, what="envelope")
-        )
+        envelope = cls.from_bytes(data, max_bytes=max_bytes)
         return envelope, envelope.to_bytes() == data
 
     @classmethod
