@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import binascii
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ledger.errors import FormatError, LimitError, SignatureError
 from ledger.keys import PrivateKey
@@ -13,6 +16,7 @@ from ledger.note import (
     SignedNote,
     Verifier,
     add_signature,
+    decode_base64,
     note_key_id,
     sign_note,
     verify_note,
@@ -248,3 +252,49 @@ def test_signature_bytes_are_base64_of_key_id_and_signature() -> None:
     raw = base64.b64decode(line.split(" ")[2])
     assert int.from_bytes(raw[:4], "big") == Verifier.from_vkey(LOG_VKEY).key_id
     LOG_KEY.public_key.verify(TEXT.encode(), raw[4:])
+
+
+def _reference_decode(text: str) -> tuple[str, bytes]:
+    """Strict base64 by definition: the alphabet, then the text ``b64encode`` gives back."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return "not base64", b""
+    if base64.b64encode(raw).decode("ascii") != text:
+        return "not canonical padded base64", b""
+    return "", raw
+
+
+def _decoded(text: str) -> tuple[str, bytes]:
+    try:
+        return "", decode_base64(text, "x")
+    except FormatError as exc:
+        return str(exc).removeprefix("x is "), b""
+
+
+# Texts near base64: its digits (those that carry pad bits among them), padding, and intruders.
+_near_base64 = st.text(st.sampled_from("AQgwBRhx+/09=\n -_\u00e9"), max_size=12)
+
+
+@given(st.binary(max_size=40))
+def test_every_encoding_decodes_back(raw: bytes) -> None:
+    assert decode_base64(base64.b64encode(raw).decode("ascii"), "x") == raw
+
+
+@given(_near_base64)
+def test_strict_base64_refuses_what_its_definition_refuses(text: str) -> None:
+    assert _decoded(text) == _reference_decode(text)
+
+
+@given(st.binary(min_size=1, max_size=40), st.integers(0, 63))
+def test_a_set_pad_bit_is_not_canonical(raw: bytes, bits: int) -> None:
+    text = base64.b64encode(raw).decode("ascii")
+    if not text.endswith("="):
+        return
+    digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    body = text.rstrip("=")
+    last = digits[digits.index(body[-1]) | (bits & (0b1111 if text.endswith("==") else 0b11))]
+    changed = body[:-1] + last + text[len(body) :]
+    assert _decoded(changed) == _reference_decode(changed)
+    if changed != text:
+        assert _decoded(changed)[0] == "not canonical padded base64"
