@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ from ledger.events import Event, encode_event, event_time_now, parse_event
 from ledger.feed import Continuation, FeedHead, check_continuation, payload_digest
 from ledger.hashing import chain_hash, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
-from ledger.merkle import NodeID, inclusion_plan, perfect_subtrees
+from ledger.merkle import NodeID, ProofPlan, inclusion_plan, perfect_subtrees
 from ledger.receipt import Receipt, Violation
 from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
 from ledger.rules import apply_domain_event
@@ -88,6 +88,43 @@ class _Batch:
     placed: dict[int, tuple[int, bool]] = field(default_factory=dict)
 
 
+class _AuditPaths:
+    """The RFC 9162 audit paths of a batch's new nodes in the tree of ``size``, sharing work.
+
+    The receipts of one batch are proofs of neighbouring leaves in one tree, and those differ
+    only near the bottom: while a complete node lies left of the node above the last leaf at
+    its level (``index ^ last > 1``), its sibling and its parent are complete too, and its path
+    is that sibling followed by the parent's path. Remembering every node's path makes a
+    receipt's proof one sibling and one tuple, instead of planning and reading ~log2(size)
+    nodes per receipt (receipts took 8.5 µs an entry, now 4, mostly the ``Receipt``). The few
+    nodes next to the last leaf's path, at most two per level, take their elements from
+    ``inclusion_plan``: a leaf's path runs through the path of each of its complete ancestors.
+    """
+
+    def __init__(self, nodes: dict[NodeID, bytes], size: int) -> None:
+        self._nodes = nodes
+        self._size = size
+        self._paths: dict[NodeID, tuple[bytes, ...]] = {}
+        self._folded: dict[tuple[NodeID, ...], bytes] = {}  # right-edge nodes, folded once
+
+    def of(self, level: int, index: int) -> tuple[bytes, ...]:
+        """The audit path of the complete node ``(level, index)``, bottom up."""
+        path = self._paths.get((level, index))
+        if path is None:
+            last = (self._size - 1) >> level  # the node at this level holding the last leaf
+            if (index ^ last) > 1:
+                path = (self._nodes[(level, index ^ 1)], *self.of(level + 1, index >> 1))
+            else:
+                # Above ``level`` the path of the node's first leaf is the node's own path;
+                # the elements below it (inside the node, perhaps in an earlier batch) are
+                # neither needed nor held in memory.
+                leaf_path = inclusion_plan(index << level, self._size).elements
+                plan = ProofPlan(leaf_path[level:])
+                path = tuple(plan.materialize(self._nodes, folded=self._folded))
+            self._paths[(level, index)] = path
+        return path
+
+
 PARALLEL_VERIFY_MIN = 64  # below this, thread hand-off costs more than it saves
 
 
@@ -104,6 +141,7 @@ class Sequencer:
         self._cores = os.cpu_count() or 1
         # Threads start on first use; made here so that concurrent appends share one pool.
         self._pool = ThreadPoolExecutor(max(1, self._cores - 1), thread_name_prefix="spola-verify")
+        self._receipts_beside_commit = self._cores > 1 and engine.dialect.name == "sqlite"
         self.log_key = KeyRecord(
             key_id=operator.public_key.key_id,
             public_key=operator.public_key.raw,
@@ -263,13 +301,19 @@ class Sequencer:
                     if not candidates:
                         return []
                     batch, note = self._sequence(conn, head, candidates)
+                    fresh = self._start_receipts(batch, note)
                 duplicates = {idx for idx, dup in batch.placed.values() if dup}
                 old = self._original_receipts(conn, duplicates - set(batch.verdicts))
         except RefusedEnvelope as refused:
             if isinstance(refused.cause, EquivocationError):
                 self._keep_evidence(candidates[refused.position], refused.cause)
             raise
-        return self._receipts(batch, note, old)
+        # Handed out only now that the commit has succeeded.
+        placed = batch.placed
+        return [
+            old[placed[position][0]] if receipt is None else receipt
+            for position, receipt in enumerate(fresh.result())
+        ]
 
     def _sequence(
         self, conn: Connection, head: Row[Any], candidates: list[_Candidate]
@@ -424,30 +468,45 @@ class Sequencer:
 
     # -- after the lock --------------------------------------------------------------------
 
-    def _receipts(
-        self, batch: _Batch, note: bytes | None, old: dict[int, Receipt]
-    ) -> list[Receipt]:
-        receipts: list[Receipt] = []
-        folded: dict[tuple[NodeID, ...], bytes] = {}
+    def _start_receipts(self, batch: _Batch, note: bytes | None) -> Future[list[Receipt | None]]:
+        """Build the receipts of the entries ``batch`` logs, on a pool thread for large batches.
+
+        Called just before the commit. On SQLite the commit is one C call that releases the GIL
+        for the whole fsync, so the receipts (pure Python, ~4 µs an entry) are built beside it
+        instead of after it. On PostgreSQL that measured no faster (there the commit is short,
+        and psycopg takes the GIL back between the steps of its round trip), so they are built
+        after it. Small batches build them here too: less than a thread hand-off costs.
+        """
+        if not self._receipts_beside_commit or len(batch.verdicts) < PARALLEL_VERIFY_MIN:
+            done: Future[list[Receipt | None]] = Future()
+            done.set_result(self._new_receipts(batch, note))
+            return done
+        return self._pool.submit(self._new_receipts, batch, note)
+
+    @staticmethod
+    def _new_receipts(batch: _Batch, note: bytes | None) -> list[Receipt | None]:
+        """By request position: the receipt of the entry this batch logged for it, or None
+        where the envelope was logged by an earlier batch (its original receipt is read)."""
+        receipts: list[Receipt | None] = []
+        paths = _AuditPaths(batch.nodes, batch.size)
         for position in range(len(batch.placed)):
             index, duplicate = batch.placed[position]
-            if index in batch.verdicts:
-                assert note is not None
-                proof = inclusion_plan(index, batch.size).materialize(batch.nodes, folded=folded)
-                violation = batch.verdicts[index]
-                receipts.append(
-                    Receipt(
-                        index=index,
-                        leaf_hash=batch.nodes[(0, index)],
-                        checkpoint=note,
-                        inclusion_proof=tuple(proof),
-                        applied=violation is None,
-                        violation=violation,
-                        duplicate=duplicate,
-                    )
+            if index not in batch.verdicts:
+                receipts.append(None)
+                continue
+            assert note is not None
+            violation = batch.verdicts[index]
+            receipts.append(
+                Receipt(
+                    index=index,
+                    leaf_hash=batch.nodes[(0, index)],
+                    checkpoint=note,
+                    inclusion_proof=paths.of(0, index),
+                    applied=violation is None,
+                    violation=violation,
+                    duplicate=duplicate,
                 )
-            else:
-                receipts.append(old[index])
+            )
         return receipts
 
     def _original_receipts(self, conn: Connection, indices: set[int]) -> dict[int, Receipt]:
