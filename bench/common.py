@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import nacl.signing
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from ledger.envelope import Envelope, sign_envelope
 from ledger.events import encode_event
@@ -75,3 +78,24 @@ def timed() -> Iterator[list[float]]:
     start = time.perf_counter()
     yield box
     box.append(time.perf_counter() - start)
+
+
+def _admin(url: str, sql: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+@contextmanager
+def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL database on ``admin_url``'s server, dropped afterwards.
+
+    Its name is ``prefix`` and a random suffix: the server may be shared with other runs.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,6 +1,7 @@
 """Batch ingest through the store and over HTTP, next to raw single-core Ed25519 verify/s.
 
-    .venv/bin/python bench/ingest.py [--db URL] [--events N] [--batch B] [--http]
+    .venv/bin/python bench/ingest.py [--db URL | --admin-url URL] [--events N] [--batch B]
+        [--repeat R] [--http]
 
 Target (issue: foundation): store ingest >= 0.5 x the raw verify rate of the same run.
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from api.operator import load_operator
-from bench.common import enrol_terminals, raw_verify_rate, signed_feed, timed
+from bench.common import enrol_terminals, fresh_database, raw_verify_rate, signed_feed, timed
 from ledger.keys import PrivateKey
 from ledger.store.ledger import LedgerStore
 
@@ -97,24 +98,34 @@ def main() -> None:
     parser.add_argument(
         "--db", help="an EMPTY database of its own (default: fresh SQLite files); it keeps the log"
     )
+    parser.add_argument(
+        "--admin-url",
+        help="a PostgreSQL server where the script may create a database for each run (dropped"
+        " afterwards), e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    )
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--terminals", type=int, default=20)
     parser.add_argument("--http", action="store_true", help="also measure over HTTP")
-    parser.add_argument("--repeat", type=int, default=5, help="fresh SQLite logs; best is shown")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh logs; best is shown")
     args = parser.parse_args()
+    if args.db and args.admin_url:
+        parser.error("give --db or --admin-url, not both")
     machine = f"{platform.machine()} {os.cpu_count()} cores"
     print(f"machine: {machine}, Python {platform.python_version()}")
     runs = []
     for run in range(args.repeat):
-        folder = tempfile.mkdtemp(prefix="spola-bench-")
-        url = args.db or f"sqlite:///{folder}/ingest.db"
+        if args.admin_url:
+            with fresh_database(args.admin_url, "spola_bench") as url:
+                runs.append(store_ingest(url, args.events, args.batch, args.terminals))
+            continue
         if args.db and run:
             break  # a given database holds one log: one run
+        url = args.db or f"sqlite:///{tempfile.mkdtemp(prefix='spola-bench-')}/ingest.db"
         runs.append(store_ingest(url, args.events, args.batch, args.terminals))
     rate = max(r for r, _ in runs)
     raw = max(v for _, v in runs)
-    engine = (args.db or "sqlite").split(":", 1)[0]
+    engine = (args.db or args.admin_url or "sqlite").split(":", 1)[0]
     print(f"raw single-core Ed25519 verify: {raw:,.0f}/s (best of {len(runs)})")
     print(
         f"store batch ingest ({engine}, batch {args.batch}): {rate:,.0f} events/s "

@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,10 +35,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from api.operator import load_operator
+from bench.common import fresh_database
 from ledger.envelope import Envelope, sign_envelope
 from ledger.events import encode_event
 from ledger.feed import payload_digest
@@ -158,13 +157,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _admin(url: str, sql: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(sql))
-    engine.dispose()
-
-
 def enrol(url: str, home: Path, count: int) -> list[Feed]:
     """Genesis and each terminal's actor (with facility ``main``) and key, by the operator."""
     operator = load_operator(home)
@@ -200,14 +192,11 @@ def serve(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], s
 
 
 def one_run(args: argparse.Namespace, group_ms: int) -> None:
-    name = f"spola_load_{uuid.uuid4().hex[:12]}"
-    db = make_url(args.admin_url).set(database=name).render_as_string(hide_password=False)
     home = Path(tempfile.mkdtemp(prefix="spola-load-")) / "home"
-    # All the clients are one peer address here: its rate limit is off (per key, it stays on).
-    env = {**os.environ, "SPOLA_HOME": str(home), "SPOLA_DATABASE_URL": db,
-           "SPOLA_GROUP_COMMIT_MS": str(group_ms), "SPOLA_RATE_PER_CLIENT": "0"}  # fmt: skip
-    _admin(args.admin_url, f'CREATE DATABASE "{name}"')
-    try:
+    with fresh_database(args.admin_url, "spola_load") as db:
+        # All the clients are one peer address here: its rate limit is off (per key, it stays on).
+        env = {**os.environ, "SPOLA_HOME": str(home), "SPOLA_DATABASE_URL": db,
+               "SPOLA_GROUP_COMMIT_MS": str(group_ms), "SPOLA_RATE_PER_CLIENT": "0"}  # fmt: skip
         subprocess.run([SPOLA, "init"], env=env, check=True, capture_output=True)
         feeds = enrol(db, home, args.terminals)
         singles = [[e.to_json() for e in f.sign(args.singles)] for f in feeds]
@@ -220,8 +209,6 @@ def one_run(args: argparse.Namespace, group_ms: int) -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    finally:
-        _admin(args.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     groups = single.checkpoints
     label = f"group commit {group_ms} ms" if group_ms else "group commit off"
     print(f"-- {label}, {args.terminals} terminals, {args.workers} workers, PostgreSQL")
@@ -233,10 +220,7 @@ def one_run(args: argparse.Namespace, group_ms: int) -> None:
 
 def store_cost(admin_url: str, events: int = 200, group: int = 4) -> None:
     """CPU and wall time per event of ``LedgerStore.append``, alone and in groups, no HTTP."""
-    name = f"spola_load_{uuid.uuid4().hex[:12]}"
-    db = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    _admin(admin_url, f'CREATE DATABASE "{name}"')
-    try:
+    with fresh_database(admin_url, "spola_load") as db:
         store = LedgerStore.open(db, operator=PrivateKey.generate(), origin="bench.spola/load")
         feed = Feed("urn:spola:actor:bench-store")
         store.operator_event({"type": "actor", "op": "register", "id": feed.actor,
@@ -264,8 +248,6 @@ def store_cost(admin_url: str, events: int = 200, group: int = 4) -> None:
             print(f"  PostgreSQL commit of a one-row insert: "
                   f"{(time.perf_counter() - wall) * 10:.1f} ms")  # fmt: skip
         store.close()
-    finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
