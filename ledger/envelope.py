@@ -180,14 +180,7 @@ class Envelope:
     @classmethod
     def from_bytes(cls, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope:
         """Parse untrusted envelope bytes (any valid JSON layout; see ``to_bytes``)."""
-        if len(data) > max_bytes:
-            raise LimitError(f"envelope is {len(data)} bytes, over the limit of {max_bytes}")
-        canonical = cls._from_canonical(data)
-        if canonical is not None:
-            return canonical
-        return cls.from_json(
-            parse_json(data, max_bytes=max_bytes, max_depth=_MAX_DEPTH, what="envelope")
-        )
+        return cls._read(data, max_bytes)[0]
 
     @classmethod
     def from_entry(
@@ -198,10 +191,19 @@ class Envelope:
         The bytes of a log entry must be exactly ``to_bytes()`` of the envelope they parse to;
         bytes the canonical reader takes are, without encoding the envelope again.
         """
-        if len(data) <= max_bytes and (canonical := cls._from_canonical(data)) is not None:
+        envelope, canonical = cls._read(data, max_bytes)
+        return envelope, canonical or envelope.to_bytes() == data
+
+    @classmethod
+    def _read(cls, data: bytes, max_bytes: int) -> tuple[Envelope, bool]:
+        # The envelope, and whether the canonical reader took it (else the JSON path did).
+        if len(data) > max_bytes:
+            raise LimitError(f"envelope is {len(data)} bytes, over the limit of {max_bytes}")
+        canonical = cls._from_canonical(data)
+        if canonical is not None:
             return canonical, True
-        envelope = cls.from_bytes(data, max_bytes=max_bytes)
-        return envelope, envelope.to_bytes() == data
+        obj = parse_json(data, max_bytes=max_bytes, max_depth=_MAX_DEPTH, what="envelope")
+        return cls.from_json(obj), False
 
     @classmethod
     def _from_canonical(cls, data: bytes) -> Envelope | None:
