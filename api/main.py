@@ -16,6 +16,7 @@ from api import auth, problems
 from api.group_commit import GroupCommit
 from api.limits import BodyLimit
 from api.operator import load_operator
+from api.paths import EncodedSlashes
 from api.ratelimit import RateLimit
 from api.routes import (
     catalogue,
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(RateLimit, settings=settings)  # inside BodyLimit, so bodies are bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(EncodedSlashes)  # routes see %2F and %25 as sent (api/paths.py)
     problems.install(app)
     auth.install(app)
     routers = (

@@ -49,8 +49,14 @@ def subject_of(raw: str) -> str:
     )
 
 
+def public_uri(base: str, subject: str) -> str:
+    """The URI of ``subject`` (a ledger Digital Link path) as QR codes, labels and links carry
+    it: under ``base``, every value percent-encoded as GS1 Digital Link requires."""
+    return DigitalLink.parse(subject).uri(base)
+
+
 def passport_api_url(base: str, subject: str) -> str:
-    return f"{base}/v1/passports{subject}"
+    return public_uri(f"{base}/v1/passports", subject)
 
 
 async def load(store: LedgerStore, subject: str, version: int | None = None) -> Passport:

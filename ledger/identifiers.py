@@ -28,7 +28,10 @@ CSET_82: Final = frozenset(
 )
 QUALIFIER_MAX: Final = 20  # AI 22, 10 and 21: X..20
 QUALIFIERS: Final = (("22", "cpv"), ("10", "lot"), ("21", "serial"))  # the only order allowed
-_SAFE: Final = "!\"'()*+,-.:;<=>_"  # kept as is; '%', '/', '&', '?' are percent-encoded
+# The ledger's spelling of a value in a path (what events must write): '%', '/', '&', '?' are
+# percent-encoded, the rest of CSET 82 is kept as is. Frozen: it is the identity of logged lots
+# and items, so changing it would give one lot two spellings.
+_SAFE: Final = "!\"'()*+,-.:;<=>_"
 _SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -142,8 +145,19 @@ class DigitalLink:
         return out
 
     def uri(self, base: str) -> str:
-        """``base`` (``https://id.example.com``) followed by the path: what a QR code encodes."""
-        return base.rstrip("/") + self.path()
+        """``base`` (``https://id.example.com``) and the path as a URI carries it: what a QR
+        code, a label or a link encodes.
+
+        GS1 Digital Link URI syntax percent-encodes every CSET 82 character that is not
+        unreserved in RFC 3986 (``! " % & ' ( ) * + , / : ; < = > ?``); ``"``, ``<`` and ``>``
+        may not appear in a URI at all. ``parse`` reads this form and the ledger's alike.
+        """
+        out = f"{base.rstrip('/')}/01/{self.gtin}"
+        for ai, name in QUALIFIERS:
+            value = getattr(self, name)
+            if value is not None:
+                out += f"/{ai}/{quote(value, safe='')}"
+        return out
 
 
 def new_serial() -> str:

@@ -12,8 +12,9 @@ MAX_LABELS = 10_000
 
 
 def cmd_labels(args: argparse.Namespace) -> int:
-    from api.passport_http import subject_of
+    from api.passport_http import public_uri, subject_of
     from ledger.files import replaced_atomically
+    from ledger.identifiers import DigitalLink
     from passports.labels import Label, label_sheet
 
     settings, store = open_store(args)
@@ -30,10 +31,13 @@ def cmd_labels(args: argparse.Namespace) -> int:
     if not wanted:
         print("spola: no passports issued yet: nothing to print", file=sys.stderr)
         return 1
-    labels = [
-        Label(uri=settings.public_base_url + s, product=names[s], serial=s.rsplit("/", 1)[-1])
-        for s in wanted
-    ]
+    labels = []
+    for subject in wanted:
+        link = DigitalLink.parse(subject)
+        printed = link.serial if link.serial is not None else link.lot
+        assert printed is not None  # passports name an item or a batch
+        uri = public_uri(settings.public_base_url, subject)
+        labels.append(Label(uri=uri, product=names[subject], serial=printed))
     pdf = label_sheet(labels)
     with replaced_atomically(Path(args.out), binary=True) as file:
         file.write(pdf)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SettingsDep, StoreDep
+from ledger.identifiers import DigitalLink
 from ledger.quantities import format_decimal
 from ledger.rules import CustodyRecord, Feedstock, HandoverRecord, ItemRecord, LotRecord
 from ledger.store.ledger import LedgerStore
@@ -28,7 +29,9 @@ HISTORY_LIMIT = 200
 
 
 def _ident(raw: str) -> str:
-    return "/" + raw if raw.startswith("01/") else raw
+    """A lot or item as the ledger names it: a URN as given; a Digital Link path (its leading
+    slash is the route's) in the ledger's spelling, whichever percent-encoding the URI used."""
+    return DigitalLink.parse("/" + raw).path() if raw.startswith("01/") else raw
 
 
 def _claim(claim: Claim | None) -> dict[str, str] | None:

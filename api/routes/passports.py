@@ -24,6 +24,7 @@ from api.passport_http import (
     json_bytes,
     load,
     passport_api_url,
+    public_uri,
     subject_of,
 )
 from api.problems import BadRequest
@@ -61,7 +62,7 @@ def list_passports(
     listed = [
         {
             "id": row.subject.lstrip("/"),
-            "url": base + row.subject,
+            "url": public_uri(base, row.subject),
             "api": passport_api_url(base, row.subject),
             "product": row.product,
             "issuer": row.issuer,
@@ -81,13 +82,13 @@ def _document(passport: Passport, viewer: ViewerDep) -> tuple[dict[str, Any], bo
 
 @router.get("/passports/{pid:path}/qr.png", summary="The QR code of the passport's URI (PNG)")
 def get_qr_png(request: Request, settings: SettingsDep, pid: PassportPath) -> Response:
-    uri = settings.public_base_url + _subject(pid)
+    uri = public_uri(settings.public_base_url, _subject(pid))
     return etagged(request, qr_png(uri), "image/png", cache="public, max-age=86400")
 
 
 @router.get("/passports/{pid:path}/qr.svg", summary="The QR code of the passport's URI (SVG)")
 def get_qr_svg(request: Request, settings: SettingsDep, pid: PassportPath) -> Response:
-    uri = settings.public_base_url + _subject(pid)
+    uri = public_uri(settings.public_base_url, _subject(pid))
     return etagged(request, qr_svg(uri), "image/svg+xml", cache="public, max-age=86400")
 
 

@@ -27,6 +27,7 @@ from api.passport_http import (
     load,
     negotiate,
     passport_api_url,
+    public_uri,
     subject_of,
 )
 from api.problems import problem
@@ -82,7 +83,7 @@ async def resolve(
         return problem(404, "not-found", "No passport", str(exc))
     except FormatError as exc:
         return problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc))
-    uri = settings.public_base_url + subject
+    uri = public_uri(settings.public_base_url, subject)
     api_url = passport_api_url(settings.public_base_url, subject)
     if link_type not in (None, "all"):
         return _redirect(link_type, link_targets(uri, api_url))

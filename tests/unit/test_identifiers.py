@@ -71,6 +71,19 @@ def test_model_batch_and_item_paths() -> None:
     assert item.uri("https://id.example.com/") == f"https://id.example.com{item.path()}"
 
 
+def test_a_uri_percent_encodes_what_gs1_and_rfc_3986_require() -> None:
+    # GS1 Digital Link URI syntax: every CSET 82 character that is not unreserved in RFC 3986
+    # is percent-encoded in a URI; the ledger's own spelling keeps most of them as they are.
+    link = DigitalLink(GS1_EXAMPLE, lot="A<1>", serial="\"!%&'()*+,/:;=?")
+    assert link.path() == f"/01/{GS1_EXAMPLE}/10/A<1>/21/\"!%25%26'()*+,%2F:;=%3F"
+    assert link.uri("https://id.example.com") == (
+        f"https://id.example.com/01/{GS1_EXAMPLE}/10/A%3C1%3E"
+        "/21/%22%21%25%26%27%28%29%2A%2B%2C%2F%3A%3B%3D%3F"
+    )
+    assert DigitalLink.parse(link.uri("https://id.example.com")) == link
+    assert DigitalLink.parse(link.path()) == link
+
+
 def test_a_resolver_path_prefix_is_allowed() -> None:
     assert DigitalLink.parse(f"https://brand.example/dpp/01/{GS1_EXAMPLE}/21/X").serial == "X"
 
@@ -110,7 +123,11 @@ def test_every_cset82_value_survives_the_round_trip(lot: str, serial: str) -> No
     if {lot, serial} & {".", ".."}:
         return
     link = DigitalLink(GS1_EXAMPLE, lot=lot, serial=serial)
-    assert DigitalLink.parse(link.uri("https://id.example.com")) == link
+    uri = link.uri("https://id.example.com")
+    assert DigitalLink.parse(uri) == link
+    assert DigitalLink.parse(link.path()) == link
+    unreserved = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    assert set(uri.split("/01/", 1)[1]) <= unreserved | set("/%")
 
 
 def test_serials_are_unguessable_and_valid_gs1_values() -> None:
