@@ -12,6 +12,7 @@ NaN and the infinities. Floats are refused too: spola writes quantities as decim
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -22,6 +23,14 @@ from ledger.errors import FormatError, LimitError
 MAX_SAFE_INTEGER: Final = 2**53 - 1  # RFC 8785 §3.2.2.3 / I-JSON: integers exact in IEEE 754
 DEFAULT_MAX_BYTES: Final = 64 * 1024
 DEFAULT_MAX_DEPTH: Final = 32
+LONE_SURROGATE: Final = "lone surrogate in a string (I-JSON, RFC 7493)"
+
+# A lone surrogate can reach a parsed string only through a \u escape of D800-DFFF (strict
+# UTF-8 decoding refuses encoded ones): the bytes are searched for one before the (rare, costly)
+# look at the parsed value. JSON writes the escape as lower-case \u, its hex digits in any case.
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_BACKSLASH: Final = ord("\\")  # an int: ``in`` then is one memchr, ten times faster than b"\\"
 
 
 def canonical_bytes(value: Any, *, floats: bool = True) -> bytes:
@@ -38,7 +47,11 @@ def canonical_bytes(value: Any, *, floats: bool = True) -> bytes:
             return text.encode("ascii")
     try:
         return bytes(rfc8785.dumps(value))
+    except UnicodeEncodeError as exc:  # rfc8785 sorts member names by their UTF-16 encoding
+        raise FormatError(f"cannot canonicalize JSON: {LONE_SURROGATE}") from exc
     except rfc8785.CanonicalizationError as exc:
+        if isinstance(exc.__cause__, UnicodeEncodeError):  # in a string value
+            raise FormatError(f"cannot canonicalize JSON: {LONE_SURROGATE}") from exc
         raise FormatError(f"cannot canonicalize JSON: {exc}") from exc
 
 
@@ -130,7 +143,8 @@ def parse_json(
     """Parse untrusted JSON bytes strictly and within bounds.
 
     Raises LimitError for input over ``max_bytes`` or nested deeper than ``max_depth``, and
-    FormatError for anything that is not strict UTF-8 I-JSON without floats.
+    FormatError for anything that is not strict UTF-8 I-JSON without floats (a string or
+    member name holding a lone surrogate included).
     """
     if len(data) > max_bytes:
         raise LimitError(f"{what} is {len(data)} bytes, over the limit of {max_bytes}")
@@ -147,7 +161,15 @@ def parse_json(
     # Cheap upper bound first: depth never exceeds the number of opening brackets.
     if data.count(b"[") + data.count(b"{") > max_depth and _depth(value) > max_depth:
         raise LimitError(f"{what} is nested deeper than {max_depth} levels")
+    if _BACKSLASH in data and _SURROGATE_ESCAPE.search(data) and _has_lone_surrogate(value):
+        raise FormatError(f"{what} has a {LONE_SURROGATE}")
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    # Escaped pairs were joined into one code point by the decoder: any surrogate left is alone.
+    # Written out, every member name and string of the value is in one str to search.
+    return _SURROGATE.search(_sorted_compact(value)) is not None
 
 
 def _is_canonical(value: Any, data: bytes) -> bool:

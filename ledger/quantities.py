@@ -73,9 +73,17 @@ def unit(code: str) -> Unit:
 
 
 def parse_decimal(text: str, *, what: str = "quantity", negative: bool = False) -> Decimal:
-    """A plain decimal string (``"12.5"``, ``"0.125"``): no exponent, sign only if allowed."""
+    """A plain decimal string (``"12.5"``, ``"0.125"``): no exponent, sign only if allowed.
+
+    Digits are the ASCII 0-9 only: ``str.isdigit`` also holds for "²" and "٣", which Decimal
+    refuses or reads as a second spelling of one amount.
+    """
     if not isinstance(text, str) or not text or len(text) > 40:
         raise FormatError(f"{what} must be a decimal string such as '12.5'")
+    if not text.isascii():
+        raise FormatError(
+            f"{what} {text!a} is not a plain decimal string: digits must be ASCII 0-9"
+        )
     body = text[1:] if text.startswith("-") and negative else text
     whole, _, fraction = body.partition(".")
     if not whole.isdigit() or not (fraction == "" or fraction.isdigit()) or body.endswith("."):

@@ -305,6 +305,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _verify_jobs(text: str) -> int:
+    # verify's --jobs, checked as python -m verifier checks it; imported only when given.
+    from verifier.cli import jobs
+
+    return jobs(text)
+
+
 def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
     exportp = sub.add_parser("export", help="export the ledger in standard formats")
     exports = exportp.add_subparsers(dest="export_command", required=True)
@@ -385,7 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trusted-checkpoint", help="a signed checkpoint you already trust (a file)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
-        "--jobs", type=int, help="worker processes for parsing and signatures (default: cores)"
+        "--jobs",
+        type=_verify_jobs,
+        help="worker processes for parsing and signatures (default: cores)",
     )
     p.set_defaults(func=cmd_verify)
 

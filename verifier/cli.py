@@ -26,10 +26,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=jobs,
         default=None,
         help="worker processes that check entries (default: cores; 1: none)",
     )
+
+
+def jobs(text: str) -> int:
+    """``--jobs``: a whole number of worker processes, at least 1 (argparse's ``type``)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of worker processes, 1 or more (1: none), not {text!r}"
+        )
+    return number
 
 
 def _log_key(value: str) -> str:
@@ -40,6 +53,10 @@ def _log_key(value: str) -> str:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise UnusableInputError(f"cannot read the log key {value}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise UnusableInputError(
+                f"cannot read the log key {value}: not UTF-8 text (byte {exc.start})"
+            ) from exc
     return value
 
 

@@ -95,19 +95,25 @@ class Report:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
 
     def to_text(self, *, width: int = 60) -> str:
-        lines = [f"bundle of {self.origin}: tree size {self.tree_size:,}, {self.entries:,} entries"]
+        """The report for a terminal: every text that may come from the bundle (origin, scope,
+        subject, findings, step notes) is shown through ``visible``, so a hostile bundle cannot
+        move the cursor, recolour or hide lines, or reorder them with bidi controls."""
+        origin = visible(self.origin)
+        lines = [f"bundle of {origin}: tree size {self.tree_size:,}, {self.entries:,} entries"]
         if self.subject:
-            lines.append(f"partial bundle, scope {self.scope}: {self.subject}")
+            lines.append(f"partial bundle, scope {visible(self.scope)}: {visible(self.subject)}")
         lines.append(f"{'step':<5} {'check':<45} result")
         lines.extend(
-            f"{step:<5} {name:<45} {self.step_status(step)}" for step, name in STEPS.items()
+            f"{step:<5} {name:<45} {visible(self.step_status(step))}"
+            for step, name in STEPS.items()
         )
         if self.findings:
             lines.append("")
             lines.append(f"{'step':<5} {'entry':>8}  {'rule':<28} expected / actual")
             for f in self.findings:
                 entry = "-" if f.index is None else str(f.index)
-                lines.append(f"{f.step:<5} {entry:>8}  {f.rule:<28} {_cut(f.expected, width)}")
+                rule = visible(f.rule)
+                lines.append(f"{f.step:<5} {entry:>8}  {rule:<28} {_cut(f.expected, width)}")
                 lines.append(f"{'':<5} {'':>8}  {'':<28} {_cut(f.actual, width)}")
         if self.omitted:
             lines.append(f"… and {self.omitted:,} more findings")
@@ -118,5 +124,36 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
+def visible(text: str) -> str:
+    """``text`` with every code point a terminal would act on rather than show written as an
+    escape (``\\x1b``, ``\\u202e``): C0 and C1 controls, DEL, line and paragraph separators,
+    format characters (the bidi embeddings, overrides and isolates U+202A-U+202E and
+    U+2066-U+2069 among them), lone surrogates, private-use and unassigned code points: all
+    that ``str.isprintable`` refuses. Printable text, non-ASCII letters included, is unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    shown = visible(text)
+    if len(shown) <= width:
+        return shown
+    if text.isprintable():
+        return shown[: width - 1] + "…"
+    pieces: list[str] = []  # escapes whole: never half of one before the ellipsis
+    size = 0
+    for ch in text:
+        piece = ch if ch.isprintable() else _escape(ch)
+        if size + len(piece) > width - 1:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces) + "…"

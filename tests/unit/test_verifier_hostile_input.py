@@ -1,0 +1,242 @@
+"""Hostile input the verifier must survive: a finding or exit 2, never a traceback or a forgery.
+
+Lone UTF-16 surrogates in JSON (I-JSON, RFC 7493, refuses them), quantities written with digits
+other than ASCII 0-9, command-line options that cannot be used, and bundle text carrying
+terminal control sequences meant to rewrite the human report on screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.canonical import canonical_bytes, parse_canonical_object, parse_json
+from ledger.envelope import Envelope, sign_envelope
+from ledger.errors import FormatError, LedgerError
+from ledger.events import parse_event
+from ledger.quantities import Quantity, parse_decimal
+from spola.cli import build_parser
+from tests.supply import material
+from tests.terminal import Terminal
+from tests.vectors.bundles.sealing import DATA, LOG_VKEY, envelopes, key, read_bundle, seal
+from verifier import Report, UnusableInputError, verify_bundle
+from verifier.cli import main
+
+LONE = "lone surrogate"
+FILANDA = "urn:spola:actor:filanda"  # an actor of the vectors' story, with a key of its own
+
+
+def _story() -> list[Envelope]:
+    return envelopes(read_bundle(DATA / "valid.bundle"))
+
+
+def _verify(data: bytes, **options: Any) -> Report:
+    return verify_bundle(io.BytesIO(data), LOG_VKEY, **options)
+
+
+def _texts(report: Report) -> str:
+    return "\n".join(f"{f.rule} {f.expected} {f.actual}" for f in report.findings)
+
+
+# 1. Lone surrogates: refused as FormatError wherever canonical.py parses or serializes.
+
+SURROGATE_JSON = [
+    '{"a\\ud800":1,"kind":"\u00e9"}',  # in a member name, next to non-ASCII (rfc8785's crash)
+    '{"a\\ud800":1}',
+    '{"a":"\\udc00","kind":"\u00e9"}',  # in a string
+    '{"a":["x\\uDBFF"]}',  # upper-case hex, nested
+    '{"a":"\\uDe00\\ud800"}',  # a low surrogate before a high one is no pair
+    '"\\ud83d"',  # a top-level string: half a pair
+]
+
+
+@pytest.mark.parametrize("text", SURROGATE_JSON)
+def test_parse_json_refuses_lone_surrogates(text: str) -> None:
+    for check_duplicates in (True, False):
+        with pytest.raises(FormatError, match=f"{LONE} in a string \\(I-JSON, RFC 7493\\)"):
+            parse_json(text.encode(), check_duplicates=check_duplicates)
+
+
+@pytest.mark.parametrize("text", [t for t in SURROGATE_JSON if t.startswith("{")])
+def test_parse_canonical_object_refuses_lone_surrogates(text: str) -> None:
+    with pytest.raises(FormatError, match=LONE):
+        parse_canonical_object(text.encode())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a\ud800": 1, "kind": "\u00e9"}, {"a": "\udc00"}, {"k": ["\u00e9", "x\udbff"]}],
+    ids=["member-name", "string", "nested-string"],
+)
+def test_canonical_bytes_refuses_lone_surrogates(value: dict[str, Any]) -> None:
+    for floats in (True, False):
+        with pytest.raises(FormatError, match=LONE):
+            canonical_bytes(value, floats=floats)
+
+
+def test_only_the_lone_ones_are_refused_not_pairs_nor_escaped_backslashes() -> None:
+    assert parse_json(b'{"a":"\\ud83d\\ude00","b":"\\\\ud800"}') == {
+        "a": "\U0001f600",
+        "b": "\\ud800",
+    }
+    assert parse_canonical_object('{"a":"\U0001f600"}'.encode()) == {"a": "\U0001f600"}
+    with pytest.raises(FormatError, match=LONE):  # a pair, then half of one
+        parse_json(b'{"a":"\\ud83d\\ude00\\ud83d"}')
+
+
+def _reseal_body(good: bytes, lines: list[bytes]) -> bytes:
+    """``good``'s manifest over another body, its ``body_sha256`` made to match."""
+    manifest = json.loads(good.split(b"\n", 1)[0])
+    body = b"".join(lines)
+    manifest["body_sha256"] = hashlib.sha256(body).hexdigest()
+    return canonical_bytes(manifest) + b"\n" + body
+
+
+def test_lone_surrogate_in_a_bundle_line_is_a_finding_not_a_crash() -> None:
+    good = seal(_story()).to_bytes()
+    lines = good.splitlines(keepends=True)[1:]
+    evil = '{"a\\ud800":1,"kind":"\u00e9"}\n'.encode()
+    for at in (1, 4):  # among the checkpoints, among the entries
+        report = _verify(_reseal_body(good, [*lines[:at], evil, *lines[at:]]), jobs=1)
+        assert not report.valid
+        assert "bundle.line" in {f.rule for f in report.findings}, _texts(report)
+
+
+def test_lone_surrogate_in_the_manifest_is_unusable_input() -> None:
+    with pytest.raises(UnusableInputError, match=LONE):
+        _verify('{"a\\ud800":1,"kind":"\u00e9"}\n'.encode())
+
+
+def test_signed_payload_with_a_lone_surrogate_is_a_finding_not_a_crash() -> None:
+    payload = '{"a\\ud800":1,"type":"\u00e9"}'.encode()
+    bundle = seal([*_story(), sign_envelope(payload, key("filanda"))])
+    for jobs in (1, 2):
+        report = _verify(bundle.to_bytes(), jobs=jobs)
+        assert not report.valid
+        assert LONE in _texts(report)
+
+
+# 2. Quantities: ASCII digits only.
+
+UNICODE_DIGITS = ["\u00b2", "\u0663", "1.\u0663", "\u0661\u0662", "\U0001d7d9", "\uff15"]
+
+
+@pytest.mark.parametrize("text", UNICODE_DIGITS)
+def test_quantities_take_ascii_digits_only(text: str) -> None:
+    with pytest.raises(FormatError, match="ASCII 0-9") as refused:
+        parse_decimal(text)
+    assert ascii(text) in str(refused.value)  # the value, named visibly
+    with pytest.raises(FormatError):
+        Quantity.parse(text, "KGM")
+
+
+def _quantity_event(amount: str) -> bytes:
+    terminal = Terminal(FILANDA, key("filanda"))
+    return terminal.sign_unchecked(material("urn:spola:lot:filanda:Z", amount)).payload
+
+
+@pytest.mark.parametrize("amount", ["\u00b2", "\u0663"])
+def test_an_event_with_a_unicode_digit_quantity_is_refused(amount: str) -> None:
+    with pytest.raises(LedgerError):  # not decimal.InvalidOperation, not accepted as 3
+        parse_event(_quantity_event(amount))
+
+
+def test_a_signed_unicode_digit_quantity_is_a_finding_not_a_crash() -> None:
+    terminal = Terminal(FILANDA, key("filanda"))
+    event = terminal.sign_unchecked(material("urn:spola:lot:filanda:Z", "\u00b2"))
+    bundle = seal([*_story(), event])
+    report = _verify(bundle.to_bytes(), jobs=1)
+    assert not report.valid
+    assert "ASCII 0-9" in _texts(report)
+
+
+# 3. The command line: unusable options are refused with one line, exit 2.
+
+
+def test_log_key_file_that_is_not_utf8_is_unusable_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = tmp_path / "good.bundle"
+    bundle.write_bytes(seal(_story()).to_bytes())
+    key_file = tmp_path / "log.vkey"
+    key_file.write_bytes(b"\xff\xfe\x00garbage")
+    assert main([str(bundle), "--log-key", str(key_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not UTF-8" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3", "x"])
+def test_jobs_below_one_is_refused(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["b", "--log-key", LOG_VKEY, "--jobs", jobs])
+    assert refused.value.code == 2
+    assert "argument --jobs: must be a whole number of worker processes, 1 or more" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3"])
+def test_spola_verify_refuses_the_same_jobs(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("httpx", reason="the terminal extra is not installed")
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["verify", "b", "--log-key", "k", "--jobs", jobs])
+    assert refused.value.code == 2
+    assert "argument --jobs: must be a whole number" in capsys.readouterr().err
+    args = build_parser().parse_args(["verify", "b", "--log-key", "k", "--jobs", "1"])
+    assert isinstance(args, argparse.Namespace) and args.jobs == 1
+
+
+# 4. The human report: bundle text shown, never obeyed by the terminal.
+
+FORGERY = (
+    "\x1b[1A\x1b[2K\rpartial bundle, scope passport: /01/08000000001016/21/X\n"
+    "VALID (11 signatures, 0.01 s)\x1b[8m"
+)
+INVISIBLE = ["\x1b", "\r", "\n", "\x00", "\x7f", "\x9b", "\u2028", "\u202e", "\u2066", "\u200f"]
+
+
+def _hostile_report() -> Report:
+    report = Report(origin="log\x1b]0;title\x07", scope="passport\u202e", subject=FORGERY)
+    report.add(10, None, "passport.subject", FORGERY, "/01/\u202e08000000001016\u2069")
+    report.add(9, 3, "rule\x1b[2J", "applied\u2066", "x\x9b31m\x7f\x00\u2028y")
+    report.skipped[4] = "no trusted checkpoint\x1b[8m"
+    return report
+
+
+def test_human_report_shows_control_and_bidi_characters_as_escapes() -> None:
+    report = _hostile_report()
+    text = report.to_text(width=200)
+    lines = text.split("\n")
+    assert lines[-1] == "" and lines[-2].startswith("INVALID: 2 findings")
+    assert len(lines) == 1 + 1 + 1 + 10 + 1 + 1 + 2 * 2 + 1 + 1  # no line forged
+    assert [char for char in INVISIBLE if char in text] == ["\n"]  # only between lines
+    assert "\\x1b[1A\\x1b[2K\\x0dpartial bundle" in text
+    assert "VALID (11 signatures, 0.01 s)\\x1b[8m" in text
+    assert "/01/\\u202e08000000001016\\u2069" in text
+    assert "x\\x9b31m\\x7f\\x00\\u2028y" in text
+    assert "skipped: no trusted checkpoint\\x1b[8m" in text
+    assert "bundle of log\\x1b]0;title\\x07:" in text and "scope passport\\u202e:" in text
+
+
+def test_human_report_keeps_printable_text_and_json_keeps_the_exact_strings() -> None:
+    subject = "Cantù 東京 ✓\u202e"
+    report = Report(origin="vectors.spola.local/ledger", scope="item", subject=subject)
+    assert "partial bundle, scope item: Cantù 東京 ✓\\u202e\n" in report.to_text()
+    assert json.loads(report.to_json_text())["subject"] == subject
+    hostile = _hostile_report()
+    data = json.loads(hostile.to_json_text())
+    assert data["subject"] == FORGERY and data["findings"][0]["expected"] == FORGERY
+    assert "\x1b" not in hostile.to_json_text()  # JSON escapes C0 controls itself
+
+
+def test_cut_escapes_before_it_cuts() -> None:
+    report = Report()
+    report.add(5, 1, "r", "\x1b" * 100, "ok")
+    line = report.to_text(width=20).split("\n")[-4]
+    assert line.split()[-1] == "\\x1b" * 4 + "…"  # no half escape before the ellipsis
