@@ -8,11 +8,15 @@ index, feeds, the domain replay) stays with the caller (``verifier.steps``).
 
 A signature is checked against the key its envelope names. A key ID is the SHA-256 of its key,
 so any key that hashes to the ID is *the* key; which keys are valid at an index is for the
-replay. A batch knows the log key, the keys its caller has seen in earlier batches, and the
-keys that key events of the batch itself introduce; the caller verifies, before the replay, the
-signatures a worker could not (a key it had not been sent yet), so the outcome does not depend
-on the number of workers. Memory stays bounded: batches hold at most ``BATCH_LINES`` lines and
-``BATCH_BYTES`` bytes, and at most two batches per worker are in flight.
+replay. The keys known are the log key and those introduced by key events whose own signature
+verified, line by line in order, under a key known before them: a payload that merely looks
+like a key event, signed by nobody the log knows, adds nothing, so a bundle forged without the
+log's keys cannot grow what is held. A worker knows the keys the caller has sent it (each key
+once, with the next batch it gets) and those of the batches it checked itself; the caller
+verifies, as it takes each batch in line order, the signatures whose key the worker did not
+know, learning the keys they introduce, so that the outcome does not depend on the number of
+workers. Memory stays bounded: batches hold at most ``BATCH_LINES`` lines and ``BATCH_BYTES``
+bytes, at most two batches per worker are in flight, and the keys are those of the ledger.
 """
 
 from __future__ import annotations
@@ -44,7 +48,9 @@ IN_FLIGHT_PER_JOB: Final = 2
 # itself.
 EntryResult = tuple[int, bytes, Envelope | str, bool, bytes, bytes, Violation | None, bool]
 LineResult = EntryResult | InclusionRecord | str | int
-Batch = tuple[list[LineResult], tuple[bytes, ...]]  # the lines checked; raw keys introduced
+# A batch checked: its lines' results; the keys its verified key events introduced, each with
+# the position of its line; the positions of the entries whose key the checker did not know.
+Batch = tuple[list[LineResult], list[tuple[int, bytes]], list[int]]
 
 
 def _introduced_key(envelope: Envelope) -> bytes | None:
@@ -63,21 +69,24 @@ def _introduced_key(envelope: Envelope) -> bytes | None:
 
 
 class KeyCache:
-    """The keys learnt so far, by key ID; each raw key is parsed once, however often sent."""
+    """The keys learnt so far, by key ID; each raw key is parsed once, however often sent.
+
+    Only the log key and keys introduced by key events whose signature verified are learnt
+    (``check_lines``, ``LineChecker``): the cache holds the ledger's keys, whatever the file.
+    """
 
     def __init__(self) -> None:
         self.by_id: dict[str, PublicKey] = {}
-        self.raw: tuple[bytes, ...] = ()  # in the order learnt: what a batch is sent
+        self.raw: list[bytes] = []  # in the order learnt: what the workers are sent, once each
         self._seen: set[bytes] = set()
 
     def learn(self, raw_keys: Iterable[bytes]) -> None:
-        new = [raw for raw in raw_keys if raw not in self._seen]
-        for raw in new:
-            self._seen.add(raw)
-            key = PublicKey(raw)
-            self.by_id[key.key_id] = key
-        if new:
-            self.raw = (*self.raw, *new)
+        for raw in raw_keys:
+            if raw not in self._seen:
+                self._seen.add(raw)
+                key = PublicKey(raw)
+                self.by_id[key.key_id] = key
+                self.raw.append(raw)
 
 
 def _parse_line(line: bytes, number: int) -> LineResult:
@@ -114,37 +123,58 @@ def signature_verifies(envelope: Envelope | str, cache: KeyCache) -> bool:
     return True
 
 
-def check_lines(
-    lines: list[bytes], first_number: int, known: tuple[bytes, ...], cache: KeyCache
-) -> Batch:
-    """Check body lines ``first_number``, ``first_number + 1`` … on their own (see above)."""
-    cache.learn(known)
+def _verified(results: list[LineResult], position: int, cache: KeyCache) -> bytes | None:
+    """Mark entry ``position`` verified; learn and return the key it introduces, if any."""
+    result = results[position]
+    assert isinstance(result, tuple)
+    results[position] = (*result[:7], True)
+    envelope = result[2]
+    raw = _introduced_key(envelope) if isinstance(envelope, Envelope) else None
+    if raw is not None:
+        cache.learn((raw,))
+    return raw
+
+
+def check_lines(lines: list[bytes], first_number: int, sent: list[bytes], cache: KeyCache) -> Batch:
+    """Check body lines ``first_number``, ``first_number + 1`` … on their own (see above).
+
+    ``cache`` learns the ``sent`` keys first, then, in line order, the key of each key event
+    whose signature verifies under a key it holds by then.
+    """
+    cache.learn(sent)
+    by_id = cache.by_id
     results = [_parse_line(line, first_number + i) for i, line in enumerate(lines)]
-    introduced = []
-    for result in results:
-        if isinstance(result, tuple) and isinstance(result[2], Envelope):
-            raw = _introduced_key(result[2])
-            if raw is not None:
-                introduced.append(raw)
-    cache.learn(introduced)
+    introduced: list[tuple[int, bytes]] = []
+    unknown: list[int] = []
     for i, result in enumerate(results):
-        if isinstance(result, tuple) and signature_verifies(result[2], cache):
-            results[i] = (*result[:7], True)
-    return results, tuple(introduced)
+        if not isinstance(result, tuple):
+            continue
+        envelope = result[2]
+        if isinstance(envelope, str) or len(envelope.signatures) != 1:
+            continue  # no signature to verify: step 5 or the replay reports it
+        if envelope.signatures[0].keyid not in by_id:
+            unknown.append(i)
+        elif signature_verifies(envelope, cache):
+            raw = _verified(results, i, cache)
+            if raw is not None:
+                introduced.append((i, raw))
+    return results, introduced, unknown
 
 
-_WORKER_KEYS = KeyCache()  # in a worker process: every key it has learnt
+_WORKER_KEYS = KeyCache()  # in a worker process: every key it has been sent or learnt
 
 
-def _check_in_worker(lines: list[bytes], first_number: int, known: tuple[bytes, ...]) -> Batch:
-    return check_lines(lines, first_number, known, _WORKER_KEYS)
+def _check_in_worker(lines: list[bytes], first_number: int, sent: list[bytes]) -> Batch:
+    return check_lines(lines, first_number, sent, _WORKER_KEYS)
 
 
 class LineChecker:
     """Hands batches of lines to ``jobs`` worker processes (none for 1), results in order.
 
     ``consume`` gets each batch's results in line order, in the calling process; ``known``
-    holds every key seen so far (the log key, and the keys of earlier batches' key events).
+    holds every key learnt so far: the log key, and the keys of the key events of the batches
+    taken whose signature verified. Each worker is a pool of one process, so that it is sent
+    each key once: the batches go to the workers in turn.
     """
 
     def __init__(
@@ -154,21 +184,30 @@ class LineChecker:
         self.consume = consume
         self.known = KeyCache()
         self.known.learn([log_key])
-        self.pool: ProcessPoolExecutor | None = None
+        self.pools: list[ProcessPoolExecutor] = []
+        self.sent: list[int] = []  # per worker: how many of ``known.raw`` it has been sent
         self.in_flight: deque[Future[Batch]] = deque()
+        self.submitted = 0  # batches handed to workers
         self.taken = 0  # batches whose results were consumed
 
     def submit(self, lines: list[bytes], first_number: int) -> None:
         """Check a batch; the first in this process (it often registers the log's keys)."""
-        known = self.known.raw
         if self.jobs == 1 or not self.taken:
-            self._take(check_lines(lines, first_number, known, self.known))
+            results, _, _ = check_lines(lines, first_number, [], self.known)
+            self.taken += 1
+            self.consume(results)
             return
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.jobs)
+        if not self.pools:
+            self.pools = [ProcessPoolExecutor(max_workers=1) for _ in range(self.jobs)]
+            self.sent = [0] * self.jobs
         while len(self.in_flight) >= self.jobs * IN_FLIGHT_PER_JOB:
             self._take(self.in_flight.popleft().result())
-        self.in_flight.append(self.pool.submit(_check_in_worker, lines, first_number, known))
+        worker = self.submitted % self.jobs
+        self.submitted += 1
+        sent = self.known.raw[self.sent[worker] :]
+        self.sent[worker] = len(self.known.raw)
+        pool = self.pools[worker]
+        self.in_flight.append(pool.submit(_check_in_worker, lines, first_number, sent))
 
     def drain(self) -> None:
         while self.in_flight:
@@ -178,12 +217,22 @@ class LineChecker:
         for future in self.in_flight:
             future.cancel()
         self.in_flight.clear()
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
+        for pool in self.pools:
+            pool.shutdown(cancel_futures=True)
+        self.pools = []
 
     def _take(self, batch: Batch) -> None:
-        results, introduced = batch
+        """A worker's batch: its keys learnt, and the signatures it could not check checked,
+        in line order, as ``check_lines`` here would have (same keys, same outcome)."""
+        results, introduced, unknown = batch
         self.taken += 1
-        self.known.learn(introduced)
+        at = 0
+        for position in unknown:
+            while at < len(introduced) and introduced[at][0] < position:
+                self.known.learn((introduced[at][1],))
+                at += 1
+            result = results[position]
+            if isinstance(result, tuple) and signature_verifies(result[2], self.known):
+                _verified(results, position, self.known)
+        self.known.learn(raw for _, raw in introduced[at:])
         self.consume(results)

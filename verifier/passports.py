@@ -6,12 +6,15 @@ passport_versions``), gathers the facts of the recorded version as the store doe
 entries other than ``actor`` and ``key`` events up to the version's index, and the actors'
 profiles as they stood then — builds the passport with ``passports.build`` (pure) and compares
 its public view with the record: every JSON path that differs is a finding. So is an entry the
-document cites that the bundle does not carry, or that the ledger did not apply.
+document cites that the bundle does not carry, or that the ledger did not apply, and so is any
+departure of a subject's records from versions 1 … n of its events, each once, oldest first (a
+version missing, one beyond the events, one repeated, one out of order).
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -20,7 +23,7 @@ from ledger.bundle import PassportRecord
 from ledger.canonical import canonical_bytes, parse_canonical_object
 from ledger.errors import LedgerError
 from ledger.events import ActorEvent, Event
-from ledger.passport import Fact, PassportFacts, passport_versions
+from ledger.passport import Fact, PassportFacts, VersionRef, passport_versions
 from passports.build import build_passport
 from verifier.report import Report
 
@@ -68,6 +71,15 @@ def differences(expected: Any, actual: Any, path: str = "") -> Iterator[tuple[st
         yield path or "/", expected, actual
 
 
+@dataclass
+class _Versions:
+    """One subject's versions, derived once from the facts, and what its records held so far."""
+
+    derived: list[VersionRef]
+    seen: set[int] = field(default_factory=set)
+    highest: int = 0  # the highest version recorded so far (within the derived ones)
+
+
 class PassportCheck:
     """(10) the passport records of a bundle, checked once every entry has been read."""
 
@@ -76,17 +88,49 @@ class PassportCheck:
         self.subject = subject
         self.records: list[PassportRecord] = []
         self.events = BundleEvents()
+        # Set by ``check``: facts and profiles by index, and their indexes, for ``bisect``.
+        self._facts: list[Fact] = []
+        self._fact_indexes: list[int] = []
+        self._profiles: list[tuple[int, ActorEvent]] = []
+        self._profile_indexes: list[int] = []
 
     def check(self) -> None:
-        facts = sorted(self.events.facts, key=lambda f: f.index)
+        """Every record; then every version of a recorded subject that no record holds."""
+        self._facts = sorted(self.events.facts, key=lambda f: f.index)
+        self._fact_indexes = [f.index for f in self._facts]
+        self._profiles = sorted(self.events.profiles, key=lambda p: p[0])
+        self._profile_indexes = [i for i, _ in self._profiles]
+        subjects: dict[str, _Versions] = {}
         for record in self.records:
-            self._check_record(record, facts)
+            self._check_record(record, subjects)
+        if self.subject is not None and self.records and self.subject not in subjects:
+            # every record was of another subject: the bundle's own has none of its versions
+            subjects[self.subject] = _Versions(passport_versions(self.subject, self._facts))
+        for subject, versions in subjects.items():
+            for version in versions.derived:
+                if version.number not in versions.seen:
+                    self.report.add(
+                        STEP,
+                        version.index,
+                        "passport.version_missing",
+                        f"a record of version {version.number} of {subject}",
+                        "none in the bundle",
+                    )
 
-    def _check_record(self, record: PassportRecord, facts: list[Fact]) -> None:
+    def _check_record(self, record: PassportRecord, subjects: dict[str, _Versions]) -> None:
         add = self.report.add
         if self.subject is not None and record.subject != self.subject:
             add(STEP, None, "passport.subject", self.subject, record.subject)
             return
+        versions = subjects.get(record.subject)
+        if versions is None:
+            versions = _Versions(passport_versions(record.subject, self._facts))
+            subjects[record.subject] = versions
+        number = record.version
+        if number in versions.seen:
+            add(STEP, None, "passport.duplicate", "each version once", f"version {number} again")
+            return
+        versions.seen.add(number)
         try:
             document = parse_canonical_object(
                 record.document, max_bytes=MAX_DOCUMENT_BYTES, what="passport document"
@@ -95,13 +139,17 @@ class PassportCheck:
             add(STEP, None, "passport.document", "an RFC 8785 JSON object", str(exc))
             return
         self._cited(document)
-        versions = passport_versions(record.subject, facts)
-        if record.version > len(versions):
-            found = f"{len(versions)} version(s) in the bundle's events"
-            add(STEP, None, "passport.version", f"version {record.version}", found)
+        derived = versions.derived
+        if number > len(derived):
+            found = f"{len(derived)} version(s) in the bundle's events"
+            add(STEP, None, "passport.version", f"version {number}", found)
             return
-        version = versions[record.version - 1]
-        built = self._build(record.subject, versions[: version.number], facts)
+        version = derived[number - 1]
+        if number < versions.highest:
+            want = f"version {number} before version {versions.highest} (oldest first)"
+            add(STEP, version.index, "passport.order", want, f"version {number} after it")
+        versions.highest = max(versions.highest, number)
+        built = self._build(record.subject, derived[:number])
         if isinstance(built, str):
             add(STEP, version.index, "passport.build", "a passport built from the events", built)
             return
@@ -127,14 +175,14 @@ class PassportCheck:
                     STEP, index, "passport.not_applied", "applied", "not applied, as published"
                 )
 
-    def _build(self, subject: str, versions: list[Any], facts: list[Fact]) -> Any:
+    def _build(self, subject: str, versions: list[VersionRef]) -> Any:
         upto = versions[-1].index
-        profiles = {e.id: e for i, e in self.events.profiles if i <= upto}
+        profiles = self._profiles[: bisect_right(self._profile_indexes, upto)]
         passport_facts = PassportFacts(
             subject=subject,
             versions=tuple(versions),
-            facts=tuple(f for f in facts if f.index <= upto),
-            actors=profiles,
+            facts=tuple(self._facts[: bisect_right(self._fact_indexes, upto)]),
+            actors={e.id: e for _, e in profiles},
         )
         try:
             public = build_passport(passport_facts).public()
