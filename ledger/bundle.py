@@ -1,10 +1,11 @@
 """Audit bundles: one self-contained file an auditor verifies offline (docs/bundle.md).
 
-This module owns the bundle's line format: a manifest line, then checkpoint, consistency,
-passport, entry and inclusion records, each one RFC 8785 JSON object on a line of its own. A
-whole-ledger bundle (scope ``ledger``) holds every entry in order; a partial one (scope
-``passport``, ``item`` or ``actor``, with its subject) holds some entries, each followed by its
-inclusion proof to the head checkpoint, and for a passport the documents of its versions.
+This module owns the bundle's line format: a manifest line, then checkpoint, verdicts,
+consistency, passport, entry and inclusion records, each one RFC 8785 JSON object on a line of
+its own. A whole-ledger bundle (scope ``ledger``) holds every entry in order; a partial one
+(scope ``passport``, ``item`` or ``actor``, with its subject) holds some entries, each followed
+by its inclusion proof to the head checkpoint, the log key's statement of their verdicts, and
+for a passport the documents of its versions.
 
 It parses untrusted lines strictly and within bounds, and writes them; it checks nothing a line
 claims (signatures, hashes, proofs, verdicts): that is the verifier's job (``verifier``), and
@@ -129,8 +130,9 @@ class Manifest:
         obj = _parse_line(line, MAX_MANIFEST_BYTES, what)
         if obj.get("format") != BUNDLE_FORMAT:
             raise FormatError(f"{what}: not a {BUNDLE_FORMAT} file")
-        if obj.get("v") != BUNDLE_VERSION:
-            raise FormatError(f"{what}: version {obj.get('v')!r} is not {BUNDLE_VERSION}")
+        version = obj.get("v")
+        if type(version) is not int or version != BUNDLE_VERSION:  # true == 1 in Python
+            raise FormatError(f"{what}: version {version!r} is not {BUNDLE_VERSION}")
         scope = _field(obj, "scope", str, what)
         if scope != SCOPE_LEDGER and scope not in PARTIAL_SCOPES:
             raise FormatError(f"{what}: scope {scope[:32]!r} is not supported")
@@ -242,7 +244,24 @@ class PassportRecord:
         )
 
 
-Record = CheckpointRecord | ConsistencyRecord | EntryRecord | InclusionRecord | PassportRecord
+@dataclass(frozen=True)
+class VerdictsRecord:
+    """A partial bundle's verdicts, as the log key signed them (``ledger.verdicts``)."""
+
+    note: bytes  # the signed verdict statement, verbatim
+
+    def to_line(self) -> bytes:
+        return _line({"kind": "verdicts", "note": self.note.decode("utf-8")})
+
+
+Record = (
+    CheckpointRecord
+    | ConsistencyRecord
+    | EntryRecord
+    | InclusionRecord
+    | PassportRecord
+    | VerdictsRecord
+)
 
 
 def _checkpoint(obj: dict[str, Any], what: str) -> CheckpointRecord:
@@ -251,6 +270,11 @@ def _checkpoint(obj: dict[str, Any], what: str) -> CheckpointRecord:
     if role not in (ROLE_HEAD, ROLE_SINCE):
         raise FormatError(f"{what}: role must be {ROLE_HEAD!r} or {ROLE_SINCE!r}")
     return CheckpointRecord(role=role, note=_field(obj, "note", str, what).encode("utf-8"))
+
+
+def _verdicts(obj: dict[str, Any], what: str) -> VerdictsRecord:
+    _members(obj, {"kind", "note"}, what)
+    return VerdictsRecord(note=_field(obj, "note", str, what).encode("utf-8"))
 
 
 def _proof(obj: dict[str, Any], what: str) -> tuple[bytes, ...]:
@@ -299,7 +323,9 @@ def _entry(obj: dict[str, Any], what: str) -> EntryRecord:
     if not _HEX64.fullmatch(chain):
         raise FormatError(f"{what}: chain must be {HASH_SIZE * 2} lowercase hex digits")
     applied = _field(obj, "applied", bool, what)
-    raw = obj.get("violation")
+    if "violation" not in obj:
+        raise FormatError(f"{what}: 'violation' is missing (null when applied)")
+    raw = obj["violation"]
     violation = None
     if raw is not None:
         if not isinstance(raw, dict) or set(raw) != {"rule", "detail"}:
@@ -356,6 +382,8 @@ def _parse_json_record(line: bytes, number: int) -> Record:
         return _inclusion(obj, what)
     if kind == "passport":
         return _passport(obj, what)
+    if kind == "verdicts":
+        return _verdicts(obj, what)
     raise FormatError(f"{what}: unknown kind {str(kind)[:32]!r}")
 
 
@@ -378,5 +406,6 @@ __all__ = [
     "Manifest",
     "PassportRecord",
     "Record",
+    "VerdictsRecord",
     "parse_record",
 ]

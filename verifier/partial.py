@@ -26,6 +26,7 @@ from ledger.proofs import verify_inclusion
 from ledger.receipt import Violation
 from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
 from ledger.replay import Registry
+from ledger.verdicts import VerdictDigest
 from verifier.entries import EntryResult, KeyCache, signature_verifies
 from verifier.findings import classify_refusal, verdict_text
 from verifier.passports import PassportCheck
@@ -33,6 +34,9 @@ from verifier.report import Report
 
 NOT_APPLICABLE: Final = "not applicable to a partial bundle"
 CHECKED_BY_PROOFS: Final = "partial bundle: chain and root checked through inclusion proofs"
+VERDICTS_SIGNED: Final = (
+    "partial bundle: verdicts checked against the log key's statement; rules not replayed"
+)
 
 
 class PartialRun:
@@ -50,13 +54,17 @@ class PartialRun:
         self.last: tuple[int, bytes] | None = None  # (index, published chain) of the last entry
         self.pending: tuple[int, bytes] | None = None  # (index, leaf) awaiting its proof
         self.entries = 0
+        self.verdicts = VerdictDigest()  # of the published verdicts, for the log's statement
+        self.genesis = False  # index 0 seen: the operator's registration, the registry's root
 
     # -- (5) entries: increasing indexes, canonical envelopes, chain links where contiguous --
 
     def entry(self, result: EntryResult) -> None:
-        number, _, envelope, canonical, leaf, published_chain, _, _ = result
+        number, _, envelope, canonical, leaf, published_chain, published, _ = result
         report = self.report
         self.entries += 1
+        self.verdicts.add(number, published is None, published)
+        self.genesis = self.genesis or number == 0
         previous = -1 if self.last is None else self.last[0]
         if number <= previous or number >= self.tree_size:
             want = f"an index above {previous} and below {self.tree_size}"
@@ -158,7 +166,10 @@ class PartialRun:
 
     def finish(self) -> None:
         self._missing_proof()
+        if not self.genesis:
+            want = "the genesis entry (index 0), which every partial bundle carries"
+            self.report.add(5, None, "entry.genesis", want, "none")
         self.report.entries = self.entries
         self.report.notes[5] = CHECKED_BY_PROOFS
         self.report.skipped[8] = NOT_APPLICABLE
-        self.report.skipped[9] = NOT_APPLICABLE
+        self.report.notes[9] = VERDICTS_SIGNED

@@ -1,9 +1,10 @@
 """Reading a bundle's body within bounds: the header records, then the entries in batches.
 
 The lines after the manifest are read one at a time (at most ``MAX_LINE_BYTES`` each), hashed
-and numbered as they come. The header (checkpoints, consistency proofs, passport records) goes
-to the run as it is read; the entry lines (and, in a partial bundle, the inclusion proof after
-each) go in batches to the run's ``LineChecker``, and the run takes the results in order.
+and numbered as they come. The header (checkpoints, the verdict statement, consistency proofs,
+passport records) goes to the run as it is read; the entry lines (and, in a partial bundle, the
+inclusion proof after each) go in batches to the run's ``LineChecker``, and the run takes the
+results in order.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ledger.bundle import (
     EntryRecord,
     InclusionRecord,
     PassportRecord,
+    VerdictsRecord,
     parse_record,
 )
 from ledger.errors import FormatError, LimitError
@@ -48,7 +50,8 @@ class _Body:
 
 
 def _read_header(run: _Run, body: _Body) -> bytes | None:
-    """Checkpoints and consistency proofs, up to the first entry line (returned, if any)."""
+    """Checkpoints, the verdict statement, consistency proofs and passport records, up to the
+    first entry line (returned, if any)."""
     while (line := body.next_line()) is not None:
         try:
             record = parse_record(line, number=body.number)
@@ -60,15 +63,17 @@ def _read_header(run: _Run, body: _Body) -> bytes | None:
         if isinstance(record, CheckpointRecord):
             run.counts["checkpoints"] += 1
             run.checkpoint(record)
+        elif isinstance(record, VerdictsRecord):
+            run.verdicts(record)
         elif isinstance(record, PassportRecord):
             run.counts["passports"] += 1
-            run.passports.records.append(record)
+            run.keep_passport(record)
         elif isinstance(record, InclusionRecord):
             run.counts["inclusion"] += 1
             run.report.add(1, None, "bundle.order", "an entry before its proof", "a proof")
         else:
             run.counts["consistency"] += 1
-            run.header.consistency.append(record)
+            run.keep_consistency(record)
     return None
 
 

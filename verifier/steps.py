@@ -28,10 +28,13 @@ from typing import BinaryIO, Final
 from ledger.bundle import (
     MAX_MANIFEST_BYTES,
     ROLE_HEAD,
+    SCOPE_PASSPORT,
     CheckpointRecord,
     ConsistencyRecord,
     InclusionRecord,
     Manifest,
+    PassportRecord,
+    VerdictsRecord,
 )
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.compact import CompactRange
@@ -43,6 +46,7 @@ from ledger.note import Verifier
 from ledger.proofs import verify_consistency
 from ledger.registry import KeyRecord
 from ledger.replay import Replay
+from ledger.verdicts import VerdictStatement, verify_verdicts
 from verifier.entries import (
     EntryResult,
     LineChecker,
@@ -56,6 +60,10 @@ from verifier.reading import read_body
 from verifier.report import Report
 
 CHUNK: Final = 2048  # entries replayed together, between progress reports
+# Header records are held until the entries have been read: bounded by count and bytes, not by
+# what the manifest announces. A passport bundle's documents are a few KiB each.
+MAX_PASSPORT_BYTES: Final = 64 * 1024 * 1024
+MAX_CONSISTENCY: Final = 1  # the proof from the one since checkpoint
 Progress = Callable[[int, int], None]  # (entries done, tree size)
 
 
@@ -69,6 +77,7 @@ class _Header:
     since: Checkpoint | None = None
     consistency: list[ConsistencyRecord] = field(default_factory=list)
     checkpoints: int = 0
+    verdicts: VerdictStatement | None = None  # partial bundles: what the log key signed
 
 
 class _Run:
@@ -93,6 +102,9 @@ class _Run:
         self.header = _Header()
         self.counts = {"entries": 0, "checkpoints": 0, "consistency": 0}
         self.counts |= {"inclusion": 0, "passports": 0}
+        self.verdict_statements = 0
+        self.passport_bytes = 0
+        self.passports_dropped = False
         self.passports = PassportCheck(self.report, manifest.subject)
         self.partial = None
         if manifest.partial:
@@ -125,8 +137,51 @@ class _Run:
                     f"manifest tree size {self.manifest.tree_size}",
                     f"checkpoint size {checkpoint.size}",
                 )
+        elif self.manifest.partial:
+            want = "no since checkpoint in a partial bundle"
+            report.add(3, None, "checkpoint.since", want, f"size {checkpoint.size}")
+        elif self.header.since is not None:
+            report.add(3, None, "checkpoint.since", "at most one since checkpoint", "two")
         else:
             self.header.since = checkpoint
+
+    def keep_passport(self, record: PassportRecord) -> None:
+        """A passport record, kept for step 10 within ``MAX_PASSPORT_BYTES`` (a whole-ledger
+        bundle's are not kept: they are a finding of step 1)."""
+        if not self.manifest.partial:
+            return
+        self.passport_bytes += len(record.document)
+        if self.passport_bytes > MAX_PASSPORT_BYTES:
+            if not self.passports_dropped:
+                want = f"at most {MAX_PASSPORT_BYTES} bytes of passport documents"
+                self.report.add(1, None, "bundle.passports", want, "more: the rest not checked")
+            self.passports_dropped = True
+            return
+        self.passports.records.append(record)
+
+    def keep_consistency(self, record: ConsistencyRecord) -> None:
+        if len(self.header.consistency) >= MAX_CONSISTENCY:
+            want = f"at most {MAX_CONSISTENCY} consistency proof"
+            self.report.add(1, None, "bundle.consistency", want, "another")
+            return
+        self.header.consistency.append(record)
+
+    def verdicts(self, record: VerdictsRecord) -> None:
+        """(3) a partial bundle's verdict statement: signed by the log key, for its origin."""
+        report = self.report
+        if not self.manifest.partial:
+            want = "no verdict statement in a whole-ledger bundle"
+            report.add(1, None, "bundle.verdicts", want, "one")
+            return
+        if self.header.verdicts is not None or self.verdict_statements:
+            report.add(3, None, "verdicts.count", "one verdict statement", "more")
+        self.verdict_statements += 1
+        try:
+            statement = verify_verdicts(record.note, self.vkey, origin=self.manifest.origin)
+        except CheckpointError as exc:
+            report.add(3, None, "verdicts.signature", "signed by the log key", str(exc))
+            return
+        self.header.verdicts = statement
 
     def consistency_proofs(self) -> None:
         """(4) each proof from an earlier checkpoint (bundled or trusted) to the head."""
@@ -273,6 +328,9 @@ class _Run:
         else:
             self._finish_partial(self.partial)
         # (10) passports rebuilt from the bundle's events
+        if manifest.scope == SCOPE_PASSPORT and lines["passports"] == 0:
+            documents = "the documents of the subject's passport versions"
+            report.add(10, None, "passport.missing", documents, "none")
         self.passports.check()
         if not self.passports.records:
             report.skipped[10] = "no passport in the bundle"
@@ -280,6 +338,7 @@ class _Run:
     def _finish_partial(self, partial: PartialRun) -> None:
         partial.finish()
         head = self.header.head
+        self._check_verdicts(partial, head)
         if self.trusted is None and self.header.since is None:
             self.report.skipped[4] = "no trusted checkpoint given"
         # (4) with no consistency proof, only a checkpoint of the head's own size is checked
@@ -292,6 +351,29 @@ class _Run:
                 want = f"root {checkpoint.root_hash.hex()} at size {head.size}"
                 got = f"head root {head.root_hash.hex()}"
                 self.report.add(4, None, f"consistency.{rule}_root", want, got)
+
+    def _check_verdicts(self, partial: PartialRun, head: Checkpoint | None) -> None:
+        """(9) the published verdicts are those the log key signed for this head."""
+        statement, report = self.header.verdicts, self.report
+        if statement is None:
+            if not self.verdict_statements:  # a bad one is reported in step 3
+                want = "the log key's statement of the verdicts"
+                report.add(9, None, "verdicts.missing", want, "none")
+            return
+        if head is not None and not statement.covers(head):
+            want = f"verdicts of the head checkpoint (size {head.size})"
+            got = f"verdicts of size {statement.size}, root {statement.root_hash.hex()}"
+            report.add(3, None, "verdicts.checkpoint", want, got)
+            return
+        published = partial.verdicts.digest()
+        if published != statement.digest:
+            report.add(
+                9,
+                None,
+                "verdicts.digest",
+                f"the verdicts the log key signed (SHA-256 {statement.digest.hex()})",
+                f"the bundle's applied/violation members give {published.hex()}",
+            )
 
     def _finish_ledger(self) -> None:
         report, head = self.report, self.header.head

@@ -9,7 +9,8 @@ sees half a bundle.
 
 A partial bundle (``export_partial_bundle``, ``partial_bundle_bytes``) holds the entries
 ``ledger.store.bundle_scope`` picks, each followed by its inclusion proof to the latest
-checkpoint, and for a passport the document of each version, as the caller builds it.
+checkpoint, the log key's signed statement of their verdicts (``ledger.verdicts``), and for a
+passport the document of each version, as the caller builds it.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ from ledger.bundle import (
     InclusionRecord,
     Manifest,
     PassportRecord,
+    VerdictsRecord,
 )
-from ledger.checkpoint import verify_checkpoint
+from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.errors import CheckpointError, FormatError
 from ledger.files import replaced_atomically
+from ledger.note import SignedNote
 from ledger.store import reads
 from ledger.store.bundle_scope import (
     DocumentBuilder,
@@ -51,6 +54,7 @@ from ledger.store.bundle_scope import (
     passport_scope,
     with_dependencies,
 )
+from ledger.verdicts import VerdictDigest, VerdictStatement
 
 if TYPE_CHECKING:
     from ledger.store.ledger import LedgerStore
@@ -74,7 +78,8 @@ class _Body:
         self.spool = spool
         self.digest = hashlib.sha256()
         self.counts = {
-            "entries": 0, "checkpoints": 0, "consistency": 0, "inclusion": 0, "passports": 0
+            "entries": 0, "checkpoints": 0, "consistency": 0, "inclusion": 0, "passports": 0,
+            "verdicts": 0,
         }  # fmt: skip
 
     def write(self, line: bytes, kind: str) -> None:
@@ -165,15 +170,25 @@ def _scope(
 def _write_partial_body(
     store: LedgerStore, body: _Body, scope: str, subject: str, build: DocumentBuilder | None
 ) -> int:
-    """(1) the head checkpoint, (2) the passport versions, (3) each entry and its proof."""
+    """(1) the head checkpoint and the log key's statement of the entries' verdicts, (2) the
+    passport versions, (3) each entry and its proof."""
     with store.connect() as conn:
         size, head = reads.latest_checkpoint(conn)
         picked = _scope(conn, scope, subject, size, build)
+        indices = sorted(with_dependencies(conn, picked, size - 1))
         body.write(CheckpointRecord(ROLE_HEAD, head).to_line(), "checkpoints")
+        digest = VerdictDigest()
+        for index, applied, violation in reads.verdicts(conn, indices):
+            digest.add(index, applied, violation)
+        checkpoint = Checkpoint.from_text(SignedNote.from_bytes(head).text)
+        statement = VerdictStatement(
+            checkpoint.origin, checkpoint.size, checkpoint.root_hash, digest.digest()
+        )
+        body.write(VerdictsRecord(store.sign_verdicts(statement)).to_line(), "verdicts")
         for version, document in picked.documents:
             record = PassportRecord(subject=subject, version=version.number, document=document)
             body.write(record.to_line(), "passports")
-        for index in sorted(with_dependencies(conn, picked, size - 1)):
+        for index in indices:
             body.write(_entry_record(reads.entry(conn, index)).to_line(), "entries")
             _, proof = reads.inclusion_proof(conn, index, size)
             body.write(InclusionRecord(index, size, tuple(proof)).to_line(), "inclusion")

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.envelope import Envelope
-from ledger.errors import LedgerError
+from ledger.errors import FormatError, LedgerError
 from ledger.events import OPERATOR_ACTOR, ActorEvent
 from ledger.keys import PrivateKey
 from ledger.note import vkey
@@ -45,6 +45,7 @@ from ledger.store.epcis import EpcisFilter, EpcisPage, epcis_page
 from ledger.store.rebuild import Progress, RebuildReport, rebuild
 from ledger.store.schema import log_entries
 from ledger.store.sequencer import Sequencer
+from ledger.verdicts import VerdictStatement, sign_verdicts
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,12 @@ class LedgerStore:
     @property
     def operator_key_id(self) -> str:
         return self._operator.public_key.key_id
+
+    def sign_verdicts(self, statement: VerdictStatement) -> bytes:
+        """The log key's signed statement of a partial bundle's verdicts (``ledger.verdicts``)."""
+        if statement.origin != self.origin:
+            raise FormatError(f"verdicts of origin {statement.origin!r}, not this log's")
+        return sign_verdicts(statement, self._operator)
 
     def connect(self) -> Connection:
         """A connection to the primary: it sees every write as soon as it is committed."""

@@ -6,7 +6,7 @@ Every proof reads O(log n) rows: a proof is planned as a set of perfect-subtree 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
@@ -158,6 +158,29 @@ def entry(conn: Connection, index: int) -> StoredEntry:
     if row is None:
         raise NotFoundError(f"no entry at index {index}")
     return _entry_from_row(row)
+
+
+def verdicts(conn: Connection, indices: list[int]) -> Iterator[tuple[int, bool, Violation | None]]:
+    """(index, applied, violation) of each entry of ``indices`` (increasing), in that order."""
+    step = 1000  # bound parameters per statement
+    for start in range(0, len(indices), step):
+        chunk = indices[start : start + step]
+        rows = conn.execute(
+            select(
+                log_entries.c.idx,
+                log_entries.c.applied,
+                log_entries.c.violation_rule,
+                log_entries.c.violation_detail,
+            )
+            .where(log_entries.c.idx.in_(chunk))
+            .order_by(log_entries.c.idx)
+        ).all()
+        if len(rows) != len(chunk):
+            raise NotFoundError(f"no entry at some of the indices {chunk[0]}…{chunk[-1]}")
+        for row in rows:
+            rule = row.violation_rule
+            violation = None if rule is None else Violation(rule, row.violation_detail)
+            yield int(row.idx), bool(row.applied), violation
 
 
 def receipt_for(conn: Connection, index: int, *, duplicate: bool = False) -> Receipt:

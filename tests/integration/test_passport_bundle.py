@@ -24,6 +24,7 @@ from api.demo_story import BAGS, BRAND, JACKETS, SCARVES
 from ledger.bundle import EntryRecord, InclusionRecord, Manifest, PassportRecord, parse_record
 from ledger.canonical import canonical_bytes
 from ledger.passport import passport_versions
+from ledger.receipt import Violation
 from ledger.store.bundle import export_partial_bundle
 from ledger.supply import ProcessEvent
 from tests.integration.api_support import DEMO_ENTRIES, Api, store_of
@@ -69,13 +70,37 @@ def test_every_demo_passport_bundle_verifies_and_holds_each_served_version(demo:
         assert report.valid, report.to_text()
         statuses = {s["step"]: s["status"] for s in report.to_json()["steps"]}
         assert statuses[6] == statuses[7] == statuses[10] == "ok"
-        assert statuses[9].startswith("skipped: not applicable")
+        assert statuses[9].startswith("ok (partial bundle: verdicts checked against the log key")
         records = _passport_records(response.content)
         served = demo.client.get(f"/v1/passports{subject}").json()
         assert [r.version for r in records] == [v["version"] for v in served["versions"]]
         for record in records:
             version = demo.client.get(f"/v1/passports{subject}/versions/{record.version}")
             assert record.document == version.content, (subject, record.version)
+
+
+def _flip_first_verdict(data: bytes) -> tuple[bytes, int]:
+    """The bundle with its first non-genesis entry published as refused, resealed; its index."""
+    first, *body = data.splitlines(keepends=True)
+    for i, line in enumerate(body):
+        record = parse_record(line, number=i + 2)
+        if isinstance(record, EntryRecord) and record.index > 0 and record.applied:
+            forged = Violation("lifecycle.wrong_state", "made up by whoever edited the file")
+            body[i] = replace(record, applied=False, violation=forged).to_line()
+            break
+    rest = b"".join(body)
+    manifest = replace(Manifest.from_line(first), body_sha256=hashlib.sha256(rest).digest())
+    return manifest.to_line() + rest, record.index
+
+
+def test_a_verdict_edited_in_a_served_bundle_breaks_the_log_keys_statement(demo: Api) -> None:
+    vkey = demo.client.get("/v1/log/key").text
+    served = demo.client.get(f"/v1/passports{JACKET}/bundle").content
+    forged, index = _flip_first_verdict(served)
+    report = verify_bundle(io.BytesIO(forged), vkey, jobs=1)
+    rules = {(f.step, f.rule) for f in report.findings}
+    assert (9, "verdicts.digest") in rules, report.to_text()
+    assert not report.valid and index > 0
 
 
 def test_passport_bundle_is_revalidated_by_etag_and_unknown_passports_are_404(

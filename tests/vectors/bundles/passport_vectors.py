@@ -17,6 +17,7 @@ from ledger.canonical import canonical_bytes
 from ledger.envelope import Envelope
 from ledger.events import ActorEvent, KeyEvent, parse_event
 from ledger.passport import Fact, PassportFacts, passport_versions
+from ledger.receipt import Violation
 from passports.build import build_passport
 from tests.vectors.bundles.sealing import partial, seal
 from tests.vectors.bundles.story import SCARF, Vector, passport_story
@@ -68,6 +69,10 @@ def partial_vectors() -> dict[str, Vector]:
     truncated[at] = replace(truncated[at], proof=truncated[at].proof[:-1])
     swapped = list(good.entries)
     swapped[at] = replace(whole.entries[12], index=11)  # sartoria's lot S, validly signed
+    sale = PASSPORT_ENTRIES.index(19)
+    unsold = list(good.entries)
+    forged = Violation("lifecycle.wrong_state", "the item is not for sale")
+    unsold[sale] = replace(unsold[sale], applied=False, violation=forged)
     return {
         "valid_passport": ("a passport bundle: every check passes", good, []),
         "passport_field_altered": (
@@ -89,5 +94,16 @@ def partial_vectors() -> dict[str, Vector]:
             "lot C's material event replaced by another validly signed entry of the log",
             replace(good, entries=swapped),
             [(6, "inclusion.proof", 11)],
+        ),
+        "partial_verdict_forged": (
+            "the scarf's sale published as refused, so that it seems unsold, with the version"
+            " it made dropped",
+            replace(good, entries=unsold, passports=[records[0]]),
+            [(9, "verdicts.digest", None)],
+        ),
+        "partial_verdicts_unsigned": (
+            "a passport bundle without the log key's statement of its verdicts",
+            replace(good, verdicts=None),
+            [(9, "verdicts.missing", None)],
         ),
     }

@@ -2,10 +2,10 @@
 
 ``seal`` makes the bundle the log key holder would publish for a list of envelopes (verdicts
 replayed), ``partial`` a partial bundle of some of its entries (each with its inclusion proof,
-and for a passport the documents of its versions); ``read_bundle`` reads a bundle file back
-into its parts, so that tests can edit the checked-in vectors (``DATA``, written by
-``generate.py``). Only the pure core is imported: the
-verifier's tests run on an install without the store (``make verifier-install-check``).
+the log key's statement of their verdicts, and for a passport the documents of its versions);
+``read_bundle`` reads a bundle file back into its parts, so that tests can edit the checked-in
+vectors (``DATA``, written by ``generate.py``). Only the pure core is imported: the verifier's
+tests run on an install without the store (``make verifier-install-check``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ledger.bundle import (
     InclusionRecord,
     Manifest,
     PassportRecord,
+    VerdictsRecord,
     parse_record,
 )
 from ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -37,6 +38,7 @@ from ledger.note import vkey
 from ledger.receipt import Violation
 from ledger.registry import KeyRecord
 from ledger.replay import Replay
+from ledger.verdicts import VerdictDigest, VerdictStatement, sign_verdicts
 
 DATA: Final = Path(__file__).resolve().parent / "data"  # the checked-in vectors
 ORIGIN = "vectors.spola.local/ledger"
@@ -64,11 +66,14 @@ class Bundle:
     subject: str | None = None  # of a partial bundle
     inclusion: list[InclusionRecord] = field(default_factory=list)  # the i-th entry's proof
     passports: list[PassportRecord] = field(default_factory=list)
+    verdicts: bytes | None = None  # of a partial bundle: the log key's signed statement
 
     def to_bytes(self) -> bytes:
         body = [CheckpointRecord(ROLE_HEAD, self.head).to_line()]
         if self.since is not None:
             body.append(CheckpointRecord(ROLE_SINCE, self.since).to_line())
+        if self.verdicts is not None:
+            body.append(VerdictsRecord(self.verdicts).to_line())
         if self.consistency is not None:
             body.append(self.consistency.to_line())
         body.extend(p.to_line() for p in self.passports)
@@ -146,13 +151,26 @@ def partial(
     leaves = [leaf_hash(e.entry) for e in whole.entries]
     picked = sorted(indexes)
     proofs = [InclusionRecord(i, len(leaves), tuple(inclusion_proof(leaves, i))) for i in picked]
+    entries = [whole.entries[i] for i in picked]
     return Bundle(
         head=whole.head,
-        entries=[whole.entries[i] for i in picked],
+        entries=entries,
         scope=scope,
         subject=subject,
         inclusion=proofs,
         passports=passports or [],
+        verdicts=sign_bundle_verdicts(whole.head, entries),
+    )
+
+
+def sign_bundle_verdicts(head: bytes, entries: list[EntryRecord]) -> bytes:
+    """The log key's statement of ``entries``' verdicts for the checkpoint ``head``."""
+    digest = VerdictDigest()
+    for record in entries:
+        digest.add(record.index, record.applied, record.violation)
+    cp = Checkpoint.from_text(head.decode().split("\n\n")[0] + "\n")
+    return sign_verdicts(
+        VerdictStatement(cp.origin, cp.size, cp.root_hash, digest.digest()), OPERATOR
     )
 
 
@@ -171,6 +189,8 @@ def read_bundle(path: Path) -> Bundle:
             bundle.passports.append(record)
         elif isinstance(record, ConsistencyRecord):
             bundle.consistency = record
+        elif isinstance(record, VerdictsRecord):
+            bundle.verdicts = record.note
         elif record.role == ROLE_HEAD:
             bundle.head = record.note
         else:

@@ -1,0 +1,156 @@
+"""The log key's statement of a partial bundle's verdicts, and the header records around it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import replace
+
+import pytest
+
+from ledger.bundle import Manifest, parse_record
+from ledger.checkpoint import verify_checkpoint
+from ledger.errors import CheckpointError, FormatError
+from ledger.hashing import HASH_SIZE
+from ledger.keys import PrivateKey
+from ledger.receipt import Violation
+from ledger.verdicts import VerdictDigest, VerdictStatement, sign_verdicts, verify_verdicts
+from tests.vectors.bundles.sealing import (
+    DATA,
+    LOG_VKEY,
+    OPERATOR,
+    ORIGIN,
+    Bundle,
+    read_bundle,
+    sign_bundle_verdicts,
+    with_since,
+)
+from verifier import Report, verify_bundle
+
+STATEMENT = VerdictStatement(ORIGIN, 20, bytes(range(32)), bytes(HASH_SIZE))
+
+
+def _verify(bundle: Bundle) -> Report:
+    return verify_bundle(io.BytesIO(bundle.to_bytes()), LOG_VKEY)
+
+
+def _found(report: Report) -> set[tuple[int, str]]:
+    return {(f.step, f.rule) for f in report.findings}
+
+
+def test_a_statement_round_trips_and_is_bound_to_its_log() -> None:
+    note = sign_verdicts(STATEMENT, OPERATOR)
+    assert verify_verdicts(note, LOG_VKEY, origin=ORIGIN) == STATEMENT
+    with pytest.raises(CheckpointError, match="expected"):
+        verify_verdicts(note, LOG_VKEY, origin="elsewhere.example/log")
+    impostor = sign_verdicts(STATEMENT, PrivateKey.from_seed(bytes(32)))
+    with pytest.raises(CheckpointError, match="not signed by the log key"):
+        verify_verdicts(impostor, LOG_VKEY, origin=ORIGIN)
+
+
+def test_a_statement_never_passes_for_a_checkpoint_nor_the_reverse() -> None:
+    with pytest.raises(CheckpointError):
+        verify_checkpoint(sign_verdicts(STATEMENT, OPERATOR), LOG_VKEY, origin=ORIGIN)
+    head = read_bundle(DATA / "valid.bundle").head
+    with pytest.raises(CheckpointError, match="malformed"):
+        verify_verdicts(head, LOG_VKEY, origin=ORIGIN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "spola verdicts v2\nvectors.spola.local/ledger\n1\nAA==\nAA==\n",
+        "spola verdicts v1\nvectors.spola.local/ledger\n01\n" + "A" * 43 + "=\n" + "A" * 43 + "=\n",
+        "spola verdicts v1\nvectors.spola.local/ledger\n1\n" + "A" * 43 + "=\nAAAA\n",
+        "spola verdicts v1\nvectors.spola.local/ledger\n1\n" + "A" * 43 + "=\n",
+    ],
+    ids=["version", "leading-zero", "short-digest", "no-digest"],
+)
+def test_malformed_statements_are_refused(text: str) -> None:
+    with pytest.raises((FormatError, CheckpointError)):
+        VerdictStatement.from_text(text)
+
+
+def test_the_digest_covers_index_verdict_rule_and_detail() -> None:
+    def digest(*verdicts: tuple[int, bool, Violation | None]) -> bytes:
+        d = VerdictDigest()
+        for verdict in verdicts:
+            d.add(*verdict)
+        return d.digest()
+
+    broken = Violation("balance.insufficient", "holds 60 MTR")
+    base = digest((0, True, None), (7, False, broken))
+    assert base != digest((0, True, None), (8, False, broken))
+    assert base != digest((0, True, None), (7, False, replace(broken, detail="holds 61 MTR")))
+    assert base != digest((0, True, None), (7, False, replace(broken, rule="custody.x")))
+    assert base != digest((7, False, broken), (0, True, None))
+    assert base != digest((0, True, None))
+
+
+def _passport() -> Bundle:
+    return read_bundle(DATA / "valid_passport.bundle")
+
+
+def test_a_statement_for_another_checkpoint_is_refused() -> None:
+    good = _passport()
+    other = read_bundle(DATA / "valid.bundle").head  # the same log key, another tree
+    moved = replace(good, verdicts=sign_bundle_verdicts(other, good.entries))
+    assert _found(_verify(moved)) == {(3, "verdicts.checkpoint")}
+
+
+def test_a_second_statement_or_one_in_a_whole_ledger_bundle_is_a_finding() -> None:
+    good = _passport()
+    assert _verify(good).valid
+    data = good.to_bytes()
+    first, body = data.split(b"\n", 1)
+    statement_line = next(line for line in body.splitlines(keepends=True) if b'"verdicts"' in line)
+    doubled = body.replace(statement_line, statement_line * 2, 1)
+    report = _reseal(first, doubled)
+    assert (3, "verdicts.count") in _found(report)
+    whole = read_bundle(DATA / "valid.bundle")
+    first, body = whole.to_bytes().split(b"\n", 1)
+    cut = body.index(b"\n") + 1  # after the head checkpoint
+    report = _reseal(first, body[:cut] + statement_line + body[cut:])
+    assert (1, "bundle.verdicts") in _found(report)
+
+
+def _reseal(first: bytes, body: bytes) -> Report:
+    manifest = replace(Manifest.from_line(first + b"\n"), body_sha256=hashlib.sha256(body).digest())
+    return verify_bundle(io.BytesIO(manifest.to_line() + body), LOG_VKEY)
+
+
+def test_since_checkpoints_one_at_most_and_none_in_a_partial_bundle() -> None:
+    whole = with_since(read_bundle(DATA / "valid.bundle"))
+    first, body = whole.to_bytes().split(b"\n", 1)
+    lines = body.splitlines(keepends=True)
+    since = next(line for line in lines if b'"role":"since"' in line)
+    report = _reseal(first.replace(b'"checkpoints":2', b'"checkpoints":3'), since + body)
+    assert (3, "checkpoint.since") in _found(report)
+    partial = _passport()
+    first, body = partial.to_bytes().split(b"\n", 1)
+    report = _reseal(first.replace(b'"checkpoints":1', b'"checkpoints":2'), since + body)
+    assert (3, "checkpoint.since") in _found(report)
+
+
+def test_records_refuse_true_for_a_version_and_a_missing_violation() -> None:
+    manifest = Manifest.from_line(
+        read_bundle(DATA / "valid.bundle").to_bytes().split(b"\n")[0] + b"\n"
+    )
+    line = manifest.to_line().replace(b'"v":1', b'"v":true')
+    with pytest.raises(FormatError, match="version"):
+        Manifest.from_line(line)
+    entry = read_bundle(DATA / "valid.bundle").entries[1].to_line()
+    without = entry.replace(b',"violation":null', b"")
+    with pytest.raises(FormatError, match="violation"):
+        parse_record(without, number=3)
+
+
+def test_a_partial_bundle_without_genesis_or_a_passport_without_documents_is_refused() -> None:
+    good = _passport()
+    rest = [e for e in good.entries if e.index != 0]
+    proofs = [p for p in good.inclusion if p.index != 0]
+    cut = replace(good, entries=rest, inclusion=proofs)
+    cut = replace(cut, verdicts=sign_bundle_verdicts(good.head, rest))
+    assert (5, "entry.genesis") in _found(_verify(cut))
+    bare = replace(good, passports=[])
+    assert _found(_verify(bare)) == {(10, "passport.missing")}

@@ -1,0 +1,57 @@
+"""Header records are held within bounds, whatever the manifest announces."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import replace
+
+import pytest
+
+from ledger.bundle import Manifest
+from tests.vectors.bundles.sealing import DATA, LOG_VKEY, Bundle, read_bundle, with_since
+from verifier import Report, steps, verify_bundle
+
+
+def _verify(bundle: Bundle) -> Report:
+    return verify_bundle(io.BytesIO(bundle.to_bytes()), LOG_VKEY)
+
+
+def _found(report: Report) -> set[tuple[int, str]]:
+    return {(f.step, f.rule) for f in report.findings}
+
+
+def test_passport_records_of_a_whole_ledger_bundle_are_a_finding_not_kept() -> None:
+    passports = read_bundle(DATA / "valid_passport.bundle").passports
+    whole = replace(read_bundle(DATA / "valid.bundle"), passports=passports * 50)
+    report = _verify(whole)
+    assert _found(report) == {(1, "bundle.line"), (1, "bundle.passports")}  # and the count
+    steps_ = {s["step"]: s["status"] for s in report.to_json()["steps"]}
+    assert steps_[10] == "skipped: no passport in the bundle"
+
+
+def test_passport_documents_beyond_the_limit_are_reported_and_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = read_bundle(DATA / "valid_passport.bundle")
+    assert _verify(good).valid
+    limit = len(good.passports[0].document) + 1  # room for the first record only
+    monkeypatch.setattr(steps, "MAX_PASSPORT_BYTES", limit)
+    report = _verify(good)
+    assert (1, "bundle.passports") in _found(report)
+
+
+def test_a_second_consistency_proof_is_reported_and_not_kept() -> None:
+    whole = with_since(read_bundle(DATA / "valid.bundle"))
+    assert _verify(whole).valid
+    data = whole.to_bytes()
+    first, body = data.split(b"\n", 1)
+    proof = next(line for line in body.splitlines(keepends=True) if b'"consistency"' in line)
+    doubled = body.replace(proof, proof * 3, 1)
+    manifest = replace(
+        Manifest.from_line(first + b"\n"),
+        consistency=3,
+        body_sha256=hashlib.sha256(doubled).digest(),
+    )
+    report = verify_bundle(io.BytesIO(manifest.to_line() + doubled), LOG_VKEY)
+    assert _found(report) == {(1, "bundle.consistency")}
