@@ -58,7 +58,9 @@ class BadRequest(Exception):
 
 def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": f"urn:spola:problem:{kind}", "title": title, "status": status}
-    body["detail"] = detail
+    # A detail may quote the request, and a request may hold a lone surrogate ("\ud800"),
+    # which no UTF-8 response can carry: it is shown as its escape instead of failing (500).
+    body["detail"] = detail.encode("utf-8", "backslashreplace").decode("utf-8")
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 

@@ -72,3 +72,14 @@ def test_quantity_with_digits_other_than_ascii_is_refused_422(app: Api, amount: 
     # The feed did not move: the same event with ASCII digits is the terminal's first.
     app.accept(terminal.sign(material("urn:spola:lot:filanda:Z", "3")))
     assert app.tree_size() == size + 1
+
+
+def test_a_problem_quoting_a_lone_surrogate_is_still_a_problem_not_a_500(app: Api) -> None:
+    # /v1/circularity/mci reads its body with its own JSON reader and names what it refuses.
+    body = '{"method":"2019","\\ud800\u00e9":1}'.encode()
+    response = app.client.post(
+        "/v1/circularity/mci", content=body, headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "\\ud800" in response.json()["detail"]
