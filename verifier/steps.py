@@ -64,6 +64,7 @@ CHUNK: Final = 2048  # entries replayed together, between progress reports
 # what the manifest announces. A passport bundle's documents are a few KiB each.
 MAX_PASSPORT_BYTES: Final = 64 * 1024 * 1024
 MAX_CONSISTENCY: Final = 1  # the proof from the one since checkpoint
+UNREADABLE_LEAF: Final = bytes(32)  # stands for the leaf of an entry line that did not parse
 Progress = Callable[[int, int], None]  # (entries done, tree size)
 
 
@@ -103,6 +104,8 @@ class _Run:
         self.counts = {"entries": 0, "checkpoints": 0, "consistency": 0}
         self.counts |= {"inclusion": 0, "passports": 0}
         self.verdict_statements = 0
+        self.unreadable = 0  # body lines that did not parse since the last entry (whole ledger)
+        self.chain_unknown = False
         self.passport_bytes = 0
         self.passports_dropped = False
         self.passports = PassportCheck(self.report, manifest.subject)
@@ -227,7 +230,12 @@ class _Run:
         """The checked body lines after the header, in order (``verifier.entries``)."""
         for result in results:
             if isinstance(result, str):
-                self.report.add(1, None, "bundle.line", "a well-formed record", result)
+                # In a whole ledger, a line that does not parse is most likely an entry: the
+                # entry after it says so by its index (``entry``), and the positions between
+                # are then taken, so that later findings name their own entries.
+                index = self.compact.size + self.unreadable if self.partial is None else None
+                self.unreadable += self.partial is None
+                self.report.add(1, index, "bundle.line", "a well-formed record", result)
             elif isinstance(result, InclusionRecord):
                 self.counts["inclusion"] += 1
                 if self.partial is None:
@@ -247,9 +255,13 @@ class _Run:
             self.partial.entry(result)
             self.chunk.append(result)
             return
-        index = self.compact.size
         report = self.report
         number, _, envelope, canonical, leaf, published_chain, _, _ = result
+        skipped, self.unreadable = self.unreadable, 0
+        if self.compact.size < number <= self.compact.size + skipped:
+            while self.compact.size < number:
+                self._unreadable_entry()
+        index = self.compact.size
         if index == 0:
             self._earlier_roots()
         if number != index:
@@ -259,7 +271,9 @@ class _Run:
         elif not canonical:
             report.add(5, index, "entry.canonical", "RFC 8785 bytes of the envelope", "other")
         linked = chain_hash(self.chain, leaf)
-        if linked != published_chain:
+        if self.chain_unknown:
+            self.chain_unknown = False  # the link before could not be read: resynchronise
+        elif linked != published_chain:
             report.add(
                 5, index, "entry.chain_hash", linked.hex(), f"published {published_chain.hex()}"
             )
@@ -267,6 +281,17 @@ class _Run:
         self.compact.append(leaf)
         self._earlier_roots()
         self.chunk.append(result)
+
+    def _unreadable_entry(self) -> None:
+        """An entry position taken by a line that did not parse (reported in step 1): the
+        replay counts it and applies nothing, its leaf is unknown (so the root cannot match),
+        and the next entry's chain link is taken as published."""
+        self.compact.append(UNREADABLE_LEAF)
+        self._earlier_roots()
+        self.chain_unknown = True
+        self.chunk.append(
+            (self.compact.size - 1, b"", "unreadable line", False, b"", b"", None, False)
+        )
 
     # -- (7) signatures, (8) feeds, (9) domain rules -----------------------------------------
 

@@ -55,3 +55,19 @@ def test_a_second_consistency_proof_is_reported_and_not_kept() -> None:
     )
     report = verify_bundle(io.BytesIO(manifest.to_line() + doubled), LOG_VKEY)
     assert _found(report) == {(1, "bundle.consistency")}
+
+
+def test_findings_after_an_unreadable_entry_line_name_their_own_entries() -> None:
+    data = read_bundle(DATA / "valid.bundle").to_bytes()
+    first, *lines = data.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if b'"index":3,' in line)
+    lines[at] = lines[at][:-1] + b"x\n"  # entry 3 no longer parses
+    body = b"".join(lines)
+    manifest = replace(Manifest.from_line(first), body_sha256=hashlib.sha256(body).digest())
+    for jobs in (1, 2):
+        report = verify_bundle(io.BytesIO(manifest.to_line() + body), LOG_VKEY, jobs=jobs)
+        named = {(f.step, f.rule, f.index) for f in report.findings}
+        assert (1, "bundle.line", 3) in named
+        # Entry 3 added a key: entries signed with it are refused at their own indexes.
+        assert {i for s, r, i in named if r == "key.unknown"} == {9, 10, 12}
+        assert not any(r == "entry.index" or r == "entry.chain_hash" for _, r, _ in named)
