@@ -6,10 +6,12 @@ and signs. Defaults describe an ordinary, valid event, so a test names only what
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ledger.store.ledger import LedgerStore
 from tests.terminal import Terminal
+
+if TYPE_CHECKING:  # the builders stay importable on a verifier-only install (no store)
+    from ledger.store.ledger import LedgerStore
 
 CERT_GOTS = {
     "scheme": "GOTS",

@@ -13,9 +13,10 @@ are not applicable, and are reported so, never as passed.
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
-from ledger.bundle import InclusionRecord
+from ledger.bundle import SCOPE_ACTOR, InclusionRecord
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, verify_envelope
 from ledger.errors import LedgerError, ProofError, RuleViolation, SignatureError
@@ -56,6 +57,14 @@ class PartialRun:
         self.entries = 0
         self.verdicts = VerdictDigest()  # of the published verdicts, for the log's statement
         self.genesis = False  # index 0 seen: the operator's registration, the registry's root
+        # The subject as an RFC 8785 payload holds it (escaping only '"', '\\' and controls):
+        # an item's or lot's events name it; an actor's bundle holds events it signed.
+        subject, quoted = report.subject, json.dumps(report.subject)
+        self.needle = None
+        if subject is not None:
+            named = f'"actor":{quoted}' if report.scope == SCOPE_ACTOR else quoted[1:-1]
+            self.needle = named.encode()
+        self.mentioned = False
 
     # -- (5) entries: increasing indexes, canonical envelopes, chain links where contiguous --
 
@@ -65,6 +74,8 @@ class PartialRun:
         self.entries += 1
         self.verdicts.add(number, published is None, published)
         self.genesis = self.genesis or number == 0
+        if not self.mentioned and self.needle is not None and isinstance(envelope, Envelope):
+            self.mentioned = self.needle in envelope.payload
         previous = -1 if self.last is None else self.last[0]
         if number <= previous or number >= self.tree_size:
             want = f"an index above {previous} and below {self.tree_size}"
@@ -169,6 +180,10 @@ class PartialRun:
         if not self.genesis:
             want = "the genesis entry (index 0), which every partial bundle carries"
             self.report.add(5, None, "entry.genesis", want, "none")
+        if self.needle is not None and not self.mentioned:
+            signed = "an entry signed by" if self.report.scope == SCOPE_ACTOR else "an entry about"
+            want = f"{signed} the bundle's subject {self.report.subject}"
+            self.report.add(5, None, "entry.subject", want, "none")
         self.report.entries = self.entries
         self.report.notes[5] = CHECKED_BY_PROOFS
         self.report.skipped[8] = NOT_APPLICABLE

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from ledger.bundle import Manifest, parse_record
+from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, Manifest, parse_record
 from ledger.checkpoint import verify_checkpoint
 from ledger.errors import CheckpointError, FormatError
 from ledger.hashing import HASH_SIZE
@@ -21,10 +21,13 @@ from tests.vectors.bundles.sealing import (
     OPERATOR,
     ORIGIN,
     Bundle,
+    partial,
     read_bundle,
+    seal,
     sign_bundle_verdicts,
     with_since,
 )
+from tests.vectors.bundles.story import LOT_C, MAISON, passport_story
 from verifier import Report, verify_bundle
 
 STATEMENT = VerdictStatement(ORIGIN, 20, bytes(range(32)), bytes(HASH_SIZE))
@@ -154,3 +157,16 @@ def test_a_partial_bundle_without_genesis_or_a_passport_without_documents_is_ref
     assert (5, "entry.genesis") in _found(_verify(cut))
     bare = replace(good, passports=[])
     assert _found(_verify(bare)) == {(10, "passport.missing")}
+
+
+def test_a_partial_bundle_must_hold_an_entry_about_its_subject() -> None:
+    story = passport_story()
+    whole = seal(story.envelopes)
+    about_lots = [0, 1, 2, 7, 8, 11, 15]
+    elsewhere = partial(whole, about_lots, scope=SCOPE_ITEM, subject="/01/08000000001016/21/NONE")
+    assert (5, "entry.subject") in _found(_verify(elsewhere))
+    # maison's bundle made of what filanda signed: handovers to maison name it, yet it signed
+    # none of them.
+    not_hers = partial(whole, about_lots, scope=SCOPE_ACTOR, subject=MAISON)
+    assert (5, "entry.subject") in _found(_verify(not_hers))
+    assert _verify(partial(whole, about_lots, scope=SCOPE_ITEM, subject=LOT_C)).valid
