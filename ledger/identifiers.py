@@ -136,12 +136,15 @@ class DigitalLink:
         )
 
     def path(self) -> str:
-        """The uncompressed Digital Link path, values percent-encoded where they must be."""
+        """The uncompressed Digital Link path in the ledger's spelling (``_SAFE``)."""
+        return self._path(_SAFE)
+
+    def _path(self, safe: str) -> str:
         out = f"/01/{self.gtin}"
         for ai, name in QUALIFIERS:
             value = getattr(self, name)
             if value is not None:
-                out += f"/{ai}/{quote(value, safe=_SAFE)}"
+                out += f"/{ai}/{quote(value, safe=safe)}"
         return out
 
     def uri(self, base: str) -> str:
@@ -152,12 +155,7 @@ class DigitalLink:
         unreserved in RFC 3986 (``! " % & ' ( ) * + , / : ; < = > ?``); ``"``, ``<`` and ``>``
         may not appear in a URI at all. ``parse`` reads this form and the ledger's alike.
         """
-        out = f"{base.rstrip('/')}/01/{self.gtin}"
-        for ai, name in QUALIFIERS:
-            value = getattr(self, name)
-            if value is not None:
-                out += f"/{ai}/{quote(value, safe='')}"
-        return out
+        return base.rstrip("/") + self._path(safe="")
 
 
 def new_serial() -> str:

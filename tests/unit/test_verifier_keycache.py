@@ -31,6 +31,7 @@ from tests.vectors.bundles.story import (
     SARTORIA,
     TINTORIA,
     Story,
+    add_key,
     honest_story,
     passport_story,
 )
@@ -42,24 +43,14 @@ FORGER = key("forger")  # a key the log never registered
 SECOND = key("forger's second")
 
 
-def _add_key(subject: str, new: PrivateKey) -> dict[str, Any]:
-    return {
-        "type": "key",
-        "op": "add",
-        "subject": subject,
-        "key_id": new.public_key.key_id,
-        "public_key": new.public_key.to_base64(),
-    }
-
-
 def _forged_story() -> Story:
     """The honest story, then a key event signed by the key it introduces (which the log does
     not know), a key event signed by that key introducing another, and events signed by both."""
     story = honest_story()
     story.terminals["forger"] = Terminal(FILANDA, FORGER)
     story.terminals["second"] = Terminal(FILANDA, SECOND)
-    story.sign("forger", _add_key(FILANDA, FORGER))  # 13
-    story.sign("forger", _add_key(FILANDA, SECOND))  # 14
+    story.sign("forger", add_key(FILANDA, FORGER))  # 13
+    story.sign("forger", add_key(FILANDA, SECOND))  # 14
     story.sign("forger", material("urn:spola:lot:filanda:F1", "1"))  # 15
     story.sign("second", material("urn:spola:lot:filanda:F2", "1"))  # 16
     story.sign(FILANDA, material("urn:spola:lot:filanda:F3", "1"))  # 17: honest

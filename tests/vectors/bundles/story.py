@@ -70,14 +70,15 @@ class Story:
         roles = {"roles": [role], "facilities": [facility()]}
         self.sign(OPERATOR_ACTOR, _register(actor) | roles)
         terminal = self.terminals[actor]
-        self.sign(OPERATOR_ACTOR, _add_key(actor, terminal.key))
+        self.sign(OPERATOR_ACTOR, add_key(actor, terminal.key))
 
 
 def _register(actor: str) -> dict[str, Any]:
     return {"type": "actor", "op": "register", "id": actor, "name": actor[16:], "country": "IT"}
 
 
-def _add_key(subject: str, new: PrivateKey) -> dict[str, Any]:
+def add_key(subject: str, new: PrivateKey) -> dict[str, Any]:
+    """The fields of a key event adding ``new`` to ``subject``'s keys."""
     return {
         "type": "key",
         "op": "add",
