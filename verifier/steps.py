@@ -176,7 +176,7 @@ class _Run:
             want = "no verdict statement in a whole-ledger bundle"
             report.add(1, None, "bundle.verdicts", want, "one")
             return
-        if self.header.verdicts is not None or self.verdict_statements:
+        if self.verdict_statements:  # counts every statement read, good or bad
             report.add(3, None, "verdicts.count", "one verdict statement", "more")
         self.verdict_statements += 1
         try:
