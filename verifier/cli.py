@@ -8,11 +8,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ledger.errors import LedgerError
+from ledger.note import DEFAULT_MAX_BYTES
+from verifier.report import visible
 from verifier.steps import UnusableInputError, verify_bundle
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNUSABLE = 2
+
+MAX_JOBS = 256  # far above any laptop's cores; a typo such as 10000 must not fork that many
+MAX_LOG_KEY_BYTES = 4 * 1024  # a vkey is about 100 characters
+MAX_CHECKPOINT_BYTES = DEFAULT_MAX_BYTES  # a signed note's own limit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,21 +44,33 @@ def jobs(text: str) -> int:
         number = int(text)
     except ValueError:
         number = 0
-    if number < 1:
+    if not 1 <= number <= MAX_JOBS:
         raise argparse.ArgumentTypeError(
-            f"must be a whole number of worker processes, 1 or more (1: none), not {text!r}"
+            f"must be a whole number of worker processes from 1 (none) to {MAX_JOBS}, not {text!r}"
         )
     return number
+
+
+def _read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of ``path`` (a file, a pipe or a device such as /dev/zero):
+    one more byte than the limit is refused, not read to the end."""
+    try:
+        with path.open("rb") as source:
+            data = source.read(limit + 1)
+    except OSError as exc:
+        raise UnusableInputError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise UnusableInputError(f"cannot read {what} {path}: over the limit of {limit} bytes")
+    return data
 
 
 def _log_key(value: str) -> str:
     # A vkey always holds two "+": a path that exists and is no vkey is read as a file.
     path = Path(value)
     if value.count("+") < 2 or path.is_file():
+        data = _read_bounded(path, MAX_LOG_KEY_BYTES, "the log key")
         try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UnusableInputError(f"cannot read the log key {value}: {exc.strerror}") from exc
+            return data.decode("utf-8").strip()
         except UnicodeDecodeError as exc:
             raise UnusableInputError(
                 f"cannot read the log key {value}: not UTF-8 text (byte {exc.start})"
@@ -81,22 +99,26 @@ def run(args: argparse.Namespace) -> int:
         vkey = _log_key(args.log_key)
         trusted = None
         if args.trusted_checkpoint:
-            trusted = Path(args.trusted_checkpoint).read_bytes()
+            trusted = _read_bounded(
+                Path(args.trusted_checkpoint), MAX_CHECKPOINT_BYTES, "the trusted checkpoint"
+            )
         with Path(args.bundle).open("rb") as source:
             report = verify_bundle(
                 source, vkey, trusted_checkpoint=trusted, jobs=args.jobs, progress=_Progress()
             )
-    except UnusableInputError as exc:
-        print(f"verify: {exc}", file=sys.stderr)
+    except LedgerError as exc:  # UnusableInputError; any other is not expected (findings are)
+        _say(str(exc))
         return EXIT_UNUSABLE
     except OSError as exc:
-        print(f"verify: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    except LedgerError as exc:  # not expected: every check reports a finding instead
-        print(f"verify: {exc}", file=sys.stderr)
+        _say(f"{exc.strerror or exc}: {exc.filename or ''}")
         return EXIT_UNUSABLE
     sys.stdout.write(report.to_json_text() if args.json else report.to_text())
     return EXIT_VALID if report.valid else EXIT_INVALID
+
+
+def _say(message: str) -> None:
+    # One line on stderr; a path or a bundle's text in it is shown, not obeyed by the terminal.
+    print(f"verify: {visible(message)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

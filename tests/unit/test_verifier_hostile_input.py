@@ -26,7 +26,7 @@ from tests.supply import material
 from tests.terminal import Terminal
 from tests.vectors.bundles.sealing import DATA, LOG_VKEY, envelopes, key, read_bundle, seal
 from verifier import Report, UnusableInputError, verify_bundle
-from verifier.cli import main
+from verifier.cli import MAX_JOBS, MAX_LOG_KEY_BYTES, main
 
 LONE = "lone surrogate"
 FILANDA = "urn:spola:actor:filanda"  # an actor of the vectors' story, with a key of its own
@@ -171,17 +171,59 @@ def test_log_key_file_that_is_not_utf8_is_unusable_input(
     assert err.count("\n") == 1 and "not UTF-8" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("jobs", ["0", "-3", "x"])
-def test_jobs_below_one_is_refused(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("jobs", ["0", "-3", "x", str(MAX_JOBS + 1), "100000"])
+def test_jobs_outside_one_to_the_cap_is_refused(
+    jobs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as refused:
         main(["b", "--log-key", LOG_VKEY, "--jobs", jobs])
     assert refused.value.code == 2
-    assert "argument --jobs: must be a whole number of worker processes, 1 or more" in (
-        capsys.readouterr().err
-    )
+    assert (
+        "argument --jobs: must be a whole number of worker processes from 1 (none) "
+        f"to {MAX_JOBS}, not {jobs!r}"
+    ) in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("jobs", ["0", "-3"])
+@pytest.mark.parametrize("option", ["--log-key", "--trusted-checkpoint"])
+def test_an_endless_key_or_checkpoint_file_is_refused_at_its_limit(
+    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/zero never ends: read whole, it would take all memory before any check ran.
+    bundle = tmp_path / "good.bundle"
+    bundle.write_bytes(seal(_story()).to_bytes())
+    argv = [str(bundle), "--log-key", LOG_VKEY, option, "/dev/zero"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "/dev/zero: over the limit of" in err
+
+
+def test_a_file_one_byte_over_the_key_limit_is_refused_and_one_at_it_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = tmp_path / "good.bundle"
+    bundle.write_bytes(seal(_story()).to_bytes())
+    key_file = tmp_path / "log.vkey"
+    padded = LOG_VKEY.encode() + b"\n"
+    key_file.write_bytes(padded + b" " * (MAX_LOG_KEY_BYTES - len(padded)))
+    assert main([str(bundle), "--log-key", str(key_file)]) == 0
+    key_file.write_bytes(padded + b" " * (MAX_LOG_KEY_BYTES - len(padded) + 1))
+    capsys.readouterr()
+    assert main([str(bundle), "--log-key", str(key_file)]) == 2
+    assert f"over the limit of {MAX_LOG_KEY_BYTES} bytes" in capsys.readouterr().err
+
+
+def test_unusable_input_messages_show_control_characters_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "\x1b[2J\x1b[1Aok\u202e.bundle"
+    assert main([str(missing), "--log-key", LOG_VKEY]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("verify: ")
+    assert "\x1b" not in err and "\u202e" not in err
+    assert "\\x1b[2J\\x1b[1Aok\\u202e.bundle" in err
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3", str(MAX_JOBS + 1)])
 def test_spola_verify_refuses_the_same_jobs(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("httpx", reason="the terminal extra is not installed")
     with pytest.raises(SystemExit) as refused:
