@@ -92,7 +92,10 @@ class Report:
         }
 
     def to_json_text(self) -> str:
-        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+        """The JSON report. It decodes to the exact strings of the bundle, yet its text is safe
+        on a terminal too: what ``visible`` would escape is written as a JSON ``\\u`` escape
+        (JSON itself escapes only C0 controls, not C1 controls, DEL or bidi overrides)."""
+        return _json_escaped(json.dumps(self.to_json(), indent=2, ensure_ascii=False)) + "\n"
 
     def to_text(self, *, width: int = 60) -> str:
         """The report for a terminal: every text that may come from the bundle (origin, scope,
@@ -133,6 +136,22 @@ def visible(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _json_escaped(text: str) -> str:
+    # In JSON text from json.dumps, such a code point can only stand inside a string, where a
+    # \\u escape (a surrogate pair above U+FFFF) means the same code point.
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\n" else _json_escape(ch) for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _escape(ch: str) -> str:

@@ -274,7 +274,23 @@ def test_human_report_keeps_printable_text_and_json_keeps_the_exact_strings() ->
     hostile = _hostile_report()
     data = json.loads(hostile.to_json_text())
     assert data["subject"] == FORGERY and data["findings"][0]["expected"] == FORGERY
-    assert "\x1b" not in hostile.to_json_text()  # JSON escapes C0 controls itself
+    text = hostile.to_json_text()
+    assert all(ch.isprintable() or ch == "\n" for ch in text)
+    assert "\\u009b31m\\u007f\\u0000\\u2028y" in text  # C1, DEL, NUL, line separator
+
+
+@pytest.mark.parametrize(
+    "value", ["\x9b2J", "\u202e", "\U000e0001", "\U0010fffe", "\ud800", "a\u2066b\u2069", "é東"]
+)
+def test_json_report_escapes_what_a_terminal_would_obey_and_decodes_exactly(value: str) -> None:
+    report = Report(origin="o", scope="item", subject=value)
+    report.add(9, 1, "rule", value, value)
+    text = report.to_json_text()
+    text.encode("utf-8")  # a lone surrogate, escaped, can be written out
+    assert all(ch.isprintable() or ch == "\n" for ch in text)
+    data = json.loads(text)
+    assert data["subject"] == value
+    assert data["findings"][0]["expected"] == data["findings"][0]["actual"] == value
 
 
 def test_cut_escapes_before_it_cuts() -> None:
