@@ -11,8 +11,10 @@
 # streaming, and prints two lines on stdout:
 #   primary postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
 #   replica postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
-# Ports default to the first free ones from 55432 up. Both clusters listen on 127.0.0.1 only,
-# with no Unix socket, and run with fsync off: they are for tests, not for data you keep.
+# Ports default to the first free ones from 55432 up; a port taken by another process
+# between the check and the start is skipped for the next free one (hence: read the output).
+# Both clusters listen on 127.0.0.1 only, with no Unix socket, and run with fsync off: they
+# are for tests, not for data you keep.
 # `stop` stops both and removes DIR (only a DIR this script made). Nothing here touches any
 # other cluster, such as the machine's own on port 5432. Run as root (the servers then run as
 # the `postgres` user) or as the user who will own the clusters. PG_BIN overrides the
@@ -48,13 +50,43 @@ as_owner() {
   fi
 }
 
-# Run a step quietly; on failure, one line naming the step and the log to read.
+# Run a step quietly; on failure, one line naming the step, then the logs' last lines (the
+# caller may remove DIR, and with it the logs, right after a failed start).
 step() {
   local what=$1
   shift
   if ! as_owner "$@" >>"$DIR/pg_replica.log" 2>&1; then
+    show_logs
     die "$what failed (see $DIR/pg_replica.log)"
   fi
+}
+
+show_logs() {
+  local log
+  for log in "$DIR"/*.log; do
+    [[ -s "$log" ]] || continue
+    echo "--- last lines of $log" >&2
+    tail -n 15 -- "$log" >&2
+  done
+}
+
+# Start the cluster in DATA on a free port from PORT up. Another process on this machine may
+# take the port between the check and the start (a second test run, say): a start that fails
+# because the address is in use is retried on the next free port. Prints the port used.
+start_cluster() {
+  local what=$1 data=$2 port=$3 log=$4 attempt
+  for attempt in 1 2 3 4 5; do
+    echo "port = $port" >>"$data/postgresql.conf"
+    if as_owner "$BIN/pg_ctl" -D "$data" -l "$log" -w -t 120 start >>"$DIR/pg_replica.log" 2>&1; then
+      echo "$port"
+      return 0
+    fi
+    grep -q "could not bind\|Address already in use" "$log" 2>/dev/null || break
+    echo "pg_replica: port $port was taken meanwhile (attempt $attempt); trying another" >&2
+    port=$(free_port $((port + 1)))
+  done
+  show_logs
+  die "starting the $what failed (see $DIR/pg_replica.log and $log)"
 }
 
 port_in_use() {
@@ -83,12 +115,11 @@ query() {
 }
 
 write_primary_config() {
-  local data=$1 port=$2
+  local data=$1
   cat >>"$data/postgresql.conf" <<EOF
 
 # pg_replica.sh: a loopback primary for tests
 listen_addresses = '127.0.0.1'
-port = $port
 unix_socket_directories = ''
 wal_level = replica
 max_wal_senders = 5
@@ -127,12 +158,12 @@ start() {
   [[ "$primary_port" != "$replica_port" ]] || die "the two ports must differ"
 
   step initdb "$BIN/initdb" -D "$DIR/primary" -U postgres -A trust -E UTF8 --no-locale --no-sync
-  write_primary_config "$DIR/primary" "$primary_port"
-  step "starting the primary" "$BIN/pg_ctl" -D "$DIR/primary" -l "$DIR/primary.log" -w start
+  write_primary_config "$DIR/primary"
+  primary_port=$(start_cluster primary "$DIR/primary" "$primary_port" "$DIR/primary.log")
   step pg_basebackup "$BIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres \
     -D "$DIR/replica" -R -X stream -c fast --no-sync
-  echo "port = $replica_port" >>"$DIR/replica/postgresql.conf"
-  step "starting the replica" "$BIN/pg_ctl" -D "$DIR/replica" -l "$DIR/replica.log" -w start
+  [[ "$replica_port" != "$primary_port" ]] || replica_port=$(free_port $((primary_port + 1)))
+  replica_port=$(start_cluster replica "$DIR/replica" "$replica_port" "$DIR/replica.log")
   wait_for "the replica to be in recovery" "$replica_port" "SELECT pg_is_in_recovery()"
   wait_for "the replica to stream" "$primary_port" \
     "SELECT count(*) > 0 FROM pg_stat_replication WHERE state = 'streaming'"

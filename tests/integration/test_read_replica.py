@@ -12,19 +12,21 @@ import base64
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, create_engine, event, make_url, select, text
 
 from api.demo import seed_demo
 from api.demo_story import JACKETS
@@ -56,24 +58,41 @@ def _missing_tools() -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Clusters:
+    primary: str  # URL
+    replica: str  # URL
+    taken_port: int  # free when checked, taken when the primary started
+    stderr: str  # what the script said
+
+
 @pytest.fixture(scope="module")
-def clusters() -> Iterator[tuple[str, str]]:
-    """(primary URL, replica URL) of a fresh primary and its streaming replica."""
+def clusters() -> Iterator[Clusters]:
+    """A fresh primary and its streaming replica.
+
+    The primary is asked for a port that another process (this one) holds bound but not
+    listening: it looks free to the script's check, yet the server cannot bind it, as when a
+    second test run on the machine takes the port between check and start. The script must
+    move on to another port."""
     if (reason := _missing_tools()) is not None:
         pytest.skip(reason)
     where = tempfile.mkdtemp(prefix="spola-replica-")
+    holder = socket.socket()
     try:
+        holder.bind(("127.0.0.1", 0))
+        taken = holder.getsockname()[1]
         started = subprocess.run(
-            ["bash", str(SCRIPT), "start", where],
+            ["bash", str(SCRIPT), "start", where, str(taken)],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
             check=False,
         )
         assert started.returncode == 0, started.stderr
         urls = dict(line.split(" ", 1) for line in started.stdout.splitlines())
-        yield urls["primary"], urls["replica"]
+        yield Clusters(urls["primary"], urls["replica"], taken, started.stderr)
     finally:
+        holder.close()
         subprocess.run(["bash", str(SCRIPT), "stop", where], timeout=60, check=False)
         shutil.rmtree(where, ignore_errors=True)
 
@@ -121,10 +140,10 @@ def _operator(store: LedgerStore, home: Path) -> Terminal:
 
 @pytest.fixture(scope="module")
 def served(
-    clusters: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+    clusters: Clusters, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient, LedgerStore, Path]]:
     """The app over the primary and its replica, the demo seeded and replayed on the replica."""
-    primary, replica = clusters
+    primary, replica = clusters.primary, clusters.replica
     home = tmp_path_factory.mktemp("replica") / "home"
     init_home(home)
     settings = Settings(database_url=primary, read_database_url=replica, home=home)
@@ -134,6 +153,12 @@ def served(
         assert seed_demo(store, home) == DEMO_ENTRIES
         _wait_replayed(store.read_engine, store.tree_size())
         yield client, store, home
+
+
+def test_a_port_taken_between_check_and_start_is_skipped(clusters: Clusters) -> None:
+    assert f"port {clusters.taken_port} was taken meanwhile" in clusters.stderr
+    ports = {make_url(clusters.primary).port, make_url(clusters.replica).port}
+    assert clusters.taken_port not in ports and len(ports) == 2
 
 
 def test_passports_and_proofs_are_read_from_the_replica(
