@@ -65,7 +65,7 @@ CHUNK: Final = 2048  # entries replayed together, between progress reports
 MAX_PASSPORT_BYTES: Final = 64 * 1024 * 1024
 MAX_CONSISTENCY: Final = 1  # the proof from the one since checkpoint
 UNREADABLE_LEAF: Final = bytes(32)  # stands for the leaf of an entry line that did not parse
-Progress = Callable[[int, int], None]  # (entries done, tree size)
+Progress = Callable[[int, int], None]  # (entry lines checked, entries the manifest counts)
 
 
 class UnusableInputError(LedgerError):
@@ -296,15 +296,21 @@ class _Run:
     # -- (7) signatures, (8) feeds, (9) domain rules -----------------------------------------
 
     def replay_chunk(self) -> None:
+        """Steps 7-9 over the chunk (a partial bundle's in ``verifier.partial``); progress."""
+        if self.partial is not None:
+            self.partial.check_chunk(self.chunk, self.checker.known)
+        else:
+            self._replay_whole()
+        self.chunk.clear()
+        if self.progress is not None:
+            self.progress(self.counts["entries"], self.manifest.entries)
+
+    def _replay_whole(self) -> None:
         """Replay the chunk in order; signatures the workers checked are not checked again.
 
         Before the replay, this process checks the signatures whose key a worker had not been
         sent yet; the replay verifies the rest (keys it has never seen) in order.
         """
-        if self.partial is not None:
-            self.partial.check_chunk(self.chunk, self.checker.known)
-            self.chunk.clear()
-            return
         for _, entry, parsed, _, _, _, published, checked in self.chunk:
             index = self.replay.size
             envelope = parsed if isinstance(parsed, Envelope) else None
@@ -325,9 +331,6 @@ class _Run:
                 self.report.add(
                     9, index, rule, f"replay: {verdict_text(outcome)}", verdict_text(published)
                 )
-        self.chunk.clear()
-        if self.progress is not None:
-            self.progress(self.compact.size, self.manifest.tree_size)
 
     # -- the end -----------------------------------------------------------------------------
 
