@@ -159,11 +159,17 @@ def test_a_signed_unicode_digit_quantity_is_a_finding_not_a_crash() -> None:
 # 3. The command line: unusable options are refused with one line, exit 2.
 
 
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    """A valid bundle of the vectors' story, in a file."""
+    path = tmp_path / "good.bundle"
+    path.write_bytes(seal(_story()).to_bytes())
+    return path
+
+
 def test_log_key_file_that_is_not_utf8_is_unusable_input(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bundle = tmp_path / "good.bundle"
-    bundle.write_bytes(seal(_story()).to_bytes())
     key_file = tmp_path / "log.vkey"
     key_file.write_bytes(b"\xff\xfe\x00garbage")
     assert main([str(bundle), "--log-key", str(key_file)]) == 2
@@ -186,11 +192,9 @@ def test_jobs_outside_one_to_the_cap_is_refused(
 
 @pytest.mark.parametrize("option", ["--log-key", "--trusted-checkpoint"])
 def test_an_endless_key_or_checkpoint_file_is_refused_at_its_limit(
-    option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    option: str, bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # /dev/zero never ends: read whole, it would take all memory before any check ran.
-    bundle = tmp_path / "good.bundle"
-    bundle.write_bytes(seal(_story()).to_bytes())
     argv = [str(bundle), "--log-key", LOG_VKEY, option, "/dev/zero"]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -198,10 +202,8 @@ def test_an_endless_key_or_checkpoint_file_is_refused_at_its_limit(
 
 
 def test_a_file_one_byte_over_the_key_limit_is_refused_and_one_at_it_is_read(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bundle = tmp_path / "good.bundle"
-    bundle.write_bytes(seal(_story()).to_bytes())
     key_file = tmp_path / "log.vkey"
     padded = LOG_VKEY.encode() + b"\n"
     key_file.write_bytes(padded + b" " * (MAX_LOG_KEY_BYTES - len(padded)))
