@@ -157,6 +157,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.db:
         os.environ["SPOLA_DATABASE_URL"] = args.db  # the workers read the same settings
+    if "SPOLA_PUBLIC_BASE_URL" not in os.environ:
+        base = served_base_url(args.host, args.port)
+        if base is None:
+            print(
+                "spola: serving on every address of this machine; QR codes and Digital Link "
+                "URIs name http://127.0.0.1:8000 until SPOLA_PUBLIC_BASE_URL names the address "
+                "phones reach",
+                file=sys.stderr,
+            )
+        else:
+            os.environ["SPOLA_PUBLIC_BASE_URL"] = base  # what the QR codes and URIs name
     # Migrate and write the genesis once, here, before any worker starts: a bad URL or key
     # fails with one line now instead of inside every worker.
     open_store(args)[1].close()
@@ -169,6 +180,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="info",
     )
     return 0
+
+
+def served_base_url(host: str, port: int) -> str | None:
+    """The URL ``spola serve --host --port`` answers on, for QR codes and Digital Link URIs
+    when SPOLA_PUBLIC_BASE_URL is not set; None for a wildcard address (0.0.0.0, ::), which
+    names no host a phone could reach."""
+    import ipaddress
+
+    try:
+        if not host or ipaddress.ip_address(host).is_unspecified:
+            return None
+    except ValueError:
+        pass  # a host name
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address (RFC 3986 §3.2.2)
+    return f"http://{shown}:{port}"
 
 
 def cmd_log_checkpoint(args: argparse.Namespace) -> int:

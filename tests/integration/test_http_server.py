@@ -172,6 +172,9 @@ def test_served_log_answers_over_real_http(site: Site) -> None:
         demo = verify_checkpoint(note.content, vkey)
         assert demo.size == DEMO_SIZE
         assert _assert_log_whole(client, vkey) == DEMO_SIZE
+        # With no SPOLA_PUBLIC_BASE_URL, QR codes and URIs name the address served, not :8000.
+        (first, *_) = client.get("/v1/passports").json()["passports"]
+        assert first["url"] == f"{client.base_url}/{first['id']}"
 
         operator = _operator(client, site.home)
         envelope = operator.register("urn:spola:actor:sartoria-ticinese")
