@@ -13,10 +13,10 @@ are not applicable, and are reported so, never as passed.
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 from ledger.bundle import SCOPE_ACTOR, InclusionRecord
+from ledger.canonical import canonical_bytes
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, verify_envelope
 from ledger.errors import LedgerError, ProofError, RuleViolation, SignatureError
@@ -40,6 +40,24 @@ VERDICTS_SIGNED: Final = (
 )
 
 
+def _names(payload: bytes, token: bytes) -> bool:
+    """Whether the JSON ``token`` (a string, or a member and its value) is in ``payload`` as a
+    whole: in RFC 8785 bytes, a value (or member) starts after '{', '[', ',' or ':' and ends
+    before ',', ']' or '}' (a member's name ends before ':'; a '"' inside a string is escaped,
+    so a quote after one of those bytes is no part of a longer string)."""
+    at = payload.find(token)
+    while at >= 0:
+        end = at + len(token)
+        if payload[at - 1 : at] in _BEFORE and payload[end : end + 1] in _AFTER:
+            return True
+        at = payload.find(token, at + 1)
+    return False
+
+
+_BEFORE: Final = (b"{", b"[", b",", b":")
+_AFTER: Final = (b",", b"]", b"}")
+
+
 class PartialRun:
     """The entries of a partial bundle, in line order: index order, each then its proof."""
 
@@ -53,17 +71,19 @@ class PartialRun:
         self.registry.keys[log_key.key_id] = log_key
         self.passports = passports
         self.last: tuple[int, bytes] | None = None  # (index, published chain) of the last entry
-        self.pending: tuple[int, bytes] | None = None  # (index, leaf) awaiting its proof
+        # (index, leaf, index in order) of the entry awaiting its proof
+        self.pending: tuple[int, bytes, bool] | None = None
         self.entries = 0
         self.verdicts = VerdictDigest()  # of the published verdicts, for the log's statement
         self.genesis = False  # index 0 seen: the operator's registration, the registry's root
-        # The subject as an RFC 8785 payload holds it (escaping only '"', '\\' and controls):
-        # an item's or lot's events name it; an actor's bundle holds events it signed.
-        subject, quoted = report.subject, json.dumps(report.subject)
+        # The subject as a whole JSON string, quotes included, as an RFC 8785 payload writes
+        # it: an item's or lot's events name it (as a value, not a member's name, nor a part
+        # of a longer string: another item's serial may begin with it); an actor's bundle
+        # holds events it signed.
         self.needle = None
-        if subject is not None:
-            named = f'"actor":{quoted}' if report.scope == SCOPE_ACTOR else quoted[1:-1]
-            self.needle = named.encode()
+        if report.subject is not None:
+            quoted = canonical_bytes(report.subject)
+            self.needle = b'"actor":' + quoted if report.scope == SCOPE_ACTOR else quoted
         self.mentioned = False
 
     # -- (5) entries: increasing indexes, canonical envelopes, chain links where contiguous --
@@ -75,9 +95,10 @@ class PartialRun:
         self.verdicts.add(number, published is None, published)
         self.genesis = self.genesis or number == 0
         if not self.mentioned and self.needle is not None and isinstance(envelope, Envelope):
-            self.mentioned = self.needle in envelope.payload
+            self.mentioned = _names(envelope.payload, self.needle)
         previous = -1 if self.last is None else self.last[0]
-        if number <= previous or number >= self.tree_size:
+        ordered = previous < number < self.tree_size
+        if not ordered:
             want = f"an index above {previous} and below {self.tree_size}"
             report.add(5, number, "entry.index", want, f"index {number}")
         if isinstance(envelope, str):
@@ -93,7 +114,7 @@ class PartialRun:
             )
         self.last = (number, published_chain)
         self._missing_proof()
-        self.pending = (number, leaf)
+        self.pending = (number, leaf, ordered)
 
     def _missing_proof(self) -> None:
         if self.pending is not None:
@@ -122,6 +143,9 @@ class PartialRun:
             verify_inclusion(pending[1], record.index, head.size, record.proof, head.root_hash)
         except ProofError as exc:
             self.report.add(6, record.index, "inclusion.proof", head.root_hash.hex(), str(exc))
+            return
+        if pending[2]:  # in the log at its index, and the bundle's only entry there
+            self.passports.events.proven.add(record.index)
 
     # -- (7) signatures and key validity by index, from the bundle's registry entries ------
 

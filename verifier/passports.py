@@ -1,14 +1,15 @@
 """Step 10: each passport of a bundle rebuilt from the bundle's events, compared field by field.
 
 A passport record holds the document the server built for one version (its public view, RFC
-8785 bytes). The verifier derives the versions from the events (``ledger.passport.
-passport_versions``), gathers the facts of the recorded version as the store does — the applied
-entries other than ``actor`` and ``key`` events up to the version's index, and the actors'
-profiles as they stood then — builds the passport with ``passports.build`` (pure) and compares
-its public view with the record: every JSON path that differs is a finding. So is an entry the
-document cites that the bundle does not carry, or that the ledger did not apply, and so is any
-departure of a subject's records from versions 1 … n of its events, each once, oldest first (a
-version missing, one beyond the events, one repeated, one out of order).
+8785 bytes). The verifier derives the versions from the events whose inclusion proof verified
+(``ledger.passport.passport_versions``), gathers the facts of the recorded version as the store
+does — the applied entries other than ``actor`` and ``key`` events up to the version's index,
+and the actors' profiles as they stood then — builds the passport with ``passports.build``
+(pure) and compares its public view with the record: every JSON path that differs is a
+finding. So is an entry the document cites that the bundle does not carry, or that the ledger
+did not apply, and so is any departure of a subject's records from versions 1 … n of its
+events, each once, oldest first (a version missing, one beyond the events, one repeated, one
+out of order).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class BundleEvents:
     facts: list[Fact] = field(default_factory=list)  # applied, not actor or key, log order
     profiles: list[tuple[int, ActorEvent]] = field(default_factory=list)  # applied, log order
     applied: dict[int, bool] = field(default_factory=dict)  # every entry: published verdict
+    # The entries whose inclusion proof verified, each in index order: only they are known to
+    # be the log's, so only they make versions. An entry the log does not hold is a finding of
+    # its own (step 6); a version made by one would cost a build each, and a bundle of such
+    # copies of one sale a build per copy over all the others.
+    proven: set[int] = field(default_factory=set)
 
     def add(self, index: int, event: Event | None, applied: bool) -> None:
         self.applied[index] = applied
@@ -91,6 +97,7 @@ class PassportCheck:
         # Set by ``check``: facts and profiles by index, and their indexes, for ``bisect``.
         self._facts: list[Fact] = []
         self._fact_indexes: list[int] = []
+        self._proven: list[Fact] = []  # the facts whose entries are proved in the log
         self._profiles: list[tuple[int, ActorEvent]] = []
         self._profile_indexes: list[int] = []
 
@@ -98,6 +105,7 @@ class PassportCheck:
         """Every record; then every version of a recorded subject that no record holds."""
         self._facts = sorted(self.events.facts, key=lambda f: f.index)
         self._fact_indexes = [f.index for f in self._facts]
+        self._proven = [f for f in self._facts if f.index in self.events.proven]
         self._profiles = sorted(self.events.profiles, key=lambda p: p[0])
         self._profile_indexes = [i for i, _ in self._profiles]
         subjects: dict[str, _Versions] = {}
@@ -105,7 +113,7 @@ class PassportCheck:
             self._check_record(record, subjects)
         if self.subject is not None and self.records and self.subject not in subjects:
             # every record was of another subject: the bundle's own has none of its versions
-            subjects[self.subject] = _Versions(passport_versions(self.subject, self._facts))
+            subjects[self.subject] = _Versions(passport_versions(self.subject, self._proven))
         for subject, versions in subjects.items():
             for version in versions.derived:
                 if version.number not in versions.seen:
@@ -124,7 +132,7 @@ class PassportCheck:
             return
         versions = subjects.get(record.subject)
         if versions is None:
-            versions = _Versions(passport_versions(record.subject, self._facts))
+            versions = _Versions(passport_versions(record.subject, self._proven))
             subjects[record.subject] = versions
         number = record.version
         if number in versions.seen:
@@ -141,7 +149,7 @@ class PassportCheck:
         self._cited(document)
         derived = versions.derived
         if number > len(derived):
-            found = f"{len(derived)} version(s) in the bundle's events"
+            found = f"{len(derived)} version(s) in the bundle's events proved in the log"
             add(STEP, None, "passport.version", f"version {number}", found)
             return
         version = derived[number - 1]
