@@ -62,7 +62,8 @@ from verifier.report import Report
 CHUNK: Final = 2048  # entries replayed together, between progress reports
 # Header records are held until the entries have been read: bounded by count and bytes, not by
 # what the manifest announces. A passport bundle's documents are a few KiB each.
-MAX_PASSPORT_BYTES: Final = 64 * 1024 * 1024
+MAX_PASSPORT_BYTES: Final = 64 * 1024 * 1024  # passport records held for step 10
+RECORD_OVERHEAD: Final = 128  # bytes a held record costs beyond its document and subject
 MAX_CONSISTENCY: Final = 1  # the proof from the one since checkpoint
 UNREADABLE_LEAF: Final = bytes(32)  # stands for the leaf of an entry line that did not parse
 Progress = Callable[[int, int], None]  # (entry lines checked, entries the manifest counts)
@@ -153,10 +154,11 @@ class _Run:
         bundle's are not kept: they are a finding of step 1)."""
         if not self.manifest.partial:
             return
-        self.passport_bytes += len(record.document)
+        # Each record is charged what holding it costs, so that empty documents count too.
+        self.passport_bytes += len(record.document) + len(record.subject) + RECORD_OVERHEAD
         if self.passport_bytes > MAX_PASSPORT_BYTES:
             if not self.passports_dropped:
-                want = f"at most {MAX_PASSPORT_BYTES} bytes of passport documents"
+                want = f"at most {MAX_PASSPORT_BYTES} bytes of passport records"
                 self.report.add(1, None, "bundle.passports", want, "more: the rest not checked")
             self.passports_dropped = True
             return

@@ -131,11 +131,6 @@ def test_a_passport_bundle_relabelled_as_an_actors_whole_history_is_reported() -
     assert not _verify(relabelled).valid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verifier/steps.py _Run.keep_passport charges a record only its document's "
-    "bytes: records with empty documents are held without bound; charge the record's line",
-)
 def test_passport_records_with_empty_documents_count_against_the_held_bytes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
