@@ -92,7 +92,7 @@ class PartialRun:
         number, _, envelope, canonical, leaf, published_chain, published, _ = result
         report = self.report
         self.entries += 1
-        self.verdicts.add(number, published is None, published)
+        self.verdicts.add(number, published_chain, published is None, published)
         self.genesis = self.genesis or number == 0
         if not self.mentioned and self.needle is not None and isinstance(envelope, Envelope):
             self.mentioned = _names(envelope.payload, self.needle)

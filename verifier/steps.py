@@ -383,7 +383,8 @@ class _Run:
                 self.report.add(4, None, f"consistency.{rule}_root", want, got)
 
     def _check_verdicts(self, partial: PartialRun, head: Checkpoint | None) -> None:
-        """(9) the published verdicts are those the log key signed for this head."""
+        """(3) the log key's statement is about this head, scope and subject; (9) the published
+        verdicts and chain hashes are those it signed."""
         statement, report = self.header.verdicts, self.report
         if statement is None:
             if not self.verdict_statements:  # a bad one is reported in step 3
@@ -395,6 +396,11 @@ class _Run:
             got = f"verdicts of size {statement.size}, root {statement.root_hash.hex()}"
             report.add(3, None, "verdicts.checkpoint", want, got)
             return
+        signed = (statement.scope, statement.subject)
+        if signed != (self.manifest.scope, self.manifest.subject):
+            want = f"the {statement.scope} bundle of {statement.subject}, as the log key signed"
+            got = f"the manifest's {self.manifest.scope} bundle of {self.manifest.subject}"
+            report.add(3, None, "verdicts.subject", want, got)
         published = partial.verdicts.digest()
         if published != statement.digest:
             report.add(
@@ -402,7 +408,7 @@ class _Run:
                 None,
                 "verdicts.digest",
                 f"the verdicts the log key signed (SHA-256 {statement.digest.hex()})",
-                f"the bundle's applied/violation members give {published.hex()}",
+                f"the bundle's chain hashes and verdicts give {published.hex()}",
             )
 
     def _finish_ledger(self) -> None:

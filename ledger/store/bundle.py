@@ -178,11 +178,16 @@ def _write_partial_body(
         indices = sorted(with_dependencies(conn, picked, size - 1))
         body.write(CheckpointRecord(ROLE_HEAD, head).to_line(), "checkpoints")
         digest = VerdictDigest()
-        for index, applied, violation in reads.verdicts(conn, indices):
-            digest.add(index, applied, violation)
+        for index, chain_hash, applied, violation in reads.verdicts(conn, indices):
+            digest.add(index, chain_hash, applied, violation)
         checkpoint = Checkpoint.from_text(SignedNote.from_bytes(head).text)
         statement = VerdictStatement(
-            checkpoint.origin, checkpoint.size, checkpoint.root_hash, digest.digest()
+            checkpoint.origin,
+            checkpoint.size,
+            checkpoint.root_hash,
+            scope,
+            subject,
+            digest.digest(),
         )
         body.write(VerdictsRecord(store.sign_verdicts(statement)).to_line(), "verdicts")
         for version, document in picked.documents:

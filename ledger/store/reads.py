@@ -160,14 +160,18 @@ def entry(conn: Connection, index: int) -> StoredEntry:
     return _entry_from_row(row)
 
 
-def verdicts(conn: Connection, indices: list[int]) -> Iterator[tuple[int, bool, Violation | None]]:
-    """(index, applied, violation) of each entry of ``indices`` (increasing), in that order."""
+def verdicts(
+    conn: Connection, indices: list[int]
+) -> Iterator[tuple[int, bytes, bool, Violation | None]]:
+    """(index, chain hash, applied, violation) of each entry of ``indices`` (increasing), in
+    that order."""
     step = 1000  # bound parameters per statement
     for start in range(0, len(indices), step):
         chunk = indices[start : start + step]
         rows = conn.execute(
             select(
                 log_entries.c.idx,
+                log_entries.c.chain_hash,
                 log_entries.c.applied,
                 log_entries.c.violation_rule,
                 log_entries.c.violation_detail,
@@ -180,7 +184,7 @@ def verdicts(conn: Connection, indices: list[int]) -> Iterator[tuple[int, bool, 
         for row in rows:
             rule = row.violation_rule
             violation = None if rule is None else Violation(rule, row.violation_detail)
-            yield int(row.idx), bool(row.applied), violation
+            yield int(row.idx), bytes(row.chain_hash), bool(row.applied), violation
 
 
 def receipt_for(conn: Connection, index: int, *, duplicate: bool = False) -> Receipt:

@@ -30,7 +30,9 @@ from tests.vectors.bundles.sealing import (
 from tests.vectors.bundles.story import LOT_C, MAISON, passport_story
 from verifier import Report, verify_bundle
 
-STATEMENT = VerdictStatement(ORIGIN, 20, bytes(range(32)), bytes(HASH_SIZE))
+SCARF = "/01/08000000001016/21/ORCIXS3356CPAJNMKYAQ"
+STATEMENT = VerdictStatement(ORIGIN, 20, bytes(range(32)), "passport", SCARF, bytes(HASH_SIZE))
+DIGEST = "A" * 43 + "="
 
 
 def _verify(bundle: Bundle) -> Report:
@@ -62,32 +64,49 @@ def test_a_statement_never_passes_for_a_checkpoint_nor_the_reverse() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "spola verdicts v2\nvectors.spola.local/ledger\n1\nAA==\nAA==\n",
-        "spola verdicts v1\nvectors.spola.local/ledger\n01\n" + "A" * 43 + "=\n" + "A" * 43 + "=\n",
-        "spola verdicts v1\nvectors.spola.local/ledger\n1\n" + "A" * 43 + "=\nAAAA\n",
-        "spola verdicts v1\nvectors.spola.local/ledger\n1\n" + "A" * 43 + "=\n",
+        f"spola verdicts v1\nvectors.spola.local/ledger\n1\n{DIGEST}\n{DIGEST}\n",
+        f"spola verdicts v2\nvectors.spola.local/ledger\n01\n{DIGEST}\nitem\n\"x\"\n{DIGEST}\n",
+        f"spola verdicts v2\nvectors.spola.local/ledger\n1\n{DIGEST}\nitem\n\"x\"\nAAAA\n",
+        f"spola verdicts v2\nvectors.spola.local/ledger\n1\n{DIGEST}\nitem\n\"x\"\n",
+        f"spola verdicts v2\nvectors.spola.local/ledger\n1\n{DIGEST}\nledger\n\"x\"\n{DIGEST}\n",
+        f"spola verdicts v2\nvectors.spola.local/ledger\n1\n{DIGEST}\nitem\nx\n{DIGEST}\n",
+        f"spola verdicts v2\nvectors.spola.local/ledger\n1\n{DIGEST}\nitem\n1\n{DIGEST}\n",
+        f"spola verdicts v2\nvectors.spola.local/ledger\n1\n{DIGEST}\nitem\n\"\\u0078\"\n"
+        + f"{DIGEST}\n",
     ],
-    ids=["version", "leading-zero", "short-digest", "no-digest"],
-)
+    ids=[
+        "v1", "leading-zero", "short-digest", "no-digest", "whole-ledger-scope",
+        "bare-subject", "number-subject", "non-canonical-subject",
+    ],
+)  # fmt: skip
 def test_malformed_statements_are_refused(text: str) -> None:
     with pytest.raises((FormatError, CheckpointError)):
         VerdictStatement.from_text(text)
 
 
-def test_the_digest_covers_index_verdict_rule_and_detail() -> None:
-    def digest(*verdicts: tuple[int, bool, Violation | None]) -> bytes:
+def test_the_digest_covers_index_chain_hash_verdict_rule_and_detail() -> None:
+    def digest(*items: tuple[int, bytes, bool, Violation | None]) -> bytes:
         d = VerdictDigest()
-        for verdict in verdicts:
-            d.add(*verdict)
+        for item in items:
+            d.add(*item)
         return d.digest()
 
     broken = Violation("balance.insufficient", "holds 60 MTR")
-    base = digest((0, True, None), (7, False, broken))
-    assert base != digest((0, True, None), (8, False, broken))
-    assert base != digest((0, True, None), (7, False, replace(broken, detail="holds 61 MTR")))
-    assert base != digest((0, True, None), (7, False, replace(broken, rule="custody.x")))
-    assert base != digest((7, False, broken), (0, True, None))
-    assert base != digest((0, True, None))
+    chain = bytes(range(32))
+    first = (0, chain, True, None)
+    base = digest(first, (7, chain, False, broken))
+    assert base != digest(first, (8, chain, False, broken))
+    assert base != digest(first, (7, bytes(32), False, broken))
+    assert base != digest(first, (7, chain, False, replace(broken, detail="holds 61 MTR")))
+    assert base != digest(first, (7, chain, False, replace(broken, rule="custody.x")))
+    assert base != digest((7, chain, False, broken), first)
+    assert base != digest(first)
+
+
+def test_a_subject_with_a_line_feed_stays_on_its_line() -> None:
+    odd = replace(STATEMENT, scope="actor", subject="urn:spola:actor:x\nspola verdicts v2")
+    note = sign_verdicts(odd, OPERATOR)
+    assert verify_verdicts(note, LOG_VKEY, origin=ORIGIN) == odd
 
 
 def _passport() -> Bundle:
@@ -97,7 +116,9 @@ def _passport() -> Bundle:
 def test_a_statement_for_another_checkpoint_is_refused() -> None:
     good = _passport()
     other = read_bundle(DATA / "valid.bundle").head  # the same log key, another tree
-    moved = replace(good, verdicts=sign_bundle_verdicts(other, good.entries))
+    moved = replace(
+        good, verdicts=sign_bundle_verdicts(other, good.entries, good.scope, good.subject)
+    )
     assert _found(_verify(moved)) == {(3, "verdicts.checkpoint")}
 
 
@@ -153,7 +174,7 @@ def test_a_partial_bundle_without_genesis_or_a_passport_without_documents_is_ref
     rest = [e for e in good.entries if e.index != 0]
     proofs = [p for p in good.inclusion if p.index != 0]
     cut = replace(good, entries=rest, inclusion=proofs)
-    cut = replace(cut, verdicts=sign_bundle_verdicts(good.head, rest))
+    cut = replace(cut, verdicts=sign_bundle_verdicts(good.head, rest, good.scope, good.subject))
     assert (5, "entry.genesis") in _found(_verify(cut))
     bare = replace(good, passports=[])
     assert _found(_verify(bare)) == {(10, "passport.missing")}

@@ -5,8 +5,8 @@ counts are no secret), and may copy validly signed entries of the log anywhere; 
 do is sign a checkpoint or a verdict statement. The bundles are edits of the checked-in passport
 vector (``valid_passport.bundle``). Pure: runs on a verifier-only install too.
 
-The tests marked ``xfail(strict=True)`` document holes the verifier cannot close on its own:
-each names the fix it needs outside ``verifier/``.
+Chain hashes and the scope and subject are bound by the log key's verdict statement
+(``ledger.verdicts``): an attacker who edits them cannot re-sign it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ import pytest
 import verifier.passports
 import verifier.steps
 from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, PassportRecord
-from tests.vectors.bundles.sealing import DATA, LOG_VKEY, Bundle, read_bundle
+from tests.vectors.bundles.sealing import (
+    DATA,
+    LOG_VKEY,
+    Bundle,
+    read_bundle,
+    sign_bundle_verdicts,
+)
 from verifier import Report, verify_bundle
 
 SCARF = "/01/08000000001016/21/ORCIXS3356CPAJNMKYAQ"
@@ -55,7 +61,9 @@ def _found(report: Report) -> set[tuple[int, str, int | None]]:
 def test_an_item_bundle_whose_subject_no_entry_names_whole_is_reported(subject: str) -> None:
     # The scarf's entries relabelled as the history of another item: no entry names it, only
     # a longer string (or a member's name) begins with it. Named whole, the scarf's is valid.
-    named = replace(_good(), scope=SCOPE_ITEM, subject=SCARF, passports=[])
+    good = _good()
+    verdicts = sign_bundle_verdicts(good.head, good.entries, SCOPE_ITEM, SCARF)  # the log's
+    named = replace(good, scope=SCOPE_ITEM, subject=SCARF, passports=[], verdicts=verdicts)
     assert _verify(named).valid
     relabelled = replace(named, subject=subject)
     assert (5, "entry.subject", None) in _found(_verify(relabelled))
@@ -107,28 +115,18 @@ def test_copies_of_a_sale_the_log_does_not_hold_make_no_versions_to_build(
 # -- holes that need a fix outside verifier/ -------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a partial bundle's chain hashes are signed by nobody: ledger/verdicts.py "
-    "VerdictDigest.add should take each entry's published chain hash into the signed list",
-)
 def test_a_chain_hash_rewritten_where_no_neighbour_checks_it_is_reported() -> None:
     good = _good()
     # Entry 11 (lot C's material): neither 10 nor 12 is in the bundle, so no link checks it.
     rewritten = [replace(e, chain_hash=bytes(32)) if e.index == 11 else e for e in good.entries]
-    assert not _verify(replace(good, entries=rewritten)).valid
+    assert _found(_verify(replace(good, entries=rewritten))) == {(9, "verdicts.digest", None)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the manifest's scope and subject are signed by nobody: ledger/verdicts.py "
-    "VerdictStatement should carry them (and the verifier compare them with the manifest's)",
-)
 def test_a_passport_bundle_relabelled_as_an_actors_whole_history_is_reported() -> None:
     # Filanda signed entries 7 and 8 too (lot A, its handover): the scarf's bundle holds only
     # its lot C entries (11, 15), yet reads as "every entry filanda signed".
     relabelled = replace(_good(), scope=SCOPE_ACTOR, subject=FILANDA, passports=[])
-    assert not _verify(relabelled).valid
+    assert _found(_verify(relabelled)) == {(3, "verdicts.subject", None)}
 
 
 def test_passport_records_with_empty_documents_count_against_the_held_bytes(

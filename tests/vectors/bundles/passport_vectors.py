@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ledger.bundle import SCOPE_PASSPORT, EntryRecord, PassportRecord
+from ledger.bundle import SCOPE_ACTOR, SCOPE_PASSPORT, EntryRecord, PassportRecord
 from ledger.canonical import canonical_bytes
 from ledger.envelope import Envelope
 from ledger.events import ActorEvent, KeyEvent, parse_event
@@ -20,7 +20,7 @@ from ledger.passport import Fact, PassportFacts, passport_versions
 from ledger.receipt import Violation
 from passports.build import build_passport
 from tests.vectors.bundles.sealing import partial, seal
-from tests.vectors.bundles.story import SCARF, Vector, passport_story
+from tests.vectors.bundles.story import FILANDA, SCARF, Vector, passport_story
 
 # The scarf's passport: what made it and lot C, lot C's handover, its passport and sale; the
 # genesis entry and the registry entries of filanda and maison.
@@ -73,6 +73,8 @@ def partial_vectors() -> dict[str, Vector]:
     unsold = list(good.entries)
     forged = Violation("lifecycle.wrong_state", "the item is not for sale")
     unsold[sale] = replace(unsold[sale], applied=False, violation=forged)
+    rechained = list(good.entries)
+    rechained[at] = replace(rechained[at], chain_hash=bytes(32))  # neither 10 nor 12 is here
     return {
         "valid_passport": ("a passport bundle: every check passes", good, []),
         "passport_field_altered": (
@@ -99,6 +101,18 @@ def partial_vectors() -> dict[str, Vector]:
             "the scarf's sale published as refused, so that it seems unsold, with the version"
             " it made dropped",
             replace(good, entries=unsold, passports=[records[0]]),
+            [(9, "verdicts.digest", None)],
+        ),
+        "partial_relabelled": (
+            "the scarf's passport bundle presented as every entry filanda signed (it signed 7"
+            " and 8 too, which are left out)",
+            replace(good, scope=SCOPE_ACTOR, subject=FILANDA, passports=[]),
+            [(3, "verdicts.subject", None)],
+        ),
+        "partial_chain_hash_rewritten": (
+            "the chain hash of lot C's material event rewritten, where no neighbour's link"
+            " checks it",
+            replace(good, entries=rechained),
             [(9, "verdicts.digest", None)],
         ),
         "partial_verdicts_unsigned": (

@@ -159,19 +159,22 @@ def partial(
         subject=subject,
         inclusion=proofs,
         passports=passports or [],
-        verdicts=sign_bundle_verdicts(whole.head, entries),
+        verdicts=sign_bundle_verdicts(whole.head, entries, scope, subject),
     )
 
 
-def sign_bundle_verdicts(head: bytes, entries: list[EntryRecord]) -> bytes:
-    """The log key's statement of ``entries``' verdicts for the checkpoint ``head``."""
+def sign_bundle_verdicts(
+    head: bytes, entries: list[EntryRecord], scope: str, subject: str | None
+) -> bytes:
+    """The log key's statement of ``entries``' verdicts and chain hashes, and of the bundle's
+    scope and subject, for the checkpoint ``head``."""
+    assert subject is not None, "a partial bundle names its subject"
     digest = VerdictDigest()
     for record in entries:
-        digest.add(record.index, record.applied, record.violation)
+        digest.add(record.index, record.chain_hash, record.applied, record.violation)
     cp = Checkpoint.from_text(head.decode().split("\n\n")[0] + "\n")
-    return sign_verdicts(
-        VerdictStatement(cp.origin, cp.size, cp.root_hash, digest.digest()), OPERATOR
-    )
+    statement = VerdictStatement(cp.origin, cp.size, cp.root_hash, scope, subject, digest.digest())
+    return sign_verdicts(statement, OPERATOR)
 
 
 def read_bundle(path: Path) -> Bundle:
