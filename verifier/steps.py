@@ -371,11 +371,19 @@ class _Run:
         self._check_verdicts(partial, head)
         if self.trusted is None and self.header.since is None:
             self.report.skipped[4] = "no trusted checkpoint given"
-        # (4) with no consistency proof, only a checkpoint of the head's own size is checked
+        # (4) with no consistency proof: a checkpoint of the head's size must have its root, a
+        # larger one is newer than the bundle; a smaller one cannot be checked
         for rule, checkpoint in (("trusted", self.trusted), ("since", self.header.since)):
             if checkpoint is None or head is None:
                 continue
-            if checkpoint.size != head.size:
+            if checkpoint.size > head.size:
+                # As for a whole ledger: the bundle shows the log as it was before the state
+                # the auditor already trusts (a passport before its item's resale, a key before
+                # its revocation).
+                want = f"a head of at least the {rule} checkpoint's {checkpoint.size} entries"
+                got = f"head of size {head.size}"
+                self.report.add(4, None, f"consistency.{rule}_size", want, got)
+            elif checkpoint.size < head.size:
                 self.report.skipped[4] = "a partial bundle carries no consistency proof"
             elif checkpoint.root_hash != head.root_hash:
                 want = f"root {checkpoint.root_hash.hex()} at size {head.size}"

@@ -250,7 +250,7 @@ def test_trusted_checkpoint_is_checked_against_the_head_only_at_its_own_size() -
     data = good.to_bytes()
     same = verify_bundle(io.BytesIO(data), LOG_VKEY, trusted_checkpoint=good.head, jobs=1)
     assert same.valid and same.step_status(4) == "ok"
-    leaves = [bytes([i]) * 32 for i in range(20)]
+    leaves = [bytes([i]) * 32 for i in range(25)]
     other = verify_bundle(
         io.BytesIO(data), LOG_VKEY, trusted_checkpoint=checkpoint(leaves, 20), jobs=1
     )
@@ -260,3 +260,9 @@ def test_trusted_checkpoint_is_checked_against_the_head_only_at_its_own_size() -
     )
     assert earlier.valid
     assert earlier.step_status(4) == "skipped: a partial bundle carries no consistency proof"
+    # A head older than what the auditor trusts shows the log as it was before (a passport
+    # before a resale, a key before its revocation): reported, as for a whole ledger.
+    later = verify_bundle(
+        io.BytesIO(data), LOG_VKEY, trusted_checkpoint=checkpoint(leaves, 25), jobs=1
+    )
+    assert _found(later) == {(4, "consistency.trusted_size", None)}
