@@ -26,6 +26,7 @@ from api.routes import (
     entries,
     epcis,
     health,
+    home,
     log,
     maturity,
     passports,
@@ -72,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     auth.install(app)
     routers = (
         entries, log, registry, directory, scores, domain, catalogue, circularity, epcis, passports,
-        resolver, maturity, health,
+        resolver, maturity, health, home,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

@@ -1,0 +1,91 @@
+"""``GET /`` (and HEAD): the home page a newcomer opens after ``make run``.
+
+It reads only what the public routes already answer: the tree size and origin (as
+``/healthz``), the passports in subject order (``store.passports``, the read behind
+``/v1/passports``: product name, issuer, subject; no passport document is built, so no
+restricted field is ever at hand), the actors' names (``/v1/actors``) and, for each actor, its
+maturity assessments (``store.maturity``, the read behind ``/v1/actors/{id}/maturity``): an
+actor that signed one has a company page worth linking to. The page itself is
+``api.home_page``'s. It is a page for people, left out of the OpenAPI document like the company
+page; other methods get the framework's 405 problem.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import StoreDep
+from api.home_page import AssessedCompany, Home, ListedPassport, render_home
+from api.passport_http import public_uri
+from ledger.registry import ActorRecord
+from ledger.store.ledger import LedgerStore
+from passports.page import choose_language
+
+router = APIRouter(tags=["pages"])
+
+SHOWN_PASSPORTS: Final = 50
+# Counting reads the passports one page at a time; past this many the page says "more than".
+COUNTED_PASSPORTS: Final = 1000
+# Actors whose assessments are looked up, in registration order (one maturity read each).
+SCANNED_ACTORS: Final = 200
+ACTOR_PAGE: Final = 100
+# The company page's address: /companies/{slug} for urn:spola:actor:{slug}.
+_SLUG: Final = re.compile(r"urn:spola:actor:([a-z0-9][a-z0-9-]{0,62})")
+Lang = Annotated[str | None, Query(max_length=100)]
+
+
+def _actors(store: LedgerStore) -> list[ActorRecord]:
+    found: list[ActorRecord] = []
+    while len(found) < SCANNED_ACTORS:
+        page = store.actors(offset=len(found), limit=ACTOR_PAGE)
+        found += page
+        if len(page) < ACTOR_PAGE:
+            break
+    return found[:SCANNED_ACTORS]
+
+
+def _assessed(store: LedgerStore, actors: list[ActorRecord]) -> list[AssessedCompany]:
+    companies = []
+    for actor in actors:
+        slug = _SLUG.fullmatch(actor.id)
+        if slug is None:
+            continue
+        assessments = store.maturity(actor.id).assessments
+        if assessments:
+            latest = assessments[-1].event.date
+            companies.append(AssessedCompany(actor.name, slug.group(1), latest))
+    return companies
+
+
+def home_facts(store: LedgerStore) -> Home:
+    """The public facts the home page shows, read from ``store``."""
+    rows = store.passports(after=None, limit=COUNTED_PASSPORTS + 1)
+    actors = _actors(store)
+    names = {actor.id: actor.name for actor in actors}
+    listed = [
+        ListedPassport(row.product, names.get(row.issuer, row.issuer), public_uri("", row.subject))
+        for row in rows[:SHOWN_PASSPORTS]
+    ]
+    return Home(
+        origin=store.origin,
+        tree_size=store.tree_size(),
+        passports=listed,
+        passports_total=min(len(rows), COUNTED_PASSPORTS),
+        passports_more=len(rows) > COUNTED_PASSPORTS,
+        companies=_assessed(store, actors),
+    )
+
+
+@router.api_route(
+    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
+)
+async def home_page(request: Request, store: StoreDep, lang: Lang = None) -> HTMLResponse:
+    language = choose_language(request.headers.get("accept-language"), lang)
+    home = await run_in_threadpool(home_facts, store)
+    html = render_home(home, language)
+    return HTMLResponse(html, headers={"Vary": "Accept-Language", "Cache-Control": "no-cache"})

@@ -1,0 +1,189 @@
+"""The home page at ``/`` over the real app, on the demo ledger and on an empty one, SQLite and
+PostgreSQL.
+
+A newcomer runs ``make run`` and opens ``/``: a page in Italian or English that says what the
+ledger is, shows the log's origin and size (the same as ``/healthz``), lists the passports with
+links that open their consumer pages and the assessed companies with links to their company
+pages, and never shows a restricted field: lots and delivery notes stay out of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.demo_story import BAGS, BRAND, DOUBLE_SPEND, FLANNEL, JACKETS, SCARVES, TWILL, WOOL_MILL
+from api.routes import home
+from tests.integration.api_support import Api, assert_problem, get_json, running_api, store_of
+
+pytestmark = pytest.mark.integration
+
+PIECES = {*SCARVES, *JACKETS, *BAGS}
+LOT_OR_NOTE = re.compile(r"urn:spola:lot:[\w.:-]+|DDT-[A-Z]{2}-\d+")
+EXTERNAL = re.compile(
+    r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""",
+    re.I,
+)
+
+
+class Page(HTMLParser):
+    """The links of a page, and the text of each element that carries an ``id``."""
+
+    VOID = frozenset({"meta", "link", "br", "img", "input", "hr"})
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.by_id: dict[str, str] = {}
+        self._open: list[tuple[str, str | None]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "a" and found.get("href"):
+            self.links.append(str(found["href"]))
+        if tag in self.VOID:
+            return
+        self._open.append((tag, found.get("id")))
+        if found.get("id"):
+            self.by_id[str(found["id"])] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open and self._open.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        for _, element in self._open:
+            if element:
+                self.by_id[element] += data
+
+
+def home_page(api: Api, lang: str | None = None, **headers: str) -> httpx.Response:
+    """GET / (in ``lang``, if given) and insist on a 200 HTML page."""
+    params = {} if lang is None else {"lang": lang}
+    response: httpx.Response = api.client.get("/", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    return response
+
+
+def english(api: Api) -> str:
+    return home_page(api, "en").text
+
+
+def test_home_page_speaks_italian_by_default_and_english_when_asked(demo: Api) -> None:
+    italian = home_page(demo).text
+    assert '<html lang="it">' in italian and "Passaporti emessi" in italian
+    for answer in (
+        demo.client.get("/", params={"lang": "en"}),
+        home_page(demo, **{"Accept-Language": "en-GB,en;q=0.9,it;q=0.5"}),
+    ):
+        assert answer.status_code == 200
+        assert '<html lang="en">' in answer.text
+        assert "Passports issued" in answer.text and "Passaporti emessi" not in answer.text
+    # ?lang= wins over Accept-Language; an unknown language falls back to Italian.
+    chosen = demo.client.get("/", params={"lang": "it"}, headers={"Accept-Language": "en"})
+    assert '<html lang="it">' in chosen.text
+    assert '<html lang="it">' in demo.client.get("/", params={"lang": "klingon"}).text
+    assert home_page(demo).headers["vary"] == "Accept-Language"
+
+
+def test_head_answers_like_get_and_other_methods_are_refused(demo: Api) -> None:
+    head = demo.client.head("/")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == "text/html; charset=utf-8"
+    for method in ("POST", "PUT", "DELETE"):
+        assert_problem(demo.client.request(method, "/"), 405, "method-not-allowed")
+
+
+def test_every_passport_link_opens_its_consumer_page(demo: Api) -> None:
+    page = Page(english(demo))
+    pieces = [link for link in page.links if link.startswith("/01/")]
+    assert {link.removesuffix("?lang=en") for link in pieces} == PIECES
+    listed = get_json(demo, "/v1/passports")["passports"]
+    assert page.by_id["passports-total"].strip() == f"{len(listed)} in all"
+    for link in pieces:
+        consumer = demo.client.get(link)
+        assert consumer.status_code == 200, link
+        assert consumer.headers["content-type"].startswith("text/html")
+        assert '<html lang="en">' in consumer.text
+
+
+def test_every_company_link_opens_its_company_page_and_every_other_link_answers(
+    demo: Api,
+) -> None:
+    page = Page(english(demo))
+    companies = [link for link in page.links if link.startswith("/companies/")]
+    # The brand assessed itself twice, the wool mill once; no one else signed an assessment.
+    assert companies == [f"/companies/{WOOL_MILL}?lang=en", f"/companies/{BRAND}?lang=en"]
+    for link in companies:
+        answer = demo.client.get(link)
+        assert answer.status_code == 200, link
+        assert answer.headers["content-type"].startswith("text/html")
+    others = [link for link in page.links if not link.startswith(("/01/", "/companies/"))]
+    for link in ("/v1/log/checkpoint", "/v1/log/key", "/directory?lang=en", "/docs"):
+        assert link in others
+    for link in others:
+        if link.startswith("#"):
+            continue  # the skip link, to the page's own main
+        target = link if link.startswith("/") else "/" + link  # the language switch: ?lang=
+        assert demo.client.get(target).status_code == 200, link
+
+
+def test_the_tree_size_and_origin_shown_are_the_logs(demo: Api) -> None:
+    page = Page(home_page(demo).text)
+    health = get_json(demo, "/healthz")
+    assert int(page.by_id["tree-size"]) == health["tree_size"] > 100
+    assert page.by_id["origin"] == health["origin"]
+
+
+def test_the_page_says_how_many_when_it_shows_only_the_first(
+    demo: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(home, "SHOWN_PASSPORTS", 3)
+    page = Page(english(demo))
+    assert len([link for link in page.links if link.startswith("/01/")]) == 3
+    assert page.by_id["passports-total"].strip() == f"{len(PIECES)} in all"
+    assert "/v1/passports" in page.links
+    monkeypatch.setattr(home, "COUNTED_PASSPORTS", 5)
+    assert Page(english(demo)).by_id["passports-total"].strip() == "more than 5 in all"
+
+
+def test_an_empty_ledger_renders_and_says_no_passport_was_issued(
+    database_url: str, tmp_path: Path
+) -> None:
+    with running_api(database_url, tmp_path / "home") as api:
+        page = Page(english(api))
+        assert page.by_id["no-passports"] == "No passport has been issued on this ledger yet."
+        assert page.by_id["no-companies"] == "No company has signed a self-assessment yet."
+        assert not [link for link in page.links if link.startswith(("/01/", "/companies/"))]
+        assert int(page.by_id["tree-size"]) == api.tree_size() == 1
+        italian = Page(home_page(api).text)
+        assert italian.by_id["no-passports"].startswith("Nessun passaporto")
+
+
+def test_no_restricted_field_value_appears_on_the_home_page(demo: Api) -> None:
+    operator = store_of(demo).create_token(tier="operator", actor=None)[1]
+    restricted = {DOUBLE_SPEND, FLANNEL, TWILL}
+    for piece in PIECES:
+        full = get_json(demo, f"/v1/passports{piece}", Authorization=f"Bearer {operator}")
+        restricted.update(LOT_OR_NOTE.findall(json.dumps(full)))
+    assert len(restricted) > 10
+    for lang in ("it", "en"):
+        page = home_page(demo, lang).text
+        assert not LOT_OR_NOTE.search(page), LOT_OR_NOTE.search(page)
+        assert not [value for value in restricted if value in page]
+        assert "restricted" not in page
+
+
+def test_the_page_has_no_script_and_fetches_nothing_from_another_host(demo: Api) -> None:
+    for lang in ("it", "en"):
+        page = home_page(demo, lang).text
+        assert "<script" not in page.lower()
+        assert not EXTERNAL.search(page), EXTERNAL.search(page)
+        assert "@font-face" not in page
