@@ -13,9 +13,10 @@ page; other methods get the framework's 405 problem.
 from __future__ import annotations
 
 import re
+import threading
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -81,11 +82,40 @@ def home_facts(store: LedgerStore) -> Home:
     )
 
 
+class _Latest:
+    """The home facts of the latest tree size, one per app (``app.state.home``): computing
+    them takes up to a few hundred reads (``SCANNED_ACTORS`` maturity reads among them), so a
+    public page must not redo that for every request. The facts change only when the log grows
+    (every passport, actor and assessment is an entry), so the tree size, one cheap read, is
+    the key; the lock makes concurrent requests wait for one computation, not run their own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: Home | None = None
+
+    def get(self, store: LedgerStore) -> Home:
+        with self._lock:
+            if self._held is None or self._held.tree_size != store.tree_size():
+                self._held = home_facts(store)
+            return self._held
+
+
+_CREATING = threading.Lock()
+
+
+def _latest(app: FastAPI) -> _Latest:
+    with _CREATING:
+        if not hasattr(app.state, "home"):
+            app.state.home = _Latest()
+        latest: _Latest = app.state.home
+        return latest
+
+
 @router.api_route(
     "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
 )
 async def home_page(request: Request, store: StoreDep, lang: Lang = None) -> HTMLResponse:
     language = choose_language(request.headers.get("accept-language"), lang)
-    home = await run_in_threadpool(home_facts, store)
+    home = await run_in_threadpool(_latest(request.app).get, store)
     html = render_home(home, language)
     return HTMLResponse(html, headers={"Vary": "Accept-Language", "Cache-Control": "no-cache"})

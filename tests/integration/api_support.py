@@ -25,6 +25,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.demo import seed_demo
 from api.main import create_app
@@ -38,6 +39,7 @@ from ledger.hashing import leaf_hash
 from ledger.proofs import verify_inclusion
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
+from ledger.store.schema import feeds
 from signer.transport import HttpTransport
 from tests.terminal import Terminal
 
@@ -102,6 +104,14 @@ class Api:
 def batch_body(envelopes: Sequence[Envelope | dict[str, Any]]) -> bytes:
     items = [e.to_json() if isinstance(e, Envelope) else e for e in envelopes]
     return json.dumps({"envelopes": items}).encode("utf-8")
+
+
+def operator_at_head(store: LedgerStore, home: Path) -> Terminal:
+    """The operator's terminal, positioned at the head of its feed (after a demo, say)."""
+    key = load_operator(home).key
+    with store.connect() as conn:
+        head = conn.execute(select(feeds).where(feeds.c.key_id == key.public_key.key_id)).one()
+    return Terminal(actor=OPERATOR_ACTOR, key=key, seq=head.seq + 1, prev=head.digest)
 
 
 def operator_terminal(client: TestClient, home: Path) -> Terminal:

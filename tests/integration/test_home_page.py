@@ -19,7 +19,15 @@ import pytest
 
 from api.demo_story import BAGS, BRAND, DOUBLE_SPEND, FLANNEL, JACKETS, SCARVES, TWILL, WOOL_MILL
 from api.routes import home
-from tests.integration.api_support import Api, assert_problem, get_json, running_api, store_of
+from ledger.store.ledger import LedgerStore
+from tests.integration.api_support import (
+    Api,
+    assert_problem,
+    get_json,
+    operator_at_head,
+    running_api,
+    store_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +159,38 @@ def test_the_page_says_how_many_when_it_shows_only_the_first(
     assert page.by_id["passports-total"].strip() == f"{len(PIECES)} in all"
     assert "/v1/passports" in page.links
     monkeypatch.setattr(home, "COUNTED_PASSPORTS", 5)
+    _grow(demo, "urn:spola:actor:sartoria-nuova")  # the facts are kept until the log grows
     assert Page(english(demo)).by_id["passports-total"].strip() == "more than 5 in all"
+
+
+def _grow(api: Api, actor: str) -> None:
+    envelope = operator_at_head(store_of(api), api.settings.home).register(actor)
+    response = api.client.post(
+        "/v1/entries", content=envelope.to_bytes(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_the_facts_are_gathered_once_per_tree_size(
+    demo: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A public page must not cost hundreds of reads a request: the facts are kept for the
+    # log's size, and gathered again once it grows.
+    gathered = []
+    real = home.home_facts
+
+    def counting(store: LedgerStore) -> home.Home:
+        gathered.append(store.tree_size())
+        return real(store)
+
+    monkeypatch.setattr(home, "home_facts", counting)
+    for _ in range(3):
+        home_page(demo)
+    assert len(gathered) == 1
+    _grow(demo, "urn:spola:actor:laboratorio-nuovo")
+    page = Page(home_page(demo).text)
+    assert gathered == [gathered[0], gathered[0] + 1]
+    assert int(page.by_id["tree-size"]) == get_json(demo, "/healthz")["tree_size"]
 
 
 def test_an_empty_ledger_renders_and_says_no_passport_was_issued(

@@ -31,17 +31,15 @@ from sqlalchemy import Engine, create_engine, event, make_url, select, text
 from api.demo import seed_demo
 from api.demo_story import JACKETS
 from api.main import create_app
-from api.operator import init_home, load_operator
+from api.operator import init_home
 from api.settings import Settings
 from ledger.checkpoint import verify_checkpoint
-from ledger.events import OPERATOR_ACTOR
 from ledger.hashing import leaf_hash
 from ledger.keys import PrivateKey
 from ledger.proofs import verify_inclusion
 from ledger.store.ledger import LedgerStore, StoreUnavailableError
-from ledger.store.schema import feeds, log_head
-from tests.integration.api_support import DEMO_ENTRIES
-from tests.terminal import Terminal
+from ledger.store.schema import log_head
+from tests.integration.api_support import DEMO_ENTRIES, operator_at_head
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -130,14 +128,6 @@ def _wait_replayed(replica: Engine, size: int) -> None:
         time.sleep(0.05)
 
 
-def _operator(store: LedgerStore, home: Path) -> Terminal:
-    """The operator's terminal, positioned at the head of its feed on the primary."""
-    key = load_operator(home).key
-    with store.connect() as conn:
-        head = conn.execute(select(feeds).where(feeds.c.key_id == key.public_key.key_id)).one()
-    return Terminal(actor=OPERATOR_ACTOR, key=key, seq=head.seq + 1, prev=head.digest)
-
-
 @pytest.fixture(scope="module")
 def served(
     clusters: Clusters, tmp_path_factory: pytest.TempPathFactory
@@ -198,7 +188,9 @@ def test_a_write_lands_on_the_primary_and_reaches_replica_reads_after_replay(
     replica = create_engine(store.read_engine.url, isolation_level="AUTOCOMMIT")
     try:
         before = _size(replica)
-        envelope = _operator(store, home).register("urn:spola:actor:replica-test", name="Replica")
+        envelope = operator_at_head(store, home).register(
+            "urn:spola:actor:replica-test", name="Replica"
+        )
         _pause_replay(replica, paused=True)
         try:
             posted = client.post(
