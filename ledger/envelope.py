@@ -283,4 +283,9 @@ def verify_envelope(envelope: Envelope, public_key: PublicKey) -> None:
         except SignatureError:
             continue
         return
-    raise SignatureError(f"no signature by key {wanted} verifies over the envelope")
+    raise signature_refused(wanted)
+
+
+def signature_refused(key_id: str) -> SignatureError:
+    """The error for an envelope no signature by ``key_id`` verifies (here, or checked before)."""
+    return SignatureError(f"no signature by key {key_id} verifies over the envelope")

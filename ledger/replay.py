@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, verify_envelope
+from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, signature_refused, verify_envelope
 from ledger.errors import FormatError, LedgerError, RuleViolation
 from ledger.events import parse_event
 from ledger.feed import Continuation, FeedHead, check_continuation, payload_digest
@@ -91,13 +91,14 @@ class Replay:
             self.verdicts.append(verdict)
 
     def feed(
-        self, entry: bytes, *, envelope: Envelope | None = None, signature_verified: bool = False
+        self, entry: bytes, *, envelope: Envelope | None = None, signature: bool | None = None
     ) -> Violation | None:
         """Replay the next entry; its verdict. ReplayError if it breaks an admission check.
 
-        ``envelope`` is ``entry`` already parsed; ``signature_verified`` says its signature was
-        checked against the key it names (a key ID is the hash of its key, so that holds
-        forever): only the key's validity at this index is left to check.
+        ``envelope`` is ``entry`` already parsed; ``signature`` is what checking its signature
+        against the key it names gave, when that was done already (a key ID is the hash of its
+        key, so the outcome holds forever): True, only the key's validity at this index is left
+        to check; False, the entry is refused as if checked here; None, it is checked here.
         """
         index = self.size
         try:
@@ -107,8 +108,10 @@ class Replay:
                 raise FormatError("not a single-signature event envelope")
             key_id = envelope.signatures[0].keyid
             signer = signing_key(self.registry, key_id, index)
-            if not signature_verified:
+            if signature is None:
                 verify_envelope(envelope, PublicKey(signer.public_key))
+            elif not signature:
+                raise signature_refused(signer.key_id)
             event = parse_event(envelope.payload)
             digest = payload_digest(envelope.payload)
             kind = check_continuation(
@@ -141,7 +144,7 @@ class Replay:
         return verdict
 
     def check(
-        self, entry: bytes, *, envelope: Envelope | None = None, signature_verified: bool = False
+        self, entry: bytes, *, envelope: Envelope | None = None, signature: bool | None = None
     ) -> Violation | ReplayError | None:
         """Like ``feed``, but an entry that fails admission is returned, not raised.
 
@@ -150,7 +153,7 @@ class Replay:
         The verifier uses this to report every finding, not only the first.
         """
         try:
-            return self.feed(entry, envelope=envelope, signature_verified=signature_verified)
+            return self.feed(entry, envelope=envelope, signature=signature)
         except ReplayError as refusal:
             self._taken(None)
             return refusal

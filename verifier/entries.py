@@ -43,10 +43,11 @@ IN_FLIGHT_PER_JOB: Final = 2
 
 # One entry line, checked: (published index, entry bytes when the envelope did not parse,
 # the envelope or why it did not parse, its bytes canonical, leaf hash, published chain hash,
-# published verdict, signature verified). A line that does not parse is its error message; a
-# header record among the entries is its line number; an inclusion proof (partial bundles) is
-# itself.
-EntryResult = tuple[int, bytes, Envelope | str, bool, bytes, bytes, Violation | None, bool]
+# published verdict, signature: True verified, False refused by the key it names, None not
+# checked — no such key known yet, or not a one-signature envelope). A line that does not parse
+# is its error message; a header record among the entries is its line number; an inclusion
+# proof (partial bundles) is itself.
+EntryResult = tuple[int, bytes, Envelope | str, bool, bytes, bytes, Violation | None, bool | None]
 LineResult = EntryResult | InclusionRecord | str | int
 # A batch checked: its lines' results; the keys its verified key events introduced, each with
 # the position of its line; the positions of the entries whose key the checker did not know.
@@ -106,16 +107,17 @@ def _parse_line(line: bytes, number: int) -> LineResult:
     kept = record.entry if isinstance(envelope, str) else b""
     published = None if record.applied else record.violation
     leaf = leaf_hash(record.entry)
-    return (record.index, kept, envelope, canonical, leaf, record.chain_hash, published, False)
+    return (record.index, kept, envelope, canonical, leaf, record.chain_hash, published, None)
 
 
-def signature_verifies(envelope: Envelope | str, cache: KeyCache) -> bool:
-    """The envelope's one signature verifies under the key it names, if that key is known."""
+def check_signature(envelope: Envelope | str, cache: KeyCache) -> bool | None:
+    """Whether the envelope's one signature verifies under the key it names; None when that key
+    is not known (yet), or there is no one signature to check."""
     if isinstance(envelope, str) or len(envelope.signatures) != 1:
-        return False
+        return None
     key = cache.by_id.get(envelope.signatures[0].keyid)
     if key is None:
-        return False
+        return None
     try:
         verify_envelope(envelope, key)
     except LedgerError:
@@ -123,13 +125,23 @@ def signature_verifies(envelope: Envelope | str, cache: KeyCache) -> bool:
     return True
 
 
-def _verified(results: list[LineResult], position: int, cache: KeyCache) -> bytes | None:
-    """Mark entry ``position`` verified; learn and return the key it introduces, if any."""
+def signature_verifies(envelope: Envelope | str, cache: KeyCache) -> bool:
+    """The envelope's one signature verifies under the key it names, if that key is known."""
+    return check_signature(envelope, cache) is True
+
+
+def _checked(
+    results: list[LineResult], position: int, cache: KeyCache, signature: bool
+) -> bytes | None:
+    """Record entry ``position``'s signature check; if it verified, learn and return the key
+    it introduces, if any."""
     result = results[position]
     assert isinstance(result, tuple)
-    results[position] = (*result[:7], True)
+    results[position] = (*result[:7], signature)
     envelope = result[2]
-    raw = _introduced_key(envelope) if isinstance(envelope, Envelope) else None
+    if not signature or not isinstance(envelope, Envelope):
+        return None
+    raw = _introduced_key(envelope)
     if raw is not None:
         cache.learn((raw,))
     return raw
@@ -152,12 +164,13 @@ def check_lines(lines: list[bytes], first_number: int, sent: list[bytes], cache:
         envelope = result[2]
         if isinstance(envelope, str) or len(envelope.signatures) != 1:
             continue  # no signature to verify: step 5 or the replay reports it
-        if envelope.signatures[0].keyid not in by_id:
+        signature = (
+            check_signature(envelope, cache) if envelope.signatures[0].keyid in by_id else None
+        )
+        if signature is None:
             unknown.append(i)
-        elif signature_verifies(envelope, cache):
-            raw = _verified(results, i, cache)
-            if raw is not None:
-                introduced.append((i, raw))
+        elif (raw := _checked(results, i, cache, signature)) is not None:
+            introduced.append((i, raw))
     return results, introduced, unknown
 
 
@@ -232,7 +245,9 @@ class LineChecker:
                 self.known.learn((introduced[at][1],))
                 at += 1
             result = results[position]
-            if isinstance(result, tuple) and signature_verifies(result[2], self.known):
-                _verified(results, position, self.known)
+            if isinstance(result, tuple):
+                signature = check_signature(result[2], self.known)
+                if signature is not None:
+                    _checked(results, position, self.known, signature)
         self.known.learn(raw for _, raw in introduced[at:])
         self.consume(results)

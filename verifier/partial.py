@@ -18,7 +18,7 @@ from typing import Final
 from ledger.bundle import SCOPE_ACTOR, InclusionRecord
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import Checkpoint
-from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, verify_envelope
+from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, signature_refused, verify_envelope
 from ledger.errors import LedgerError, ProofError, RuleViolation, SignatureError
 from ledger.events import ActorEvent, Event, KeyEvent, parse_event
 from ledger.hashing import CHAIN_GENESIS, chain_hash
@@ -28,7 +28,7 @@ from ledger.receipt import Violation
 from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
 from ledger.replay import Registry
 from ledger.verdicts import VerdictDigest
-from verifier.entries import EntryResult, KeyCache, signature_verifies
+from verifier.entries import EntryResult, KeyCache, check_signature
 from verifier.findings import classify_refusal, verdict_text
 from verifier.passports import PassportCheck
 from verifier.report import Report
@@ -154,22 +154,24 @@ class PartialRun:
             if not isinstance(parsed, Envelope):
                 self.passports.events.add(number, None, published is None)
                 continue  # reported in step 5
-            verified = checked or signature_verifies(parsed, known)
-            event = self._admit(number, parsed, verified)
+            signature = checked if checked is not None else check_signature(parsed, known)
+            event = self._admit(number, parsed, signature)
             kept = event if self.passports.records else None  # only step 10 needs the events
             self.passports.events.add(number, kept, published is None)
             if event is not None and published is None:
                 self._registry(number, parsed, event)
 
-    def _admit(self, index: int, envelope: Envelope, verified: bool) -> Event | None:
+    def _admit(self, index: int, envelope: Envelope, signature: bool | None) -> Event | None:
         """What the sequencer checked on admission, save the feed: the event, or a finding."""
         try:
             if envelope.payload_type != EVENT_PAYLOAD_TYPE or len(envelope.signatures) != 1:
                 self.report.add(5, index, "entry.payload", "a one-signature event", "other")
                 return None
             signer = signing_key(self.registry, envelope.signatures[0].keyid, index)
-            if not verified:
+            if signature is None:
                 verify_envelope(envelope, PublicKey(signer.public_key))
+            elif not signature:
+                raise signature_refused(signer.key_id)
             self.report.signatures_checked += 1
             event = parse_event(envelope.payload)
             check_attribution(event, signer)

@@ -51,7 +51,7 @@ from verifier.entries import (
     EntryResult,
     LineChecker,
     LineResult,
-    signature_verifies,
+    check_signature,
 )
 from verifier.findings import classify_refusal, verdict_text
 from verifier.partial import PartialRun
@@ -308,17 +308,22 @@ class _Run:
             self.progress(self.counts["entries"], self.manifest.entries)
 
     def _replay_whole(self) -> None:
-        """Replay the chunk in order; signatures the workers checked are not checked again.
+        """Replay the chunk in order; a signature already checked, verified or refused, is not
+        checked again.
 
         Before the replay, this process checks the signatures whose key a worker had not been
-        sent yet; the replay verifies the rest (keys it has never seen) in order.
+        sent yet; those whose key was learnt only later in the file are checked here; the replay
+        verifies the rest (keys it has never seen) in order.
         """
         for _, entry, parsed, _, _, _, published, checked in self.chunk:
             index = self.replay.size
             envelope = parsed if isinstance(parsed, Envelope) else None
-            verified = checked or signature_verifies(parsed, self.checker.known)
-            outcome = self.replay.check(entry, envelope=envelope, signature_verified=verified)
-            if verified or not isinstance(outcome, LedgerError):
+            # A key learnt since the line was checked (introduced further on) may check it now.
+            signature = (
+                checked if checked is not None else check_signature(parsed, self.checker.known)
+            )
+            outcome = self.replay.check(entry, envelope=envelope, signature=signature)
+            if signature or not isinstance(outcome, LedgerError):
                 self.report.signatures_checked += 1
             if envelope is None:
                 continue  # reported in step 5; the replay refuses it as well

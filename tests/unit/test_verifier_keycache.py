@@ -22,10 +22,10 @@ from ledger.bundle import EntryRecord
 from ledger.canonical import canonical_bytes
 from ledger.envelope import sign_envelope
 from ledger.hashing import CHAIN_GENESIS
-from ledger.keys import PrivateKey
+from ledger.keys import PrivateKey, PublicKey
 from tests.supply import material
 from tests.terminal import Terminal
-from tests.vectors.bundles.sealing import LOG_VKEY, OPERATOR, key, seal
+from tests.vectors.bundles.sealing import DATA, LOG_VKEY, OPERATOR, key, seal
 from tests.vectors.bundles.story import (
     FILANDA,
     SARTORIA,
@@ -186,3 +186,25 @@ def test_what_a_worker_could_not_verify_comes_back_verified_in_line_order() -> N
     assert all(isinstance(r, tuple) and r[7] for r in taken)
     registered = {t.key.public_key.raw for t in story.terminals.values()}
     assert set(checker.known.raw) == registered
+
+
+@pytest.mark.parametrize("name", ["valid", "signature_flip", "payload_byte_flip", "valid_passport"])
+def test_each_signature_is_verified_once_even_when_it_fails(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refused signature used to be verified again by the main process and once more by the
+    # replay: three times the work on a bundle of forged signatures.
+    calls: list[str] = []
+    real = PublicKey.verify
+
+    def counting(self: PublicKey, message: bytes, signature: bytes) -> None:
+        calls.append(self.key_id)
+        real(self, message, signature)
+
+    monkeypatch.setattr(PublicKey, "verify", counting)
+    data = (DATA / f"{name}.bundle").read_bytes()
+    report = verify_bundle(io.BytesIO(data), LOG_VKEY, jobs=1)
+    entries = data.count(b'"kind":"entry"')
+    notes = data.count(b'"kind":"checkpoint"') + data.count(b'"kind":"verdicts"')  # one key each
+    assert len(calls) == entries + notes, f"{len(calls)} verifications, {entries} entries"
+    assert report.valid == name.startswith("valid")
