@@ -106,6 +106,7 @@ class _Run:
         self.counts |= {"inclusion": 0, "passports": 0}
         self.verdict_statements = 0
         self.unreadable = 0  # body lines that did not parse since the last entry (whole ledger)
+        self.taken = 0  # entry lines and lines that did not parse: the progress made
         self.chain_unknown = False
         self.passport_bytes = 0
         self.passports_dropped = False
@@ -236,6 +237,7 @@ class _Run:
                 # entry after it says so by its index (``entry``), and the positions between
                 # are then taken, so that later findings name their own entries.
                 index = self.compact.size + self.unreadable if self.partial is None else None
+                self.taken += 1
                 self.unreadable += self.partial is None
                 self.report.add(1, index, "bundle.line", "a well-formed record", result)
             elif isinstance(result, InclusionRecord):
@@ -248,6 +250,7 @@ class _Run:
                 self.report.add(1, None, "bundle.order", "header records first", f"line {result}")
             else:
                 self.counts["entries"] += 1
+                self.taken += 1
                 self.entry(result)
                 if len(self.chunk) >= CHUNK:
                     self.replay_chunk()
@@ -305,7 +308,7 @@ class _Run:
             self._replay_whole()
         self.chunk.clear()
         if self.progress is not None:
-            self.progress(self.counts["entries"], self.manifest.entries)
+            self.progress(min(self.taken, self.manifest.entries), self.manifest.entries)
 
     def _replay_whole(self) -> None:
         """Replay the chunk in order; a signature already checked, verified or refused, is not

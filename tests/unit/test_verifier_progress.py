@@ -107,3 +107,18 @@ def test_the_command_ends_the_bar_before_the_report(
     shown = _screen(terminal.getvalue())
     assert shown[-1] == "" and "100%" in shown[0] and "\r" in terminal.getvalue()
     assert capsys.readouterr().out.startswith("bundle of ")
+
+
+def test_lines_that_do_not_parse_count_as_progress_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(steps, "CHUNK", 3)
+    data = (DATA / "valid.bundle").read_bytes()
+    manifest = Manifest.from_line(data.split(b"\n", 1)[0] + b"\n")
+    lines = data.split(b"\n")
+    at = next(i for i, line in enumerate(lines) if b'"kind":"entry"' in line)
+    lines[at + 2] = b'{"kind":"entry","broken":'  # an entry line that does not parse
+    calls: list[tuple[int, int]] = []
+    report = verify_bundle(
+        io.BytesIO(b"\n".join(lines)), LOG_VKEY, jobs=1, progress=lambda *c: calls.append(c)
+    )
+    assert not report.valid
+    assert calls[-1] == (manifest.entries, manifest.entries)
