@@ -14,10 +14,10 @@ from functools import cache
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from ledger.catalogue import catalogue
-from passports.page import LANGUAGES, Lang, by_language
+from passports.page import LANGUAGES, Lang, by_language, layout_environment
 
 # Each phrase in Italian and English, side by side.
 STRINGS: Final[Mapping[Lang, Mapping[str, str]]] = by_language(
@@ -69,16 +69,7 @@ MISSING: Final = "\u2013"  # an en dash where a figure is missing
 
 @cache
 def _environment() -> Environment:
-    return Environment(
-        # The pages and their own rules here; the shared layout from the passport page's package.
-        loader=ChoiceLoader(
-            [PackageLoader("api", "templates/directory"), PackageLoader("passports", "templates")]
-        ),
-        autoescape=select_autoescape(["html", "css"], default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return layout_environment("api", "templates/directory")
 
 
 def _summary(name: str, figure: Mapping[str, Any]) -> str:

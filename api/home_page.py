@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
-from passports.page import LANGUAGES, Lang, by_language
+from passports.page import LANGUAGES, Lang, by_language, layout_environment
 
 # Each phrase in Italian and English, side by side; {placeholders} are filled in the template.
 STRINGS: Final[Mapping[Lang, Mapping[str, str]]] = by_language(
@@ -115,16 +115,7 @@ class Home:
 
 @cache
 def _environment() -> Environment:
-    return Environment(
-        # The page and its own rules here; the shared layout from the passport page's package.
-        loader=ChoiceLoader(
-            [PackageLoader("api", "templates/home"), PackageLoader("passports", "templates")]
-        ),
-        autoescape=select_autoescape(["html", "css"], default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return layout_environment("api", "templates/home")
 
 
 def render_home(home: Home, lang: Lang) -> str:

@@ -24,7 +24,14 @@ from functools import cache, partial
 from importlib import resources
 from typing import Any, Final, Literal
 
-from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+from jinja2 import (
+    ChainableUndefined,
+    ChoiceLoader,
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from passports.journey_map import as_decimal, journey_map, places_of
@@ -129,6 +136,21 @@ def _web_url(value: Any) -> str | None:
     # Links the reader may follow: http(s) only, never javascript: or data: from a document.
     url = str(value or "")
     return url if url.startswith(("https://", "http://")) and "\\" not in url else None
+
+
+def layout_environment(package: str, folder: str) -> Environment:
+    """Jinja2 for the pages in ``package``'s ``folder`` that extend this package's shared
+    layout (``templates/layout.html``): every value escaped (CSS included), an undefined name an
+    error, not an empty string."""
+    return Environment(
+        loader=ChoiceLoader(
+            [PackageLoader(package, folder), PackageLoader("passports", "templates")]
+        ),
+        autoescape=select_autoescape(["html", "css"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 @cache

@@ -197,6 +197,19 @@ def seed_demo_database(database_url: str, home: Path) -> None:
         store.close()
 
 
+@contextmanager
+def serving_demo(root: Path) -> Iterator[str]:
+    """The real service on the demo ledger (SQLite under ``root``), on a free local port that
+    is also its public base URL, so that its QR codes and links lead back to it: host:port."""
+    home, url = root / "home", f"sqlite:///{root / 'ledger.db'}"
+    seed_demo_database(url, home)
+    port = free_port()
+    host = f"127.0.0.1:{port}"
+    settings = Settings(database_url=url, home=home, public_base_url=f"http://{host}")
+    with serving(create_app(settings), port):
+        yield host
+
+
 def assert_problem(
     response: httpx.Response, status: int, kind: str, *detail_parts: str
 ) -> dict[str, Any]:

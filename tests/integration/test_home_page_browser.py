@@ -16,9 +16,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from api.demo_story import BAGS, JACKETS, SCARVES
-from api.main import create_app
-from api.settings import Settings
-from tests.integration.api_support import seed_demo_database, serving
+from tests.integration.api_support import serving_demo
 from tests.integration.browser_support import ARTIFACTS, PHONE, other_hosts, phone
 from tests.integration.browser_support import browser as browser  # noqa: PLC0414 (the fixture)
 
@@ -27,10 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("home")
-    home, url = root / "home", f"sqlite:///{root / 'ledger.db'}"
-    seed_demo_database(url, home)
-    with serving(create_app(Settings(database_url=url, home=home))) as served:
+    with serving_demo(tmp_path_factory.mktemp("home")) as served:
         yield served
 
 

@@ -23,9 +23,7 @@ from PIL import Image
 from playwright.sync_api import Browser
 
 from api.demo_story import JACKET, JACKETS
-from api.main import create_app
-from api.settings import Settings
-from tests.integration.api_support import free_port, seed_demo_database, serving
+from tests.integration.api_support import serving_demo
 from tests.integration.browser_support import ARTIFACTS, PHONE, other_hosts, phone
 from tests.integration.browser_support import browser as browser  # noqa: PLC0414 (the fixture)
 
@@ -38,13 +36,7 @@ def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, st
 
     Its public base URL is its own address, so the QR codes it prints lead back to it.
     """
-    root = tmp_path_factory.mktemp("resolver")
-    home, url = root / "home", f"sqlite:///{root / 'ledger.db'}"
-    seed_demo_database(url, home)
-    port = free_port()
-    host = f"127.0.0.1:{port}"
-    settings = Settings(database_url=url, home=home, public_base_url=f"http://{host}")
-    with serving(create_app(settings), port):
+    with serving_demo(tmp_path_factory.mktemp("resolver")) as host:
         yield host, JACKETS[0]
 
 
