@@ -154,7 +154,6 @@ def check_lines(lines: list[bytes], first_number: int, sent: list[bytes], cache:
     whose signature verifies under a key it holds by then.
     """
     cache.learn(sent)
-    by_id = cache.by_id
     results = [_parse_line(line, first_number + i) for i, line in enumerate(lines)]
     introduced: list[tuple[int, bytes]] = []
     unknown: list[int] = []
@@ -164,9 +163,7 @@ def check_lines(lines: list[bytes], first_number: int, sent: list[bytes], cache:
         envelope = result[2]
         if isinstance(envelope, str) or len(envelope.signatures) != 1:
             continue  # no signature to verify: step 5 or the replay reports it
-        signature = (
-            check_signature(envelope, cache) if envelope.signatures[0].keyid in by_id else None
-        )
+        signature = check_signature(envelope, cache)
         if signature is None:
             unknown.append(i)
         elif (raw := _checked(results, i, cache, signature)) is not None:
