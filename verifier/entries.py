@@ -27,7 +27,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Final
+from typing import ClassVar, Final
 
 from ledger.bundle import EntryRecord, InclusionRecord, parse_record
 from ledger.envelope import Envelope, verify_envelope
@@ -73,8 +73,15 @@ class KeyCache:
     """The keys learnt so far, by key ID; each raw key is parsed once, however often sent.
 
     Only the log key and keys introduced by key events whose signature verified are learnt
-    (``check_lines``, ``LineChecker``): the cache holds the ledger's keys, whatever the file.
+    (``check_lines``, ``LineChecker``), so a line that merely looks like a key event adds
+    nothing. Which keys are valid where is the replay's: a key event the registry refuses (a
+    key add signed by an actor, not the operator) may still teach the cache its key. So that
+    such lines cannot grow the cache with the file, it holds at most ``MAX_KEYS``; a line
+    whose key is not held is left to the replay, which verifies it with the registry's key, so
+    the findings do not depend on the cache.
     """
+
+    MAX_KEYS: ClassVar[int] = 100_000  # about 60 MB a process; a ledger's terminals fit
 
     def __init__(self) -> None:
         self.by_id: dict[str, PublicKey] = {}
@@ -83,7 +90,7 @@ class KeyCache:
 
     def learn(self, raw_keys: Iterable[bytes]) -> None:
         for raw in raw_keys:
-            if raw not in self._seen:
+            if raw not in self._seen and len(self.raw) < self.MAX_KEYS:
                 self._seen.add(raw)
                 key = PublicKey(raw)
                 self.by_id[key.key_id] = key

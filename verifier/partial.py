@@ -71,6 +71,7 @@ class PartialRun:
         self.registry.keys[log_key.key_id] = log_key
         self.passports = passports
         self.last: tuple[int, bytes] | None = None  # (index, published chain) of the last entry
+        self.highest = -1  # the highest index step 7 has taken (``check_chunk``)
         # (index, leaf, index in order) of the entry awaiting its proof
         self.pending: tuple[int, bytes, bool] | None = None
         self.entries = 0
@@ -151,13 +152,20 @@ class PartialRun:
 
     def check_chunk(self, chunk: list[EntryResult], known: KeyCache) -> None:
         for number, _, parsed, _, _, _, published, checked in chunk:
+            # Only an index above every one before is the bundle's only entry there: step 10
+            # takes nothing (verdict, event) of any other, whose index another entry's proof
+            # may have proved (``proven`` is by index), so that it makes no version.
+            first = self.highest < number < self.tree_size
+            self.highest = max(self.highest, number)
             if not isinstance(parsed, Envelope):
-                self.passports.events.add(number, None, published is None)
+                if first:
+                    self.passports.events.add(number, None, published is None)
                 continue  # reported in step 5
             signature = checked if checked is not None else check_signature(parsed, known)
             event = self._admit(number, parsed, signature)
             kept = event if self.passports.records else None  # only step 10 needs the events
-            self.passports.events.add(number, kept, published is None)
+            if first:
+                self.passports.events.add(number, kept, published is None)
             if event is not None and published is None:
                 self._registry(number, parsed, event)
 
