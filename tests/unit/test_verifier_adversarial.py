@@ -3,7 +3,8 @@
 The attacker may edit any byte of a bundle and re-seal its manifest (``body_sha256`` and the
 counts are no secret), and may copy validly signed entries of the log anywhere; what it cannot
 do is sign a checkpoint or a verdict statement. The bundles are edits of the checked-in passport
-vector (``valid_passport.bundle``). Pure: runs on a verifier-only install too.
+vector (``valid_passport.bundle``), but for the key cache's (the vectors' honest story, with
+key adds an actor signed). Pure: runs on a verifier-only install too.
 
 Chain hashes and the scope and subject are bound by the log key's verdict statement
 (``ledger.verdicts``): an attacker who edits them cannot re-sign it.
@@ -11,6 +12,7 @@ Chain hashes and the scope and subject are bound by the log key's verdict statem
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import replace
 from typing import Any
@@ -20,19 +22,26 @@ import pytest
 import verifier.passports
 import verifier.steps
 from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, PassportRecord
+from ledger.keys import PrivateKey
 from tests.vectors.bundles.sealing import (
     DATA,
     LOG_VKEY,
+    OPERATOR,
     Bundle,
     read_bundle,
+    seal,
     sign_bundle_verdicts,
 )
+from tests.vectors.bundles.story import add_key, honest_story
 from verifier import Report, verify_bundle
+from verifier.entries import KeyCache, LineChecker, LineResult
 
 SCARF = "/01/08000000001016/21/ORCIXS3356CPAJNMKYAQ"
 LOT_C = "urn:spola:lot:filanda:C"
 FILANDA = "urn:spola:actor:filanda"
 SALE = 19  # the scarf's sale: the entry that makes version 2 of its passport
+ISSUE = 18  # the scarf's passport: version 1
+MAISON_KEY_VALID = 15  # the brand's key is valid from here on (added at 14)
 
 
 def _good() -> Bundle:
@@ -89,12 +98,8 @@ def _copies_of_the_sale(copies: int, *, proofs: bool) -> Bundle:
     )
 
 
-@pytest.mark.parametrize("proofs", [True, False], ids=["failing-proofs", "no-proofs"])
-def test_copies_of_a_sale_the_log_does_not_hold_make_no_versions_to_build(
-    monkeypatch: pytest.MonkeyPatch, proofs: bool
-) -> None:
-    # Each copy made a version, and each version's record a build over all the copies before
-    # it: quadratic in the file (a thousand copies, a megabyte, took half a minute).
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The facts of every passport build step 10 runs, from now on."""
     built: list[Any] = []
     real = verifier.passports.build_passport
 
@@ -103,6 +108,16 @@ def test_copies_of_a_sale_the_log_does_not_hold_make_no_versions_to_build(
         return real(facts)
 
     monkeypatch.setattr(verifier.passports, "build_passport", counting)
+    return built
+
+
+@pytest.mark.parametrize("proofs", [True, False], ids=["failing-proofs", "no-proofs"])
+def test_copies_of_a_sale_the_log_does_not_hold_make_no_versions_to_build(
+    monkeypatch: pytest.MonkeyPatch, proofs: bool
+) -> None:
+    # Each copy made a version, and each version's record a build over all the copies before
+    # it: quadratic in the file (a thousand copies, a megabyte, took half a minute).
+    built = _count_builds(monkeypatch)
     report = _verify(_copies_of_the_sale(40, proofs=proofs))
     found = _found(report)
     assert len(built) == 2  # versions 1 and 2, the log's
@@ -138,3 +153,61 @@ def test_passport_records_with_empty_documents_count_against_the_held_bytes(
     empty = [PassportRecord(SCARF, 1, b"") for _ in range(1000)]
     report = _verify(replace(good, passports=[*good.passports, *empty]))
     assert (1, "bundle.passports", None) in _found(report)
+
+
+# -- step 10: proven is by index; another entry at a proven index must not make a version --
+
+
+def test_copies_of_the_issue_at_indexes_other_entries_proved_make_no_versions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The passport's issue copied after the head's last entry, relabelled with the indexes of
+    # entries 15, 16 and 17 (whose proofs verified, so their indexes are "proven"), each
+    # followed by that entry's proof (which fails for the copy). Step 10 took each copy's
+    # event as the version of a proved index: three versions the log does not hold, each a
+    # build over the copies before it (the cost a8a36ab meant to remove).
+    good = _good()
+    issue = next(e for e in good.entries if e.index == ISSUE)
+    proofs = {p.index: p for p in good.inclusion}
+    entries, inclusion = list(good.entries), list(good.inclusion)
+    copied = [MAISON_KEY_VALID, MAISON_KEY_VALID + 1, MAISON_KEY_VALID + 2]
+    for index in copied:
+        entries.append(replace(issue, index=index))
+        inclusion.append(proofs[index])
+    records = [PassportRecord(SCARF, v, b"{}") for v in range(3, 3 + len(copied))]
+    bundle = replace(
+        good, entries=entries, inclusion=inclusion, passports=[*good.passports, *records]
+    )
+
+    built = _count_builds(monkeypatch)
+    report = _verify(bundle)
+    found = _found(report)
+    assert len(built) == 2  # versions 1 and 2, the log's
+    assert (10, "passport.version", None) in found  # versions 3 to 5: none in the log
+    assert not {rule for _, rule, _ in found} & {"passport.build", "passport.field"}
+    assert (6, "inclusion.proof", MAISON_KEY_VALID + 1) in found
+    assert not report.valid
+
+
+# -- the key cache: keys the registry never holds, learnt within a bound ---------------------
+
+
+def test_key_adds_signed_by_an_actor_cannot_grow_the_key_cache_past_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One actor's key signs key adds the registry refuses (a key add is the operator's); their
+    # signatures verify, so the cache learns their keys: without a bound it grew with the file.
+    story = honest_story()  # the log key and three actors' keys
+    for i in range(50):
+        new = PrivateKey.from_seed(hashlib.sha256(b"junk %d" % i).digest())
+        story.sign(FILANDA, add_key(FILANDA, new))
+    data = seal(story.envelopes).to_bytes()
+    unbounded = verify_bundle(io.BytesIO(data), LOG_VKEY, jobs=1)
+    monkeypatch.setattr(KeyCache, "MAX_KEYS", 6)
+    taken: list[LineResult] = []
+    checker = LineChecker(1, OPERATOR.public_key.raw, taken.extend)
+    checker.submit([record.to_line() for record in seal(story.envelopes).entries], 2)
+    assert len(checker.known.raw) == len(checker.known.by_id) == 6
+    for jobs in (1, 2):
+        bounded = verify_bundle(io.BytesIO(data), LOG_VKEY, jobs=jobs)
+        assert (bounded.findings, bounded.valid) == (unbounded.findings, unbounded.valid)
