@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, ViewportSize, sync_playwright
 
+from tests.integration.api_support import serving_demo
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -57,6 +59,13 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="module")
+def demo_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real service on the demo ledger, on a free local port: its host:port."""
+    with serving_demo(tmp_path_factory.mktemp("demo")) as served:
+        yield served
 
 
 def phone(browser: Browser, host: str, requests: list[str], locale: str) -> Page:

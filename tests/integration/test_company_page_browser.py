@@ -8,32 +8,25 @@ driven by ``browser_support``, as for the passport page; without chromium the te
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser
 
 from api.demo_story import BRAND
-from tests.integration.api_support import serving_demo
 from tests.integration.browser_support import ARTIFACTS, PHONE, other_hosts, phone
 from tests.integration.browser_support import browser as browser  # noqa: PLC0414 (the fixture)
+from tests.integration.browser_support import demo_host as demo_host  # noqa: PLC0414 (the fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serving_demo(tmp_path_factory.mktemp("company")) as served:
-        yield served
-
-
 def test_company_page_draws_its_chart_on_a_phone_from_its_own_host(
-    host: str, browser: Browser
+    demo_host: str, browser: Browser
 ) -> None:
     requests: list[str] = []
-    page = phone(browser, host, requests, locale="en-GB")
-    response = page.goto(f"http://{host}/companies/{BRAND}", wait_until="networkidle")
+    page = phone(browser, demo_host, requests, locale="en-GB")
+    response = page.goto(f"http://{demo_host}/companies/{BRAND}", wait_until="networkidle")
     assert response is not None and response.status == 200
     assert page.get_by_role("heading", level=1).inner_text() == "Maison Navigli (demo)"
     chart = page.locator("svg.pygal-chart")
@@ -46,6 +39,6 @@ def test_company_page_draws_its_chart_on_a_phone_from_its_own_host(
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "company-phone.png"), full_page=True)
-    assert other_hosts(requests, host) == []
+    assert other_hosts(requests, demo_host) == []
     assert [urlsplit(u).path for u in requests] == [f"/companies/{BRAND}"]
     page.context.close()

@@ -9,32 +9,25 @@ for the passport and company pages; without chromium the test skips.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser
 
 from api.demo_story import BAGS, JACKETS, SCARVES
-from tests.integration.api_support import serving_demo
 from tests.integration.browser_support import ARTIFACTS, PHONE, other_hosts, phone
 from tests.integration.browser_support import browser as browser  # noqa: PLC0414 (the fixture)
+from tests.integration.browser_support import demo_host as demo_host  # noqa: PLC0414 (the fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serving_demo(tmp_path_factory.mktemp("home")) as served:
-        yield served
-
-
 def test_home_page_fits_a_phone_and_its_first_passport_opens_the_consumer_page(
-    host: str, browser: Browser
+    demo_host: str, browser: Browser
 ) -> None:
     requests: list[str] = []
-    page = phone(browser, host, requests, locale="it-IT")
-    response = page.goto(f"http://{host}/", wait_until="networkidle")
+    page = phone(browser, demo_host, requests, locale="it-IT")
+    response = page.goto(f"http://{demo_host}/", wait_until="networkidle")
     assert response is not None and response.status == 200
     assert response.headers["content-type"].startswith("text/html")
     heading = page.get_by_role("heading", level=1)
@@ -54,18 +47,18 @@ def test_home_page_fits_a_phone_and_its_first_passport_opens_the_consumer_page(
     assert consumer.headers["content-type"].startswith("text/html")
     assert urlsplit(page.url).path in {*SCARVES, *JACKETS, *BAGS}
     assert page.get_by_role("heading", level=1).is_visible()
-    assert other_hosts(requests, host) == []
+    assert other_hosts(requests, demo_host) == []
     page.context.close()
 
 
-def test_home_page_in_english_for_an_english_phone(host: str, browser: Browser) -> None:
+def test_home_page_in_english_for_an_english_phone(demo_host: str, browser: Browser) -> None:
     requests: list[str] = []
-    page = phone(browser, host, requests, locale="en-GB")
-    response = page.goto(f"http://{host}/", wait_until="networkidle")
+    page = phone(browser, demo_host, requests, locale="en-GB")
+    response = page.goto(f"http://{demo_host}/", wait_until="networkidle")
     assert response is not None and response.status == 200
     assert page.get_by_role("heading", level=1).inner_text() == (
         "A verifiable ledger for the fashion supply chain"
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    assert other_hosts(requests, host) == []
+    assert other_hosts(requests, demo_host) == []
     page.context.close()
