@@ -12,13 +12,12 @@ from typing import TextIO
 from ledger.errors import LedgerError
 from ledger.note import DEFAULT_MAX_BYTES
 from verifier.report import visible
-from verifier.steps import UnusableInputError, verify_bundle
+from verifier.steps import MAX_JOBS, UnusableInputError, verify_bundle
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_UNUSABLE = 2
 
-MAX_JOBS = 256  # far above any laptop's cores; a typo such as 10000 must not fork that many
 MAX_LOG_KEY_BYTES = 4 * 1024  # a vkey is about 100 characters
 MAX_CHECKPOINT_BYTES = DEFAULT_MAX_BYTES  # a signed note's own limit
 
@@ -69,7 +68,7 @@ def _read_bounded(path: Path, limit: int, what: str) -> bytes:
 def _log_key(value: str) -> str:
     # A vkey always holds two "+": a path that exists and is no vkey is read as a file.
     path = Path(value)
-    if value.count("+") < 2 or path.is_file():
+    if value.count("+") < 2 or _is_file(path):
         data = _read_bounded(path, MAX_LOG_KEY_BYTES, "the log key")
         try:
             return data.decode("utf-8").strip()
@@ -78,6 +77,13 @@ def _log_key(value: str) -> str:
                 f"cannot read the log key {value}: not UTF-8 text (byte {exc.start})"
             ) from exc
     return value
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name no file can have (too long, say): then it is no path
+        return False
 
 
 class Progress:

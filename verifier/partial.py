@@ -145,7 +145,7 @@ class PartialRun:
         except ProofError as exc:
             self.report.add(6, record.index, "inclusion.proof", head.root_hash.hex(), str(exc))
             return
-        if pending[2]:  # in the log at its index, and the bundle's only entry there
+        if pending[2]:  # in the log at its index (above the entry before it; see check_chunk)
             self.passports.events.proven.add(record.index)
 
     # -- (7) signatures and key validity by index, from the bundle's registry entries ------

@@ -63,6 +63,7 @@ CHUNK: Final = 2048  # entries replayed together, between progress reports
 # Header records are held until the entries have been read: bounded by count and bytes, not by
 # what the manifest announces. A passport bundle's documents are a few KiB each.
 MAX_PASSPORT_BYTES: Final = 64 * 1024 * 1024  # passport records held for step 10
+MAX_JOBS: Final = 256  # worker processes at most: far above any laptop's cores
 RECORD_OVERHEAD: Final = 128  # bytes a held record costs beyond its document and subject
 MAX_CONSISTENCY: Final = 1  # the proof from the one since checkpoint
 UNREADABLE_LEAF: Final = bytes(32)  # stands for the leaf of an entry line that did not parse
@@ -493,7 +494,7 @@ def verify_bundle(
             trusted = verify_checkpoint(trusted_checkpoint, vkey, origin=manifest.origin)
         except CheckpointError as exc:
             raise UnusableInputError(f"the trusted checkpoint does not verify: {exc}") from exc
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, jobs or min(os.cpu_count() or 1, MAX_JOBS))
     run = _Run(manifest, vkey, log_key, trusted, jobs=jobs, progress=progress)
     name = Verifier.from_vkey(vkey).name
     if name != manifest.origin:

@@ -25,7 +25,7 @@ from spola.cli import build_parser
 from tests.supply import material
 from tests.terminal import Terminal
 from tests.vectors.bundles.sealing import DATA, LOG_VKEY, envelopes, key, read_bundle, seal
-from verifier import Report, UnusableInputError, verify_bundle
+from verifier import Report, UnusableInputError, steps, verify_bundle
 from verifier.cli import MAX_JOBS, MAX_LOG_KEY_BYTES, main
 
 LONE = "lone surrogate"
@@ -300,3 +300,28 @@ def test_cut_escapes_before_it_cuts() -> None:
     report.add(5, 1, "r", "\x1b" * 100, "ok")
     line = report.to_text(width=20).split("\n")[-4]
     assert line.split()[-1] == "\\x1b" * 4 + "…"  # no half escape before the ellipsis
+
+
+def test_the_default_jobs_are_the_cores_but_never_more_than_the_cap(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+
+    class Recording(steps.LineChecker):
+        def __init__(self, jobs: int, *args: Any) -> None:
+            started.append(jobs)
+            super().__init__(jobs, *args)
+
+    monkeypatch.setattr(steps, "LineChecker", Recording)
+    monkeypatch.setattr(steps.os, "cpu_count", lambda: 512)
+    monkeypatch.setattr(steps, "MAX_JOBS", 2)  # so that the test starts two, not 256
+    assert _verify(bundle.read_bytes()).valid
+    assert started == [2]
+
+
+def test_a_log_key_too_long_to_be_a_file_name_is_read_as_a_key(
+    bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(bundle), "--log-key", "origin+" + "a" * 5000 + "+AQ=="]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a C2SP vkey" in err, err
