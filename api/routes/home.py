@@ -4,7 +4,7 @@ It reads only what the public routes already answer: the tree size and origin (a
 ``/healthz``), the passports in subject order (``store.passports``, the read behind
 ``/v1/passports``: product name, issuer, subject; no passport document is built, so no
 restricted field is ever at hand), the actors' names (``/v1/actors``) and, for each actor, its
-maturity assessments (``store.maturity``, the read behind ``/v1/actors/{id}/maturity``): an
+maturity assessments (``store.latest_assessments``, one indexed read an actor): an
 actor that signed one has a company page worth linking to. The page itself is
 ``api.home_page``'s. It is a page for people, left out of the OpenAPI document like the company
 page; other methods get the framework's 405 problem.
@@ -32,7 +32,7 @@ router = APIRouter(tags=["pages"])
 SHOWN_PASSPORTS: Final = 50
 # Counting reads the passports one page at a time; past this many the page says "more than".
 COUNTED_PASSPORTS: Final = 1000
-# Actors whose assessments are looked up, in registration order (one maturity read each).
+# Actors whose latest assessment is looked up, in registration order (one indexed read each).
 SCANNED_ACTORS: Final = 200
 ACTOR_PAGE: Final = 100
 # The company page's address: /companies/{slug} for urn:spola:actor:{slug}.
@@ -51,15 +51,13 @@ def _actors(store: LedgerStore) -> list[ActorRecord]:
 
 
 def _assessed(store: LedgerStore, actors: list[ActorRecord]) -> list[AssessedCompany]:
+    latest = store.latest_assessments([a.id for a in actors if _SLUG.fullmatch(a.id)])
     companies = []
     for actor in actors:
+        assessment = latest.get(actor.id)
         slug = _SLUG.fullmatch(actor.id)
-        if slug is None:
-            continue
-        assessments = store.maturity(actor.id).assessments
-        if assessments:
-            latest = assessments[-1].event.date
-            companies.append(AssessedCompany(actor.name, slug.group(1), latest))
+        if assessment is not None and slug is not None:
+            companies.append(AssessedCompany(actor.name, slug.group(1), assessment.date))
     return companies
 
 
@@ -84,7 +82,7 @@ def home_facts(store: LedgerStore) -> Home:
 
 class _Latest:
     """The home facts of the latest tree size, one per app (``app.state.home``): computing
-    them takes up to a few hundred reads (``SCANNED_ACTORS`` maturity reads among them), so a
+    them takes up to a few hundred reads (one for each of ``SCANNED_ACTORS`` actors), so a
     public page must not redo that for every request. The facts change only when the log grows
     (every passport, actor and assessment is an entry), so the tree size, one cheap read, is
     the key; the lock makes concurrent requests wait for one computation, not run their own."""

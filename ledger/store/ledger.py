@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.assessment import AssessmentEvent
 from ledger.envelope import Envelope
 from ledger.errors import FormatError, LedgerError
 from ledger.events import OPERATOR_ACTOR, ActorEvent
@@ -274,6 +275,11 @@ class LedgerStore:
         """A company's profile, maturity evidence and assessments (``ledger.store.maturity``)."""
         with self.read_connect() as conn:
             return maturity_queries.maturity_facts(conn, actor_id)
+
+    def latest_assessments(self, actor_ids: Sequence[str]) -> dict[str, AssessmentEvent]:
+        """Each actor's latest self-assessment, if it signed one (``ledger.store.maturity``)."""
+        with self.read_connect() as conn:
+            return maturity_queries.latest_assessments(conn, actor_ids)
 
     def actor_flows(self, actor_id: str, *, limit: int) -> circularity_queries.ActorFlows:
         """An actor's inflows, outflows and issued passports (``ledger.store.circularity``)."""

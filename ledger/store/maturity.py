@@ -310,6 +310,25 @@ def _profile(conn: Connection, actor: str) -> ActorEvent:
     return profile
 
 
+def latest_assessments(conn: Connection, actor_ids: Sequence[str]) -> dict[str, AssessmentEvent]:
+    """Each actor's latest applied self-assessment, for those that signed one: one indexed read
+    an actor (its entries in log order), none of the evidence ``maturity_facts`` computes."""
+    found: dict[str, AssessmentEvent] = {}
+    for actor in actor_ids:
+        row = conn.execute(
+            select(log_entries.c.entry)
+            .where(log_entries.c.actor == actor, log_entries.c.event_type == "assessment")
+            .where(log_entries.c.applied.is_(True))
+            .order_by(log_entries.c.idx.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            event = parse_event(_payload(row.entry))
+            if isinstance(event, AssessmentEvent):
+                found[actor] = event
+    return found
+
+
 def maturity_facts(conn: Connection, actor: str) -> MaturityFacts:
     """The company's profile, its evidence now, and its latest assessments with theirs."""
     profile = _profile(conn, actor)

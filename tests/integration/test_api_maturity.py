@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from api.demo_story import BRAND, WOOL_MILL
-from tests.integration.api_support import Api, assert_problem, running_api, urn
+from tests.integration.api_support import Api, assert_problem, running_api, store_of, urn
 
 pytestmark = pytest.mark.integration
 
@@ -97,6 +97,21 @@ def test_company_page_draws_the_chart_without_script_or_other_hosts(demo: Api) -
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
     italian = demo.client.get(f"/companies/{BRAND}?lang=it")
     assert "Prossimi passi" in italian.text and 'lang="it"' in italian.text
+
+
+def test_the_latest_assessments_read_agrees_with_every_maturity_document(demo: Api) -> None:
+    # The home page lists assessed companies from this one read an actor, not from the
+    # maturity document's evidence; both must name the same latest assessment.
+    store = store_of(demo)
+    slugs = [a.id.removeprefix("urn:spola:actor:") for a in store.actors(offset=0, limit=200)]
+    latest = store.latest_assessments([urn(slug) for slug in slugs])
+    assert {urn(BRAND), urn(WOOL_MILL)} <= set(latest)
+    for slug in slugs:
+        assessment = maturity(demo, slug)["assessment"]
+        event = latest.get(urn(slug))
+        assert (None if event is None else event.date) == (
+            None if assessment is None else assessment["date"]
+        ), slug
 
 
 def test_assessment_with_an_unknown_question_is_refused(database_url: str, tmp_path: Path) -> None:
