@@ -51,7 +51,6 @@ STRINGS: Final[Mapping[Lang, Mapping[str, str]]] = by_language(
         ),
         "passports": ("Passaporti emessi", "Passports issued"),
         "count": ("{n} in tutto", "{n} in all"),
-        "more_than": ("più di {n}", "more than {n}"),
         "first_shown": (
             "Qui i primi {shown}; l'elenco completo:",
             "The first {shown} here; the full list:",
@@ -108,8 +107,7 @@ class Home:
     origin: str
     tree_size: int
     passports: Sequence[ListedPassport]  # the first ones, in subject order
-    passports_total: int  # counted up to ``counted_up_to``
-    passports_more: bool  # True when there are more than ``passports_total``
+    passports_total: int  # all the passports of the ledger
     companies: Sequence[AssessedCompany]
 
 

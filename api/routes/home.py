@@ -1,9 +1,10 @@
 """``GET /`` (and HEAD): the home page a newcomer opens after ``make run``.
 
 It reads only what the public routes already answer: the tree size and origin (as
-``/healthz``), the passports in subject order (``store.passports``, the read behind
+``/healthz``), the first passports in subject order (``store.passports``, the read behind
 ``/v1/passports``: product name, issuer, subject; no passport document is built, so no
-restricted field is ever at hand), the actors' names (``/v1/actors``) and, for each actor, its
+restricted field is ever at hand) and how many there are (``store.passport_count``, one
+read), the actors' names (``/v1/actors``) and, for each actor, its
 maturity assessments (``store.latest_assessments``, one indexed read an actor): an
 actor that signed one has a company page worth linking to. The page itself is
 ``api.home_page``'s. It is a page for people, left out of the OpenAPI document like the company
@@ -30,8 +31,6 @@ from passports.page import choose_language
 router = APIRouter(tags=["pages"])
 
 SHOWN_PASSPORTS: Final = 50
-# Counting reads the passports one page at a time; past this many the page says "more than".
-COUNTED_PASSPORTS: Final = 1000
 # Actors whose latest assessment is looked up, in registration order (one indexed read each).
 SCANNED_ACTORS: Final = 200
 ACTOR_PAGE: Final = 100
@@ -63,19 +62,18 @@ def _assessed(store: LedgerStore, actors: list[ActorRecord]) -> list[AssessedCom
 
 def home_facts(store: LedgerStore) -> Home:
     """The public facts the home page shows, read from ``store``."""
-    rows = store.passports(after=None, limit=COUNTED_PASSPORTS + 1)
+    rows = store.passports(after=None, limit=SHOWN_PASSPORTS)
     actors = _actors(store)
     names = {actor.id: actor.name for actor in actors}
     listed = [
         ListedPassport(row.product, names.get(row.issuer, row.issuer), public_uri("", row.subject))
-        for row in rows[:SHOWN_PASSPORTS]
+        for row in rows
     ]
     return Home(
         origin=store.origin,
         tree_size=store.tree_size(),
         passports=listed,
-        passports_total=min(len(rows), COUNTED_PASSPORTS),
-        passports_more=len(rows) > COUNTED_PASSPORTS,
+        passports_total=store.passport_count(),
         companies=_assessed(store, actors),
     )
 

@@ -254,6 +254,11 @@ class LedgerStore:
         with self.read_connect() as conn:
             return passport_queries.passport_list(conn, after=after, limit=limit)
 
+    def passport_count(self) -> int:
+        """How many items have a passport (``ledger.store.passports``)."""
+        with self.read_connect() as conn:
+            return passport_queries.passport_count(conn)
+
     def passport_facts(self, subject: str, version: int | None = None) -> PassportFacts:
         """The facts behind a version (the latest when None) of the passport of ``subject``."""
         with self.read_connect() as conn:

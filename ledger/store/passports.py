@@ -76,6 +76,14 @@ def passport_list(conn: Connection, *, after: str | None, limit: int) -> list[Pa
     return rows
 
 
+def passport_count(conn: Connection) -> int:
+    """How many items have a passport: one read, no event parsed."""
+    query = select(func.count(func.distinct(custody.c.subject))).where(
+        custody.c.action == "passport"
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def versions(conn: Connection, subject: str) -> list[VersionRef]:
     """Every version of the passport of ``subject``, oldest first; NotFoundError if none."""
     rows = conn.execute(

@@ -158,9 +158,12 @@ def test_the_page_says_how_many_when_it_shows_only_the_first(
     assert len([link for link in page.links if link.startswith("/01/")]) == 3
     assert page.by_id["passports-total"].strip() == f"{len(PIECES)} in all"
     assert "/v1/passports" in page.links
-    monkeypatch.setattr(home, "COUNTED_PASSPORTS", 5)
+    monkeypatch.setattr(home, "SHOWN_PASSPORTS", 50)
     _grow(demo, "urn:spola:actor:sartoria-nuova")  # the facts are kept until the log grows
-    assert Page(english(demo)).by_id["passports-total"].strip() == "more than 5 in all"
+    page = Page(english(demo))
+    assert len([link for link in page.links if link.startswith("/01/")]) == len(PIECES)
+    assert page.by_id["passports-total"].strip() == f"{len(PIECES)} in all"
+    assert "/v1/passports" not in page.links  # every one is shown: no pointer to the list
 
 
 def _grow(api: Api, actor: str) -> None:
