@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -133,17 +134,22 @@ def visible(text: str) -> str:
     format characters (the bidi embeddings, overrides and isolates U+202A-U+202E and
     U+2066-U+2069 among them), lone surrogates, private-use and unassigned code points: all
     that ``str.isprintable`` refuses. Printable text, non-ASCII letters included, is unchanged."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+    return _unprintable_escaped(text, _escape)
 
 
 def _json_escaped(text: str) -> str:
     # In JSON text from json.dumps, such a code point can only stand inside a string, where a
-    # \\u escape (a surrogate pair above U+FFFF) means the same code point.
+    # \\u escape (a surrogate pair above U+FFFF) means the same code point; its line feeds
+    # are the indentation's.
+    return _unprintable_escaped(text, _json_escape, keep="\n")
+
+
+def _unprintable_escaped(text: str, escape: Callable[[str], str], keep: str = "") -> str:
+    """``text`` with each code point ``str.isprintable`` refuses, but those in ``keep``,
+    written as ``escape`` writes it."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() or ch == "\n" else _json_escape(ch) for ch in text)
+    return "".join(ch if ch.isprintable() or ch in keep else escape(ch) for ch in text)
 
 
 def _json_escape(ch: str) -> str:

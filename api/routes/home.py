@@ -50,14 +50,13 @@ def _actors(store: LedgerStore) -> list[ActorRecord]:
 
 
 def _assessed(store: LedgerStore, actors: list[ActorRecord]) -> list[AssessedCompany]:
-    latest = store.latest_assessments([a.id for a in actors if _SLUG.fullmatch(a.id)])
-    companies = []
-    for actor in actors:
-        assessment = latest.get(actor.id)
-        slug = _SLUG.fullmatch(actor.id)
-        if assessment is not None and slug is not None:
-            companies.append(AssessedCompany(actor.name, slug.group(1), assessment.date))
-    return companies
+    slugs = {a.id: found.group(1) for a in actors if (found := _SLUG.fullmatch(a.id))}
+    latest = store.latest_assessments(list(slugs))
+    return [
+        AssessedCompany(actor.name, slugs[actor.id], assessment.date)
+        for actor in actors
+        if (assessment := latest.get(actor.id)) is not None
+    ]
 
 
 def home_facts(store: LedgerStore) -> Home:

@@ -97,15 +97,20 @@ def _payload(entry: bytes) -> bytes:
 
 
 def _events(
-    conn: Connection, actor: str, kinds: Sequence[str], upto: int
+    conn: Connection, actor: str, kinds: Sequence[str], upto: int | None, limit: int = MAX_SCAN
 ) -> list[tuple[int, Event]]:
-    rows = conn.execute(
+    """The actor's latest ``limit`` applied events of ``kinds`` (up to index ``upto``), oldest
+    first."""
+    query = (
         select(log_entries.c.idx, log_entries.c.entry)
         .where(log_entries.c.actor == actor, log_entries.c.event_type.in_(kinds))
-        .where(log_entries.c.applied.is_(True), log_entries.c.idx <= upto)
+        .where(log_entries.c.applied.is_(True))
         .order_by(log_entries.c.idx.desc())
-        .limit(MAX_SCAN)
-    ).all()
+        .limit(limit)
+    )
+    if upto is not None:
+        query = query.where(log_entries.c.idx <= upto)
+    rows = conn.execute(query).all()
     return [(row.idx, parse_event(_payload(row.entry))) for row in reversed(rows)]
 
 
@@ -315,15 +320,7 @@ def latest_assessments(conn: Connection, actor_ids: Sequence[str]) -> dict[str, 
     an actor (its entries in log order), none of the evidence ``maturity_facts`` computes."""
     found: dict[str, AssessmentEvent] = {}
     for actor in actor_ids:
-        row = conn.execute(
-            select(log_entries.c.entry)
-            .where(log_entries.c.actor == actor, log_entries.c.event_type == "assessment")
-            .where(log_entries.c.applied.is_(True))
-            .order_by(log_entries.c.idx.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
-            event = parse_event(_payload(row.entry))
+        for _, event in _events(conn, actor, ("assessment",), None, limit=1):
             if isinstance(event, AssessmentEvent):
                 found[actor] = event
     return found
