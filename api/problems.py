@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ledger.errors import (
     EquivocationError,
@@ -118,6 +119,27 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at the request's path, for a 405's Allow header.
+
+    RFC 9110 §15.5.6 has a 405 name the methods the resource accepts. Starlette names those
+    of the first route that matched the path only, so a path served by two routers would be
+    answered with half of them: each method is tried against every route instead.
+    """
+    scope = request.scope
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def install(app: FastAPI) -> None:
     generate = app.openapi
 
@@ -145,9 +167,13 @@ def install(app: FastAPI) -> None:
         return problem(400, "bad-request", "Bad request", f"{where}: {first.get('msg')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+        answer = problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+        answer.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            answer.headers["Allow"] = ", ".join(allowed_methods(request))
+        return answer
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -498,3 +498,4 @@ def test_unknown_route_is_a_404_problem(app: Api) -> None:
 def test_wrong_method_is_a_405_problem(app: Api) -> None:
     response = app.client.delete("/v1/entries")
     assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "POST"

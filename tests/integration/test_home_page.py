@@ -106,7 +106,9 @@ def test_head_answers_like_get_and_other_methods_are_refused(demo: Api) -> None:
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"] == "text/html; charset=utf-8"
     for method in ("POST", "PUT", "DELETE"):
-        assert_problem(demo.client.request(method, "/"), 405, "method-not-allowed")
+        refused = demo.client.request(method, "/")
+        assert_problem(refused, 405, "method-not-allowed")
+        assert refused.headers["allow"] == "GET, HEAD"
 
 
 def test_every_passport_link_opens_its_consumer_page(demo: Api) -> None:
