@@ -123,31 +123,37 @@ def operator_terminal(client: TestClient, home: Path) -> Terminal:
     return Terminal(actor=OPERATOR_ACTOR, key=key, seq=1, prev=payload_digest(payload))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def listening_socket() -> socket.socket:
+    """A TCP socket bound to a free port on 127.0.0.1, kept bound until the server takes it.
+
+    Picking a free port, closing it and letting the server bind it again would race with
+    every other process on the machine (other test runs share it) for the same port.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @contextmanager
-def serving(app: FastAPI, port: int | None = None) -> Iterator[str]:
-    """``app`` served by uvicorn on 127.0.0.1 (a free port unless given), in a thread: its
+def serving(app: FastAPI, sock: socket.socket | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on ``sock`` (a fresh one unless given): its
     ``host:port``. Stopped, and its lifespan closed, on exit."""
-    port = free_port() if port is None else port
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")
+    sock = listening_socket() if sock is None else sock
+    host, port = sock.getsockname()
+    config = uvicorn.Config(app, log_level="error")
     served = uvicorn.Server(config)
-    thread = threading.Thread(target=served.run, daemon=True)
+    thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not served.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
     try:
-        yield f"127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not served.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.02)
+        yield f"{host}:{port}"
     finally:
         served.should_exit = True
         thread.join(timeout=30)
+        sock.close()
 
 
 @contextmanager
@@ -203,10 +209,10 @@ def serving_demo(root: Path) -> Iterator[str]:
     is also its public base URL, so that its QR codes and links lead back to it: host:port."""
     home, url = root / "home", f"sqlite:///{root / 'ledger.db'}"
     seed_demo_database(url, home)
-    port = free_port()
-    host = f"127.0.0.1:{port}"
+    sock = listening_socket()
+    host = "{}:{}".format(*sock.getsockname())
     settings = Settings(database_url=url, home=home, public_base_url=f"http://{host}")
-    with serving(create_app(settings), port):
+    with serving(create_app(settings), sock):
         yield host
 
 

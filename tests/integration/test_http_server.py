@@ -42,6 +42,7 @@ SCRIPT = Path(sys.executable).with_name("spola")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "spola"]
 STARTUP_SECONDS = 60
 STOP_SECONDS = 20
+BIND_ATTEMPTS = 5
 JSON = {"content-type": "application/json"}
 DEMO_SIZE = DEMO_ENTRIES + 1  # the genesis entry and the demo's
 
@@ -89,20 +90,9 @@ def serving(
     site: Site, *args: str, before_ready: Callable[[], None] | None = None, **env: str
 ) -> Iterator[httpx.Client]:
     """``spola serve`` on a free port; an httpx client for it once ``/healthz`` answers."""
-    port = _free_port()
-    with site.log.open("wb") as log:
-        server = subprocess.Popen(
-            [*COMMAND, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-            env={**site.env, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: workers included, nothing else
-        )
+    server, port = launch([*args], {**site.env, **env}, site.log, before_ready=before_ready)
     try:
-        if before_ready is not None:
-            before_ready()
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            _wait_until_healthy(server, client, site)
             yield client
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=STOP_SECONDS)
@@ -115,18 +105,73 @@ def serving(
             server.wait(timeout=STOP_SECONDS)
 
 
-def _wait_until_healthy(server: subprocess.Popen[bytes], client: httpx.Client, site: Site) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"server exited with {server.returncode}:\n{site.log_text()}")
+def launch(
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    port: int | None = None,
+    before_ready: Callable[[], None] | None = None,
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``spola serve`` on ``port`` (a free one unless given), answering ``/healthz``: the
+    process (its own process group) and its port. Its output is appended to ``log``.
+
+    A port found free may be taken by another process on the machine (other test runs share
+    it) before the server binds it: the server then exits with "address already in use", and
+    when the port was ours to choose another one is tried. The health check waits for the
+    server to report the port bound, so it never asks a stranger listening there.
+    """
+    for _ in range(BIND_ATTEMPTS):
+        chosen = _free_port() if port is None else port
+        start = log.stat().st_size if log.exists() else 0
+        with log.open("ab") as out:
+            server = subprocess.Popen(
+                [*COMMAND, "serve", "--host", "127.0.0.1", "--port", str(chosen), *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: workers included, nothing else
+            )
         try:
-            if client.get("/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server not healthy within {STARTUP_SECONDS}s:\n{site.log_text()}")
+            if before_ready is not None:
+                ready, before_ready = before_ready, None  # once, for the first server started
+                ready()
+            if _wait_until_healthy(server, chosen, log, start):
+                return server, chosen
+        except BaseException:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=STOP_SECONDS)
+            raise
+        if port is not None:
+            break
+    pytest.fail(f"no port could be bound in {BIND_ATTEMPTS} attempts:\n{_since(log, 0)}")
+
+
+def _wait_until_healthy(server: subprocess.Popen[bytes], port: int, log: Path, start: int) -> bool:
+    """Whether the server came up; False if it lost its port to another process."""
+    bound = f"running on http://127.0.0.1:{port} "
+    deadline = time.monotonic() + STARTUP_SECONDS
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+        while time.monotonic() < deadline:
+            said = _since(log, start)
+            if server.poll() is not None:
+                if "address already in use" in said:
+                    return False
+                pytest.fail(f"server exited with {server.returncode}:\n{said}")
+            if bound in said:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        return True
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+    pytest.fail(f"server not healthy within {STARTUP_SECONDS}s:\n{_since(log, start)}")
+
+
+def _since(log: Path, start: int) -> str:
+    with log.open("rb") as text:
+        text.seek(start)
+        return text.read().decode(errors="replace")
 
 
 def _operator(client: httpx.Client, home: Path) -> Terminal:
@@ -198,6 +243,23 @@ def test_served_log_answers_over_real_http(site: Site) -> None:
         )
         again = client.post("/v1/entries", content=envelope.to_bytes(), headers=JSON)
         assert (again.status_code, again.json()["duplicate"]) == (200, True)
+
+
+def test_a_port_taken_before_the_server_binds_it_is_given_up_for_another(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race of picking a free port and binding it later, made certain: the first port
+    offered is held by a listener of our own, as another process might hold it."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        offers, real = iter([taken]), _free_port
+        monkeypatch.setattr(sys.modules[__name__], "_free_port", lambda: next(offers, 0) or real())
+        with serving(site) as client:
+            assert client.base_url.port != taken
+            assert client.get("/healthz").json()["tree_size"] == DEMO_SIZE
+    assert f"('127.0.0.1', {taken}): address already in use" in site.log_text()
 
 
 def test_served_log_refuses_oversize_bodies_over_real_http(site: Site) -> None:

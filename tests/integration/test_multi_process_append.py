@@ -46,7 +46,7 @@ from ledger.store.ledger import LedgerStore
 from ledger.store.schema import checkpoints, equivocations, log_entries, log_head, merkle_nodes
 from tests.conftest import enrol
 from tests.integration.test_api_independent_client import mth
-from tests.integration.test_http_server import COMMAND, _entries, _free_port, _operator
+from tests.integration.test_http_server import COMMAND, _entries, _operator, launch
 from tests.supply import facility, material
 from tests.terminal import Terminal
 
@@ -86,34 +86,17 @@ class Server:
     env: dict[str, str]
     log: Path
     args: tuple[str, ...] = ()
-    port: int = field(default_factory=_free_port)
+    port: int | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        assert self.port is not None, "the server has not started"
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [*COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: workers included
-            )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        with httpx.Client(base_url=self.url, timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    pytest.fail(f"server exited with {self.process.returncode}:\n{self.text()}")
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-        pytest.fail(f"server not healthy within {STARTUP_SECONDS}s:\n{self.text()}")
+        """Started and healthy; a restart keeps the port the terminals know."""
+        self.process, self.port = launch(list(self.args), self.env, self.log, self.port)
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no shutdown, no flush, mid-transaction."""
@@ -295,8 +278,8 @@ def test_two_servers_appending_at_once_never_fork_or_leave_a_gap(
     # A wide window, so that concurrent single submissions surely meet in one group.
     env = operator_env(tmp_path, database_url, SPOLA_GROUP_COMMIT_MS="100")
     servers = [Server(env, tmp_path / "a.log"), Server(env, tmp_path / "b.log")]
-    urls = [s.url for s in servers]
     with running(*servers):
+        urls = [s.url for s in servers]
         slugs = [f"bottega-{i}" for i in range(TERMINALS)]
         terminals = enrol_terminals(urls[0], tmp_path / "home", slugs)
         feeders = [
