@@ -66,6 +66,9 @@ log_entries = Table(
     Index(None, "leaf_hash"),
     # An actor's own entries in log order: track records, maturity metrics, actor bundles, EPCIS.
     Index(None, "actor", "idx"),
+    # An actor's entries of one type in log order: its latest assessment (home page, maturity)
+    # without walking the rest of its history.
+    Index(None, "actor", "event_type", "idx"),
 )
 
 # Perfect subtrees of the Merkle tree: (level, idx) covers leaves [idx·2^level, (idx+1)·2^level).
