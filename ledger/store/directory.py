@@ -35,7 +35,8 @@ from ledger.profiles import (
     Offer,
     Place,
 )
-from ledger.store.schema import actors, log_entries, lots
+from ledger.store.reads import latest_of_types
+from ledger.store.schema import actors, lots
 from ledger.store.track_record import Figure, History, actor_history, figures
 from ledger.supply import LotLine, MaterialEvent, ProcessEvent
 
@@ -105,19 +106,15 @@ def registered(conn: Connection) -> dict[str, ActorEvent]:
     return found
 
 
-def _declared(conn: Connection, actor_id: str | None) -> dict[str, tuple[int, ProfileEvent]]:
-    query = (
-        select(log_entries.c.idx, log_entries.c.entry)
-        .where(log_entries.c.event_type == "profile", log_entries.c.applied.is_(True))
-        .order_by(log_entries.c.idx)
-    )
-    if actor_id is not None:
-        query = query.where(log_entries.c.actor == actor_id)
+def _declared(conn: Connection, actor_ids: Iterable[str]) -> dict[str, tuple[int, ProfileEvent]]:
+    """Each actor's latest applied profile: one index seek an actor, however many profiles it
+    declared before."""
     found: dict[str, tuple[int, ProfileEvent]] = {}
-    for row in conn.execute(query):
-        event = parse_event(_payload(row.entry))
-        if isinstance(event, ProfileEvent):
-            found[event.actor] = (row.idx, event)
+    for actor_id in actor_ids:
+        for index, entry in latest_of_types(conn, actor_id, ("profile",), limit=1):
+            event = parse_event(_payload(entry))
+            if isinstance(event, ProfileEvent):
+                found[event.actor] = (index, event)
     return found
 
 
@@ -126,7 +123,8 @@ def profile(conn: Connection, actor_id: str, on: date) -> Profile:
     everyone = registered(conn)
     if actor_id not in everyone:
         raise NotFoundError(f"no actor {actor_id} in the directory")
-    return _profile(conn, everyone[actor_id], _declared(conn, actor_id).get(actor_id), everyone, on)
+    declared = _declared(conn, [actor_id]).get(actor_id)
+    return _profile(conn, everyone[actor_id], declared, everyone, on)
 
 
 def profiles(
@@ -136,8 +134,8 @@ def profiles(
     ``MAX_ACTORS``), in actor id order. ``keep`` sees only the registration, so a search can
     drop actors out of reach before their history is read."""
     everyone = registered(conn)
-    declared = _declared(conn, None)
     wanted = [a for a in everyone.values() if keep is None or keep(a)]
+    declared = _declared(conn, [a.id for a in wanted])
     return [_profile(conn, a, declared.get(a.id), everyone, on) for a in wanted]
 
 

@@ -32,6 +32,7 @@ from ledger.events import ActorEvent, Event, parse_event
 from ledger.rules import ItemRecord, LotRecord
 from ledger.store.domain import handover_from_row, item_from_row, lot_from_row
 from ledger.store.passports import versions
+from ledger.store.reads import latest_of_types
 from ledger.store.schema import actors, custody, handovers, items, log_entries, lots, provenance
 from ledger.supply import Certificate, MaterialEvent, ProcessEvent
 
@@ -101,17 +102,8 @@ def _events(
 ) -> list[tuple[int, Event]]:
     """The actor's latest ``limit`` applied events of ``kinds`` (up to index ``upto``), oldest
     first."""
-    query = (
-        select(log_entries.c.idx, log_entries.c.entry)
-        .where(log_entries.c.actor == actor, log_entries.c.event_type.in_(kinds))
-        .where(log_entries.c.applied.is_(True))
-        .order_by(log_entries.c.idx.desc())
-        .limit(limit)
-    )
-    if upto is not None:
-        query = query.where(log_entries.c.idx <= upto)
-    rows = conn.execute(query).all()
-    return [(row.idx, parse_event(_payload(row.entry))) for row in reversed(rows)]
+    rows = latest_of_types(conn, actor, kinds, limit=limit, upto=upto)
+    return [(index, parse_event(_payload(entry))) for index, entry in reversed(rows)]
 
 
 def _own(conn: Connection, actor: str, upto: int) -> _Own:

@@ -6,10 +6,10 @@ Every proof reads O(log n) rows: a proof is planned as a set of perfect-subtree 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, true
 
 from ledger.errors import NotFoundError, ProofShapeError
 from ledger.hashing import EMPTY_ROOT
@@ -185,6 +185,44 @@ def verdicts(
             rule = row.violation_rule
             violation = None if rule is None else Violation(rule, row.violation_detail)
             yield int(row.idx), bytes(row.chain_hash), bool(row.applied), violation
+
+
+def latest_of_types(
+    conn: Connection, actor_id: str, types: Sequence[str], *, limit: int, upto: int | None = None
+) -> list[tuple[int, bytes]]:
+    """An actor's latest ``limit`` applied entries of ``types`` (at or below index ``upto``),
+    newest first: (index, entry bytes).
+
+    Asked for several types in one query, a planner walks the actor's history backwards
+    through every entry of the other types (a brand's passports, a mill's profile updates) to
+    find a few, or all of it when there are none. Here each type is one range of the index
+    ``(actor, event_type, applied, idx)``, which holds the log indexes; only the chosen entries
+    are read.
+    """
+    chosen: list[int] = []
+    for kind in types:
+        query = (
+            select(log_entries.c.idx)
+            .where(log_entries.c.actor == actor_id, log_entries.c.event_type == kind)
+            .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
+            .order_by(log_entries.c.idx.desc())
+            .limit(limit)
+        )
+        if upto is not None:
+            query = query.where(log_entries.c.idx <= upto)
+        chosen.extend(conn.execute(query).scalars())
+    chosen = sorted(chosen, reverse=True)[:limit]
+    found: dict[int, bytes] = {}
+    for start in range(0, len(chosen), _CHUNK):
+        part = chosen[start : start + _CHUNK]
+        rows = conn.execute(
+            select(log_entries.c.idx, log_entries.c.entry).where(log_entries.c.idx.in_(part))
+        )
+        found.update((row.idx, bytes(row.entry)) for row in rows)
+    return [(index, found[index]) for index in chosen]
+
+
+_CHUNK = 500  # indexes a query names at once: well under every engine's parameter limit
 
 
 def receipt_for(conn: Connection, index: int, *, duplicate: bool = False) -> Receipt:

@@ -66,9 +66,13 @@ log_entries = Table(
     Index(None, "leaf_hash"),
     # An actor's own entries in log order: track records, maturity metrics, actor bundles, EPCIS.
     Index(None, "actor", "idx"),
-    # An actor's entries of one type in log order: its latest assessment (home page, maturity)
-    # without walking the rest of its history.
-    Index(None, "actor", "event_type", "idx"),
+    # An actor's applied entries of one type in log order, the index holding the indexes: its
+    # latest assessment, profile, or own supply events without walking the rest of its history
+    # (``ledger.store.reads.latest_of_types``).
+    Index(None, "actor", "event_type", "applied", "idx"),
+    # The entries of one type in log order, whoever signed them: the registrations a passport
+    # names its actors from, the registry of a bundle, the actors' versions in EPCIS.
+    Index(None, "event_type", "idx"),
 )
 
 # Perfect subtrees of the Merkle tree: (level, idx) covers leaves [idx·2^level, (idx+1)·2^level).

@@ -32,6 +32,7 @@ from ledger.events import ActorEvent, Event, parse_event
 from ledger.geo import format_km as show_km
 from ledger.geo import great_circle_km
 from ledger.quantities import format_decimal
+from ledger.store.reads import latest_of_types
 from ledger.store.schema import handovers, log_entries, lots, provenance
 from ledger.supply import HandoverEvent, LifecycleEvent, MaterialEvent, ProcessEvent
 
@@ -100,8 +101,8 @@ def _handover_rows(conn: Connection, column: Any, actor_id: str) -> dict[int, An
 def actor_history(conn: Connection, actor_id: str) -> History:
     history = History()
     sent = _handover_rows(conn, handovers.c.sender, actor_id)
-    own = (log_entries.c.actor == actor_id) & log_entries.c.event_type.in_(OWN_TYPES)
-    for idx, event in _events(conn, own):
+    own = latest_of_types(conn, actor_id, OWN_TYPES, limit=MAX_EVENTS)
+    for idx, event in ((i, parse_event(_payload(entry))) for i, entry in own):
         if isinstance(event, MaterialEvent | ProcessEvent):
             history.making.append((idx, event))
         elif isinstance(event, LifecycleEvent) and event.kind in SERVICES:

@@ -1,21 +1,27 @@
 """Reads that run on every page view seek an index instead of walking a history.
 
-The planner's choice is asked with EXPLAIN on the statement the store really sends; on
+The planner's choice is asked with EXPLAIN on the statements the store really sends; on
 PostgreSQL sequential scans are switched off for the question, so that a table of a few rows
-does not make a scan the cheaper answer.
+does not make a scan the cheaper answer. A read of ``log_entries`` that filters on the event
+type must find the type in its index condition: a search by actor alone walks the actor's
+history through every entry of other types (a brand's passports, a mill's profile updates).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
 
+from api.demo_story import BRAND, JACKETS, WOOL_MILL
 from ledger.store.ledger import LedgerStore
 from tests.conftest import enrol
+from tests.integration.api_support import Api, store_of, urn
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -55,6 +61,23 @@ def only_read_of_the_log(store: LedgerStore, read: Callable[[], object]) -> Stat
     return statement
 
 
+def reads_by_type(store: LedgerStore, read: Callable[[], object]) -> list[Statement]:
+    """The statements ``read`` sends that pick ``log_entries`` rows by event type."""
+    with sent(store.engine) as statements, sent(store.read_engine) as replica:
+        read()
+    if store.read_engine is not store.engine:
+        statements += replica
+    return [s for s in statements if re.search(r"FROM log_entries\b.*event_type", s[0], re.S)]
+
+
+def seeks_the_type(engine: Engine, statement: Statement) -> bool:
+    """Whether the plan finds the event type in an index condition, not in a filter."""
+    found = plan(engine, statement)
+    if engine.dialect.name == "sqlite":
+        return re.search(r"USING (COVERING )?INDEX \w+ \([^)]*event_type=", found) is not None
+    return re.search(r"Index Cond: .*event_type", found) is not None
+
+
 def test_an_actors_latest_assessment_is_an_index_seek_past_its_other_entries(
     store: LedgerStore, operator: Terminal
 ) -> None:
@@ -62,4 +85,22 @@ def test_an_actors_latest_assessment_is_an_index_seek_past_its_other_entries(
     store.append([mill.update_self(f"Setificio Comasco {n}") for n in range(40)])
     statement = only_read_of_the_log(store, lambda: store.latest_assessments([mill.actor]))
 
-    assert "ix_log_entries_actor_event_type_idx" in plan(store.read_engine, statement)
+    assert seeks_the_type(store.read_engine, statement), plan(store.read_engine, statement)
+
+
+def test_the_pages_a_visitor_opens_find_entries_by_type_in_an_index(demo: Api) -> None:
+    store = store_of(demo)
+    pages: dict[str, Callable[[], object]] = {
+        "home page assessments": lambda: store.latest_assessments([urn(BRAND), urn(WOOL_MILL)]),
+        "company maturity": lambda: store.maturity(urn(BRAND)),
+        "directory": lambda: store.directory_profiles(date(2026, 11, 27)),
+        "directory profile": lambda: store.directory_profile(urn(WOOL_MILL), date(2026, 11, 27)),
+        "passport": lambda: store.passport_facts(JACKETS[0]),
+    }
+    for page, read in pages.items():
+        statements = reads_by_type(store, read)
+        assert statements, f"{page}: no read by event type seen"
+        walks = [
+            sql for sql, params in statements if not seeks_the_type(store.engine, (sql, params))
+        ]
+        assert not walks, f"{page} walks the log: {walks}"
