@@ -34,6 +34,8 @@ FORMAT_VERSION: Final = 1
 OPERATOR_ACTOR: Final = "urn:spola:actor:operator"
 
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+# RFC 8785 §3.2.2.2 writes U+0000 as this escape, so a payload without it holds no NUL.
+_NUL_ESCAPE: Final = b"\\u0000"
 
 
 def event_time_now() -> str:
@@ -178,6 +180,10 @@ def parse_event(payload: bytes) -> Event:
     Raises FormatError naming the first offending field.
     """
     obj = parse_canonical_object(payload)
+    if _NUL_ESCAPE in payload and _holds_nul(obj):
+        # Text columns on PostgreSQL cannot hold U+0000: refused here, on every engine, rather
+        # than failing the append there and being stored on SQLite.
+        raise FormatError("payload: a string holds U+0000 (NUL), which no field allows")
     kind = obj.get("type")
     model = EVENT_MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
@@ -190,6 +196,21 @@ def parse_event(payload: bytes) -> Event:
     if isinstance(event, KeyEvent):
         _check_key_event_shape(event)
     return event
+
+
+def _holds_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:  # iterative: the payload may be nested up to the parser's depth limit
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _check_key_event_shape(event: KeyEvent) -> None:

@@ -20,6 +20,13 @@ from typing import Final
 from ledger.errors import FormatError
 
 MAX_DIGITS: Final = 28  # significant digits kept; more than any scale in a supply chain needs
+# A decimal string has at most this many digits before and after its point (27 in all, within
+# MAX_DIGITS): every value an event carries is then exact in the arithmetic below, and what the
+# rules derive from it (sums, conversions, masses) fits the store's 40-character decimal
+# columns on every engine — but a tiny amount converted into FTK or DZN, a division that keeps
+# 28 significant digits however small the amount.
+MAX_WHOLE_DIGITS: Final = 15
+MAX_FRACTION_DIGITS: Final = 12
 _EXACT: Final = Context(prec=MAX_DIGITS, traps=[InvalidOperation])
 
 
@@ -90,6 +97,11 @@ def parse_decimal(text: str, *, what: str = "quantity", negative: bool = False) 
         raise FormatError(f"{what} {text!r} is not a plain decimal string such as '12.5'")
     if len(whole) > 1 and whole.startswith("0"):
         raise FormatError(f"{what} {text!r} has a leading zero")
+    if len(whole) > MAX_WHOLE_DIGITS or len(fraction) > MAX_FRACTION_DIGITS:
+        raise FormatError(
+            f"{what} {text!r} has more than {MAX_WHOLE_DIGITS} digits before the point or "
+            f"{MAX_FRACTION_DIGITS} after it"
+        )
     return Decimal(text)
 
 

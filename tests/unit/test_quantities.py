@@ -73,3 +73,16 @@ def test_every_unit_has_a_positive_factor_in_its_dimension() -> None:
 
 def test_json_form_is_a_decimal_string_and_a_code() -> None:
     assert Quantity.parse("12.500", "KGM").to_json() == {"value": "12.5", "unit": "KGM"}
+
+
+@pytest.mark.parametrize(
+    "text", ["1" * 16, "1.0000000000001", "1.00000000000000000000000000009", "9" * 40]
+)
+def test_more_digits_than_the_arithmetic_keeps_exactly_are_refused(text: str) -> None:
+    with pytest.raises(FormatError, match="15 digits before the point or 12 after it"):
+        parse_decimal(text)
+
+
+def test_the_widest_accepted_decimal_is_exact() -> None:
+    widest = "9" * 15 + "." + "9" * 12
+    assert format_decimal(parse_decimal(widest)) == widest
