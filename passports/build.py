@@ -33,6 +33,7 @@ from ledger.supply import (
     ReceiptEvent,
 )
 from passports.graph import ZERO, Graph, Origin, Walk
+from scoring.mci import quantized
 from scoring.product import product_mci, recycled_output_kg
 from scoring.transport import FACTORS, Step, leg, local_shares
 
@@ -43,11 +44,11 @@ KG: Final = Decimal("0.001")
 
 
 def _fraction(value: Decimal) -> str:
-    return format_decimal(value.quantize(FRACTION))
+    return format_decimal(quantized(value, FRACTION))
 
 
 def _kg(value: Decimal) -> str:
-    return format_decimal(value.quantize(KG))
+    return format_decimal(quantized(value, KG))
 
 
 @dataclass(frozen=True)
@@ -274,21 +275,27 @@ def _transport_step(
         (Decimal(p["lat"]), Decimal(p["lon"])) if p["lat"] else None for p in (source, target)
     ]
     mass = sum(moved.values(), ZERO)
-    transport = leg(
-        mode,
-        mass_kg=mass if mass > 0 else KG,
-        distance_km=None if declared is None else Decimal(declared),
-        origin=coords[0],
-        destination=coords[1],
-    )
+    transport = None
+    if declared is not None or None not in coords:
+        transport = leg(
+            mode,
+            mass_kg=mass if mass > 0 else KG,
+            distance_km=None if declared is None else Decimal(declared),
+            origin=coords[0],
+            destination=coords[1],
+        )
+    # Otherwise an end has no coordinates (an actor registered without a facility) and no
+    # distance was declared: the leg is shown without one, and counts no km and no CO2e.
     step = {
         "kind": "transport",
         "what": f"{mode} transport",
         "from": source,
         "to": target,
         "mode": mode,
-        "distance_km": format_decimal(transport.km.quantize(Decimal("0.1"))),
-        "distance_estimated": transport.estimated,
+        "distance_km": None
+        if transport is None
+        else format_decimal(quantized(transport.km, Decimal("0.1"))),
+        "distance_estimated": transport is not None and transport.estimated,
         RESTRICTED: {
             "delivery_note": event.id,
             "mass_kg": _kg(mass),
@@ -365,17 +372,18 @@ def _circularity(facts: PassportFacts, walk: Walk) -> dict[str, Any]:
 def _short_chain(
     walk: Walk, legs: list[tuple[dict[str, Any], Any]], places: _Places
 ) -> dict[str, Any]:
-    km = sum((t.km for _, t in legs), ZERO)
-    co2e = sum((t.co2e_kg for _, t in legs), ZERO)
-    tkm = sum((t.tkm for _, t in legs), ZERO)
+    known = [t for _, t in legs if t is not None]
+    km = sum((t.km for t in known), ZERO)
+    co2e = sum((t.co2e_kg for t in known), ZERO)
+    tkm = sum((t.tkm for t in known), ZERO)
     origin_steps = [places.step(o.actor, o.facility, kg) for o, kg in walk.origins.items()]
     shares = local_shares(origin_steps) if origin_steps else None
     result: dict[str, Any] = {
-        "transport_km": format_decimal(km.quantize(Decimal("0.1"))),
+        "transport_km": format_decimal(quantized(km, Decimal("0.1"))),
         "legs": len(legs),
-        "co2e_kg": format_decimal(co2e.quantize(Decimal("0.0001"))),
+        "co2e_kg": format_decimal(quantized(co2e, Decimal("0.0001"))),
         "factors_version": FACTORS.version,
-        RESTRICTED: {"tkm": format_decimal(tkm.quantize(Decimal("0.000001")))},
+        RESTRICTED: {"tkm": format_decimal(quantized(tkm, Decimal("0.000001")))},
     }
     if shares is not None:
         result["lombardy_share_by_mass"] = _share(shares.lombardy.by_mass)
@@ -396,7 +404,10 @@ def _quality(walk: Walk, legs: list[tuple[dict[str, Any], Any]]) -> list[dict[st
         flags.append({"code": "untraced-inputs", "share": _fraction(part),
                       "materials": sorted({o.material for o, _ in untraced}),
                       "entries": sorted({o.index for o, _ in untraced})})  # fmt: skip
-    estimated = [step["index"] for step, t in legs if t.estimated]
+    estimated = [step["index"] for step, t in legs if t is not None and t.estimated]
     if estimated:
         flags.append({"code": "estimated-distance", "entries": estimated})
+    unknown = [step["index"] for step, t in legs if t is None]
+    if unknown:
+        flags.append({"code": "unknown-distance", "entries": unknown})
     return flags

@@ -11,8 +11,9 @@ transported masses and the short-chain shares.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
@@ -119,13 +120,38 @@ class Graph:
         return self.lot_kg(subject, self._made_quantity[subject])
 
     def walk(self, subject: str, kg: Decimal) -> Walk:
+        """Attribute ``kg`` of ``subject`` to everything upstream of it.
+
+        Each lot or item is expanded once, with the sum of what every path through it draws:
+        splits and merges form a lattice whose paths grow as 2 ** layers, but its lots do not.
+        Nodes are taken latest-made first, so every consumer of a lot has added its share to
+        the lot before the lot is expanded (an input is always made before it is consumed).
+        """
         result = Walk()
-        self._visit(subject, kg, result, 0)
+        pending: dict[str, Decimal] = {subject: kg}
+        depth: dict[str, int] = {subject: 0}
+        queue = [(self._order(subject), subject)]
+        while queue:
+            _, node = heapq.heappop(queue)
+            for child, share in self._expand(node, pending.pop(node), result):
+                if child not in pending:
+                    if child in result.nodes:
+                        raise ValueError(f"{child} is an input of what it made")
+                    pending[child] = ZERO
+                    heapq.heappush(queue, (self._order(child), child))
+                pending[child] += share
+                depth[child] = max(depth.get(child, 0), depth[node] + 1)
+                if depth[child] > MAX_DEPTH:
+                    raise ValueError(f"the making chain of {subject} is deeper than {MAX_DEPTH}")
         return result
 
-    def _visit(self, subject: str, kg: Decimal, result: Walk, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            raise ValueError(f"the making chain of {subject} is deeper than {MAX_DEPTH}")
+    def _order(self, subject: str) -> int:
+        # Latest-made first; a node made outside the facts (never expanded) last.
+        fact = self.made.get(subject)
+        return 1 if fact is None else -fact.index
+
+    def _expand(self, subject: str, kg: Decimal, result: Walk) -> Iterator[tuple[str, Decimal]]:
+        """Record ``kg`` of ``subject``; yield the inputs it draws on, with their kg."""
         result.nodes[subject] += kg
         fact = self.made.get(subject)
         if fact is None:
@@ -137,19 +163,17 @@ class Graph:
         elif isinstance(event, LifecycleEvent):
             result.origins[_recycled_origin(fact, event, subject)] += kg
         elif isinstance(event, ProcessEvent):
-            self._visit_inputs(fact, event, kg, result, depth)
+            yield from self._inputs(fact, event, kg, result)
 
-    def _visit_inputs(
-        self, fact: Fact, event: ProcessEvent, kg: Decimal, result: Walk, depth: int
-    ) -> None:
+    def _inputs(
+        self, fact: Fact, event: ProcessEvent, kg: Decimal, result: Walk
+    ) -> Iterator[tuple[str, Decimal]]:
         share = kg / self.output_kg(event)
         for line in event.inputs:
             if isinstance(line, LotLine):
-                used = self.lot_kg(line.lot, line.quantity)
-                self._visit(line.lot, share * used, result, depth + 1)
+                yield line.lot, share * self.lot_kg(line.lot, line.quantity)
             elif isinstance(line, ItemLine):
-                used = self.item_mass.get(line.item, ZERO)
-                self._visit(line.item, share * used, result, depth + 1)
+                yield line.item, share * self.item_mass.get(line.item, ZERO)
         for extra in event.untraced:
             per = extra.mass_per_unit
             mass = extra.quantity.quantity.as_mass(

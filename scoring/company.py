@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 
 from ledger.quantities import format_decimal
 from scoring.errors import ScoringInputError
+from scoring.mci import quantized
 from scoring.product import SOURCING_SCHEMES, ProductCircularity, Quality
 
 ZERO: Final = Decimal(0)
@@ -28,7 +29,7 @@ _QUALITY_ORDER: Final[tuple[Quality, ...]] = ("measured", "partly estimated", "m
 
 
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else format_decimal(value.quantize(PLACES))
+    return None if value is None else format_decimal(quantized(value, PLACES))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 from typing import Final, Literal, get_args
 
 from scoring.errors import ScoringInputError
@@ -36,6 +36,14 @@ UTILITY_CONSTANT: Final = Decimal("0.9")
 # Fields the 2015 method does not have; under 2015 they are validated but take no part.
 FIELDS_2019_ONLY: Final = ("fs", "cc", "ce")
 PRECISION: Final = 34  # decimal digits for the arithmetic; results are rounded only to present
+
+
+def quantized(value: Decimal, places: Decimal) -> Decimal:
+    """``value`` rounded (half even) to the exponent of ``places``, e.g. ``Decimal("0.001")``,
+    however large it is. The default context's 28 digits refuse (InvalidOperation) to round a
+    product of signed amounts, such as the t·km of 10^15 kg carried 10^15 km, to its places."""
+    digits = max(value.adjusted(), 0) - int(places.as_tuple().exponent) + 2
+    return value.quantize(places, context=Context(prec=max(digits, PRECISION)))
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ledger.passport import PassportFacts
 from ledger.quantities import format_decimal
 from ledger.supply import LifecycleEvent
 from scoring.errors import ScoringInputError
-from scoring.mci import MaterialFlows, MciResult, Method, as_method, mci
+from scoring.mci import MaterialFlows, MciResult, Method, as_method, mci, quantized
 from scoring.transport import Source
 
 ZERO: Final = Decimal(0)
@@ -181,7 +181,7 @@ class ProductCircularity:
 
 
 def _text(value: Decimal) -> str:
-    return format_decimal(value.quantize(PLACES))
+    return format_decimal(quantized(value, PLACES))
 
 
 def _maybe(value: Decimal | None) -> str | None:

@@ -28,6 +28,7 @@ from ledger.store.ledger import LedgerStore
 from passports.build import build_passport
 from scoring.company import Flow, company_mci, cti
 from scoring.errors import ScoringInputError
+from scoring.mci import quantized
 from scoring.product import ProductCircularity, product_mci, recycled_output_kg
 
 router = APIRouter(prefix="/v1", tags=["circularity"])
@@ -41,7 +42,7 @@ PLACES: Final = Decimal("0.000001")
 
 
 def _text(value: Decimal) -> str:
-    return format_decimal(value.quantize(PLACES))
+    return format_decimal(quantized(value, PLACES))
 
 
 def _product(store: LedgerStore, subject: str, method: Literal["2015", "2019"]) -> Any:

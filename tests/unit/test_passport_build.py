@@ -6,9 +6,12 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from ledger.events import ActorEvent, Event, encode_event, parse_event
 from ledger.passport import Fact, PassportFacts, VersionRef
 from passports.build import RESTRICTED, build_passport
+from passports.graph import Graph
 from tests.supply import handover, item, lifecycle, make, material, passport, process, q, take
 
 MILL = "urn:spola:actor:seteria"
@@ -121,3 +124,92 @@ def test_a_repair_is_a_new_version_with_the_repair_in_its_life() -> None:
     assert (first["version"], second["version"]) == (1, 2)
     assert second["circularity"]["repairs"] == 1 and first["circularity"]["repairs"] == 0
     assert second["journey"][-1]["what"] == "repair"
+
+
+def _lattice(layers: int) -> PassportFacts:
+    # Each layer splits a 100 kg lot in two halves and merges them again: 2 events a layer,
+    # but 2 ** layers paths from the scarf back to the raw silk.
+    lot = "urn:spola:lot:seteria:L{}".format
+    steps: list[dict[str, Any]] = [material(lot(0), "100", facility="main")]
+    for n in range(layers):
+        halves = [lot(f"{n}a"), lot(f"{n}b")]
+        steps.append(process([take(lot(n), "100")], [make(h, "50") for h in halves]))
+        steps.append(process([take(h, "50") for h in halves], [make(lot(n + 1), "100")]))
+    steps.append(process([take(lot(layers), "100")], items=[item(SCARF, "100")]))
+    steps.append(passport(SCARF))
+    facts = tuple(Fact(i + 10, _event(MILL, i, f)) for i, f in enumerate(steps))
+    return PassportFacts(SCARF, (VersionRef(1, facts[-1].index, "passport"),), facts, ACTORS)
+
+
+def test_a_lattice_of_splits_and_merges_is_walked_once_per_lot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A supplier's 32 signed events once cost 2 ** 16 walks of the same lots: every passport
+    # downstream of them, and its brand's company page, never answered.
+    calls = 0
+    lot_kg = Graph.lot_kg
+
+    def counted(self: Graph, lot_id: str, quantity: Any) -> Decimal:
+        nonlocal calls
+        calls += 1
+        return lot_kg(self, lot_id, quantity)
+
+    monkeypatch.setattr(Graph, "lot_kg", counted)
+    doc = build_passport(_lattice(16)).document
+    assert calls < 500
+    (silk,) = doc["materials"]
+    assert silk["fraction"] == "1" and silk[RESTRICTED]["mass_kg"] == "100"
+    assert len([s for s in doc["journey"] if s["kind"] == "process"]) == 33
+
+
+def test_the_largest_signed_figures_still_build_a_passport() -> None:
+    # A signed amount has up to 15 digits before its point. A leg of 10^15 kg over 10^15 km is
+    # 10^27 t·km: more than the default decimal context's 28 digits once rounded to its places,
+    # and every page of every product drawing on that leg failed (InvalidOperation).
+    huge = "9" * 15
+    steps: list[tuple[str, dict[str, Any]]] = [
+        (MILL, material(RAW, huge, facility="main")),
+        (MILL, handover("DDT-1", ATELIER, [take(RAW, huge)],
+                        transport={"mode": "road", "distance_km": huge})),
+        (ATELIER, {"type": "receipt", "handover": {"sender": MILL, "id": "DDT-1"},
+                   "accepted": True}),
+        (ATELIER, process([take(RAW, huge)], items=[item(SCARF, huge)], process="sewing")),
+        (ATELIER, lifecycle("sale", SCARF, to=BRAND)),
+        (BRAND, passport(SCARF, product={"name": "Foulard", "category": "scarf",
+                                         "country": "IT", "lifetime_years": huge})),
+    ]  # fmt: skip
+    facts = tuple(Fact(i + 10, _event(actor, i, f)) for i, (actor, f) in enumerate(steps))
+    built = build_passport(PassportFacts(SCARF, (VersionRef(1, 15, "passport"),), facts, ACTORS))
+    doc = built.document
+    assert doc["product"][RESTRICTED]["mass_kg"] == huge
+    assert doc["journey"][1]["kind"] == "transport" and doc["journey"][1]["distance_km"] == huge
+    assert doc["short_chain"][RESTRICTED]["tkm"] == "999999999999998" + "0" * 12  # 28 digits
+    assert Decimal(doc["short_chain"]["co2e_kg"]) > 10**26
+    assert doc["circularity"]["mci"]["lifetime"]["declared_years"] == huge
+
+
+def test_a_leg_to_an_actor_without_a_facility_has_no_distance_and_says_so() -> None:
+    # A shop registered without a facility has no coordinates; a delivery to it declaring no
+    # distance made the builder raise, and every passport of what it received answered 400
+    # ("Not a valid GS1 Digital Link") to the consumer's scan.
+    shop = "urn:spola:actor:negozio"
+    profile = ACTORS[BRAND].model_copy(update={"id": shop, "name": "Negozio", "facilities": []})
+    steps: list[tuple[str, dict[str, Any]]] = [
+        (MILL, material(RAW, "10", facility="main")),
+        (MILL, process([take(RAW, "1")], items=[item(SCARF, "0.25")], process="sewing")),
+        (MILL, lifecycle("sale", SCARF, to=shop)),
+        (MILL, handover("DDT-1", shop, [{"item": SCARF}])),
+        (shop, {"type": "receipt", "handover": {"sender": MILL, "id": "DDT-1"},
+                "accepted": True}),
+        (shop, passport(SCARF)),
+    ]  # fmt: skip
+    facts = tuple(Fact(i + 10, _event(actor, i, f)) for i, (actor, f) in enumerate(steps))
+    actors = ACTORS | {shop: profile}
+    doc = build_passport(
+        PassportFacts(SCARF, (VersionRef(1, 15, "passport"),), facts, actors)
+    ).document
+    (leg,) = [s for s in doc["journey"] if s["kind"] == "transport"]
+    assert leg["index"] == 13 and leg["distance_km"] is None
+    assert leg["distance_estimated"] is False and leg["to"]["name"] == "Negozio"
+    assert doc["short_chain"]["transport_km"] == "0" and doc["short_chain"]["legs"] == 1
+    assert {"code": "unknown-distance", "entries": [13]} in doc["data_quality"]

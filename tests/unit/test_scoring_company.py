@@ -104,3 +104,12 @@ def test_recycled_inflow_is_not_counted_twice_as_renewable() -> None:
     flow = _inflow("0.99", "RWS", "1", recycled="1")
     assert (flow.recycled, flow.renewable_certified) == (Decimal(1), Decimal(0))
     assert flow.circular_in() == 10
+
+
+def test_cti_of_huge_flows_is_presented_not_refused() -> None:
+    # 10^25 kg rounded to 6 places needs 32 digits: the default 28 refused it.
+    flows = [Flow(Decimal(10) ** 25, recycled=Decimal("0.5"))]
+    answer = cti(flows, flows).to_json()
+    assert answer["inflow_kg"] == "1" + "0" * 25 and answer["circular_inflow"] == "0.5"
+    weighted = company_mci([(product_mci(passport()), Decimal(10) ** 25)], "mass").to_json()
+    assert weighted["total_weight"] == "1" + "0" * 25

@@ -187,3 +187,16 @@ def test_an_assumed_category_average_is_flagged() -> None:
     found = product_mci(doc)
     assert "category-average-assumed" in codes(found)
     assert found.data_quality != "measured"
+
+
+def test_large_and_tiny_declared_lifetimes_are_presented_not_refused() -> None:
+    # 10^30 years is 1.7 · 10^29 times the average, and 10^-30 years makes F(X) 5 · 10^30:
+    # rounded to 6 places with the default 28 digits, either raised InvalidOperation.
+    for years, shown, mci in (
+        ("1" + "0" * 30, "1" + "0" * 30, "1"),
+        ("0." + "0" * 29 + "1", "0", "0"),
+    ):
+        found = passport()
+        found["product"]["lifetime_years"] = years
+        answer = product_mci(found).to_json()
+        assert answer["lifetime"]["declared_years"] == shown and answer["mci"] == mci
