@@ -48,7 +48,10 @@ DEFAULT_LANGUAGE: Final[Lang] = "it"
 _MAX_ACCEPT_LANGUAGE: Final = 1000
 
 # The journey map's canvas, in SVG user units (it scales to the screen's width).
-_ACTIVE_SVG: Final = re.compile(r"<script|<foreignobject|\son[a-z]+\s*=|href|url\(", re.I)
+
+# Markup that could run or fetch: matched as elements and attributes, not as bare words, which
+# the QR code's title (its URI, escaped) may spell ("HREF" in a serial, in a host name).
+_ACTIVE_SVG: Final = re.compile(r"<script|<foreignobject|[\s/\"']on[a-z]+\s*=|href\s*=|url\(", re.I)
 _MISSING: Final = "\u2013"  # an en dash where a number is missing
 
 

@@ -9,6 +9,7 @@ same passport through the resolver (``api.routes.resolver``) at the URI its QR c
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -40,6 +41,7 @@ router = APIRouter(prefix="/v1", tags=["passports"])
 
 PassportPath = Annotated[str, Path(min_length=4, max_length=130)]
 BUNDLE_MEDIA_TYPE = "application/vnd.spola.bundle"
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -71,6 +73,13 @@ def list_passports(
     ]
     more = len(rows) == min(limit, settings.max_page)
     return {"passports": listed, "next_after": rows[-1].subject if rows and more else None}
+
+
+def _by_viewer(response: Response) -> Response:
+    # The answer depends on the bearer token, and a "public" one may otherwise be served from a
+    # shared cache to a request that carries one (RFC 9111 sections 3.5 and 4.1).
+    response.headers["Vary"] += ", Authorization"
+    return response
 
 
 def _document(passport: Passport, viewer: ViewerDep) -> tuple[dict[str, Any], bool]:
@@ -110,7 +119,8 @@ async def get_passport_bundle(request: Request, store: StoreDep, pid: PassportPa
         build=_public_document,
     )
     response = etagged(request, body, BUNDLE_MEDIA_TYPE, cache=REVALIDATE)
-    name = subject.strip("/").replace("/", "-")
+    # A lot or serial may hold '"', ';' and '=' (GS1 set 82): only a token-safe name goes out.
+    name = _UNSAFE_IN_FILENAME.sub("_", subject.strip("/").replace("/", "-"))
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.bundle"'
     return response
 
@@ -126,7 +136,7 @@ async def get_passport_version(
     passport = await load(store, _subject(pid), version)
     document, restricted = _document(passport, viewer)
     cache = PRIVATE if restricted else IMMUTABLE
-    return etagged(request, json_bytes(document), "application/json", cache=cache)
+    return _by_viewer(etagged(request, json_bytes(document), "application/json", cache=cache))
 
 
 @router.get("/passports/{pid:path}", summary="The latest version of a passport")
@@ -136,4 +146,4 @@ async def get_passport(
     passport = await load(store, _subject(pid))
     document, restricted = _document(passport, viewer)
     cache = PRIVATE if restricted else REVALIDATE
-    return etagged(request, json_bytes(document), "application/json", cache=cache)
+    return _by_viewer(etagged(request, json_bytes(document), "application/json", cache=cache))

@@ -79,8 +79,12 @@ async def resolve(
     except NotFoundError as exc:
         if wanted == "html":
             page = render_not_found(lang=language, path=path).encode()
-            return Response(page, status_code=404, media_type="text/html; charset=utf-8")
-        return problem(404, "not-found", "No passport", str(exc))
+            missing = Response(page, status_code=404, media_type="text/html; charset=utf-8")
+        else:
+            missing = problem(404, "not-found", "No passport", str(exc))
+        # A label is printed before its passport is issued: never keep "missing" unchecked.
+        missing.headers.update({"Cache-Control": REVALIDATE, "Vary": "Accept, Accept-Language"})
+        return missing
     except FormatError as exc:
         return problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc))
     uri = public_uri(settings.public_base_url, subject)

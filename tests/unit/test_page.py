@@ -367,3 +367,35 @@ def test_the_qr_code_from_passports_qr_is_inlined() -> None:
     html = render(load("jacket"), "en")
     assert '<figure class="qr">' in html and "<svg xmlns" in html
     assert html.count(qr_svg(PAGE_URL).decode("utf-8").strip()) == 1
+
+
+@pytest.mark.parametrize(
+    "page_url",
+    [
+        "https://id.spola.example/01/08000000002020/21/HREF7BQ2XW5GKN3DAJ4Q",  # a random serial
+        "https://passports.hrefashion.example/01/08000000002020/21/I2WCYWNLMFBZJF7IAH3A",
+    ],
+)
+def test_the_qr_code_of_a_uri_spelling_href_is_still_inlined(page_url: str) -> None:
+    # The check for active SVG matched "href" anywhere, even in the URI the QR code's title
+    # names: one serial in about 60 000, or every page of a brand whose host spells it, lost
+    # its QR code.
+    qr = qr_svg(page_url).decode("utf-8")
+    html = render_page(load("jacket"), lang="en", verified=False, page_url=page_url, qr_svg=qr)
+    assert '<figure class="qr">' in html and html.count(qr.strip()) == 1
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        '<svg xmlns="http://www.w3.org/2000/svg"><use xlink:href="https://evil.example/x#a"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><a href = "javascript:alert(1)">x</a></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><a\nhref="https://evil.example/">x</a></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><a/href="javascript:alert(1)">x</a></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><a id="a"href="javascript:alert(1)">x</a></svg>',
+        '<svg/onload="alert(1)" xmlns="http://www.w3.org/2000/svg"></svg>',
+    ],
+)
+def test_an_svg_linking_anywhere_is_still_not_inlined(svg: str) -> None:
+    html = render_page(load("jacket"), lang="en", verified=False, page_url=PAGE_URL, qr_svg=svg)
+    assert svg not in html and 'class="qr"' not in html
