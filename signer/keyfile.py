@@ -129,6 +129,15 @@ def write_key_file(
         raise KeyFileError(f"{path} already exists; refusing to overwrite a key") from None
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(document, indent=2) + "\n")
+        # On disk before anything relies on it (a rotation queued next, a key registered):
+        # after a power cut the file must be whole, not empty.
+        out.flush()
+        os.fsync(out.fileno())
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _read_document(path: Path) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 - JSON: a list of objects (or ``{"events": [...]}``), each the event's own fields, as in
   docs/formats.md; ``type`` may be left out.
-- CSV: a header row naming payload fields; nested fields take dotted names (``quantity.value``,
+- CSV: cells separated by commas, or semicolons as a spreadsheet set up for Italian writes
+  them; a header row naming payload fields; nested fields take dotted names (``quantity.value``,
   ``quantity.unit``), list members an index (``inputs.0.lot``, ``inputs.0.quantity.value``).
   Empty cells are left out. Cells are text, except the few fields the schemas type otherwise
   (``accepted``, ``zdhc_mrsl_compliant``: true/false; ``workers``, ``women``: integers).
@@ -24,6 +25,7 @@ from signer.errors import RowError
 
 MAX_FILE_BYTES: Final = 64 * 1024 * 1024
 MAX_ROWS: Final = 100_000
+MAX_DEPTH: Final = 16  # the deepest payload field, inputs.0.quantity.value, is 4 levels down
 _BOOLEANS: Final = frozenset({"accepted", "zdhc_mrsl_compliant"})
 _INTEGERS: Final = frozenset({"workers", "women"})
 
@@ -60,6 +62,8 @@ def _json_rows(text: str) -> list[Row]:
         data = json.loads(text, parse_float=str)  # no floats: decimals stay exact strings
     except ValueError as exc:
         raise RowError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise RowError(f"not JSON: nested deeper than {MAX_DEPTH} levels") from None
     if isinstance(data, dict) and set(data) == {"events"}:
         data = data["events"]
     if not isinstance(data, list):
@@ -68,12 +72,30 @@ def _json_rows(text: str) -> list[Row]:
     for number, fields in enumerate(data, start=1):
         if not isinstance(fields, dict):
             raise RowError(f"event {number}: must be a JSON object")
-        rows.append(Row(label=f"event {number}", fields=fields))
+        label = f"event {number}"
+        rows.append(Row(label=label, fields=_decimals(fields, "", label, 1)))
     return rows
 
 
+def _decimals(value: Any, key: str, label: str, depth: int) -> Any:
+    """JSON numbers as exact decimal strings, whole ones too (``120`` → ``"120"``), but for the
+    schemas' whole-number fields (``workers``, ``women``)."""
+    if depth > MAX_DEPTH:
+        raise RowError(f"{label}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        return {name: _decimals(item, name, label, depth + 1) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_decimals(item, key, label, depth + 1) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and key not in _INTEGERS:
+        return str(value)
+    return value
+
+
 def _csv_rows(text: str) -> list[Row]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    # A spreadsheet set up for Italian (decimal comma) saves CSV with semicolons between cells.
+    header = text.partition("\n")[0]
+    delimiter = ";" if ";" in header and "," not in header else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows = []
     try:
         for record in reader:
@@ -94,6 +116,8 @@ def nest(cells: dict[str, str], label: str) -> dict[str, Any]:
         parts = name.split(".")
         if not all(parts):
             raise RowError(f"{label}: column {name!r} has an empty part")
+        if len(parts) > MAX_DEPTH:
+            raise RowError(f"{label}: column {name[:64]!r}… nests deeper than {MAX_DEPTH} levels")
         node = root
         for part in parts[:-1]:
             node = _child(node, part, name, label)
@@ -120,7 +144,7 @@ def _lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {key: _lists(value) for key, value in node.items()}
-    if converted and all(key.isdigit() for key in converted):
+    if converted and all(key.isdecimal() for key in converted):  # "²" is a digit, no number
         indices = sorted(int(key) for key in converted)
         if indices == list(range(len(indices))):
             return [converted[str(i)] for i in indices]
@@ -134,7 +158,7 @@ def _cell(field: str, value: str, label: str, name: str) -> Any:
             raise RowError(f"{label}: {name}: must be true or false, not {value!r}")
         return value.lower() == "true"
     if field in _INTEGERS:
-        if not value.isdigit():
+        if not value.isdecimal():
             raise RowError(f"{label}: {name}: must be a whole number, not {value!r}")
         return int(value)
     return value

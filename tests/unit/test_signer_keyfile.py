@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -111,3 +112,20 @@ def test_actor_must_be_an_actor_id(tmp_path: Path) -> None:
     bad = TerminalKey(actor="conceria", key=PrivateKey.generate())
     with pytest.raises(KeyFileError, match="not an actor id"):
         write_key_file(tmp_path / "k", bad, PASSPHRASE, cost=KdfCost.cheapest())
+
+
+def test_key_file_is_on_disk_when_written(
+    tmp_path: Path, key: TerminalKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "home" / "terminal.key"
+    write_key_file(target, key, PASSPHRASE, cost=KdfCost.cheapest())
+    # a power cut after `key generate` (or a queued rotation) must not leave an empty key file
+    assert target.stat().st_ino in synced and target.parent.stat().st_ino in synced

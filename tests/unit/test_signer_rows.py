@@ -120,3 +120,55 @@ def test_bad_boolean_cell_is_named(tmp_path: Path) -> None:
     csv_text = "handover.sender,handover.id,accepted\nurn:spola:actor:x,D-1,maybe\n"
     with pytest.raises(RowError, match="row 2: accepted: must be true or false"):
         read_rows(write(tmp_path, "r.csv", csv_text), "receipt")
+
+
+def test_json_whole_numbers_are_decimals_too(tmp_path: Path, terminal: LedgerClient) -> None:
+    rows = [  # as an ERP exports them: 60, not "60"; workers stay a whole number
+        {
+            "process": "dyeing",
+            "facility": "main",
+            "inputs": [{"lot": f"{LOT}:A1", "quantity": {"value": 60, "unit": "KGM"}}],
+            "outputs": [
+                {
+                    "lot": f"{LOT}:D1",
+                    "material": "silk-mulberry",
+                    "quantity": {"value": 58, "unit": "KGM"},
+                }
+            ],
+            "workforce": {"workers": 12, "women": 7, "hours": 96},
+        }
+    ]
+    terminal.sign(read_rows(write(tmp_path, "runs.json", json.dumps(rows)), "process"))
+    (event,) = [parse_event(e.envelope().payload) for e in terminal.queue.events()]
+    assert isinstance(event, ProcessEvent) and event.inputs[0].quantity.value == "60"
+    assert event.workforce is not None and event.workforce.workers == 12
+
+
+def test_json_nested_too_deep_is_one_row_error(tmp_path: Path) -> None:
+    with pytest.raises(RowError, match="nested deeper"):
+        read_rows(write(tmp_path, "deep.json", "[" * 100_000), "material")
+    deep = json.dumps([{"lot": f"{LOT}:A1", "x": json.loads("[" * 500 + "]" * 500)}])
+    with pytest.raises(RowError, match="event 1: nested deeper"):
+        read_rows(write(tmp_path, "deep2.json", deep), "material")
+
+
+def test_csv_column_nested_too_deep_is_one_row_error(tmp_path: Path) -> None:
+    csv_text = "a." * 60_000 + "b\nx\n"
+    with pytest.raises(RowError, match=r"row 2: column .* nests deeper"):
+        read_rows(write(tmp_path, "deep.csv", csv_text), "material")
+
+
+def test_csv_saved_with_semicolons_is_read(tmp_path: Path, terminal: LedgerClient) -> None:
+    csv_text = (  # Excel set up for Italian separates cells with ";" (the comma is decimal)
+        "lot;material;quantity.value;quantity.unit;facility\r\n"
+        f"{LOT}:S1;silk-mulberry;120.5;KGM;main\r\n"
+    )
+    terminal.sign(read_rows(write(tmp_path, "lotti.csv", csv_text), "material"))
+    (event,) = [parse_event(e.envelope().payload) for e in terminal.queue.events()]
+    assert isinstance(event, MaterialEvent) and event.lot == f"{LOT}:S1"
+
+
+def test_a_superscript_digit_is_no_whole_number() -> None:
+    with pytest.raises(RowError, match=r"workforce\.workers: must be a whole number"):
+        nest({"workforce.workers": "²"}, "row 2")  # "²".isdigit(), but int("²") fails
+    assert nest({"inputs.².lot": "x"}, "row 2") == {"inputs": {"²": {"lot": "x"}}}
