@@ -12,14 +12,16 @@ import argparse
 import getpass
 import os
 import re
+import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 from ledger.keys import PrivateKey
 from signer.client import LedgerClient, Row
-from signer.errors import KeyFileError, RowError
+from signer.errors import KeyFileError, QueueError, RowError
 from signer.keyfile import TerminalKey, read_key_file, read_key_info, write_key_file
 from signer.queue import STATES, Queue
 from signer.rows import read_rows
@@ -41,14 +43,63 @@ def _passphrase(*, confirm: bool = False) -> str:
         return given
     if not sys.stdin.isatty():
         raise KeyFileError(f"no passphrase: set {PASSPHRASE_ENV} or run in a terminal")
-    first = getpass.getpass("key passphrase: ")
-    if confirm and getpass.getpass("again: ") != first:
-        raise KeyFileError("the two passphrases differ")
+    try:
+        first = getpass.getpass("key passphrase: ")
+        if confirm and getpass.getpass("again: ") != first:
+            raise KeyFileError("the two passphrases differ")
+    except EOFError:  # Ctrl-D at the prompt
+        raise KeyFileError("no passphrase given") from None
     return first
 
 
+@contextmanager
+def _open_queue(home: Path) -> Iterator[Queue]:
+    """The terminal's queue, closed after use; a damaged file is one line, not a traceback."""
+    queue = Queue(home / QUEUE_FILE)
+    try:
+        yield queue
+    except sqlite3.DatabaseError as exc:
+        raise QueueError(
+            f"the queue {queue.path} cannot be used: {exc} (keep the file: it holds the events "
+            "you signed and their receipts)"
+        ) from None
+    finally:
+        queue.close()
+
+
 def _unlock(home: Path) -> TerminalKey:
+    _finish_rotation(home)
     return read_key_file(home / KEY_FILE, _passphrase())
+
+
+def _retire(home: Path, queue: Queue) -> None:
+    """If the queue holds the rotation to ``terminal.key.new``, make it ``terminal.key`` and
+    keep the old key as ``retired-….key``. Under the queue's write lock, so that two commands
+    finishing one rotation do it once."""
+    path, fresh = home / KEY_FILE, home / f"{KEY_FILE}.new"
+    with queue.transaction():
+        if not fresh.exists():
+            return  # no rotation under way, or another command finished it
+        if not path.exists():  # cut short between the two renames
+            os.replace(fresh, path)
+            return
+        old = read_key_info(path)
+        successor = queue.rotated_to(old.key_id)
+        if successor is None:
+            return  # not queued: the old key stays; `spola key rotate` starts again
+        if read_key_info(fresh).key_id != successor:
+            raise KeyFileError(f"{fresh} is not the key {successor[:16]}… the rotation names")
+        os.replace(path, home / f"retired-{old.key_id[:16]}.key")
+        os.replace(fresh, path)
+
+
+def _finish_rotation(home: Path) -> None:
+    """Finish a ``key rotate`` cut short between queueing the rotation and renaming the files:
+    once the rotation is queued the new key takes over (signing on with the old key would
+    follow its own rotation, which the ledger refuses)."""
+    if (home / f"{KEY_FILE}.new").exists():
+        with _open_queue(home) as queue:
+            _retire(home, queue)
 
 
 def cmd_key_generate(args: argparse.Namespace) -> int:
@@ -67,6 +118,7 @@ def _show(actor: str, key_id: str, public_key: str) -> None:
 
 
 def cmd_key_show(args: argparse.Namespace) -> int:
+    _finish_rotation(_home(args))
     info = read_key_info(_home(args) / KEY_FILE)
     _show(info.actor, info.key_id, info.public_key.to_base64())
     return 0
@@ -77,23 +129,23 @@ def cmd_key_rotate(args: argparse.Namespace) -> int:
 
     Order for a crash: the new key file is written first (``terminal.key.new``), the rotation
     event queued, and only then the files renamed; the old key is kept as ``retired-….key``.
+    The next command that reads the key finishes a rotation cut short (``_finish_rotation``).
     """
     home = _home(args)
     path, fresh = home / KEY_FILE, home / f"{KEY_FILE}.new"
+    _finish_rotation(home)
     passphrase = _passphrase()
     old = read_key_file(path, passphrase)
     new = TerminalKey(actor=old.actor, key=PrivateKey.generate())
+    fresh.unlink(missing_ok=True)  # left by a rotation cut short before it was queued
     write_key_file(fresh, new, passphrase)
-    queue = Queue(home / QUEUE_FILE)
-    try:
-        LedgerClient(transport=None, key=old, queue=queue).rotate(new.key, reason=args.reason)
-    except BaseException:
-        fresh.unlink(missing_ok=True)
-        raise
-    finally:
-        queue.close()
-    os.replace(path, home / f"retired-{old.key.public_key.key_id[:16]}.key")
-    os.replace(fresh, path)
+    with _open_queue(home) as queue:
+        try:
+            LedgerClient(transport=None, key=old, queue=queue).rotate(new.key, reason=args.reason)
+        except BaseException:
+            fresh.unlink(missing_ok=True)
+            raise
+        _retire(home, queue)
     print(f"queued the rotation from key {old.key.public_key.key_id} (sync to send it); new key:")
     _show(new.actor, new.key.public_key.key_id, new.key.public_key.to_base64())
     return 0
@@ -171,12 +223,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
         rows = [Row(label=r.label, fields={"time": args.time, **r.fields}) for r in rows]
     home = _home(args)
     key = _unlock(home)
-    queue = Queue(home / QUEUE_FILE)
-    try:
+    with _open_queue(home) as queue:
         positions = LedgerClient(transport=None, key=key, queue=queue).sign(rows)
         pending = queue.counts()["pending"]
-    finally:
-        queue.close()
     print(f"signed and queued {len(positions)} {kind} event(s); {pending} waiting to sync")
     return 0
 
@@ -185,26 +234,26 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    home = _home(args)
-    queue = Queue(home / QUEUE_FILE)
     from signer.transport import HttpTransport  # httpx: only `sync` talks to a ledger
 
     transport = HttpTransport.connect(args.ledger, timeout=args.timeout)
     try:
-        client = LedgerClient(
-            transport=transport,
-            key=None,
-            queue=queue,
-            log_vkey=args.log_key,
-            batch_size=args.batch,
-        )
-        if args.resume_after_alarm:
-            reason = client.resume_after_alarm()
-            print(f"alarm lifted ({reason or 'none was raised'}); trusting the ledger as it is now")
-        report = client.sync(progress=_progress())
+        with _open_queue(_home(args)) as queue:
+            client = LedgerClient(
+                transport=transport,
+                key=None,
+                queue=queue,
+                log_vkey=args.log_key,
+                batch_size=args.batch,
+            )
+            if args.resume_after_alarm:
+                if reason := client.resume_after_alarm():
+                    print(f"alarm lifted ({reason}); trusting the ledger as it is now")
+                else:
+                    print("no alarm to lift; the history verified before stays trusted")
+            report = client.sync(progress=_progress())
     finally:
         transport.close()
-        queue.close()
     print(
         f"sent {report.sent}: {report.applied} applied, {report.not_applied} not applied "
         f"({report.duplicates} already logged); log size {report.tree_size}"
@@ -226,8 +275,7 @@ def _progress() -> Callable[[int, int], None]:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    queue = Queue(_home(args) / QUEUE_FILE)
-    try:
+    with _open_queue(_home(args)) as queue:
         counts = queue.counts()
         halted = queue.setting("halted")
         for event in queue.events(state=args.state, limit=args.limit):
@@ -236,8 +284,6 @@ def cmd_queue(args: argparse.Namespace) -> int:
             print(
                 f"{event.position:>6} {event.state:<11} {event.type:<9} seq {event.seq}{where}{why}"
             )
-    finally:
-        queue.close()
     print(", ".join(f"{n} {state.replace('_', ' ')}" for state, n in counts.items()))
     if halted:
         print(f"SYNC HALTED by an alarm: {halted}")
@@ -245,6 +291,17 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 # -- the parsers ------------------------------------------------------------------------------
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number from 1 to a billion (SQLite and sanity both end there)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10**9:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 1000000000")
+    return value
 
 
 def _sign_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Any) -> None:
@@ -314,7 +371,7 @@ def add_terminal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p = sub.add_parser("sync", help="send the queue to the ledger", parents=[common])
     p.add_argument("--ledger", required=True, help="the ledger's base URL")
     p.add_argument("--log-key", help="the log's vkey to trust (default: asked on first use)")
-    p.add_argument("--batch", type=int, default=100, help="envelopes per request (≤ 1000)")
+    p.add_argument("--batch", type=_count, default=100, help="envelopes per request (≤ 1000)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument(
         "--resume-after-alarm",
@@ -327,5 +384,5 @@ def add_terminal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         "queue", help="list queued events and the ledger's verdicts", parents=[common]
     )
     p.add_argument("--state", choices=STATES, help="only events in this state")
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=_count, default=1000)
     p.set_defaults(func=cmd_queue)

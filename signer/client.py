@@ -4,7 +4,9 @@ Signing: each event is checked locally against the ledger's own schemas (``encod
 given its key's next ``seq`` and ``prev``, signed, and stored in the offline queue in one
 transaction. Nothing needs the network.
 
-Sync sends the queue in batches, oldest first, and for every answer:
+Sync first checks that the ledger's latest checkpoint verifies with the log key this terminal
+trusts (on first use, before that key is pinned): another server is sent nothing. It then sends
+the queue in batches, oldest first (halved while the ledger answers 413), and for every answer:
 1. the receipt's checkpoint must be signed by the log key this terminal trusts;
 2. its inclusion proof must put this very envelope (its leaf hash) in that checkpoint's tree;
 3. every checkpoint must be consistent (RFC 9162 §2.1.4) with the newest one this terminal has
@@ -12,7 +14,9 @@ Sync sends the queue in batches, oldest first, and for every answer:
    placed in a tree older than one already seen;
 4. only then are the receipts and the newest checkpoint stored, in one transaction.
 After the queue is empty the ledger's latest checkpoint is checked the same way, so a terminal
-with nothing to send still notices a log that shrank or was rewritten.
+with nothing to send still notices a log that shrank or was rewritten. A read replica may trail
+the primary for a moment: an older latest checkpoint, or a proof refused (400) for a tree it has
+not replayed yet, is asked for again with the retry policy before it counts.
 A failure of 1-3, a refusal of the terminal's own feed (409), or a wrong number of receipts is
 an alarm: the ledger rewrote, forked or lost history, or the key signs elsewhere. The alarm is
 stored, sync halts and stays halted until a person runs ``resume_after_alarm``.
@@ -60,6 +64,10 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]
 HEADER_FIELDS: Final = ("v", "actor", "seq", "prev")  # the terminal's to set, never a row's
 DEFAULT_BATCH: Final = 100
+
+
+class _NotProvableYet(TransportError):
+    """A proof refused (400) for a tree the ledger's read replica has not replayed yet."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,13 @@ class LedgerClient:
         positions = []
         key_id = key.key.public_key.key_id
         with self.queue.transaction():
+            # Another command may have rotated this key since it was unlocked: an event after
+            # the rotation is refused by the ledger, and holds up the whole queue behind it.
+            if (successor := self.queue.rotated_to(key_id)) is not None:
+                raise SignerError(
+                    f"key {key_id[:16]}… was rotated to {successor[:16]}…: "
+                    "sign with the terminal's new key"
+                )
             for row in rows:
                 seq, prev = self.queue.feed_head(key_id)
                 payload = self._payload(row, seq, prev)
@@ -225,9 +240,25 @@ class LedgerClient:
         vkey = self._log_vkey
         if vkey is None:
             vkey = self._retrying("fetching the log key", self._transport().log_key)
+        # Pin only a key the ledger's own checkpoint verifies with: a mistyped --log-key, or a
+        # page that is no ledger's, pinned for good would halt every sync with no way out.
+        self._signs_with(vkey, "the key it states" if self._log_vkey is None else "--log-key")
+        if self._log_vkey is None:
             log.warning("trusting log key %s on first use: compare it with the operator's", vkey)
         self.queue.set_setting("log_vkey", vkey)
         return vkey
+
+    def _signs_with(self, vkey: str, whose: str) -> None:
+        """Before anything is sent or trusted: the ledger's latest checkpoint verifies with
+        ``vkey``. A server that does not is another one (a mistyped --ledger), not an alarm."""
+        note = self._retrying("fetching the latest checkpoint", self._transport().checkpoint)
+        try:
+            verify_checkpoint(note, vkey)
+        except LedgerError as exc:
+            raise SignerError(
+                f"the ledger's checkpoint does not verify with {whose} ({exc}): check --ledger "
+                "and --log-key; nothing was sent or trusted"
+            ) from None
 
     def _trusted(self, vkey: str) -> tuple[bytes, Checkpoint] | None:
         note = self.queue.setting("checkpoint")
@@ -246,6 +277,8 @@ class LedgerClient:
         what the ledger signs now. Every alarm stays in the queue's ``alarms`` record.
         """
         reason = self.halted()
+        if reason is None:
+            return None  # nothing to lift: forgetting the checkpoint would only blind the terminal
         with self.queue.transaction():
             self.queue.clear_setting("halted")
             self.queue.clear_setting("checkpoint")
@@ -258,12 +291,24 @@ class LedgerClient:
                 f"sync is halted by an alarm: {reason} "
                 "(resolve it, then run `spola sync --resume-after-alarm`)"
             )
-        vkey = self.log_vkey()
+        first_use = self.queue.setting("log_vkey") is None
+        vkey = self.log_vkey()  # on first use, checked before it is pinned
+        if not first_use:
+            self._signs_with(vkey, "the log key this terminal trusts")
         trusted = self._trusted(vkey)
         total = self.queue.counts()[PENDING]
         report = SyncReport(tree_size=0 if trusted is None else trusted[1].size)
-        while batch := self.queue.pending(limit=self.batch_size):
-            receipts = self._submit(batch)
+        batch_size = self.batch_size
+        while batch := self.queue.pending(limit=batch_size):
+            try:
+                receipts = self._submit(batch)
+            except RefusedBatchError as exc:
+                if exc.status != 413 or len(batch) == 1:
+                    raise
+                # Over the ledger's SPOLA_MAX_BATCH or body limit: halve the batch until it fits.
+                batch_size = len(batch) // 2
+                log.warning("%s; sending %d events a request", exc, batch_size)
+                continue
             try:
                 answers, trusted = self._verify(batch, receipts, vkey, trusted)
             except LedgerAlarm as alarm:
@@ -286,14 +331,26 @@ class LedgerClient:
 
     def _watch(self, vkey: str, trusted: tuple[bytes, Checkpoint] | None) -> Checkpoint:
         """Check the ledger's latest checkpoint against the trusted one, even with nothing to
-        send: a log that shrank, forked or was rewritten since the last sync raises an alarm."""
+        send: a log that shrank, forked or was rewritten since the last sync raises an alarm.
+
+        A ledger with a read replica serves its checkpoint from there, which may trail the
+        receipts the primary just signed: an older checkpoint is asked for again, with the
+        retry policy's waits, and only a log still smaller after the last attempt has shrunk.
+        """
         transport = self._transport()
-        note = self._retrying("fetching the latest checkpoint", transport.checkpoint)
         try:
-            try:
-                latest = verify_checkpoint(note, vkey)
-            except LedgerError as exc:
-                raise LedgerAlarm(f"the ledger's latest checkpoint does not verify: {exc}") from exc
+            for attempt in range(self.retry.attempts):
+                note = self._retrying("fetching the latest checkpoint", transport.checkpoint)
+                try:
+                    latest = verify_checkpoint(note, vkey)
+                except LedgerError as exc:
+                    raise LedgerAlarm(
+                        f"the ledger's latest checkpoint does not verify: {exc}"
+                    ) from exc
+                if trusted is None or latest.size >= trusted[1].size:
+                    break
+                if attempt + 1 < self.retry.attempts:
+                    self.retry.sleep(self.retry.delay(attempt))
             if trusted is not None:
                 if latest.size < trusted[1].size:
                     raise LedgerAlarm(
@@ -373,14 +430,21 @@ class LedgerClient:
         if older.size == 0:
             return  # the empty tree is a prefix of every tree
         transport = self._transport()
+
+        def fetch() -> list[bytes]:
+            try:
+                return transport.consistency_proof(older.size, newer.size)
+            except RefusedBatchError as exc:
+                if (exc.status, exc.kind) != (400, "proof"):
+                    raise
+                # A read replica that has not replayed the newer tree yet: ask again.
+                raise _NotProvableYet(str(exc)) from exc
+
         try:
-            proof = self._retrying(
-                "fetching a consistency proof",
-                lambda: transport.consistency_proof(older.size, newer.size),
-            )
+            proof = self._retrying("fetching a consistency proof", fetch)
             verify_consistency(older.size, newer.size, proof, older.root_hash, newer.root_hash)
         except (RefusedBatchError, LedgerError) as exc:
-            if isinstance(exc, TransportError):
+            if isinstance(exc, TransportError) and not isinstance(exc.__cause__, _NotProvableYet):
                 raise
             raise LedgerAlarm(
                 f"the ledger's tree of {newer.size} entries does not extend the tree of "

@@ -31,6 +31,7 @@ PENDING: Final = "pending"
 APPLIED: Final = "applied"
 NOT_APPLIED: Final = "not_applied"
 STATES: Final = (PENDING, APPLIED, NOT_APPLIED)
+BUSY_TIMEOUT = 5.0  # seconds a command waits for another one's write (SQLite's busy timeout)
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
@@ -95,7 +96,7 @@ class Queue:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE below.
-            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise QueueError(f"cannot open the queue {path}: {exc}") from exc
@@ -114,7 +115,10 @@ class Queue:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # another command holds the write lock
+            raise self._busy(exc) from None
         self._depth = 1
         try:
             yield
@@ -122,9 +126,21 @@ class Queue:
             self._db.execute("ROLLBACK")
             raise
         else:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._db.execute("ROLLBACK")
+                raise self._busy(exc) from None
         finally:
             self._depth = 0
+
+    def _busy(self, exc: sqlite3.OperationalError) -> QueueError:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:  # a read-only file, a full disk
+            return QueueError(f"cannot write to the queue {self.path}: {exc}")
+        return QueueError(
+            f"the queue {self.path} is busy ({exc}): another spola command is using it; "
+            "run this one again when it is done"
+        )
 
     # -- feeds and signed events -------------------------------------------------------------
 
@@ -152,6 +168,18 @@ class Queue:
             )
             assert cursor.lastrowid is not None
             return cursor.lastrowid
+
+    def rotated_to(self, key_id: str) -> str | None:
+        """The key id a queued ``key`` ``rotate`` signed by ``key_id`` names; None if none is."""
+        rows = self._db.execute(
+            "SELECT entry FROM events WHERE key_id = ? AND type = 'key' ORDER BY position",
+            (key_id,),
+        ).fetchall()
+        for (entry,) in rows:
+            payload = json.loads(Envelope.from_bytes(entry).payload)
+            if payload.get("op") == "rotate":
+                return str(payload["key_id"])
+        return None
 
     def pending(self, *, limit: int) -> list[QueuedEvent]:
         """The oldest ``limit`` events still waiting for the ledger's answer, in signing order."""

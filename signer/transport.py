@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import math
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import httpx
 
 from ledger.envelope import Envelope
 from ledger.errors import FormatError
 from ledger.receipt import Receipt
-from signer.errors import RefusedBatchError, TransportError
+from signer.errors import RefusedBatchError, SignerError, TransportError
 
 PROBLEM_PREFIX = "urn:spola:problem:"
+# The largest honest answer, 1,000 receipts, is a few MiB; the terminal talks to a URL a person
+# typed, and reads no more than this of whatever answers there.
+MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 
 
 class Transport(Protocol):
@@ -50,55 +55,77 @@ class HttpTransport:
 
     @classmethod
     def connect(cls, base_url: str, *, timeout: float = 30.0) -> HttpTransport:
-        return cls(client=httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout))
+        """A transport to the ledger at ``base_url``, an http:// or https:// address."""
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise SignerError(f"--timeout {timeout}: must be a number of seconds above 0")
+        try:
+            url = httpx.URL(base_url.rstrip("/"))
+        except httpx.InvalidURL as exc:
+            raise SignerError(f"--ledger {base_url[:200]!r} is not a URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise SignerError(
+                f"--ledger {base_url[:200]!r} is not an http:// or https:// address "
+                "(such as https://ledger.example.it)"
+            )
+        return cls(client=httpx.Client(base_url=url, timeout=timeout))
 
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, **kwargs: Any) -> bytes:
+        """The body of a 2xx answer, read up to ``MAX_ANSWER_BYTES``."""
         try:
-            response = self._client.request(method, path, **kwargs)
+            with self._client.stream(method, path, **kwargs) as response:
+                body = _read_bounded(response, path)
         except httpx.TimeoutException as exc:
             raise TransportError(f"the ledger did not answer {method} {path} in time") from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"cannot reach the ledger ({method} {path}): {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransportError(f"the ledger answered {response.status_code} to {path}")
-        if response.status_code >= 400:
-            kind, detail = _problem(response)
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise TransportError(f"the ledger answered {status} to {path}")
+        if 300 <= status < 400:  # e.g. http:// to https://: never followed with a batch
+            where = _printable(response.headers.get("location", "elsewhere"), 200)
             raise RefusedBatchError(
-                f"the ledger refused {method} {path} ({response.status_code} {kind}): {detail}",
-                status=response.status_code,
+                f"the ledger answered {status} to {method} {path}, redirecting to {where}: "
+                "give --ledger the address it redirects to",
+                status=status,
+                kind="redirect",
+            )
+        if status >= 400:
+            kind, detail = _problem(response, body)
+            raise RefusedBatchError(
+                f"the ledger refused {method} {path} ({status} {kind}): {detail}",
+                status=status,
                 kind=kind,
             )
-        return response
+        return body
 
-    def _json(self, response: httpx.Response) -> Any:
+    def _json(self, body: bytes, path: str) -> Any:
         try:
-            return response.json()
-        except ValueError as exc:
+            return json.loads(body)
+        except (ValueError, RecursionError) as exc:
             # A proxy's HTML page, a truncated body: nothing the ledger signed.
-            raise TransportError(f"the ledger's answer to {response.url.path} is not JSON") from exc
+            raise TransportError(f"the ledger's answer to {path} is not JSON") from exc
 
     def submit(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
         body = {"envelopes": [e.to_json() for e in envelopes]}
-        data = self._json(self._request("POST", "/v1/entries", json=body))
+        data = self._json(self._request("POST", "/v1/entries", json=body), "/v1/entries")
         receipts = data.get("receipts") if isinstance(data, dict) else None
         if not isinstance(receipts, list):
             raise FormatError('the ledger answered a batch without "receipts"')
         return [Receipt.from_json(r) for r in receipts]
 
     def log_key(self) -> str:
-        return self._request("GET", "/v1/log/key").text.strip()
+        return self._request("GET", "/v1/log/key").decode("utf-8", "replace").strip()
 
     def checkpoint(self) -> bytes:
-        return self._request("GET", "/v1/log/checkpoint").content
+        return self._request("GET", "/v1/log/checkpoint")
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        path = "/v1/log/proof/consistency"
         data = self._json(
-            self._request(
-                "GET", "/v1/log/proof/consistency", params={"first": first, "second": second}
-            )
+            self._request("GET", path, params={"first": first, "second": second}), path
         )
         try:
             if data["first"] != first or data["second"] != second:
@@ -108,13 +135,31 @@ class HttpTransport:
             raise FormatError(f"malformed consistency proof: {exc}") from exc
 
 
-def _problem(response: httpx.Response) -> tuple[str, str]:
+def _read_bounded(response: httpx.Response, path: str) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise TransportError(
+                f"the ledger's answer to {path} is over {MAX_ANSWER_BYTES // 2**20} MiB"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _printable(text: str, limit: int) -> str:
+    """Server text as one printable line: a newline or a terminal escape shown as its escape."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
+
+
+def _problem(response: httpx.Response, raw: bytes) -> tuple[str, str]:
     """(kind, detail) of an RFC 9457 problem; the status text if the body is not one."""
     try:
-        body = response.json()
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         kind = str(body.get("type", "")).removeprefix(PROBLEM_PREFIX) or "problem"
-        return kind, str(body.get("detail", body.get("title", "")))[:500]
-    return "problem", response.reason_phrase
+        detail = str(body.get("detail", body.get("title", "")))
+        return _printable(kind, 64), _printable(detail, 500)
+    return "problem", _printable(response.reason_phrase, 100)

@@ -145,3 +145,128 @@ def test_sign_sync_queue_and_rotate_through_the_api(
         )
         assert code == 0, err
         assert "alarm lifted" in out and "SYNC HALTED" not in run(capsys, "queue")[1]
+
+
+class PowerCut(BaseException):
+    """The terminal loses power here."""
+
+
+def test_rotation_cut_short_after_it_was_queued_is_finished_by_the_next_command(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "key", "generate", "--actor", ACTOR)
+    material = ["sign", "material", "--material", "silk-mulberry", "--facility", "main"]
+    assert run(capsys, *material, "--lot", f"{LOT}:A1", "--quantity", "1")[0] == 0
+
+    def cut(*_: object) -> None:
+        raise PowerCut
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", cut)  # the rotation is queued, the files not yet renamed
+        with pytest.raises(PowerCut):
+            run(capsys, "key", "rotate")
+    new = read_key_info(home / "terminal.key.new").key_id
+
+    assert run(capsys, *material, "--lot", f"{LOT}:A2", "--quantity", "1")[0] == 0
+    assert key_id(run(capsys, "key", "show")[1]) == new
+    queue = Queue(home / "queue.db")
+    try:
+        events = queue.events()
+    finally:
+        queue.close()
+    assert [(e.type, e.seq) for e in events] == [("material", 0), ("key", 1), ("material", 0)]
+    assert events[-1].key_id == new  # not the old key, signing after its own rotation
+
+
+def test_a_queue_held_by_another_command_is_one_line_not_a_traceback(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(capsys, "key", "generate", "--actor", ACTOR)
+    monkeypatch.setattr("signer.queue.BUSY_TIMEOUT", 0.05)
+    other = Queue(home / "queue.db")  # a long `spola sign --from` in another window
+    try:
+        with other.transaction():
+            code, _, err = run(
+                capsys, "sign", "material", "--lot", f"{LOT}:A1", "--material", "silk-mulberry",
+                "--quantity", "1", "--facility", "main",
+            )  # fmt: skip
+    finally:
+        other.close()
+    assert code == 1
+    assert err.startswith(f"spola: the queue {home / 'queue.db'} is busy")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_mistyped_ledger_address_is_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "sync", "--ledger", "http://[::1")
+    assert code == 1
+    assert err.startswith("spola: --ledger 'http://[::1' is not a URL")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_end_of_input_at_the_passphrase_prompt_is_one_line(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SPOLA_KEY_PASSPHRASE")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+
+    def ctrl_d(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("getpass.getpass", ctrl_d)
+    code, _, err = run(capsys, "key", "generate", "--actor", ACTOR)
+    assert (code, err) == (1, "spola: no passphrase given\n")
+    assert not (home / "terminal.key").exists()
+
+
+def test_a_damaged_queue_file_is_one_line_not_a_traceback(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "key", "generate", "--actor", ACTOR)
+    rows = home.parent / "lots.csv"
+    rows.write_text(
+        "lot,material,quantity.value,quantity.unit,facility\n"
+        + "".join(f"{LOT}:B{i},silk-mulberry,{i + 1},KGM,main\n" for i in range(400))
+    )
+    assert run(capsys, "sign", "material", "--from", str(rows))[0] == 0
+    with (home / "queue.db").open("r+b") as damaged:  # a bad disk sector, mid-file
+        damaged.seek(4096 * 20)
+        damaged.write(b"\xff" * 4096 * 3)
+    code, _, err = run(capsys, "queue")
+    assert code == 1
+    assert err.startswith(f"spola: the queue {home / 'queue.db'} cannot be used: database disk")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_rotation_cut_short_before_it_was_queued_leaves_the_old_key_and_can_be_rerun(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, generated, _ = run(capsys, "key", "generate", "--actor", ACTOR)
+    half_written = home / "terminal.key.new"  # the power went while the new key was written
+    half_written.write_text('{"format": "spola terminal key v1", "act')
+    half_written.chmod(0o600)
+    material = ["sign", "material", "--material", "silk-mulberry", "--facility", "main"]
+    assert run(capsys, *material, "--lot", f"{LOT}:A1", "--quantity", "1")[0] == 0
+    assert key_id(run(capsys, "key", "show")[1]) == key_id(generated)
+    code, rotated, err = run(capsys, "key", "rotate")
+    assert code == 0, err
+    assert key_id(run(capsys, "key", "show")[1]) == key_id(rotated) != key_id(generated)
+
+
+def test_a_negative_timeout_is_one_line(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "sync", "--ledger", "https://ledger.test", "--timeout", "-1")
+    assert (code, err) == (1, "spola: --timeout -1.0: must be a number of seconds above 0\n")
+
+
+@pytest.mark.parametrize(
+    "flag", [["queue", "--limit"], ["sync", "--ledger", "http://x", "--batch"]]
+)
+def test_a_count_sqlite_cannot_hold_is_a_usage_error(
+    home: Path, capsys: pytest.CaptureFixture[str], flag: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*flag, str(10**20)])
+    assert exited.value.code == 2
+    assert "is not between 1 and 1000000000" in capsys.readouterr().err
