@@ -23,7 +23,15 @@ from fpdf import FPDF
 from ledger.errors import FormatError, LimitError
 from passports.qr import QUIET_ZONE, dark_runs, qr_modules, verify_qr_uri
 
-__all__ = ["COLUMNS", "MAX_LABELS", "MAX_TEXT_LENGTH", "ROWS", "Label", "label_sheet"]
+__all__ = [
+    "COLUMNS",
+    "MAX_LABELS",
+    "MAX_TEXT_LENGTH",
+    "ROWS",
+    "Label",
+    "label_sheet",
+    "label_text",
+]
 
 COLUMNS = 3
 ROWS = 8
@@ -62,6 +70,24 @@ def _check_text(name: str, text: str) -> None:
         raise FormatError(f"label {name} is {len(text)} characters; at most {MAX_TEXT_LENGTH}")
     if any(unicodedata.category(ch).startswith("C") for ch in text):
         raise FormatError(f"label {name} contains control or unassigned characters")
+
+
+def label_text(text: str) -> str:
+    """``text`` as one printable line for a label: line breaks, tabs and other control
+    characters become spaces, invisible format characters (a soft hyphen, a zero-width joiner,
+    a bidi mark) are dropped, runs of spaces are one, and a text longer than a label takes is
+    cut with an ellipsis. A product name the ledger holds may carry any of these; one of them
+    must not keep a whole sheet from printing."""
+    out: list[str] = []
+    for ch in text:
+        kind = unicodedata.category(ch)
+        if kind == "Cf":
+            continue
+        out.append(" " if kind in ("Cc", "Zl", "Zp") else "?" if kind[0] == "C" else ch)
+    line = " ".join("".join(out).split())
+    if len(line) > MAX_TEXT_LENGTH:
+        line = line[: MAX_TEXT_LENGTH - 1].rstrip() + _ELLIPSIS
+    return line or "?"
 
 
 @dataclass(frozen=True, slots=True)

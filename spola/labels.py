@@ -15,7 +15,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
     from api.passport_http import public_uri, subject_of
     from ledger.files import replaced_atomically
     from ledger.identifiers import DigitalLink
-    from passports.labels import Label, label_sheet
+    from passports.labels import Label, label_sheet, label_text
 
     settings, store = open_store(args)
     try:
@@ -37,7 +37,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
         printed = link.serial if link.serial is not None else link.lot
         assert printed is not None  # passports name an item or a batch
         uri = public_uri(settings.public_base_url, subject)
-        labels.append(Label(uri=uri, product=names[subject], serial=printed))
+        labels.append(Label(uri=uri, product=label_text(names[subject]), serial=printed))
     pdf = label_sheet(labels)
     with replaced_atomically(Path(args.out), binary=True) as file:
         file.write(pdf)

@@ -14,7 +14,15 @@ import pytest
 import zxingcpp
 
 from ledger.errors import FormatError, LimitError
-from passports.labels import COLUMNS, MAX_LABELS, ROWS, Label, label_sheet
+from passports.labels import (
+    COLUMNS,
+    MAX_LABELS,
+    MAX_TEXT_LENGTH,
+    ROWS,
+    Label,
+    label_sheet,
+    label_text,
+)
 from passports.qr import MAX_URI_LENGTH
 
 PER_PAGE = COLUMNS * ROWS
@@ -139,6 +147,25 @@ def test_text_outside_windows_1252_is_folded_not_refused() -> None:
     page = _read(label_sheet([label]))[0]
     assert "Borsa — ?ódz “Ciòccolato”" in page.text
     assert [barcode.text for barcode in page.barcodes] == [label.uri]
+
+
+def test_a_product_name_with_breaks_and_invisible_characters_prints_on_one_line() -> None:
+    name = "Foulard\tseta\r\nstampata a mano\u2028Como\u00ad\u200d  \u202eLario\x00"
+    label = Label(
+        uri="https://id.example.org/01/09506000134352/10/A1",
+        product=label_text(name),
+        serial="A1",
+    )
+    assert label.product == "Foulard seta stampata a mano Como Lario"
+    page = _read(label_sheet([label]))[0]
+    assert "Foulard seta stampata a mano Como Lario" in page.text
+    assert [barcode.text for barcode in page.barcodes] == [label.uri]
+
+
+def test_a_product_name_longer_than_a_label_takes_is_cut_not_refused() -> None:
+    printed = label_text("Giacca " * 100)
+    assert len(printed) == MAX_TEXT_LENGTH and printed.endswith("\u2026")
+    assert label_text("\n\u00ad") == "?"  # nothing printable left: still a label
 
 
 def test_empty_sheet_is_refused() -> None:
