@@ -73,6 +73,13 @@ def test_batches_over_the_ledgers_limit_are_split_until_they_fit(
         assert terminal.queue.counts() == {PENDING: 0, APPLIED: 30, NOT_APPLIED: 0}
 
 
+def _with_the_right_key(store: LedgerStore, queue: Queue) -> LedgerClient:
+    """The same queue, given the log key it should have been given in the first place."""
+    return LedgerClient(
+        transport=StoreTransport(store), key=None, queue=queue, log_vkey=store.log_vkey
+    )
+
+
 def test_malformed_log_key_is_refused_and_not_pinned(
     store: LedgerStore, operator: Terminal, tmp_path: Path
 ) -> None:
@@ -90,10 +97,7 @@ def test_malformed_log_key_is_refused_and_not_pinned(
     with pytest.raises(SignerError, match="--log-key"):
         wrong.sync()
     assert queue.setting("log_vkey") is None and wrong.halted() is None
-    right = LedgerClient(
-        transport=StoreTransport(store), key=None, queue=queue, log_vkey=store.log_vkey
-    )
-    assert right.sync().applied == 2
+    assert _with_the_right_key(store, queue).sync().applied == 2
 
 
 def test_another_ledgers_log_key_on_first_use_is_refused_and_not_pinned(
@@ -111,10 +115,7 @@ def test_another_ledgers_log_key_on_first_use_is_refused_and_not_pinned(
         wrong.sync()
     assert transport.batches == 0  # nothing sent to a ledger this terminal cannot check
     assert queue.setting("log_vkey") is None and wrong.halted() is None
-    right = LedgerClient(
-        transport=StoreTransport(store), key=None, queue=queue, log_vkey=store.log_vkey
-    )
-    assert right.sync().applied == 2
+    assert _with_the_right_key(store, queue).sync().applied == 2
 
 
 def test_a_key_rotated_by_another_process_signs_no_more(
