@@ -4,7 +4,7 @@ a cron line."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,49 +73,36 @@ def test_batches_over_the_ledgers_limit_are_split_until_they_fit(
         assert terminal.queue.counts() == {PENDING: 0, APPLIED: 30, NOT_APPLIED: 0}
 
 
-def _with_the_right_key(store: LedgerStore, queue: Queue) -> LedgerClient:
-    """The same queue, given the log key it should have been given in the first place."""
-    return LedgerClient(
-        transport=StoreTransport(store), key=None, queue=queue, log_vkey=store.log_vkey
-    )
+WRONG_LOG_KEYS: dict[str, Callable[[LedgerStore], str]] = {
+    "mistyped": lambda store: store.log_vkey[:-3] + "!!=",
+    # well formed, but another log's
+    "another_ledgers": lambda store: vkey(store.origin, PrivateKey.generate().public_key.raw),
+}
 
 
-def test_malformed_log_key_is_refused_and_not_pinned(
-    store: LedgerStore, operator: Terminal, tmp_path: Path
+@pytest.mark.parametrize("wrong_key", WRONG_LOG_KEYS.values(), ids=WRONG_LOG_KEYS.keys())
+def test_a_wrong_log_key_on_first_use_is_refused_and_not_pinned(
+    store: LedgerStore, operator: Terminal, tmp_path: Path, wrong_key: Callable[[LedgerStore], str]
 ) -> None:
     key = register(store, operator)
     queue = Queue(tmp_path / "queue.db")
-    typo = store.log_vkey[:-3] + "!!="
-    wrong = LedgerClient(
-        transport=StoreTransport(store),
-        key=key,
-        queue=queue,
-        log_vkey=typo,
-        retry=RetryPolicy.no_wait(),
-    )
-    wrong.sign(lots(0, 2))
-    with pytest.raises(SignerError, match="--log-key"):
-        wrong.sync()
-    assert queue.setting("log_vkey") is None and wrong.halted() is None
-    assert _with_the_right_key(store, queue).sync().applied == 2
-
-
-def test_another_ledgers_log_key_on_first_use_is_refused_and_not_pinned(
-    store: LedgerStore, operator: Terminal, tmp_path: Path
-) -> None:
-    key = register(store, operator)
-    queue = Queue(tmp_path / "queue.db")
-    other = vkey(store.origin, PrivateKey.generate().public_key.raw)  # well formed, not this log's
     transport = StoreTransport(store)
     wrong = LedgerClient(
-        transport=transport, key=key, queue=queue, log_vkey=other, retry=RetryPolicy.no_wait()
+        transport=transport,
+        key=key,
+        queue=queue,
+        log_vkey=wrong_key(store),
+        retry=RetryPolicy.no_wait(),
     )
     wrong.sign(lots(0, 2))
     with pytest.raises(SignerError, match="--log-key"):
         wrong.sync()
     assert transport.batches == 0  # nothing sent to a ledger this terminal cannot check
     assert queue.setting("log_vkey") is None and wrong.halted() is None
-    assert _with_the_right_key(store, queue).sync().applied == 2
+    right = LedgerClient(
+        transport=StoreTransport(store), key=None, queue=queue, log_vkey=store.log_vkey
+    )
+    assert right.sync().applied == 2
 
 
 def test_a_key_rotated_by_another_process_signs_no_more(
