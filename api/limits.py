@@ -4,6 +4,8 @@ A pure ASGI middleware, the outermost of the app's own:
 - a request target (path and query string) over ``max_target_bytes`` is refused with 414, and
   request headers over ``max_header_bytes`` in all with 431 (RFC 6585), before anything else
   runs: no route parses a 100 KB Digital Link or a megabyte of cookies;
+- a NUL character in the path or query string (``%00``) is refused with 400: no identifier,
+  filter or slug holds one, and PostgreSQL text cannot, so a route would fail in the driver;
 - a declared Content-Length over ``max_bytes`` (or one that is not a number) is refused with
   413 at once, before a byte of the body is read; a body without one (chunked) is counted as it
   streams and cut off at the limit.
@@ -71,6 +73,9 @@ class BodyLimit:
         if target > self.max_target_bytes:
             detail = f"request target is {target} bytes, over the limit of {self.max_target_bytes}"
             return 414, "uri-too-long", "Request target too long", detail
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            detail = "the request target holds a NUL character (%00), which no parameter may"
+            return 400, "bad-request", "Bad request", detail
         headers = sum(len(name) + len(value) for name, value in scope["headers"])
         if headers > self.max_header_bytes:
             detail = (

@@ -3,7 +3,9 @@
 A pure ASGI middleware with two budgets, both in requests per minute (``api.settings``):
 
 - per client: every HTTP request spends one token of its peer address's bucket (the ASGI
-  ``client`` host; behind a reverse proxy that is the proxy, so limit there too);
+  ``client`` host; behind a reverse proxy that is the proxy, so limit there too). An IPv6
+  peer is counted by its /64, the network one host is routed, so a client cannot rotate
+  through its own addresses for fresh budgets; an IPv4-mapped address counts as the IPv4 one;
 - per signing key: a ``POST /v1/entries`` is refused while any key id its envelopes name has an
   empty bucket, and spends one token of each such key only when the ledger admits it (a 2xx
   answer). The store admits an envelope only with exactly one signature whose ``keyid`` names
@@ -23,6 +25,7 @@ untouched for the route to refuse.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import time
@@ -37,6 +40,7 @@ from ledger.canonical import parse_json
 from ledger.errors import LedgerError
 
 MAX_BUCKETS: Final = 100_000  # per budget: bounded memory whatever the number of clients
+IPV6_CLIENT_PREFIX: Final = 64  # RFC 6177: the network an IPv6 end site gives one host
 ENTRIES_PATH: Final = "/v1/entries"
 
 
@@ -107,6 +111,19 @@ def envelope_key_ids(body: bytes, *, max_bytes: int) -> list[str]:
     return list(found)
 
 
+def client_name(host: str) -> str:
+    """The per-client bucket of peer ``host``: an IPv4 address, an IPv6 /64, or the host as is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # not an address (a test client, a Unix socket): its own bucket
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
+
+
 class RateLimit:
     """ASGI middleware: per-client and per-signing-key budgets, 429 when one is spent."""
 
@@ -123,7 +140,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        peer = str(client[0]) if client else "unknown"
+        peer = client_name(str(client[0])) if client else "unknown"
         delay = self.clients.take(peer)
         if delay:
             await _too_many(send, delay, f"client {peer} is over {self.clients.per_minute}/min")

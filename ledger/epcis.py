@@ -13,6 +13,7 @@ Pure: the caller reads the log (``ledger.store.epcis``) and passes payloads and 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -62,6 +63,10 @@ SPOLA_NAMESPACE: Final = "urn:spola:ns:epcis:"
 CONTEXT: Final[list[Any]] = [EPCIS_CONTEXT_URL, {"spola": SPOLA_NAMESPACE}]
 SCHEMA_VERSION: Final = "2.0"
 EXPORTED_TYPES: Final = ("material", "process", "handover", "receipt", "lifecycle")
+# RFC 3339 §5.6 date-time, once upper-cased: full-date "T" partial-time time-offset.
+_RFC3339: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 _MODELS: Final[dict[str, type[Any]]] = {
     "material": MaterialEvent,
     "process": ProcessEvent,
@@ -80,11 +85,15 @@ def subject_id(text: str) -> str:
 
 def time_bound(text: str, what: str) -> datetime:
     """A ``since``/``until`` filter: an RFC 3339 date-time with its offset."""
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        instant = None
-    if instant is None or instant.tzinfo is None or "T" not in text.upper():
+    instant = None
+    # fromisoformat() takes far more than RFC 3339 (week dates, basic format, no seconds) and
+    # not its lower-case "t" and "z" (§5.6): the grammar is checked first, on the upper case.
+    if _RFC3339.fullmatch(text.upper()):
+        try:
+            instant = datetime.fromisoformat(text.upper())
+        except ValueError:
+            instant = None  # a month 13, a 25th hour, a leap second
+    if instant is None:
         raise FormatError(
             f"{what}: {text!r} is not an RFC 3339 date-time such as 2026-11-26T09:30:00Z"
         )

@@ -101,13 +101,13 @@ def canonical_timestamp(text: str) -> str:
         return text
     day, clock, fraction, offset = match.groups()
     offset = "+00:00" if offset in ("Z", "z") else offset
-    try:
-        instant = datetime.fromisoformat(f"{day}T{clock}{offset}").astimezone(UTC)
-    except ValueError:
-        return text
     digits = (fraction or "").ljust(4, "0")
     millis = int(digits[:3]) + (1 if digits[3] >= "5" else 0)
-    instant += timedelta(milliseconds=millis)
+    try:
+        instant = datetime.fromisoformat(f"{day}T{clock}{offset}").astimezone(UTC)
+        instant += timedelta(milliseconds=millis)
+    except (ValueError, OverflowError):  # not a real instant, or one past 9999-12-31 in UTC
+        return text
     return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
 
 

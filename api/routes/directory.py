@@ -13,6 +13,7 @@ does not count in the ranking. Filters are checked here and refused with 422 nam
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
@@ -57,6 +58,10 @@ DEFAULT_RADIUS_KM: Final = Decimal(100)
 DEFAULT_MAX_KM: Final = Decimal(100)
 DEFAULT_LOCAL_RADIUS_KM: Final = Decimal(60)
 MAX_MATCHES: Final = 200
+# Plain decimals only: the answer echoes a distance in fixed-point notation, so "1e-999999999"
+# (a dozen characters in the URL) would become a gigabyte of zeros.
+_KM_TEXT: Final = re.compile(r"[0-9]+(\.[0-9]+)?")
+_DAY_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 Text = Annotated[str | None, Query(max_length=100)]
 ActorPath = Annotated[str, Path(max_length=80)]
 
@@ -70,9 +75,15 @@ def day_of(value: str | None) -> date:
     if value is None:
         return datetime.now(UTC).date()
     try:
-        return date.fromisoformat(value)
+        # fromisoformat() also takes week dates and the basic format: the shape is checked first.
+        day = date.fromisoformat(value) if _DAY_TEXT.fullmatch(value) else None
     except ValueError:
-        raise _refuse("on", f"{value!r} is not a date YYYY-MM-DD") from None
+        day = None
+    if day is None:
+        raise _refuse("on", f"{value!r} is not a date YYYY-MM-DD")
+    if day.year < 2:
+        raise _refuse("on", f"{value} is too early: the track record is the year before it")
+    return day
 
 
 def _near(value: str | None) -> Place | None:
@@ -91,11 +102,10 @@ def _near(value: str | None) -> Place | None:
 def _km(name: str, value: str | None, default: Decimal) -> Decimal:
     if value is None or not value.strip():
         return default
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise _refuse(name, f"{value!r} is not a number of km") from None
-    if not number.is_finite() or not 0 < number <= MAX_RADIUS_KM:
+    if not _KM_TEXT.fullmatch(value.strip()):
+        raise _refuse(name, f"{value!r} is not a number of km (decimal digits, e.g. 60 or 12.5)")
+    number = Decimal(value.strip())
+    if not 0 < number <= MAX_RADIUS_KM:
         raise _refuse(name, f"must be more than 0 and at most {MAX_RADIUS_KM} km")
     return number
 

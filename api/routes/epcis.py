@@ -18,6 +18,7 @@ from ledger.epcis import creation_date_now, epcis_document
 from ledger.store.epcis import EpcisFilter
 
 router = APIRouter(prefix="/v1/epcis", tags=["EPCIS"])
+EVENTS_PATH = "/v1/epcis/events"  # the next page's Link, on SPOLA_PUBLIC_BASE_URL
 
 EPCIS_MEDIA_TYPE = "application/ld+json"
 EPCIS_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
@@ -48,8 +49,8 @@ def get_events(
     page = store.epcis_events(where, cursor=cursor, limit=min(limit, settings.max_page))
     headers = dict(EPCIS_HEADERS)
     if page.next_cursor is not None:
-        headers["Link"] = (
-            f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
-        )
+        # On the public origin, as every link the service gives: not on the request's Host.
+        query = request.url.include_query_params(cursor=page.next_cursor).query
+        headers["Link"] = f'<{settings.public_base_url}{EVENTS_PATH}?{query}>; rel="next"'
     body = json.dumps(epcis_document(page.events, creation_date_now()), ensure_ascii=False)
     return Response(body, media_type=EPCIS_MEDIA_TYPE, headers=headers)

@@ -20,6 +20,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal, cast, get_args
 
@@ -43,6 +44,7 @@ ID_HEX: Final = 8
 _TOKEN: Final = re.compile(r"spola_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 # Compared against when the id is unknown, so a miss costs what a hit costs.
 _NO_HASH: Final = "0" * 64
+MAX_LABEL: Final = 200  # the column's length
 
 
 class TokenError(LedgerError):
@@ -130,7 +132,7 @@ def _check_actor(conn: Connection, tier: str, actor: str | None) -> str:
     """The actor a new token of ``tier`` acts for; TokenError if it may not have one."""
     if tier == "operator":
         if actor not in (None, OPERATOR_ACTOR):
-            raise TokenError(f"an operator token acts for {OPERATOR_ACTOR}, not {actor}")
+            raise TokenError(f"an operator token acts for {OPERATOR_ACTOR}, not {actor!r}")
         return OPERATOR_ACTOR
     if tier != "brand":
         raise TokenError(f"unknown token tier {tier!r} (one of: {', '.join(TOKEN_TIERS)})")
@@ -138,16 +140,27 @@ def _check_actor(conn: Connection, tier: str, actor: str | None) -> str:
         raise TokenError("a brand token needs the brand's actor id")
     roles = conn.execute(select(actors.c.roles).where(actors.c.id == actor)).scalar_one_or_none()
     if roles is None:
-        raise TokenError(f"no registered actor {actor}")
+        raise TokenError(f"no registered actor {actor!r}")
     if "brand" not in roles.split(","):
         raise TokenError(f"actor {actor} does not have the brand role (roles: {roles})")
     return actor
+
+
+def _check_label(label: str | None) -> None:
+    """A label is one line of ``spola token list``: no control characters, and it fits."""
+    if label is None:
+        return
+    if len(label) > MAX_LABEL:
+        raise TokenError(f"a label is at most {MAX_LABEL} characters (this one {len(label)})")
+    if any(unicodedata.category(c) == "Cc" for c in label):
+        raise TokenError(f"a label is one line without control characters, not {label!r}")
 
 
 def create(
     conn: Connection, *, tier: str, actor: str | None, label: str | None = None
 ) -> tuple[str, str]:
     """Store a new token; (its id, its full text). The text is not kept: show it once."""
+    _check_label(label)
     actor = _check_actor(conn, tier, actor)
     token_id = secrets.token_hex(ID_HEX // 2)
     while conn.execute(select(api_tokens.c.id).where(api_tokens.c.id == token_id)).first():

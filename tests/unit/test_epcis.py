@@ -29,6 +29,7 @@ from ledger.epcis import (
     epc,
     epcis_document,
     quantity,
+    time_bound,
     to_epcis_event,
 )
 from ledger.epcis_hash import (
@@ -639,3 +640,35 @@ def test_generated_events_validate_and_hash_as_the_reference_does(
     document = epcis_document(events, CREATED)
     assert schema_errors(document) == []
     assert [e["eventID"] for e in events] == reference_hashes(document)
+
+
+# -- the since/until filters --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "instant"),
+    [
+        ("2026-11-26T09:30:00Z", "2026-11-26T09:30:00+00:00"),
+        ("2026-11-26t09:30:00z", "2026-11-26T09:30:00+00:00"),  # RFC 3339 §5.6: t and z
+        ("2026-11-26T10:30:00.5+01:00", "2026-11-26T09:30:00.500000+00:00"),
+    ],
+)
+def test_time_filters_take_every_rfc3339_spelling(text: str, instant: str) -> None:
+    assert time_bound(text, "since") == datetime.fromisoformat(instant)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-W48-4T09:30:00Z",  # an ISO 8601 week date
+        "20261126T093000Z",  # ISO 8601 basic format
+        "2026-11-26T09Z",  # no minutes, no seconds
+        "2026-11-26T09:30Z",  # no seconds
+        "2026-11-26T09:30:00+0100",  # offset without its colon
+        "2026-11-26T09:30:00",  # no offset
+        "2026-11-26 09:30:00Z",
+    ],
+)
+def test_time_filters_refuse_what_rfc3339_does_not_define(text: str) -> None:
+    with pytest.raises(FormatError, match=r"until: .* is not an RFC 3339 date-time"):
+        time_bound(text, "until")

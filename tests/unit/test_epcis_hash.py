@@ -65,6 +65,9 @@ def test_epc_uris_and_digital_links_hash_alike() -> None:
         ("2026-01-18T11:04:03.0005Z", "2026-01-18T11:04:03.001Z"),  # half up, as rule 9 says
         ("2026-12-31T23:59:59.9996Z", "2027-01-01T00:00:00.000Z"),
         ("yesterday", "yesterday"),
+        # Instants datetime cannot hold once in UTC and rounded stay as written (they raised).
+        ("9999-12-31T23:59:59.9995Z", "9999-12-31T23:59:59.9995Z"),
+        ("0001-01-01T00:30:00+01:00", "0001-01-01T00:30:00+01:00"),
     ],
 )
 def test_timestamps_are_utc_with_milliseconds(given_time: str, canonical: str) -> None:
