@@ -23,8 +23,7 @@ from typing import Annotated, ClassVar, Final, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ledger.events import EVENT_MODELS, Day, Event, StrictModel, Text
-from ledger.supply import Scheme
+from ledger.events import EVENT_MODELS, Day, Event, Scheme, StrictModel, Text
 
 MAX_ANSWERS: Final = 200
 MODEL_RESOURCE: Final = ("ledger", "data/maturity_model.json")

@@ -12,6 +12,7 @@ Signature checks happen before this module sees a byte; feed and registry rules 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -80,6 +81,8 @@ KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 HexHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Day = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_day)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A certificate scheme (GOTS, RWS, LWG...): named by supply events and by self-assessments.
+Scheme = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 Latitude = Annotated[str, StringConstraints(max_length=20), AfterValidator(_decimal("-90", "90"))]
 Longitude = Annotated[
     str, StringConstraints(max_length=20), AfterValidator(_decimal("-180", "180"))
@@ -185,9 +188,10 @@ def parse_event(payload: bytes) -> Event:
         # than failing the append there and being stored on SQLite.
         raise FormatError("payload: a string holds U+0000 (NUL), which no field allows")
     kind = obj.get("type")
-    model = EVENT_MODELS.get(kind) if isinstance(kind, str) else None
+    models = _models()
+    model = models.get(kind) if isinstance(kind, str) else None
     if model is None:
-        known = ", ".join(sorted(EVENT_MODELS))
+        known = ", ".join(sorted(models))
         raise FormatError(f"type: unknown event type {kind!r} (known: {known})")
     try:
         event = model.model_validate(obj)
@@ -229,9 +233,15 @@ def encode_event(fields: dict[str, Any]) -> bytes:
     return payload
 
 
-# The supply-chain models build on the header above and register themselves in EVENT_MODELS;
-# importing them here means parse_event knows every type whichever module is imported first.
-import ledger.assessment  # noqa: E402
-import ledger.directory_event  # noqa: E402
-import ledger.passport  # noqa: E402
-import ledger.supply  # noqa: E402, F401
+@functools.cache
+def _models() -> dict[str, type[Event]]:
+    """Every event model by type. The other models build on the header above and register
+    themselves in EVENT_MODELS when imported; they are imported at the first parse, not when
+    this module is, since they import it: ``import ledger.supply`` first would otherwise find
+    itself half-initialised."""
+    import ledger.assessment  # noqa: PLC0415
+    import ledger.directory_event  # noqa: PLC0415
+    import ledger.passport  # noqa: PLC0415
+    import ledger.supply  # noqa: F401, PLC0415
+
+    return EVENT_MODELS

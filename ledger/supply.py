@@ -25,7 +25,7 @@ from typing import Annotated, ClassVar, Final, Literal, Self
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from ledger.errors import FormatError
-from ledger.events import EVENT_MODELS, ActorId, Day, Event, StrictModel, Text
+from ledger.events import EVENT_MODELS, ActorId, Day, Event, Scheme, StrictModel, Text
 from ledger.identifiers import DigitalLink
 from ledger.quantities import Dimension, Quantity, parse_decimal, unit
 
@@ -67,7 +67,6 @@ ItemId = Annotated[str, StringConstraints(max_length=120), _identifier("item", _
 CatalogueId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,47}$")]
 FacilityId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 LocalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")]
-Scheme = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 
 
 def _plain_decimal(value: str) -> str:
