@@ -6,6 +6,7 @@ Errors print one line to stderr and exit 1; usage errors exit 2 (argparse's conv
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING
 from ledger.errors import LedgerError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from api.settings import Settings
     from ledger.store.ledger import LedgerStore
 
@@ -27,23 +30,88 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from api.operator import DEFAULT_ORIGIN, init_home
+    from api.operator import DEFAULT_ORIGIN, KEY_FILE, LOG_FILE, OperatorHomeError, init_home
 
     home = _settings(args).home
-    created = init_home(home, origin=args.origin or DEFAULT_ORIGIN, exist_ok=args.exist_ok)
+    if home.exists() and not home.is_dir():
+        raise OperatorHomeError(f"SPOLA_HOME {home} is not a directory")
+    missing = [name for name in (KEY_FILE, LOG_FILE) if not (home / name).exists()]
+    if len(missing) == 1:  # a copy or an init cut short: neither a new log nor a usable one
+        raise OperatorHomeError(
+            f"{home} is half made: {missing[0]} is missing; restore it from your backup "
+            "(or move the home away to start a new log)"
+        )
+    origin = DEFAULT_ORIGIN if args.origin is None else args.origin
+    created = init_home(home, origin=origin, exist_ok=args.exist_ok)
     print(f"{'created' if created else 'kept'} the log key in {home}")
     return 0
 
 
-def open_store(args: argparse.Namespace) -> tuple[Settings, LedgerStore]:
+def open_store(
+    args: argparse.Namespace, *, read_replica: bool = False
+) -> tuple[Settings, LedgerStore]:
     from api.operator import load_operator
     from ledger.store.ledger import LedgerStore
 
     settings = _settings(args)
     operator = load_operator(settings.home)
     return settings, LedgerStore.open(
-        settings.database_url, operator=operator.key, origin=operator.origin
+        settings.database_url,
+        operator=operator.key,
+        origin=operator.origin,
+        read_url=settings.read_database_url if read_replica else None,
     )
+
+
+class CommandError(LedgerError):
+    """A command's own argument cannot be used: a path, an address."""
+
+
+def output_path(text: str) -> Path:
+    """``--out``'s file, refused at once if it is a directory or its directory is missing:
+    an export writes a temporary file beside it and renames it at the end, too late to say."""
+    from pathlib import Path
+
+    out = Path(text)
+    if out.is_dir():
+        raise CommandError(f"--out {out} is a directory; name a file in it")
+    if not out.parent.is_dir():
+        problem = "is not a directory" if out.parent.exists() else "does not exist"
+        raise CommandError(f"--out {out}: the directory {out.parent} {problem}")
+    return out
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Bind ``host``:``port`` once and let it go, as the server will (SO_REUSEADDR): an address
+    in use or a host that does not resolve is one line now, not a server log after start-up.
+    Like asyncio's server, an address of a family this machine lacks is skipped."""
+    import socket
+
+    try:
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    failure: OSError | None = None
+    bound = False
+    for family, kind, proto, _, address in found:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:  # worded as uvicorn words it, the address included
+                raise CommandError(
+                    f"cannot listen on {address!r}: address already in use (another server?)"
+                ) from None
+            failure = exc
+        else:
+            bound = True
+    if bound:
+        return
+    reason = "no address" if failure is None else failure.strerror or str(failure)
+    raise CommandError(f"cannot listen on {host}:{port}: {reason}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -83,7 +151,10 @@ def cmd_actor_profile(args: argparse.Namespace) -> int:
 
     from ledger.errors import FormatError
 
-    text = Path(args.source).read_text(encoding="utf-8")
+    try:
+        text = Path(args.source).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{args.source}: not UTF-8 text") from None
     try:
         profile = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -168,9 +239,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             )
         else:
             os.environ["SPOLA_PUBLIC_BASE_URL"] = base  # what the QR codes and URIs name
-    # Migrate and write the genesis once, here, before any worker starts: a bad URL or key
-    # fails with one line now instead of inside every worker.
-    open_store(args)[1].close()
+    _check_listen(args.host, args.port)
+    # Migrate and write the genesis once, here, before any worker starts: a bad URL (the
+    # replica's too) or key fails with one line now instead of inside every worker.
+    open_store(args, read_replica=True)[1].close()
     uvicorn.run(
         "api.main:app_from_env",
         factory=True,
@@ -263,7 +335,6 @@ def _export_progress(size: int) -> Callable[[int], None]:
 
 def cmd_export_epcis(args: argparse.Namespace) -> int:
     from collections.abc import Iterator
-    from pathlib import Path
     from typing import Any
 
     from ledger.epcis import creation_date_now, document_chunks
@@ -273,7 +344,7 @@ def cmd_export_epcis(args: argparse.Namespace) -> int:
     where = EpcisFilter.parse(
         actor=args.actor, item=args.item, lot=args.lot, since=args.since, until=args.until
     )
-    out = Path(args.out)
+    out = output_path(args.out)
     _, store = open_store(args)
     counts = [0, 0]  # entries, events
     try:
@@ -306,10 +377,11 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     if subject and args.since_checkpoint:
         raise SystemExit("spola: --since-checkpoint is for whole-ledger bundles only")
     since = Path(args.since_checkpoint).read_bytes() if args.since_checkpoint else None
+    out = output_path(args.out)
     _, store = open_store(args)
     try:
         if subject:
-            summary = export_partial_bundle(store, Path(args.out), scope=scope, subject=subject)
+            summary = export_partial_bundle(store, out, scope=scope, subject=subject)
             print(
                 f"exported the {scope} bundle of {subject} (tree size {summary.tree_size:,}, "
                 f"{summary.bytes:,} bytes) to {summary.path}"
@@ -317,7 +389,7 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
             return 0
         progress = _export_progress(store.tree_size())
         summary = export_bundle(
-            store, Path(args.out), since_checkpoint=since, progress=lambda done, _: progress(done)
+            store, out, since_checkpoint=since, progress=lambda done, _: progress(done)
         )
     finally:
         store.close()
@@ -366,6 +438,18 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_hel
     p.set_defaults(func=cmd_export_bundle)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: 0 to 65535")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1 worker")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spola", description="spola traceability ledger")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -378,9 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_help = "database URL (default $SPOLA_DATABASE_URL or sqlite:///./spola.db)"
     p = sub.add_parser("serve", help="serve the HTTP API")
     p.add_argument("--db", help=db_help)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="the TCP port (8000)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="seed the demo supply chain (idempotent)")

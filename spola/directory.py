@@ -72,13 +72,19 @@ def cmd_directory_search(args: argparse.Namespace) -> int:
 
 
 def cmd_directory_show(args: argparse.Namespace) -> int:
+    from api.problems import BadRequest
     from api.routes.directory import day_of, full_profile, profile_json
     from ledger.store.tokens import PUBLIC
 
     actor = args.actor if args.actor.startswith("urn:") else f"urn:spola:actor:{args.actor}"
+    try:
+        day = day_of(args.on)
+    except BadRequest as exc:
+        print(f"spola: {exc.detail}", file=sys.stderr)
+        return 2
     _, store = open_store(args)
     try:
-        found = full_profile(store, actor, day_of(args.on))
+        found = full_profile(store, actor, day)
     finally:
         store.close()
     print(json.dumps(profile_json(found, PUBLIC), indent=2, ensure_ascii=False))

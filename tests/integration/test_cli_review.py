@@ -1,0 +1,156 @@
+"""``spola`` given bad input the way an operator gives it: each mistake is one line on stderr
+and a non-zero exit, never a traceback, and nothing is half done.
+
+Every command runs as in tests/integration/test_cli.py: the installed console script in a fresh
+process, with ``SPOLA_HOME`` and ``SPOLA_DATABASE_URL`` in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.operator import KEY_FILE, LOG_FILE, load_operator
+from tests.integration.test_cli import Operator, Run, _one_line_error
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def op(tmp_path: Path) -> Operator:
+    return Operator(tmp_path / "home", f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path, [])
+
+
+@pytest.fixture
+def ready(op: Operator) -> Operator:
+    assert op.spola("init").code == 0
+    return op
+
+
+def _usage_error(run: Run, *words: str) -> None:
+    assert run.code == 2, run
+    assert "Traceback" not in run.stderr, run.stderr
+    for word in words:
+        assert word in run.stderr, run.stderr
+
+
+# -- init ------------------------------------------------------------------------------------
+
+
+def test_init_refuses_an_empty_origin_instead_of_taking_the_default(op: Operator) -> None:
+    run = op.spola("init", "--origin", "")
+    _one_line_error(run, "origin", "non-empty")
+    assert not (op.home / LOG_FILE).exists()
+
+
+def test_init_with_a_home_that_is_a_file_says_so_in_one_line(op: Operator) -> None:
+    op.home.write_text("not a directory\n")
+    _one_line_error(op.spola("init"), str(op.home), "not a directory")
+    assert op.home.read_text() == "not a directory\n"
+
+
+# -- actor profiles --------------------------------------------------------------------------
+
+
+def test_a_profile_that_is_not_utf8_is_one_line(ready: Operator) -> None:
+    profile = ready.cwd / "profile.json"
+    profile.write_bytes(b'{"name": "Conceria \xe0 Ticino"}')  # Latin-1, as an old editor saves
+    _one_line_error(ready.spola("actor", "register", "--from", str(profile)), "UTF-8")
+
+
+# -- directory -------------------------------------------------------------------------------
+
+
+def test_directory_show_with_a_bad_day_is_a_usage_line_naming_the_field(ready: Operator) -> None:
+    run = ready.spola("directory", "show", "maison-navigli", "--on", "yesterday")
+    assert run.code == 2, run
+    assert "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.splitlines() == ["spola: on: 'yesterday' is not a date YYYY-MM-DD"]
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["bundle", "epcis"])
+def test_export_to_a_directory_names_the_out_path_before_reading_the_log(
+    ready: Operator, kind: str
+) -> None:
+    target = ready.cwd / "exports"
+    target.mkdir()
+    run = ready.spola("export", kind, "--out", str(target))
+    line = _one_line_error(run, "--out", str(target), "is a directory")
+    assert ".tmp" not in line  # not the name of a temporary file the operator never chose
+    assert "log entries" not in run.stderr  # refused before the log was read
+    assert list(target.iterdir()) == []
+    assert [p.name for p in ready.cwd.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("kind", ["bundle", "epcis"])
+def test_export_into_a_missing_directory_names_it(ready: Operator, kind: str) -> None:
+    missing = ready.cwd / "no-such-dir"
+    run = ready.spola("export", kind, "--out", str(missing / "out.file"))
+    line = _one_line_error(run, "--out", f"the directory {missing} does not exist")
+    assert ".tmp" not in line and ".body." not in line
+    assert not missing.exists()
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def port_in_use() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield held.getsockname()[1]
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_migrating(
+    op: Operator, port_in_use: int
+) -> None:
+    assert op.spola("init").code == 0
+    run = op.spola("serve", "--port", str(port_in_use))
+    _one_line_error(run, f"('127.0.0.1', {port_in_use}): address already in use")
+    assert not (op.cwd / "ledger.db").exists()
+
+
+def test_serve_on_a_host_that_does_not_resolve_is_one_line(ready: Operator) -> None:
+    run = ready.spola("serve", "--host", "256.1.1.1", "--port", "0")
+    _one_line_error(run, "cannot listen on 256.1.1.1:0")
+
+
+@pytest.mark.parametrize("port", ["65536", "-1"])
+def test_serve_refuses_a_port_out_of_range_as_a_usage_error(op: Operator, port: str) -> None:
+    _usage_error(op.spola("serve", "--port", port), "--port", "0 to 65535")
+
+
+@pytest.mark.parametrize("workers", ["0", "-2"])
+def test_serve_refuses_fewer_than_one_worker_as_a_usage_error(op: Operator, workers: str) -> None:
+    _usage_error(op.spola("serve", "--workers", workers), "--workers", "at least 1")
+
+
+def test_serve_with_an_unreachable_read_replica_is_one_line_before_listening(
+    ready: Operator,
+) -> None:
+    replica = "postgresql+psycopg://spola:pw@127.0.0.1:1/spola"
+    run = ready.spola_with({"SPOLA_READ_DATABASE_URL": replica}, "serve", "--port", "0")
+    line = _one_line_error(run, "cannot open the database 127.0.0.1:1/spola")
+    assert "pw" not in line
+    assert load_operator(ready.home)  # the home is untouched
+
+
+@pytest.mark.parametrize("lost", [KEY_FILE, LOG_FILE])
+@pytest.mark.parametrize("exist_ok", [False, True])
+def test_init_on_a_half_made_home_names_the_missing_file_instead_of_asking_for_init(
+    op: Operator, lost: str, exist_ok: bool
+) -> None:
+    assert op.spola("init").code == 0
+    (op.home / lost).unlink()
+    kept = {p.name: p.read_bytes() for p in op.home.iterdir()}
+    run = op.spola("init", *(["--exist-ok"] if exist_ok else []))
+    line = _one_line_error(run, str(op.home), lost, "missing")
+    assert "run `spola init`" not in line
+    assert {p.name: p.read_bytes() for p in op.home.iterdir()} == kept
