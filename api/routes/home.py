@@ -61,6 +61,9 @@ def _assessed(store: LedgerStore, actors: list[ActorRecord]) -> list[AssessedCom
 
 def home_facts(store: LedgerStore) -> Home:
     """The public facts the home page shows, read from ``store``."""
+    # The size first: an entry appended while the rest is read makes the log larger than the
+    # facts' size, so the next request reads them again instead of keeping them without it.
+    tree_size = store.tree_size()
     rows = store.passports(after=None, limit=SHOWN_PASSPORTS)
     actors = _actors(store)
     names = {actor.id: actor.name for actor in actors}
@@ -70,7 +73,7 @@ def home_facts(store: LedgerStore) -> Home:
     ]
     return Home(
         origin=store.origin,
-        tree_size=store.tree_size(),
+        tree_size=tree_size,
         passports=listed,
         passports_total=store.passport_count(),
         companies=_assessed(store, actors),

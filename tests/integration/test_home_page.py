@@ -231,3 +231,73 @@ def test_the_page_has_no_script_and_fetches_nothing_from_another_host(demo: Api)
         assert "<script" not in page.lower()
         assert not EXTERNAL.search(page), EXTERNAL.search(page)
         assert "@font-face" not in page
+
+
+def test_an_entry_appended_while_the_facts_are_read_is_shown_on_the_next_request(
+    demo: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The facts are kept for the tree size they were read at: an entry appended while they
+    # are read (after the passports, before the size) must not be taken as already in them,
+    # or the page would miss it until the log grows again.
+    store = store_of(demo)
+    real_passports = LedgerStore.passports
+    appended: list[int] = []
+
+    def passports_then_an_append(self: LedgerStore, **kwargs: object) -> object:
+        rows = real_passports(self, **kwargs)  # type: ignore[arg-type]
+        if not appended:
+            operator = operator_at_head(self, demo.settings.home)
+            appended.append(self.append([operator.register("urn:spola:actor:in-corsa")])[0].index)
+        return rows
+
+    monkeypatch.setattr(LedgerStore, "passports", passports_then_an_append)
+    home_page(demo)
+    gathered: list[int] = []
+    real_facts = home.home_facts
+
+    def counting(store: LedgerStore) -> home.Home:
+        gathered.append(store.tree_size())
+        return real_facts(store)
+
+    monkeypatch.setattr(home, "home_facts", counting)
+    page = Page(home_page(demo).text)
+    assert gathered == [appended[0] + 1]  # read again: the first facts predate the append
+    assert int(page.by_id["tree-size"]) == store.tree_size()
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_every_demo_link_of_the_readme_answers_and_the_double_spend_is_where_it_says(
+    demo: Api,
+) -> None:
+    # A newcomer runs `make run` and follows the README's links on the fresh demo ledger.
+    text = README.read_text(encoding="utf-8")
+    links = sorted(set(re.findall(r"http://127\.0\.0\.1:8000(/[^\s<>`'\")]*)", text)))
+    assert len(links) > 10
+    for link in links:
+        assert demo.client.get(link).status_code == 200, link
+    (verdict,) = [link for link in links if link.endswith("/verdict")]
+    answer = get_json(demo, verdict)
+    assert answer["applied"] is False, answer
+    assert answer["violation"]["rule"] == "balance.insufficient"
+    index = verdict.split("/")[-2]
+    assert f"entry {index} on a fresh database" in " ".join(text.split())
+
+
+def test_the_directory_linked_from_the_home_page_shows_a_facility_without_a_region(
+    database_url: str, tmp_path: Path
+) -> None:
+    # `region` is optional in a facility; the search and the profile page must still render.
+    bottega = {"id": "f1", "name": "Bottega <b>&amp;</b>", "town": "Cantù", "country": "IT",
+               "lat": "45.74", "lon": "9.13"}  # fmt: skip
+    with running_api(database_url, tmp_path / "home") as api:
+        api.enrol("senza-regione", name="Senza Regione", facilities=[bottega])
+        directory = next(link for link in Page(english(api)).links if link.startswith("/dir"))
+        search = api.client.get(directory, params={"near": "45.7,9.1"})
+        assert search.status_code == 200, search.text
+        (profile,) = [link for link in Page(search.text).links if "senza-regione" in link]
+        for lang in ("it", "en"):
+            page = api.client.get(profile, params={"lang": lang})
+            assert page.status_code == 200, page.text
+            assert "Bottega &lt;b&gt;&amp;amp;&lt;/b&gt;, Cantù" in page.text
