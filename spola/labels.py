@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from spola.cli import open_store
+from spola.cli import open_store, output_path
 
 MAX_LABELS = 10_000
 
@@ -17,6 +16,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
     from ledger.identifiers import DigitalLink
     from passports.labels import Label, label_sheet, label_text
 
+    out = output_path(args.out)  # before the log is read: a wrong --out is said at once
     settings, store = open_store(args)
     try:
         rows = store.passports(after=None, limit=MAX_LABELS)
@@ -39,9 +39,9 @@ def cmd_labels(args: argparse.Namespace) -> int:
         uri = public_uri(settings.public_base_url, subject)
         labels.append(Label(uri=uri, product=label_text(names[subject]), serial=printed))
     pdf = label_sheet(labels)
-    with replaced_atomically(Path(args.out), binary=True) as file:
+    with replaced_atomically(out, binary=True) as file:
         file.write(pdf)
-    print(f"{len(labels)} labels for {settings.public_base_url} written to {args.out}")
+    print(f"{len(labels)} labels for {settings.public_base_url} written to {out}")
     return 0
 
 

@@ -56,3 +56,13 @@ def test_labels_for_an_unknown_piece_fail_in_one_line(seeded: Operator) -> None:
         "check digit",
     )
     assert not out.exists()
+
+
+def test_labels_to_a_directory_or_a_missing_folder_fail_in_one_line(seeded: Operator) -> None:
+    folder = seeded.cwd / "sheets"
+    folder.mkdir()
+    line = _one_line_error(seeded.spola("labels", "--out", str(folder)), str(folder), "directory")
+    assert ".tmp" not in line  # the path the operator gave, not a temporary file beside it
+    missing = seeded.cwd / "nowhere" / "labels.pdf"
+    _one_line_error(seeded.spola("labels", "--out", str(missing)), "nowhere", "does not exist")
+    assert list(folder.iterdir()) == [] and not missing.parent.exists()
