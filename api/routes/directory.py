@@ -313,7 +313,17 @@ async def get_local_alternatives(
     )
 
 
-@router.get("/directory", response_class=HTMLResponse, summary="The directory page (HTML)")
+# The pages change with the language asked for and with the viewer's token (restricted
+# figures): no shared cache may hand one viewer's page to another.
+PAGE_HEADERS = {"Vary": "Accept-Language, Authorization", "Cache-Control": "private, no-cache"}
+
+
+@router.api_route(
+    "/directory",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    summary="The directory page (HTML)",
+)
 async def directory_page(
     request: Request, store: StoreDep, viewer: ViewerDep,
     filters: Annotated[Filters, Depends()], lang: Text = None,
@@ -325,13 +335,19 @@ async def directory_page(
     except BadRequest as exc:
         answer, error = {"matches": []}, exc.detail
     html = render_directory(asdict(filters), answer, error, language)
-    return HTMLResponse(html, status_code=200 if error is None else 422)
+    return HTMLResponse(html, status_code=200 if error is None else 422, headers=PAGE_HEADERS)
 
 
-@router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
+@router.api_route(
+    "/directory/{actor_id}",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    summary="A profile page (HTML)",
+)
 async def profile_page(
     request: Request, store: StoreDep, viewer: ViewerDep, actor_id: ActorPath, lang: Text = None
 ) -> HTMLResponse:
     language = choose_language(request.headers.get("accept-language"), lang)
     found = await run_in_threadpool(full_profile, store, actor_id, day_of(None))
-    return HTMLResponse(render_profile(profile_json(found, viewer), language))
+    html = render_profile(profile_json(found, viewer), language)
+    return HTMLResponse(html, headers=PAGE_HEADERS)

@@ -206,7 +206,12 @@ async def get_maturity(store: StoreDep, actor_id: ActorPath) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(maturity_document, store, actor_id))
 
 
-@router.get("/companies/{slug}", response_class=HTMLResponse, include_in_schema=False)
+@router.api_route(
+    "/companies/{slug}",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    include_in_schema=False,
+)
 async def company_page(
     request: Request, store: StoreDep, slug: SlugPath, lang: Lang = None
 ) -> HTMLResponse:

@@ -211,3 +211,19 @@ def test_cli_directory_search_prints_a_table(tmp_path: Path, database_url: str) 
     assert bad.code == 2 and bad.stderr.startswith("spola: near: ")
     shown = op.spola("directory", "show", PRINTER, "--on", ON)
     assert shown.code == 0 and "volumes" not in json.loads(shown.stdout)["track_record"]["figures"]
+
+
+def test_html_pages_answer_head_and_tell_caches_what_they_vary_on(demo: Api) -> None:
+    pages = [
+        "/directory?process=printing",
+        f"/directory/{urn(PRINTER)}",
+        f"/companies/{BRAND}",
+    ]
+    for path in pages:
+        page, head = demo.client.get(path), demo.client.head(path)
+        assert page.status_code == head.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == page.headers["content-type"]
+        assert "Accept-Language" in page.headers["vary"], path
+    for path in pages[:2]:  # a token shows restricted figures: never from a shared cache
+        headers = demo.client.get(path).headers
+        assert "Authorization" in headers["vary"] and "private" in headers["cache-control"]
