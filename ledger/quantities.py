@@ -21,10 +21,9 @@ from ledger.errors import FormatError
 
 MAX_DIGITS: Final = 28  # significant digits kept; more than any scale in a supply chain needs
 # A decimal string has at most this many digits before and after its point (27 in all, within
-# MAX_DIGITS): every value an event carries is then exact in the arithmetic below, and what the
-# rules derive from it (sums, conversions, masses) fits the store's 40-character decimal
-# columns on every engine — but a tiny amount converted into FTK or DZN, a division that keeps
-# 28 significant digits however small the amount.
+# MAX_DIGITS): every value an event carries is then exact in the arithmetic below. What the
+# rules derive from it may be longer (a tiny amount converted into FTK or DZN keeps 28
+# significant digits however small it is): the store keeps amounts as TEXT (migration 0007).
 MAX_WHOLE_DIGITS: Final = 15
 MAX_FRACTION_DIGITS: Final = 12
 _EXACT: Final = Context(prec=MAX_DIGITS, traps=[InvalidOperation])

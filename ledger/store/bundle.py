@@ -112,6 +112,13 @@ def _write_body(
                     f"the earlier checkpoint (size {since.size}) is newer than the log's "
                     f"latest (size {size})"
                 )
+            if reads.root_at(conn, since.size) != since.root_hash:
+                # Signed by this key for this origin, yet another log's: a second database
+                # run with the same operator home. No consistency proof can join the two.
+                raise CheckpointError(
+                    f"the earlier checkpoint (size {since.size}) is not this log's: its root "
+                    f"differs from the log's root at that size"
+                )
             since_size = since.size
             body.write(CheckpointRecord(ROLE_SINCE, since_note).to_line(), "checkpoints")
             if since.size > 0:

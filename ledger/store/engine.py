@@ -14,22 +14,33 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 import migrations
+from ledger.errors import LedgerError
 
 log = logging.getLogger(__name__)
 
 WRITE = "spola_write"  # execution option: this connection's transactions write the log
 
 
+class NewerSchemaError(LedgerError):
+    """The database was migrated by a newer spola: this code does not know its schema."""
+
+
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://…``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+            # Each pooled connection (each thread) would get its own empty database, and the
+            # log would be gone at exit.
+            raise ValueError("an in-memory SQLite database cannot hold a log; name a file")
         return _sqlite_engine(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+    if parsed.drivername in ("postgres", "postgresql"):  # libpq's two spellings, no driver
         parsed = parsed.set(drivername="postgresql+psycopg")
     # No pre-ping: it would cost a round trip on every checkout (a proof is two queries).
     # A connection the server dropped fails one request and the pool then reconnects.
@@ -82,5 +93,18 @@ def upgrade(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         config.attributes["connection"] = connection
+        _refuse_unknown_revision(connection, config)
         command.upgrade(config, "head")
     log.info("schema at head on %s", engine.url.render_as_string(hide_password=True))
+
+
+def _refuse_unknown_revision(connection: Connection, config: Config) -> None:
+    """A revision this code's migrations do not name was written by a newer release: running
+    on its schema could misread or corrupt it, and alembic would only say it cannot find it."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(config)
+    if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+        raise NewerSchemaError(
+            f"the database schema is at revision {current}, newer than this spola knows "
+            f"(its newest is {scripts.get_current_head()}): run the release that migrated it"
+        )

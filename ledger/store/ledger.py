@@ -77,6 +77,10 @@ def _open_engine(url: str, *, migrate: bool) -> Engine:
         shown = url.rsplit("@", maxsplit=1)[-1] if "@" in url else url  # no credentials
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StoreUnavailableError(f"cannot open the database {shown}: {reason}") from exc
+    except LedgerError:  # a schema newer than this code: said by upgrade itself
+        if engine is not None:
+            engine.dispose()
+        raise
     return engine
 
 

@@ -3,9 +3,11 @@
 ``rebuild`` reads every entry in log order (in pages, so memory holds projections, not the log),
 replays it with ``ledger.replay.Replay`` and compares, table by table, what the sequencer
 stored with what the replay computed: every entry's verdict, the registry (keys, actors, feed
-heads) and the domain projections (lots, balances, items, handovers, custody, provenance).
-With ``repair=True`` the domain and registry projections are rewritten from the replay, under
-the sequencer's lock; verdicts live in the append-only log and are never rewritten — a verdict
+heads), the domain projections (lots, balances, items, handovers, custody, provenance) and the
+sequencer's ``log_head`` row (size, chain hash, compact range: recomputed from the entry bytes).
+Without ``repair`` it compares one snapshot of the database while appends go on; with
+``repair=True`` the projections and the head row are rewritten from the replay, under the
+sequencer's lock; verdicts live in the append-only log and are never rewritten — a verdict
 that differs is reported, and means the rules changed meaning since the entry was appended.
 """
 
@@ -16,8 +18,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from ledger.compact import CompactRange
+from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
 from ledger.quantities import format_decimal
 from ledger.registry import KeyRecord
 from ledger.replay import Replay
@@ -65,9 +69,39 @@ class RebuildReport:
 Progress = Callable[[int, int], None]  # (entries replayed, log size)
 
 
-def replay_log(conn: Connection, log_key: KeyRecord, progress: Progress | None = None) -> Replay:
-    size = conn.execute(select(log_head.c.size).where(log_head.c.id == 1)).scalar_one()
-    replay = Replay(log_key)
+@dataclass
+class _Head:
+    """The sequencer's head row as the log's entries give it: size, last chain hash, and the
+    compact range, recomputed from the entry bytes alone."""
+
+    size: int = 0
+    chain: bytes = CHAIN_GENESIS
+    compact: CompactRange = field(default_factory=CompactRange)
+
+    def add(self, entry: bytes) -> None:
+        leaf = leaf_hash(entry)
+        self.chain = chain_hash(self.chain, leaf)
+        self.compact.append(leaf)
+        self.size += 1
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "chain_hash": self.chain,
+            "compact_range": self.compact.to_bytes(),
+        }
+
+
+def replay_log(
+    conn: Connection, log_key: KeyRecord, progress: Progress | None = None
+) -> tuple[Replay, _Head]:
+    """Replay every entry of the log, in order; the replay and the head it gives.
+
+    The log's size is counted from its entries, not read from the head row it is compared with.
+    """
+    last = conn.execute(select(func.max(log_entries.c.idx))).scalar_one()
+    size = 0 if last is None else last + 1
+    replay, head = Replay(log_key), _Head()
     start = 0
     while start < size:
         page = conn.execute(
@@ -76,11 +110,27 @@ def replay_log(conn: Connection, log_key: KeyRecord, progress: Progress | None =
             .order_by(log_entries.c.idx)
         ).all()
         for row in page:
-            replay.feed(bytes(row.entry))
+            entry = bytes(row.entry)
+            replay.feed(entry)
+            head.add(entry)
         start += PAGE
         if progress is not None:
             progress(min(start, size), size)
-    return replay
+    return replay, head
+
+
+def _compare_head(conn: Connection, head: _Head, report: RebuildReport) -> None:
+    stored = conn.execute(select(log_head).where(log_head.c.id == 1)).one()
+    if stored.size != head.size:
+        report.differ(f"log_head size: stored {stored.size}, the log holds {head.size} entries")
+    chain = bytes(stored.chain_hash)
+    if chain != head.chain:
+        report.differ(
+            f"log_head chain_hash: stored {chain.hex()}, the log gives {head.chain.hex()}"
+        )
+    if bytes(stored.compact_range) != head.compact.to_bytes():
+        report.differ("log_head compact_range: differs from the Merkle tree of the log's entries")
+    report.compared["log head"] = 1
 
 
 def _compare(
@@ -97,9 +147,26 @@ def _compare(
             report.differ(f"{table} {key}: stored {have!r}, replay gives {want!r}")
 
 
+@dataclass(frozen=True)
+class _Unreadable:
+    """A stored row its reader cannot parse (a projection edited by hand into an amount that
+    is no decimal, lines that are no JSON): a difference to report and repair, not a crash."""
+
+    values: tuple[Any, ...]
+
+    def __repr__(self) -> str:
+        return f"an unreadable row {self.values!r}"
+
+
 def _stored(conn: Connection) -> dict[str, dict[Any, Any]]:
     def by(table: Any, key: Callable[[Any], Any], convert: Callable[[Any], Any]) -> dict[Any, Any]:
-        return {key(row): convert(row) for row in conn.execute(select(table))}
+        def read(row: Any) -> Any:
+            try:
+                return convert(row)
+            except (ArithmeticError, ValueError, TypeError, KeyError):
+                return _Unreadable(tuple(row))
+
+        return {key(row): read(row) for row in conn.execute(select(table))}
 
     return {
         "keys": by(keys, lambda r: r.key_id, key_from_row),
@@ -156,16 +223,24 @@ def rebuild(
 ) -> RebuildReport:
     """Replay the log and compare (and, with ``repair``, rewrite) the projections."""
     report = RebuildReport()
-    with engine.connect().execution_options(**{WRITE: repair}) as conn, conn.begin():
+    options: dict[str, Any] = {WRITE: repair}
+    if not repair and engine.dialect.name == "postgresql":
+        # One snapshot for the replay and every comparison, as SQLite's read transaction
+        # has: under READ COMMITTED each query would see the appends committed meanwhile.
+        # (With ``repair`` the head's lock keeps appends out instead.)
+        options["isolation_level"] = "REPEATABLE READ"
+    with engine.connect().execution_options(**options) as conn, conn.begin():
         if repair:  # hold the sequencer's lock: nothing is appended while we rewrite
             conn.execute(select(log_head).where(log_head.c.id == 1).with_for_update()).one()
-        replay = replay_log(conn, log_key, progress)
+        replay, head = replay_log(conn, log_key, progress)
         report.entries = replay.size
+        _compare_head(conn, head, report)
         _compare_verdicts(conn, replay, report)
         stored, replayed = _stored(conn), _replayed(replay)
         for table in replayed:
             _compare(report, table, stored[table], replayed[table])
         if repair and not report.equal:
+            conn.execute(update(log_head).where(log_head.c.id == 1), head.row())
             _rewrite(conn, replayed)
             report.repaired = True
     return report

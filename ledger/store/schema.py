@@ -150,7 +150,9 @@ feeds = Table(
 
 Ident = String(120)  # lot and item identifiers (URN or Digital Link path)
 ActorRef = String(80)
-Amount = String(40)  # a plain decimal string
+# A plain decimal string, exact: 28 significant digits of a tiny amount converted into FTK or DZN
+# (or its mass) run past 40 characters, so no declared length (SQLite would ignore one anyway).
+Amount = Text()
 
 
 def _claim_and_feedstock() -> list[Column[str]]:

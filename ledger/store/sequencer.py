@@ -514,6 +514,13 @@ class Sequencer:
 
     def _keep_evidence(self, c: _Candidate, cause: EquivocationError) -> None:
         with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            kept = conn.execute(
+                select(equivocations.c.envelope).where(
+                    equivocations.c.key_id == cause.key_id, equivocations.c.seq == cause.seq
+                )
+            ).scalars()
+            if any(bytes(envelope) == c.entry for envelope in kept):
+                return  # the same evidence, resubmitted: one row of it is enough
             conn.execute(
                 insert(equivocations),
                 {

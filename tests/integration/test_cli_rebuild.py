@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.operator import load_operator
+from ledger.store.bundle import export_bundle
 from ledger.store.ledger import LedgerStore
-from ledger.store.schema import balances
+from ledger.store.schema import balances, handovers, log_head
 from tests.conftest import ORIGIN, operator_after_genesis
+from tests.integration.api_support import operator_at_head
 from tests.integration.test_cli import Operator
 from tests.supply import enrol_actor, handover, material, take
+from verifier import verify_bundle
 
 LOT = "urn:spola:lot:seteria:S-1"
 
@@ -35,11 +38,13 @@ def op_db(tmp_path: Path, database_url: str) -> Operator:
     return operator
 
 
-def _tamper(database_url: str, home: Path) -> None:
+def _tamper(database_url: str, home: Path, amount: str = "700", lines: str | None = None) -> None:
     store = LedgerStore.open(database_url, operator=load_operator(home).key, origin=ORIGIN)
     try:
         with store.engine.begin() as conn:
-            conn.execute(update(balances).where(balances.c.lot == LOT), {"amount": "700"})
+            conn.execute(update(balances).where(balances.c.lot == LOT), {"amount": amount})
+            if lines is not None:
+                conn.execute(update(handovers), {"lines": lines})
     finally:
         store.close()
 
@@ -70,3 +75,65 @@ def test_rebuild_finds_a_tampered_balance_and_repairs_it(op_db: Operator) -> Non
     assert "repaired: 1 differences rewritten from the log" in repaired.stdout
     again = op_db.spola("rebuild")
     assert again.code == 0 and "equal" in again.stdout
+
+
+def test_rebuild_reports_and_repairs_rows_edited_into_nonsense(op_db: Operator) -> None:
+    # A projection edited by hand into something that is no amount (or no JSON) at all: the
+    # rebuild that should find and repair it died with a traceback instead (InvalidOperation).
+    _tamper(op_db.database_url, op_db.home, amount="seven hundred", lines="[[")
+
+    found = op_db.spola("rebuild")
+    assert found.code == 1, found
+    assert "Traceback" not in found.stderr, found.stderr
+    assert "stored an unreadable row" in found.stdout, found.stdout
+    assert "'seven hundred'" in found.stdout and "handovers ('urn:spola:actor:seteria', 'H-1')" in (
+        found.stdout
+    )
+
+    repaired = op_db.spola("rebuild", "--repair")
+    assert repaired.code == 0, repaired
+    again = op_db.spola("rebuild")
+    assert again.code == 0 and "equal" in again.stdout, again
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [{"chain_hash": bytes(32)}, {"compact_range": bytes(32)}, {"size": 5}],
+    ids=["chain-hash", "compact-range", "size"],
+)
+def test_rebuild_finds_a_tampered_log_head_and_repairs_it(
+    op_db: Operator, edit: dict[str, object]
+) -> None:
+    # The head row is the sequencer's cache of the log (size, last chain hash, compact range):
+    # edited, the next append would chain and sign from it into the append-only log. Rebuild
+    # said "equal" over a wrong chain hash, and died (IndexError) over a smaller size.
+    key = load_operator(op_db.home).key
+    store = LedgerStore.open(op_db.database_url, operator=key, origin=ORIGIN)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(log_head), edit)
+    finally:
+        store.close()
+
+    found = op_db.spola("rebuild")
+    assert found.code == 1, found
+    assert "Traceback" not in found.stderr, found.stderr
+    assert "log_head " in found.stdout, found.stdout
+
+    repaired = op_db.spola("rebuild", "--repair")
+    assert repaired.code == 0, repaired
+    store = LedgerStore.open(op_db.database_url, operator=key, origin=ORIGIN)
+    try:
+        with store.connect() as conn:
+            head = conn.execute(select(log_head)).one()
+        op = operator_at_head(store, op_db.home)
+        store.append([op.register("urn:spola:actor:after-the-repair")])
+        assert store.rebuild().equal
+        out = op_db.cwd / "after.bundle"
+        export_bundle(store, out)
+        with out.open("rb") as source:
+            report = verify_bundle(source, store.log_vkey)
+    finally:
+        store.close()
+    assert head.size == 8
+    assert report.findings == [], report.to_text()

@@ -163,6 +163,22 @@ def test_equivocation_is_refused_and_kept_as_evidence(
     assert store.entries(logged.index, logged.index + 1)[0].leaf_hash == logged.leaf_hash
 
 
+def test_resubmitted_equivocation_is_kept_once(store: LedgerStore, workshop: Terminal) -> None:
+    # A terminal retrying its conflicting envelope (or anyone replaying it) added one row of
+    # the same evidence per attempt, to a table that can never be cleaned (append-only).
+    logged = store.append([_update(workshop, "the real event")])[0]
+    conflicting = _update(workshop, "a different event at the same seq", seq=0)
+    other = _update(workshop, "a third event at the same seq", seq=0)
+
+    for envelope in (conflicting, conflicting, other, conflicting):
+        _refused(store, [envelope], EquivocationError)
+
+    assert _evidence(store) == [
+        (workshop.key_id, 0, logged.index, conflicting.to_bytes()),
+        (workshop.key_id, 0, logged.index, other.to_bytes()),
+    ]
+
+
 def test_batch_with_an_equivocation_is_refused_whole(
     store: LedgerStore, operator: Terminal, workshop: Terminal
 ) -> None:

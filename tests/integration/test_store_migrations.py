@@ -19,7 +19,7 @@ from sqlalchemy import Engine, inspect, select, text
 from ledger.hashing import CHAIN_GENESIS
 from ledger.store.engine import alembic_config, make_engine, upgrade
 from ledger.store.ledger import LedgerStore
-from ledger.store.schema import APPEND_ONLY_TABLES, log_head, metadata
+from ledger.store.schema import APPEND_ONLY_TABLES, balances, log_head, metadata
 from tests.terminal import Terminal
 
 
@@ -110,3 +110,25 @@ def test_downgrade_refuses_to_drop_history(engine: Engine) -> None:
         command.downgrade(config, "base")
     assert _tables(engine) >= set(APPEND_ONLY_TABLES)
     assert _revision(engine) is not None
+
+
+def test_amounts_become_text_and_keep_their_rows(engine: Engine) -> None:
+    # 0007 retypes the decimal columns (SQLite copies each table): rows stored before survive,
+    # and a decimal longer than the old 40 characters then fits on every engine.
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0006_event_type_index")
+    lot = "urn:spola:lot:conceria:H26-0007"
+    with engine.begin() as conn:
+        conn.execute(balances.insert(), {"lot": lot, "holder": "urn:a", "amount": "12.5"})
+
+    upgrade(engine)
+
+    long_amount = "0." + "0" * 14 + "1" * 28
+    with engine.begin() as conn:
+        conn.execute(balances.insert(), {"lot": lot, "holder": "urn:b", "amount": long_amount})
+        rows = conn.execute(select(balances.c.holder, balances.c.amount)).all()
+    assert sorted(tuple(row) for row in rows) == [("urn:a", "12.5"), ("urn:b", long_amount)]
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
