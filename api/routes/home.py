@@ -63,7 +63,9 @@ def home_facts(store: LedgerStore) -> Home:
     """The public facts the home page shows, read from ``store``."""
     # The size first: an entry appended while the rest is read makes the log larger than the
     # facts' size, so the next request reads them again instead of keeping them without it.
-    tree_size = store.tree_size()
+    # The size the reads see: with a read replica trailing the primary, the primary's size
+    # would label older facts as current until the next append.
+    tree_size = store.read_tree_size()
     rows = store.passports(after=None, limit=SHOWN_PASSPORTS)
     actors = _actors(store)
     names = {actor.id: actor.name for actor in actors}
@@ -93,7 +95,7 @@ class _Latest:
 
     def get(self, store: LedgerStore) -> Home:
         with self._lock:
-            if self._held is None or self._held.tree_size != store.tree_size():
+            if self._held is None or self._held.tree_size != store.read_tree_size():
                 self._held = home_facts(store)
             return self._held
 

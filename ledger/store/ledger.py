@@ -160,6 +160,11 @@ class LedgerStore:
         with self.connect() as conn:
             return reads.tree_size(conn)
 
+    def read_tree_size(self) -> int:
+        """The tree size the reads see: the replica's, which may trail the primary's."""
+        with self.read_connect() as conn:
+            return reads.tree_size(conn)
+
     def latest_checkpoint(self) -> bytes:
         with self.read_connect() as conn:
             return reads.latest_checkpoint(conn)[1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from api.demo_story import BAGS, BRAND, DOUBLE_SPEND, FLANNEL, JACKETS, SCARVES, TWILL, WOOL_MILL
+from api.operator import load_operator
 from api.routes import home
 from ledger.store.ledger import LedgerStore
 from tests.integration.api_support import (
@@ -26,6 +28,7 @@ from tests.integration.api_support import (
     get_json,
     operator_at_head,
     running_api,
+    seed_demo_database,
     store_of,
 )
 
@@ -263,6 +266,52 @@ def test_an_entry_appended_while_the_facts_are_read_is_shown_on_the_next_request
     page = Page(home_page(demo).text)
     assert gathered == [appended[0] + 1]  # read again: the first facts predate the append
     assert int(page.by_id["tree-size"]) == store.tree_size()
+
+
+def _snapshot(source: Path, target: Path) -> str:
+    """A copy of the SQLite ledger at ``source`` as it stands (a replica at that point): its URL."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+    return f"sqlite:///{target}"
+
+
+def test_with_a_replica_behind_the_primary_the_facts_follow_the_replica(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The facts are read from the replica: kept under the primary's size, older facts would be
+    # taken as current, and kept until the next append even once the replica had caught up.
+    primary, home_dir = tmp_path / "primary.db", tmp_path / "home"
+    seed_demo_database(f"sqlite:///{primary}", home_dir)
+    operator = load_operator(home_dir)
+    behind = _snapshot(primary, tmp_path / "behind.db")
+    store = LedgerStore.open(
+        f"sqlite:///{primary}", operator=operator.key, origin=operator.origin, read_url=behind
+    )
+    gathered: list[int] = []
+    real = home.home_facts
+
+    def counting(store: LedgerStore) -> home.Home:
+        facts = real(store)
+        gathered.append(facts.tree_size)
+        return facts
+
+    monkeypatch.setattr(home, "home_facts", counting)
+    latest = home._Latest()
+    try:
+        store.append([operator_at_head(store, home_dir).register("urn:spola:actor:appena-nata")])
+        size = store.tree_size()
+        assert latest.get(store).tree_size == size - 1  # what the replica holds, not more
+        caught_up = _snapshot(primary, tmp_path / "caught-up.db")
+    finally:
+        store.close()
+    store = LedgerStore.open(
+        f"sqlite:///{primary}", operator=operator.key, origin=operator.origin, read_url=caught_up
+    )
+    try:
+        assert latest.get(store).tree_size == size
+        assert gathered == [size - 1, size]
+    finally:
+        store.close()
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"
