@@ -1,4 +1,4 @@
-"""Fixtures shared by the integration tests that read the demo ledger through the API."""
+"""Fixtures shared by the integration tests that talk to the API: a fresh ledger, the demo."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.api_support import Api, seeded_api
+from tests.integration.api_support import Api, running_api, seeded_api
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """A running API over a fresh ledger (its genesis only); a module may override it."""
+    with running_api(database_url, tmp_path / "home") as running:
+        yield running
 
 
 @pytest.fixture

@@ -6,22 +6,14 @@ the same app, lifespan and problem handlers as everything else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ledger.catalogue import catalogue
-from tests.integration.api_support import Api, assert_problem, running_api
+from tests.integration.api_support import Api, assert_problem
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as running:
-        yield running
 
 
 def _get(app: Api, path: str, **params: str) -> dict[str, Any]:

@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.api_support import JSON_HEADERS, Api, assert_problem, running_api
+from tests.integration.api_support import JSON_HEADERS, Api, assert_problem
 
 pytestmark = pytest.mark.integration
 
 URL = "/v1/circularity/mci"
 SCORING_DOC = Path(__file__).resolve().parents[2] / "docs" / "scoring.md"
 DOC_EXAMPLE = re.compile(r"^#### Example (request|response)\n```json\n(.+?)\n```", re.M | re.S)
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as running:
-        yield running
 
 
 def _post(app: Api, body: Any) -> httpx.Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,6 @@ from tests.integration.api_support import (
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as running:
-        yield running
 
 
 def _flip_bit(data: bytes, position: int = 0) -> bytes:

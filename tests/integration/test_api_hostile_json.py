@@ -9,26 +9,17 @@ Each test runs on SQLite and PostgreSQL (the ``database_url`` fixture).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from ledger.envelope import sign_envelope
 from ledger.events import event_time_now
-from tests.integration.api_support import Api, assert_problem, running_api
+from tests.integration.api_support import Api, assert_problem
 from tests.supply import material
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
 
 LONE = "lone surrogate in a string (I-JSON, RFC 7493)"
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as running:
-        yield running
 
 
 def _signed_raw(terminal: Terminal, fields: str) -> bytes:

@@ -8,13 +8,11 @@ offline verifier's) contradicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.api_support import Api, assert_problem, running_api, store_of
+from tests.integration.api_support import Api, assert_problem, store_of
 from tests.supply import CERT_GOTS, facility, item, material, process, q, take
 from tests.terminal import Terminal
 
@@ -22,12 +20,6 @@ pytestmark = pytest.mark.integration
 
 LOT = "urn:spola:lot:seteria:S26-0142"
 SCARF = "urn:spola:item:seteria:8F3KQ2M7XWAB4C5D"
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as running:
-        yield running
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ other, and never stored projections that a replay of the log contradicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from ledger.store.engine import make_engine, upgrade
 from ledger.store.ledger import LedgerStore, StoreUnavailableError
 from ledger.store.schema import balances, custody, provenance
 from tests.conftest import ORIGIN, enrol, operator_after_genesis
-from tests.integration.api_support import Api, running_api, store_of
+from tests.integration.api_support import Api, store_of
 from tests.integration.test_cli import Operator, _one_line_error
 from tests.supply import (
     enrol_actor,
@@ -43,12 +42,6 @@ HIDE = "urn:spola:lot:conceria:H26-0007"
 STRAP = "urn:spola:lot:conceria:S26-0001"
 LOT = "urn:spola:lot:seteria:S26-0142"
 TINY = "0.000000000001"  # the smallest amount an event may carry: 12 digits after the point
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    with running_api(database_url, tmp_path / "home") as running:
-        yield running
 
 
 @pytest.fixture

@@ -299,6 +299,9 @@ def test_cli_round_trip_prints_the_secret_once(
             assert spelling not in output
 
 
+FORGED = "ops\n1234abcd  operator  urn:spola:actor:operator  created 2026  active"
+
+
 def test_cli_token_errors_are_one_line(
     tmp_path: Path,
     database_url: str,
@@ -314,45 +317,29 @@ def test_cli_token_errors_are_one_line(
         (["token", "create", "--tier", "brand"], "needs the brand's actor id"),
         (["token", "revoke", "0badc0de"], "unknown token 0badc0de"),
         (["token", "revoke", "nope"], "not a token id"),
+        # A label is printed by `spola token list`, one token a line: a newline in it forged
+        # the line of a token that does not exist. Over 200 characters it did not fit its
+        # column (a driver error on PostgreSQL). An actor with a newline split the error.
+        (["token", "create", "--tier", "operator", "--label", FORGED], "label"),
+        (["token", "create", "--tier", "operator", "--label", "tab\there"], "label"),
+        (["token", "create", "--tier", "operator", "--label", "x" * 201], "200"),
+        (
+            ["token", "create", "--tier", "brand", "--actor", f"{SUPPLIER}\nspola: ok"],
+            "no registered",
+        ),
     ]
     for args, words in cases:
         code, out, err = run(capsys, *args)
         assert (code, out) == (1, ""), (args, out, err)
         assert len(err.strip().splitlines()) == 1 and err.startswith("spola: "), err
         assert words in err, err
+    assert run(capsys, "token", "list")[1] == ""  # nothing was stored
+    code, _, _ = run(capsys, "token", "create", "--tier", "operator", "--label", "é" * 200)
+    assert code == 0
     with pytest.raises(SystemExit) as usage:
         main(["token", "create", "--tier", "public"])
     assert usage.value.code == 2
     capsys.readouterr()
-
-
-def test_cli_labels_and_actors_cannot_forge_lines_or_overflow_the_column(
-    tmp_path: Path,
-    database_url: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A label is printed by `spola token list`, one token a line: a newline in it forged the
-    # line of a token that does not exist. Over 200 characters it did not fit its column
-    # (a driver error on PostgreSQL). An actor with a newline split the error in two lines.
-    monkeypatch.setenv("SPOLA_HOME", str(tmp_path / "ledger"))
-    monkeypatch.setenv("SPOLA_DATABASE_URL", database_url)
-    assert run(capsys, "init")[0] == 0
-    forged = "ops\n1234abcd  operator  urn:spola:actor:operator  created 2026  active"
-    cases = [
-        (["--tier", "operator", "--label", forged], "label"),
-        (["--tier", "operator", "--label", "tab\there"], "label"),
-        (["--tier", "operator", "--label", "x" * 201], "200"),
-        (["--tier", "brand", "--actor", "urn:spola:actor:x\nspola: ok"], "no registered actor"),
-    ]
-    for args, words in cases:
-        code, out, err = run(capsys, "token", "create", *args)
-        assert (code, out) == (1, ""), (args, out, err)
-        assert len(err.strip().splitlines()) == 1 and err.startswith("spola: "), err
-        assert words in err, err
-    assert run(capsys, "token", "list")[1] == ""  # nothing was stored
-    code, _, _ = run(capsys, "token", "create", "--tier", "operator", "--label", "é" * 200)
-    assert code == 0
 
 
 # -- over HTTP --------------------------------------------------------------------------------
