@@ -151,8 +151,9 @@ feeds = Table(
 Ident = String(120)  # lot and item identifiers (URN or Digital Link path)
 ActorRef = String(80)
 # A plain decimal string, exact: 28 significant digits of a tiny amount converted into FTK or DZN
-# (or its mass) run past 40 characters, so no declared length (SQLite would ignore one anyway).
-Amount = Text()
+# (or its mass) run past 40 characters, so TEXT on PostgreSQL. SQLite ignores declared lengths:
+# its tables keep VARCHAR(40), which stores any length, and no migration copies them.
+Amount = String(40).with_variant(Text(), "postgresql")
 
 
 def _claim_and_feedstock() -> list[Column[str]]:

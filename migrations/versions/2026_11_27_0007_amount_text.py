@@ -3,9 +3,10 @@
 A quantity converted into a unit whose factor is not a power of ten (FTK, DZN, PR) keeps 28
 significant digits however small it is: 10^-12 cm² is 1.0763…·10^-15 ft², a 44-character
 decimal, and a mass derived from it can be longer still. PostgreSQL refused such a row
-(VARCHAR(40)) while SQLite, which ignores declared lengths, stored it: TEXT stores every exact
-decimal on both. On PostgreSQL varchar to text is binary coercible (no table rewrite); on
-SQLite the tables are copied (batch mode).
+(VARCHAR(40)) while SQLite, which ignores declared lengths, stored it. On PostgreSQL the columns
+become TEXT (varchar to text is binary coercible: no table rewrite); SQLite is left as it is,
+since its VARCHAR(40) already stores every exact decimal and changing a declared type there
+means copying each table.
 
 Revision ID: 0007_amount_text
 Revises: 0006_event_type_index
@@ -31,6 +32,8 @@ AMOUNTS = {
 
 
 def _retype(old: sa.types.TypeEngine[str], new: sa.types.TypeEngine[str]) -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
     for table, columns in AMOUNTS.items():
         with op.batch_alter_table(table) as batch:
             for column in columns:

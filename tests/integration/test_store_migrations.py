@@ -113,8 +113,9 @@ def test_downgrade_refuses_to_drop_history(engine: Engine) -> None:
 
 
 def test_amounts_become_text_and_keep_their_rows(engine: Engine) -> None:
-    # 0007 retypes the decimal columns (SQLite copies each table): rows stored before survive,
-    # and a decimal longer than the old 40 characters then fits on every engine.
+    # 0007 retypes the decimal columns on PostgreSQL (SQLite's VARCHAR(40) already stores any
+    # length): rows stored before survive, and a decimal longer than 40 characters then fits
+    # on every engine.
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
