@@ -30,6 +30,7 @@ from ledger.errors import NotFoundError
 from ledger.events import ActorEvent, KeyEvent, parse_event
 from ledger.passport import PassportFacts, VersionRef
 from ledger.store import passports as passport_queries
+from ledger.store.reads import chunks
 from ledger.store.schema import custody, log_entries
 
 DocumentBuilder = Callable[[PassportFacts], bytes]  # a version's facts → its document bytes
@@ -99,7 +100,7 @@ def item_scope(conn: Connection, subject: str, upto: int) -> Scope:
         pass
     nodes, making = passport_queries._upstream(conn, subject, upto)
     indexes = set(making)
-    for chunk in passport_queries._chunks(sorted(nodes)):
+    for chunk in chunks(sorted(nodes)):
         indexes.update(
             conn.execute(
                 select(custody.c.idx).where(

@@ -32,7 +32,7 @@ from ledger.events import ActorEvent, Event, parse_event
 from ledger.rules import ItemRecord, LotRecord
 from ledger.store.domain import handover_from_row, item_from_row, lot_from_row
 from ledger.store.passports import versions
-from ledger.store.reads import latest_of_types
+from ledger.store.reads import chunks, latest_of_types
 from ledger.store.schema import actors, custody, handovers, items, log_entries, lots, provenance
 from ledger.supply import Certificate, MaterialEvent, ProcessEvent
 
@@ -123,10 +123,6 @@ def _share(name: str, num: Decimal, den: Decimal, unit: str, entries: Iterable[i
     return Metric(name, value, num, den, unit, latest)
 
 
-def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
-    return (values[i : i + size] for i in range(0, len(values), size))
-
-
 class _Subjects:
     """Lots and items read once per evidence: inputs name the same lots again and again."""
 
@@ -161,7 +157,7 @@ class _Subjects:
 def _consumed(conn: Connection, processes: list[tuple[int, ProcessEvent]]) -> list[_Input]:
     subjects = _Subjects(conn)
     found: list[_Input] = []
-    for chunk in _chunks([index for index, _ in processes]):
+    for chunk in chunks([index for index, _ in processes]):
         rows = conn.execute(
             select(provenance.c.idx, provenance.c.kind, provenance.c.subject, provenance.c.mass)
             .where(provenance.c.idx.in_(chunk), provenance.c.role == "input")
@@ -308,8 +304,8 @@ def _profile(conn: Connection, actor: str) -> ActorEvent:
 
 
 def latest_assessments(conn: Connection, actor_ids: Sequence[str]) -> dict[str, AssessmentEvent]:
-    """Each actor's latest applied self-assessment, for those that signed one: one indexed read
-    an actor (its entries in log order), none of the evidence ``maturity_facts`` computes."""
+    """Each actor's latest applied self-assessment, for those that signed one: one index seek
+    an actor, none of the evidence ``maturity_facts`` computes."""
     found: dict[str, AssessmentEvent] = {}
     for actor in actor_ids:
         for _, event in _events(conn, actor, ("assessment",), None, limit=1):

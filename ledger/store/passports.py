@@ -21,6 +21,7 @@ from ledger.errors import NotFoundError
 from ledger.events import ActorEvent, Event, parse_event
 from ledger.passport import LIFECYCLE_CAUSES, Fact, PassportFacts, VersionRef
 from ledger.store.queries import TRACE_MAX_NODES, made_at
+from ledger.store.reads import chunks
 from ledger.store.schema import custody, log_entries, provenance
 
 # The custody actions that start a passport version: its issue, then each lifecycle cause.
@@ -111,7 +112,7 @@ def facts(conn: Connection, subject: str, version: int | None = None) -> Passpor
     upto = chosen.index
     nodes, making = _upstream(conn, subject, upto)
     indexes = set(making)
-    for chunk in _chunks(sorted(nodes)):
+    for chunk in chunks(sorted(nodes)):
         indexes.update(
             conn.execute(
                 select(custody.c.idx).where(
@@ -138,10 +139,6 @@ def facts(conn: Connection, subject: str, version: int | None = None) -> Passpor
     )
 
 
-def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
 def _upstream(conn: Connection, subject: str, upto: int) -> tuple[set[str], set[int]]:
     """Every lot or item upstream of ``subject`` (itself included) and their making events."""
     seen = {subject}
@@ -165,7 +162,7 @@ def _upstream(conn: Connection, subject: str, upto: int) -> tuple[set[str], set[
     # material events make lots without provenance rows: their custody "made" row names them
     making.update(
         idx
-        for chunk in _chunks(sorted(seen))
+        for chunk in chunks(sorted(seen))
         for idx in conn.execute(
             select(custody.c.idx).where(
                 custody.c.subject.in_(chunk), custody.c.action == "made", custody.c.idx <= upto

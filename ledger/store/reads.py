@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import Connection, select, true
 
@@ -24,6 +25,8 @@ from ledger.receipt import Receipt, Violation
 from ledger.registry import ActorRecord, KeyRecord
 from ledger.store.registry import actor_from_row, key_from_row
 from ledger.store.schema import actors, checkpoints, keys, log_entries, log_head
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -213,8 +216,7 @@ def latest_of_types(
         chosen.extend(conn.execute(query).scalars())
     chosen = sorted(chosen, reverse=True)[:limit]
     found: dict[int, bytes] = {}
-    for start in range(0, len(chosen), _CHUNK):
-        part = chosen[start : start + _CHUNK]
+    for part in chunks(chosen):
         rows = conn.execute(
             select(log_entries.c.idx, log_entries.c.entry).where(log_entries.c.idx.in_(part))
         )
@@ -222,7 +224,10 @@ def latest_of_types(
     return [(index, found[index]) for index in chosen]
 
 
-_CHUNK = 500  # indexes a query names at once: well under every engine's parameter limit
+def chunks(values: Sequence[T], size: int = 500) -> list[Sequence[T]]:
+    """``values`` in runs of ``size``: what one ``IN (…)`` query names at once, well under every
+    engine's parameter limit."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def receipt_for(conn: Connection, index: int, *, duplicate: bool = False) -> Receipt:
