@@ -24,8 +24,10 @@ run: $(BIN)/spola
 	$(BIN)/spola serve --host $(SPOLA_HOST) --port $(SPOLA_PORT)
 
 ## test: install dev dependencies, lint, type-check, security gates, the whole suite, the verifier alone
+## --dist worksteal: an idle worker takes queued tests from the busy one (with the default
+## `load`, one worker finished its share at 7 minutes and the other ran on to 15).
 test: $(VENV)/.dev lint typecheck verifier-install-check browser security
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 --dist worksteal -q
 
 ## verifier-install-check: an auditor's install (only `.[verifier]`) in a fresh venv: no
 ## SQLAlchemy, FastAPI or psycopg in it; the verifier's tests and `python -m verifier` pass.

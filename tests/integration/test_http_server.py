@@ -331,10 +331,11 @@ def _wait_for_lock_waiters(engine: Engine, wanted: int) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("empty_database_url", ["postgresql"], indirect=True)
 def test_several_workers_start_together_on_a_fresh_database(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, empty_database_url: str
 ) -> None:
+    database_url = empty_database_url
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPOLA_")}
     env.update(SPOLA_HOME=str(tmp_path / "home"), SPOLA_DATABASE_URL=database_url)
     fresh = Site(home=tmp_path / "home", env=env, log=tmp_path / "server.log")

@@ -24,8 +24,8 @@ from tests.terminal import Terminal
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+def engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_database_url)
     try:
         yield engine
     finally:
