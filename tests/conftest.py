@@ -9,12 +9,13 @@ its own with a unique name, dropped afterwards: the server is shared, never assu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -65,41 +66,63 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
-class MigratedTemplates:
-    """One migrated, empty database per engine for this test process, copied for each test.
+class Databases:
+    """This test process's databases: a migrated template per engine, copied for each test.
 
     Migrating costs ~0.1 s on SQLite and ~0.4 s on PostgreSQL, and about a thousand tests
     open a fresh ledger: a copy (a file copy; ``CREATE DATABASE … TEMPLATE``) costs a fraction.
-    Each is made on first use; the PostgreSQL one is dropped when the session ends. Nothing
+    On PostgreSQL a background thread also makes the next copy while a test runs and drops the
+    used ones (``DROP DATABASE`` waits for a server-wide checkpoint), so a test waits for
+    neither. Templates are made on first use and dropped when the session ends. Nothing
     connects to a template after it is migrated (PostgreSQL refuses to copy a database in use).
     """
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._sqlite: Path | None = None
-        self._postgresql: str | None = None
+        self._postgresql: str | None = None  # the template's URL
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
+        self._next: Future[str] | None = None
+        self._drops: list[Future[None]] = []
 
-    def sqlite(self) -> Path:
+    def sqlite(self, path: Path) -> str:
+        """A migrated SQLite database at ``path``; its URL."""
         if self._sqlite is None:
-            path = self._directory / "template.db"
-            _migrate(f"sqlite:///{path}")
-            self._sqlite = path
-        return self._sqlite
+            template = self._directory / "template.db"
+            _migrate(f"sqlite:///{template}")
+            self._sqlite = template
+        shutil.copyfile(self._sqlite, path)
+        return f"sqlite:///{path}"
 
     def postgresql(self) -> str:
+        """A migrated PostgreSQL database of its own; its URL. Give it back to ``drop``."""
+        if self._next is None:
+            self._next = self._background.submit(self._copy)
+        url = self._next.result()
+        self._next = self._background.submit(self._copy)
+        return url
+
+    def drop(self, url: str) -> None:
+        self._drops.append(self._background.submit(drop_pg_database, url))
+
+    def _copy(self) -> str:
         if self._postgresql is None:
-            url = create_pg_database()
+            template = create_pg_database()
             try:
-                _migrate(url)
+                _migrate(template)
             except BaseException:
-                drop_pg_database(url)
+                drop_pg_database(template)
                 raise
-            self._postgresql = url
-        name = make_url(self._postgresql).database
-        assert name is not None
-        return name
+            self._postgresql = template
+        return create_pg_database(make_url(self._postgresql).database)
 
     def close(self) -> None:
+        if self._next is not None:
+            with contextlib.suppress(Exception):  # its error was a test's, or nobody's
+                self.drop(self._next.result())
+        self._background.shutdown(wait=True)
+        for dropped in self._drops:
+            dropped.result()
         if self._postgresql is not None:
             drop_pg_database(self._postgresql)
 
@@ -113,12 +136,12 @@ def _migrate(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
-    templates = MigratedTemplates(tmp_path_factory.mktemp("templates"))
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    made = Databases(tmp_path_factory.mktemp("templates"))
     try:
-        yield templates
+        yield made
     finally:
-        templates.close()
+        made.close()
 
 
 ENGINES = [
@@ -127,35 +150,39 @@ ENGINES = [
 ]
 
 
-def _database(engine: str, tmp_path: Path, template: Callable[[], Any] | None) -> Iterator[str]:
-    if engine == "sqlite":
-        path = tmp_path / "ledger.db"
-        if template is not None:
-            shutil.copyfile(template(), path)
-        yield f"sqlite:///{path}"
-        return
+def _skip_without_postgresql() -> None:
     if _pg_admin_url() is None:
         pytest.skip(f"{PG_ENV} is not set (.ci/run sets it)")
-    url = create_pg_database(None if template is None else template())
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
 
 
 @pytest.fixture(params=ENGINES)
 def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
+    request: pytest.FixtureRequest, tmp_path: Path, databases: Databases
 ) -> Iterator[str]:
     """A database on each engine, migrated to head and holding no entry (no genesis yet)."""
-    engine = request.param
-    yield from _database(engine, tmp_path, getattr(migrated_templates, engine))
+    if request.param == "sqlite":
+        yield databases.sqlite(tmp_path / "ledger.db")
+        return
+    _skip_without_postgresql()
+    url = databases.postgresql()
+    try:
+        yield url
+    finally:
+        databases.drop(url)
 
 
 @pytest.fixture(params=ENGINES)
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database on each engine: no schema, for tests of migrating one."""
-    yield from _database(request.param, tmp_path, None)
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    _skip_without_postgresql()
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
 
 
 @pytest.fixture
