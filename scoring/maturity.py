@@ -10,12 +10,13 @@ Credit rules (docs/scoring.md, Maturity):
 - a question whose ledger metric meets its threshold counts as "yes, evidenced": 1;
 - otherwise an answer counts yes = 1, partial = 0.5, no = 0, times 1 when it cites a
   certificate the company holds that is valid on the assessment date, times 0.5 when
-  self-declared; an unanswered question counts 0;
+  self-declared (a "no" is self-declared whatever it cites); an unanswered question counts 0;
 - a dimension is at level L when, for every level l ≤ L, the weighted credit of its questions
   of levels ≤ l reaches the band of l (cumulative); the overall level is the lower median of
   the dimension levels;
 - the roadmap of a dimension below 5: its questions up to the next level that are not fully
-  met, ranked by weight * gap (gap = 1 - credit).
+  met, ranked by weight * gap (gap = 1 - credit), each with the answer already given (a "yes"
+  without evidence stays on it: what it lacks is the evidence).
 
 Queries (the metrics, the certificates) live in ``ledger.store.maturity``; HTTP in ``api/``.
 """
@@ -65,6 +66,10 @@ ANSWER_CREDIT: Final[dict[str, Decimal]] = {
     "yes": Decimal(1), "partial": Decimal("0.5"), "no": Decimal(0),
 }  # fmt: skip
 SELF_DECLARED: Final = Decimal("0.5")
+# The notes of the mean product MCI when it has no value (the document's English; the page's
+# STRINGS translate them).
+NO_PASSPORT_NOTE: Final = "no passport issued by this company yet"
+NO_MCI_NOTE: Final = "no MCI can be computed yet for any passport this company issued"
 ONE: Final = Decimal(1)
 ZERO: Final = Decimal(0)
 Basis = Literal["metric", "certificate", "self-declared", "unanswered"]
@@ -199,6 +204,8 @@ class RoadmapItem:
     question: Question
     gap: Decimal
     priority: Decimal  # weight * gap
+    answer: str | None = None  # the answer given, so a step already declared says what it lacks
+    basis: Basis = "unanswered"
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,7 @@ def credit_of(
     if answer is None:
         return QuestionResult(question, None, "unanswered", ZERO)
     value = ANSWER_CREDIT[answer.answer]
-    if _holds(answer, on, certificates):
+    if value > 0 and _holds(answer, on, certificates):  # a certificate backs no "no"
         return QuestionResult(question, given, "certificate", value)
     return QuestionResult(question, given, "self-declared", value * SELF_DECLARED)
 
@@ -274,7 +281,7 @@ def _roadmap(results: Sequence[QuestionResult], level: int) -> tuple[RoadmapItem
     if level >= LEVELS[-1]:
         return ()
     open_items = [
-        RoadmapItem(r.question, r.gap, r.gap * r.question.weight)
+        RoadmapItem(r.question, r.gap, r.gap * r.question.weight, r.answer, r.basis)
         for r in results
         if r.question.level <= level + 1 and r.gap > 0
     ]

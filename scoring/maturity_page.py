@@ -27,6 +27,7 @@ from markupsafe import Markup
 from pygal.style import Style  # type: ignore[import-untyped]
 
 from passports.page import Formatter, Lang, by_language
+from scoring.maturity import NO_MCI_NOTE, NO_PASSPORT_NOTE
 
 __all__ = ["STRINGS", "radar_svg", "render_company"]
 
@@ -77,12 +78,38 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
             "una risposta con certificato valido",
             "an answer citing a valid certificate",
         ),
+        "declared": {
+            "yes": (
+                "Già dichiarato: conta per metà finché non è mostrato come indicato qui sotto.",
+                "Already declared: it counts at half until it is shown as below.",
+            ),
+            "partial": (
+                "Dichiarato in parte: conta per un quarto; completatelo e mostratelo come "
+                "indicato qui sotto.",
+                "Declared in part: it counts at a quarter; complete it and show it as below.",
+            ),
+        },
+        "certified_part": (
+            "Fatto in parte, con certificato: conta per metà; completatelo perché conti per "
+            "intero.",
+            "Done in part, with a certificate: it counts at half; complete it to count in full.",
+        ),
         "top": ("al livello massimo", "at the top level"),
         "evidence": ("Prove dal registro", "Evidence from the ledger"),
         "metric": ("Misura", "Metric"),
         "value": ("Valore", "Value"),
         "entries": ("Voci", "Entries"),
         "none": "\u2013",
+        "notes": {
+            NO_PASSPORT_NOTE: (
+                "Nessun passaporto emesso finora da questa azienda",
+                "No passport issued by this company yet",
+            ),
+            NO_MCI_NOTE: (
+                "Per nessun passaporto di questa azienda si può ancora calcolare l'MCI",
+                "No MCI can be computed yet for any passport this company issued",
+            ),
+        },
         "history": ("Storico delle valutazioni", "Assessment history"),
         "date": ("Data", "Date"),
         "entry": ("Voce", "Entry"),
@@ -213,4 +240,7 @@ def render_company(doc: Mapping[str, Any], *, lang: Lang) -> str:
         chart=_chart(doc, lang),
         bands=bands,
         names={d["id"]: d["name"][lang] for d in doc.get("dimensions") or []},
+        short={
+            d["id"]: SHORT_NAMES.get(d["id"], d["name"])[lang] for d in doc.get("dimensions") or []
+        },
     )

@@ -52,10 +52,12 @@ def _actors(store: LedgerStore) -> list[ActorRecord]:
 def _assessed(store: LedgerStore, actors: list[ActorRecord]) -> list[AssessedCompany]:
     slugs = {a.id: found.group(1) for a in actors if (found := _SLUG.fullmatch(a.id))}
     latest = store.latest_assessments(list(slugs))
+    # A company that keeps its maturity to itself is not listed: its page answers 404.
+    shown = store.public_figures([a for a in slugs if a in latest])
     return [
         AssessedCompany(actor.name, slugs[actor.id], assessment.date)
         for actor in actors
-        if (assessment := latest.get(actor.id)) is not None
+        if (assessment := latest.get(actor.id)) is not None and "maturity" in shown[actor.id]
     ]
 
 

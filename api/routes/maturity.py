@@ -7,9 +7,11 @@ With no assessment yet, levels come from the ledger evidence alone.
 
 The page is a separate route, ``GET /companies/{slug}`` (``urn:spola:actor:{slug}``), rather
 than content negotiation on the API path: it is the address a person shares, it takes
-``?lang=it|en`` and it renders the same JSON document (``scoring.maturity_page``). Both are public,
-like the passports they sit beside. Scoring is ``scoring.maturity``'s; queries are
-``ledger.store.maturity``'s.
+``?lang=it|en`` and it renders the same JSON document (``scoring.maturity_page``). Both are public
+unless the company left ``maturity`` out of its profile's ``public_figures`` (the directory's
+access tiers, docs/directory.md): then only its own brand token and the operator read them, and
+anyone else gets 404, as for a company with no such page. Scoring is ``scoring.maturity``'s;
+queries are ``ledger.store.maturity``'s.
 """
 
 from __future__ import annotations
@@ -23,14 +25,25 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import ViewerDep
 from api.deps import StoreDep
+from ledger.errors import NotFoundError
 from ledger.quantities import format_decimal
 from ledger.store.ledger import LedgerStore
 from ledger.store.maturity import MAX_ENTRIES, Evidence, MaturityFacts, Metric
+from ledger.store.tokens import Viewer
 from passports.build import build_passport
 from passports.page import choose_language
 from scoring.errors import ScoringInputError
-from scoring.maturity import CertificateSpan, MaturityResult, Texts, assess, load_model
+from scoring.maturity import (
+    NO_MCI_NOTE,
+    NO_PASSPORT_NOTE,
+    CertificateSpan,
+    MaturityResult,
+    Texts,
+    assess,
+    load_model,
+)
 from scoring.maturity_page import render_company
 from scoring.product import product_mci, recycled_output_kg
 
@@ -40,6 +53,9 @@ ActorPath = Annotated[str, Path(pattern=r"^urn:spola:actor:[a-z0-9][a-z0-9-]{0,6
 SlugPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 Lang = Annotated[str | None, Query(max_length=8)]
 PLACES = Decimal("0.0001")
+# What is served depends on the caller's token (a hidden maturity): no shared cache may keep it.
+HEADERS = {"Vary": "Authorization", "Cache-Control": "private, no-cache"}
+PAGE_HEADERS = {"Vary": "Accept-Language, Authorization", "Cache-Control": "private, no-cache"}
 
 
 def _decimal(value: Decimal | None) -> str | None:
@@ -113,6 +129,8 @@ def _roadmap(result: MaturityResult) -> list[dict[str, Any]]:
                     "weight": i.question.weight,
                     "gap": format_decimal(i.gap),
                     "priority": format_decimal(i.priority),
+                    "answer": i.answer,
+                    "basis": i.basis,
                     "action": _texts(i.question.action),
                     "target": _texts(i.question.target),
                     "metric": None
@@ -127,39 +145,57 @@ def _roadmap(result: MaturityResult) -> list[dict[str, Any]]:
     ]
 
 
-def with_product_mci(store: LedgerStore, evidence: Evidence) -> Evidence:
+def with_product_mci(
+    store: LedgerStore,
+    evidence: Evidence,
+    scored: dict[tuple[str, int], Decimal | None] | None = None,
+) -> Evidence:
     """``evidence`` with ``mean_product_mci``: the mean MCI (2019 method, ``scoring.product``)
-    of the passports the company issued, each at its version as of the evidence's index."""
+    of the passports the company issued, each at its version as of the evidence's index.
+
+    ``scored`` remembers each (subject, version)'s MCI (None: none can be computed) across the
+    evidences of one document: the history's evidences name mostly the same versions."""
+    known = {} if scored is None else scored
     scores: list[Decimal] = []
     entries: list[int] = []
     for subject, version, index in evidence.passports:
-        facts = store.passport_facts(subject, version)
-        try:
-            found = product_mci(
-                build_passport(facts).document, recycled_output_kg=recycled_output_kg(facts)
-            )
-        except ScoringInputError:
+        if (subject, version) not in known:
+            known[subject, version] = _product_mci(store, subject, version)
+        found = known[subject, version]
+        if found is None:
             continue  # a passport no MCI can be computed for does not count
-        scores.append(found.result.mci)
+        scores.append(found)
         entries.append(index)
     total = sum(scores, Decimal(0))
     count = Decimal(len(scores))
     value = total / count if scores else None
-    note = None if scores else "no passport issued by this company yet"
+    note = None if scores else NO_MCI_NOTE if evidence.passports else NO_PASSPORT_NOTE
     metric = Metric(
         "mean_product_mci", value, total, count, "products", tuple(entries[-MAX_ENTRIES:]), note
     )
     return replace(evidence, metrics={**evidence.metrics, metric.name: metric})
 
 
+def _product_mci(store: LedgerStore, subject: str, version: int) -> Decimal | None:
+    facts = store.passport_facts(subject, version)
+    try:
+        found = product_mci(
+            build_passport(facts).document, recycled_output_kg=recycled_output_kg(facts)
+        )
+    except ScoringInputError:
+        return None
+    return found.result.mci
+
+
 def maturity_document(store: LedgerStore, actor_id: str) -> dict[str, Any]:
     """Read, complete with product MCIs, score: the document both routes answer with."""
     facts = store.maturity(actor_id)
+    scored: dict[tuple[str, int], Decimal | None] = {}
     records = tuple(
-        replace(r, evidence=with_product_mci(store, r.evidence)) for r in facts.assessments
+        replace(r, evidence=with_product_mci(store, r.evidence, scored)) for r in facts.assessments
     )
-    complete = replace(facts, evidence=with_product_mci(store, facts.evidence), assessments=records)
-    return maturity_json(complete)
+    now = with_product_mci(store, facts.evidence, scored)
+    return maturity_json(replace(facts, evidence=now, assessments=records))
 
 
 def maturity_json(facts: MaturityFacts) -> dict[str, Any]:
@@ -198,12 +234,21 @@ def maturity_json(facts: MaturityFacts) -> dict[str, Any]:
     }
 
 
+def visible_document(store: LedgerStore, actor_id: str, viewer: Viewer) -> dict[str, Any]:
+    """``maturity_document`` for ``viewer``; NotFoundError when the company hides it from them."""
+    hidden = "maturity" not in store.public_figures([actor_id])[actor_id]
+    if hidden and not viewer.may_see_restricted(actor_id):
+        raise NotFoundError(f"{actor_id} does not make its maturity public")
+    return maturity_document(store, actor_id)
+
+
 @router.get(
     "/v1/actors/{actor_id}/maturity",
     summary="A company's maturity: levels, ledger evidence, roadmap and assessment history",
 )
-async def get_maturity(store: StoreDep, actor_id: ActorPath) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(maturity_document, store, actor_id))
+async def get_maturity(store: StoreDep, viewer: ViewerDep, actor_id: ActorPath) -> JSONResponse:
+    document = await run_in_threadpool(visible_document, store, actor_id, viewer)
+    return JSONResponse(document, headers=HEADERS)
 
 
 @router.api_route(
@@ -213,9 +258,9 @@ async def get_maturity(store: StoreDep, actor_id: ActorPath) -> JSONResponse:
     include_in_schema=False,
 )
 async def company_page(
-    request: Request, store: StoreDep, slug: SlugPath, lang: Lang = None
+    request: Request, store: StoreDep, viewer: ViewerDep, slug: SlugPath, lang: Lang = None
 ) -> HTMLResponse:
     language = choose_language(request.headers.get("accept-language"), lang)
-    doc = await run_in_threadpool(maturity_document, store, f"urn:spola:actor:{slug}")
+    doc = await run_in_threadpool(visible_document, store, f"urn:spola:actor:{slug}", viewer)
     html = render_company(doc, lang=language)
-    return HTMLResponse(html, headers={"Vary": "Accept-Language", "Cache-Control": "no-cache"})
+    return HTMLResponse(html, headers=PAGE_HEADERS)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -116,6 +116,17 @@ def _declared(conn: Connection, actor_ids: Iterable[str]) -> dict[str, tuple[int
             if isinstance(event, ProfileEvent):
                 found[event.actor] = (index, event)
     return found
+
+
+def public_figures(conn: Connection, actor_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The figures each actor's latest applied profile makes public (the default without one)."""
+    declared = _declared(conn, actor_ids)
+    return {
+        actor_id: tuple(declared[actor_id][1].public_figures)
+        if actor_id in declared
+        else DEFAULT_PUBLIC
+        for actor_id in actor_ids
+    }
 
 
 def profile(conn: Connection, actor_id: str, on: date) -> Profile:

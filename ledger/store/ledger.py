@@ -285,6 +285,11 @@ class LedgerStore:
         with self.connect() as conn:
             return directory_queries.profiles(conn, on, keep)
 
+    def public_figures(self, actor_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """What each actor's latest profile makes public (``ledger.store.directory``)."""
+        with self.read_connect() as conn:
+            return directory_queries.public_figures(conn, actor_ids)
+
     def maturity(self, actor_id: str) -> maturity_queries.MaturityFacts:
         """A company's profile, maturity evidence and assessments (``ledger.store.maturity``)."""
         with self.read_connect() as conn:

@@ -321,7 +321,7 @@ def maturity_facts(conn: Connection, actor: str) -> MaturityFacts:
     now = size.scalar_one()
     records = [
         AssessmentRecord(index, event, evidence(conn, actor, index))
-        for index, event in _events(conn, actor, ("assessment",), now)[-MAX_ASSESSMENTS:]
+        for index, event in _events(conn, actor, ("assessment",), now, limit=MAX_ASSESSMENTS)
         if isinstance(event, AssessmentEvent)
     ]
     return MaturityFacts(profile, evidence(conn, actor, now), tuple(records))
