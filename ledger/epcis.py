@@ -94,8 +94,12 @@ def time_bound(text: str, what: str) -> datetime:
         except ValueError:
             instant = None  # a month 13, a 25th hour, a leap second
     if instant is None:
+        hint = ""
+        if " " in text and _RFC3339.fullmatch(text.upper().replace(" ", "+")):
+            # A query string decodes '+' as a space (HTML form encoding): "+01:00" arrived so.
+            hint = "; in a query string write the offset's '+' as %2B"
         raise FormatError(
-            f"{what}: {text!r} is not an RFC 3339 date-time such as 2026-11-26T09:30:00Z"
+            f"{what}: {text!r} is not an RFC 3339 date-time such as 2026-11-26T09:30:00Z{hint}"
         )
     return instant
 

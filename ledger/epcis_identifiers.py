@@ -118,7 +118,10 @@ _DL_FORMS: Final = re.compile(
 
 
 def _constrained_link(uri: str) -> str | None:
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # "http://[x].y", a netloc NFKC breaks up: no URI, so no Digital Link
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
         return None
     segments = [_DL_SHORT.get(s, s) for s in parts.path.split("/")]

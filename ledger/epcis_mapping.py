@@ -19,7 +19,8 @@ One applied spola event becomes one EPCIS event (two for a recycling that makes 
 
 docs/formats.md explains each choice.
 
-Identifiers: a Digital Link path becomes ``https://id.gs1.org`` + path, a spola URN stays a URN.
+Identifiers: a Digital Link path becomes its GS1 Digital Link URI on ``https://id.gs1.org``
+(punctuation percent-encoded, as the GS1 grammar wants), a spola URN stays a URN.
 Places: a facility with a GLN is ``https://id.gs1.org/414/{gln}``, otherwise
 ``urn:spola:facility:{actor-slug}:{facility}``; parties are ``https://id.gs1.org/417/{gln}`` or
 the actor URN. Facts EPCIS has no field for (log index, signer, payload digest, certificates,
@@ -70,15 +71,19 @@ Event = dict[str, Any]
 # -- identifiers -------------------------------------------------------------------------------
 
 
-# CSET 82 characters a Digital Link path keeps as they are but an RFC 3986 URI may not hold.
-_URI_UNSAFE: Final = {'"': "%22", "<": "%3C", ">": "%3E"}
+# CSET 82 characters the ledger's spelling of a Digital Link path keeps as they are (it encodes
+# '%', '/', '&' and '?' already) but the GS1 Digital Link URI grammar percent-encodes: a value
+# holds only digits, letters, '-', '.', '_' and percent-encodings ('"', '<' and '>' may not
+# appear in a URI at all). The result is ``DigitalLink.uri``, what a QR code carries.
+_DL_ENCODED: Final = {c: f"%{ord(c):02X}" for c in "!\"'()*+,:;<=>"}
 
 
 def epc(subject: str) -> str:
-    """The EPCIS identifier of a lot or item: a spola URN, or a Digital Link path on id.gs1.org."""
+    """The EPCIS identifier of a lot or item: a spola URN, or its GS1 Digital Link URI on
+    id.gs1.org."""
     if subject.startswith("urn:"):
         return subject
-    return GS1_RESOLVER + "".join(_URI_UNSAFE.get(c, c) for c in subject)
+    return GS1_RESOLVER + "".join(_DL_ENCODED.get(c, c) for c in subject)
 
 
 def _slug(actor_id: str) -> str:

@@ -31,6 +31,7 @@ from ledger.errors import FormatError, NotFoundError
 from ledger.store.schema import actors, custody, handovers, items, log_entries, lots, provenance
 
 SCAN_BUDGET: Final = 10_000  # entries one page reads at most
+SCAN_CHUNK: Final = 500  # entries one query reads at least (fewer at the end of the budget)
 
 
 @dataclass(frozen=True)
@@ -167,15 +168,19 @@ def _scan(
     taken: list[tuple[int, dict[str, Any]]] = []
     position, budget = cursor, SCAN_BUDGET
     while len(taken) < limit and budget > 0:
-        want = min(limit - len(taken), budget)
+        # At least SCAN_CHUNK rows a query: a time filter few entries meet would otherwise
+        # read one row a query when the page has room for one event.
+        want = min(max(limit - len(taken), SCAN_CHUNK), budget)
         rows = conn.execute(stmt.where(log_entries.c.idx >= position).limit(want)).all()
-        for row in rows:
+        for n, row in enumerate(rows, start=1):
+            position, budget = row.idx + 1, budget - 1
             payload = _payload(bytes(row.entry))
             if where.covers(payload["time"]):
                 taken.append((row.idx, payload))
-        if rows:
-            position = rows[-1].idx + 1
-        budget -= len(rows)
+            if len(taken) == limit:
+                if n < len(rows):  # the page is full before the rows read: more follow
+                    return taken, position, True
+                break
         if len(rows) < want:
             return taken, position, False
     more = conn.execute(stmt.where(log_entries.c.idx >= position).limit(1)).first()
