@@ -29,6 +29,7 @@ from pydantic import (
 
 from ledger.canonical import canonical_bytes, parse_canonical_object
 from ledger.errors import FormatError
+from ledger.identifiers import gtin_check_digit
 from ledger.keys import PublicKey, key_id
 
 FORMAT_VERSION: Final = 1
@@ -63,6 +64,14 @@ def _day(value: str) -> str:
     return value
 
 
+def _gln(value: str) -> str:
+    # A GS1 GLN: 13 ASCII digits (the pattern) whose last is the mod-10 check digit of a GTIN.
+    expected = gtin_check_digit(value[:-1])
+    if int(value[-1]) != expected:
+        raise ValueError(f"GLN {value} has check digit {value[-1]}, expected {expected}")
+    return value
+
+
 def _decimal(low: str, high: str) -> Any:
     def check(value: str) -> str:
         try:
@@ -88,6 +97,8 @@ Longitude = Annotated[
     str, StringConstraints(max_length=20), AfterValidator(_decimal("-180", "180"))
 ]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+# [0-9], not \d: \d also matches other scripts' decimal digits, which no GS1 key allows.
+Gln = Annotated[str, StringConstraints(pattern=r"^[0-9]{13}$"), AfterValidator(_gln)]
 Role = Literal[
     "operator", "supplier", "brand", "certifier", "repairer", "recycler", "retailer", "logistics"
 ]
@@ -118,7 +129,7 @@ class Facility(StrictModel):
     country: Country
     lat: Latitude
     lon: Longitude
-    gln: Annotated[str, StringConstraints(pattern=r"^\d{13}$")] | None = None
+    gln: Gln | None = None
 
 
 class ActorEvent(Event):
@@ -133,7 +144,7 @@ class ActorEvent(Event):
     roles: list[Role] = Field(min_length=1, max_length=8)
     country: Country
     region: Text | None = None
-    gln: Annotated[str, StringConstraints(pattern=r"^\d{13}$")] | None = None
+    gln: Gln | None = None
     facilities: list[Facility] = Field(default_factory=list, max_length=64)
 
 

@@ -40,7 +40,8 @@ class IdentifierError(FormatError):
 
 
 def gtin_check_digit(body: str) -> int:
-    """GS1 mod-10: weights 3, 1, 3, … from the digit next to the check digit leftwards."""
+    """GS1 mod-10 check digit of ``body`` (a GTIN, GLN… without its last digit): weights
+    3, 1, 3, … from the digit next to the check digit leftwards."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return (10 - total % 10) % 10
 

@@ -31,7 +31,7 @@ from tests.terminal import Terminal
 pytestmark = pytest.mark.integration
 
 MAX_PAGE = 5
-GLN_MILL, GLN_WORKS = "8012345000017", "8012345000024"
+GLN_MILL, GLN_WORKS = "8012345000012", "8012345000029"
 LOT = "urn:spola:lot:seteria:S26-0142"
 FABRIC = "/01/09506000134352/10/S26.01"
 SCARF = "/01/09506000134352/21/8F3KQ2M7XW"
@@ -323,7 +323,7 @@ def test_a_later_profile_update_leaves_earlier_event_ids_alone(chain: Chain) -> 
     before, _ = get_all(chain.api)
     mill = chain.terminals["mill"]
     update = {"type": "actor", "op": "update", "id": mill.actor, "name": "Seteria Lariana"}
-    update |= {"roles": ["supplier"], "country": "IT", "facilities": [works("8012345000031")]}
+    update |= {"roles": ["supplier"], "country": "IT", "facilities": [works("8012345000036")]}
     chain.api.accept(chain.api.operator.sign(update))
     chain.step(
         "material-2",
@@ -340,7 +340,7 @@ def test_a_later_profile_update_leaves_earlier_event_ids_alone(chain: Chain) -> 
 
     after, _ = get_all(chain.api)
     assert [e["eventID"] for e in after[: len(before)]] == [e["eventID"] for e in before]
-    assert after[-1]["readPoint"] == {"id": "https://id.gs1.org/414/8012345000031"}
+    assert after[-1]["readPoint"] == {"id": "https://id.gs1.org/414/8012345000036"}
 
 
 def spola(chain: Chain, *args: str) -> subprocess.CompletedProcess[str]:

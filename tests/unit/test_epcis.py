@@ -44,7 +44,7 @@ from tests.epcis_oracle import reference_hashes, schema_errors, vectors_dir
 
 MILL = "urn:spola:actor:seteria"
 DYER = "urn:spola:actor:tintoria"
-GLN_MILL, GLN_MILL_WORKS = "8012345000017", "8012345000024"
+GLN_MILL, GLN_MILL_WORKS = "8012345000012", "8012345000029"
 ACTORS: dict[str, dict[str, Any]] = {
     MILL: {"id": MILL, "gln": GLN_MILL, "facilities": [{"id": "main", "gln": GLN_MILL_WORKS}]},
     DYER: {"id": DYER, "facilities": [{"id": "main"}, {"id": "lab"}]},
