@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -66,12 +67,15 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
+AHEAD = 2  # PostgreSQL copies made before a test asks for them
+
+
 class Databases:
     """This test process's databases: a migrated template per engine, copied for each test.
 
     Migrating costs ~0.1 s on SQLite and ~0.4 s on PostgreSQL, and about a thousand tests
     open a fresh ledger: a copy (a file copy; ``CREATE DATABASE … TEMPLATE``) costs a fraction.
-    On PostgreSQL a background thread also makes the next copy while a test runs and drops the
+    On PostgreSQL background threads also make the next copies while a test runs and drop the
     used ones (``DROP DATABASE`` waits for a server-wide checkpoint), so a test waits for
     neither. Templates are made on first use and dropped when the session ends. Nothing
     connects to a template after it is migrated (PostgreSQL refuses to copy a database in use).
@@ -81,8 +85,11 @@ class Databases:
         self._directory = directory
         self._sqlite: Path | None = None
         self._postgresql: str | None = None  # the template's URL
-        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
-        self._next: Future[str] | None = None
+        # One thread makes copies (two ahead of the tests), one drops: a drop waits for a
+        # checkpoint, and copies queued behind it would make the next test wait too.
+        self._making = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies")
+        self._dropping = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drops")
+        self._ready: deque[Future[str]] = deque()
         self._drops: list[Future[None]] = []
 
     def sqlite(self, path: Path) -> str:
@@ -96,14 +103,12 @@ class Databases:
 
     def postgresql(self) -> str:
         """A migrated PostgreSQL database of its own; its URL. Give it back to ``drop``."""
-        if self._next is None:
-            self._next = self._background.submit(self._copy)
-        url = self._next.result()
-        self._next = self._background.submit(self._copy)
-        return url
+        while len(self._ready) < AHEAD + 1:
+            self._ready.append(self._making.submit(self._copy))
+        return self._ready.popleft().result()
 
     def drop(self, url: str) -> None:
-        self._drops.append(self._background.submit(drop_pg_database, url))
+        self._drops.append(self._dropping.submit(drop_pg_database, url))
 
     def _copy(self) -> str:
         if self._postgresql is None:
@@ -117,10 +122,11 @@ class Databases:
         return create_pg_database(make_url(self._postgresql).database)
 
     def close(self) -> None:
-        if self._next is not None:
+        for unused in self._ready:
             with contextlib.suppress(Exception):  # its error was a test's, or nobody's
-                self.drop(self._next.result())
-        self._background.shutdown(wait=True)
+                self.drop(unused.result())
+        self._making.shutdown(wait=True)
+        self._dropping.shutdown(wait=True)
         for dropped in self._drops:
             dropped.result()
         if self._postgresql is not None:
