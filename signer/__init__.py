@@ -16,6 +16,7 @@ from typing import Any
 
 from signer.client import LedgerClient, RetryPolicy, Row, SyncReport
 from signer.errors import (
+    BlockedQueueError,
     KeyFileError,
     LedgerAlarm,
     QueueError,
@@ -26,9 +27,10 @@ from signer.errors import (
     TransportError,
 )
 from signer.keyfile import KdfCost, TerminalKey, read_key_file, read_key_info, write_key_file
-from signer.queue import Queue, QueuedEvent
+from signer.queue import Queue, QueuedEvent, Refusal
 
 __all__ = [
+    "BlockedQueueError",
     "HttpTransport",
     "KdfCost",
     "KeyFileError",
@@ -37,6 +39,7 @@ __all__ = [
     "Queue",
     "QueueError",
     "QueuedEvent",
+    "Refusal",
     "RefusedBatchError",
     "RetryPolicy",
     "Row",

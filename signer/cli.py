@@ -1,4 +1,5 @@
-"""The terminal's commands: ``spola key``, ``spola sign``, ``spola sync`` and ``spola queue``.
+"""The terminal's commands: ``spola key``, ``spola sign``, ``spola sync`` and ``spola queue``
+(and ``spola queue drop``).
 
 A terminal's home (``--home``, else ``$SPOLA_TERMINAL_HOME``, else ``./.spola-terminal``) holds
 ``terminal.key`` (the encrypted key, mode 0600) and ``queue.db`` (the offline queue). The
@@ -23,7 +24,7 @@ from ledger.keys import PrivateKey
 from signer.client import LedgerClient, Row
 from signer.errors import KeyFileError, QueueError, RowError
 from signer.keyfile import TerminalKey, read_key_file, read_key_info, write_key_file
-from signer.queue import STATES, Queue
+from signer.queue import PENDING, STATES, Queue
 from signer.rows import read_rows
 
 KEY_FILE: Final = "terminal.key"
@@ -278,15 +279,67 @@ def cmd_queue(args: argparse.Namespace) -> int:
     with _open_queue(_home(args)) as queue:
         counts = queue.counts()
         halted = queue.setting("halted")
-        for event in queue.events(state=args.state, limit=args.limit):
-            where = "" if event.index is None else f" index {event.index}"
-            why = "" if event.rule is None else f"  {event.rule}: {event.detail}"
-            print(
-                f"{event.position:>6} {event.state:<11} {event.type:<9} seq {event.seq}{where}{why}"
-            )
-    print(", ".join(f"{n} {state.replace('_', ' ')}" for state, n in counts.items()))
+        dropped = queue.dropped()
+        if args.dropped:
+            for gone in dropped:
+                print(
+                    f"{gone.position:>6} {gone.dropped_at} {gone.type:<9} seq {gone.seq}  "
+                    f"{gone.why}"
+                )
+        else:
+            for event in queue.events(state=args.state, limit=args.limit):
+                where = "" if event.index is None else f" index {event.index}"
+                why = "" if event.rule is None else f"  {event.rule}: {event.detail}"
+                if event.state == PENDING and event.refusal is not None:
+                    why = f"  refused {event.refusal}"
+                print(
+                    f"{event.position:>6} {event.state:<11} {event.type:<9} seq {event.seq}"
+                    f"{where}{why}"
+                )
+        head = queue.pending(limit=1)
+    summary = [f"{n} {state.replace('_', ' ')}" for state, n in counts.items()]
+    if dropped:
+        summary.append(f"{len(dropped)} dropped or re-signed (`spola queue --dropped`)")
+    print(", ".join(summary))
+    if head and head[0].refusal is not None:
+        print(
+            f"SYNC BLOCKED by queued event {head[0].position}, refused by the ledger: "
+            f"`spola queue drop {head[0].position}` removes it if it may be dropped"
+        )
     if halted:
         print(f"SYNC HALTED by an alarm: {halted}")
+    return 0
+
+
+def _key_path(home: Path, key_id: str) -> Path:
+    """The file in ``home`` holding the key ``key_id``: the terminal's, or a retired one."""
+    for path in [home / KEY_FILE, *sorted(home.glob("retired-*.key"))]:
+        if path.exists() and read_key_info(path).key_id == key_id:
+            return path
+    raise KeyFileError(
+        f"the key {key_id[:16]}… that signed this feed is not in {home}: "
+        "restore its retired-….key file from your backup"
+    )
+
+
+def cmd_queue_drop(args: argparse.Namespace) -> int:
+    """Drop a pending event the ledger refused; re-sign the later events of its feed."""
+    home = _home(args)
+    _finish_rotation(home)
+    with _open_queue(home) as queue:
+        client = LedgerClient(transport=None, key=None, queue=queue)
+        event = queue.event(args.position)
+        if event is None:
+            raise QueueError(f"no queued event at position {args.position} (see `spola queue`)")
+        if (why_not := client.why_not_droppable(event)) is not None:
+            raise QueueError(why_not)
+        key = read_key_file(_key_path(home, event.key_id), _passphrase())
+        resigned = client.drop(event.position, {event.key_id: key.key})
+    print(
+        f"dropped queued event {event.position} ({event.type}, seq {event.seq}), refused by "
+        f"the ledger ({event.refusal}); re-signed the {len(resigned)} later event(s) of its "
+        "feed; both are kept in `spola queue --dropped`. Sync to send the rest."
+    )
     return 0
 
 
@@ -385,4 +438,17 @@ def add_terminal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     )
     p.add_argument("--state", choices=STATES, help="only events in this state")
     p.add_argument("--limit", type=_count, default=1000)
+    p.add_argument(
+        "--dropped", action="store_true", help="list the dropped and re-signed envelopes"
+    )
     p.set_defaults(func=cmd_queue)
+    # --home given before `drop` stays: the subcommand's own --home is not defaulted over it.
+    home_here = argparse.ArgumentParser(add_help=False)
+    home_here.add_argument("--home", default=argparse.SUPPRESS, help="the terminal's home")
+    drop = p.add_subparsers(dest="queue_command").add_parser(
+        "drop",
+        help="drop a pending event the ledger refused; re-sign the later events of its feed",
+        parents=[home_here],
+    )
+    drop.add_argument("position", type=_count, help="its queue position (see `spola queue`)")
+    drop.set_defaults(func=cmd_queue_drop)

@@ -21,6 +21,12 @@ A failure of 1-3, a refusal of the terminal's own feed (409), or a wrong number 
 an alarm: the ledger rewrote, forked or lost history, or the key signs elsewhere. The alarm is
 stored, sync halts and stays halted until a person runs ``resume_after_alarm``.
 
+A refusal (4xx) of one event — the ledger names its place in the batch, else the head is sent
+alone to find out — sends the events before it first; the refusal is then recorded on the event
+(``Queue.refuse``) and sync stops with ``BlockedQueueError``, one line naming the event and what
+to do: ``drop`` removes it and re-signs the later events of its feed, only if no request that
+may have put any of them in the log went unanswered (``why_not_droppable``).
+
 A crash at any point is safe: events are sent again until their receipts are stored, and the
 ledger answers a repeat with its original receipt (``duplicate``).
 """
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import logging
 import random
 import time
@@ -45,7 +52,9 @@ from ledger.keys import PrivateKey
 from ledger.proofs import verify_consistency
 from ledger.receipt import Receipt
 from signer.errors import (
+    BlockedQueueError,
     LedgerAlarm,
+    QueueError,
     RefusedBatchError,
     RowError,
     SignerError,
@@ -53,7 +62,7 @@ from signer.errors import (
     TransportError,
 )
 from signer.keyfile import TerminalKey
-from signer.queue import PENDING, Answer, Queue, QueuedEvent
+from signer.queue import PENDING, Answer, Queue, QueuedEvent, Refusal
 
 if TYPE_CHECKING:  # httpx is imported only by the commands that talk to a ledger
     from signer.transport import Transport
@@ -64,6 +73,20 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]
 HEADER_FIELDS: Final = ("v", "actor", "seq", "prev")  # the terminal's to set, never a row's
 DEFAULT_BATCH: Final = 100
+# Problem types that refuse one envelope for what it is, or for its key (RFC 9457 ``type``).
+EVENT_REFUSALS: Final = frozenset(
+    {"format", "signature", "unknown-key", "revoked-key", "too-large"}
+)
+# Refused for its bytes alone (the ledger checks them before it looks for a logged copy): no
+# request, however timed, could have logged such an event.
+BYTES_REFUSED: Final = frozenset({"format"})
+# Refused for its key: every later event of the feed would be, too; dropping helps nothing.
+KEY_REFUSALS: Final = {
+    "unknown-key": "the ledger does not know its key yet: once the operator registers it "
+    "(`spola key show`), the next sync sends it",
+    "revoked-key": "its key is revoked, so every later event it signed would be refused too: "
+    "ask the operator",
+}
 
 
 class _NotProvableYet(TransportError):
@@ -303,12 +326,21 @@ class LedgerClient:
             try:
                 receipts = self._submit(batch)
             except RefusedBatchError as exc:
-                if exc.status != 413 or len(batch) == 1:
+                if exc.status == 413 and len(batch) > 1:
+                    # Over the ledger's SPOLA_MAX_BATCH or body limit: halve until it fits.
+                    batch_size = len(batch) // 2
+                    log.warning("%s; sending %d events a request", exc, batch_size)
+                    continue
+                refused = self._refused_at(exc, len(batch))
+                if refused is None:
                     raise
-                # Over the ledger's SPOLA_MAX_BATCH or body limit: halve the batch until it fits.
-                batch_size = len(batch) // 2
-                log.warning("%s; sending %d events a request", exc, batch_size)
-                continue
+                if refused > 0:  # the events before it are sent first: it comes to the head
+                    batch_size = refused
+                    continue
+                if len(batch) > 1 and exc.position is None:
+                    batch_size = 1  # a ledger that does not say which: send the head alone
+                    continue
+                raise self._blocked(batch[0], exc) from exc
             try:
                 answers, trusted = self._verify(batch, receipts, vkey, trusted)
             except LedgerAlarm as alarm:
@@ -365,14 +397,116 @@ class LedgerClient:
         self.queue.set_setting("checkpoint", note.decode("utf-8"))
         return latest
 
+    @staticmethod
+    def _refused_at(exc: RefusedBatchError, size: int) -> int | None:
+        """The batch position of the one event a refusal is about; None if it is not about one
+        event (a redirect, a refused request, a ledger that does not say which)."""
+        if exc.status == 409 or not 400 <= exc.status < 500:
+            return None
+        if exc.position is not None:
+            return exc.position if exc.position < size else None
+        return 0 if exc.kind in EVENT_REFUSALS else None
+
+    def _blocked(self, event: QueuedEvent, exc: RefusedBatchError) -> BlockedQueueError:
+        """Record the ledger's refusal of the queue's head; the one line that says what now."""
+        refusal = Refusal(status=exc.status, kind=exc.kind, detail=exc.detail)
+        self.queue.refuse(event.position, refusal)
+        event = dataclasses.replace(event, refusal=refusal)
+        what = (
+            f"queued event {event.position} ({event.type}, seq {event.seq}) blocks the queue: "
+            f"the ledger refused it ({refusal})"
+        )
+        why_not = self.why_not_droppable(event)
+        if why_not is None:
+            later = len(self.queue.feed_after(event.key_id, event.seq))
+            advice = (
+                f"`spola queue drop {event.position}` removes it and re-signs the {later} "
+                "later event(s) of its feed"
+            )
+        else:
+            advice = why_not
+        return BlockedQueueError(
+            f"{what}; {advice}",
+            status=exc.status,
+            kind=exc.kind,
+            detail=exc.detail,
+            position=exc.position,
+        )
+
+    # -- dropping a refused event ------------------------------------------------------------
+
+    def why_not_droppable(self, event: QueuedEvent) -> str | None:
+        """None if ``event`` may be dropped and the rest of its feed re-signed; else why not.
+
+        Only an event the ledger definitively refused, and none that may be in the log: a
+        re-signed seq beside a logged one would be an equivocation, and the ledger keeps that.
+        """
+        where = f"queued event {event.position}"
+        if (why_not := _refusal_problem(event)) is not None:
+            return f"{where} {why_not}"
+        assert event.refusal is not None
+        payload = json.loads(event.envelope().payload)
+        if event.type == "key" and payload.get("op") == "rotate":
+            return (
+                f"{where} rotates the key to {str(payload.get('key_id'))[:16]}…, whose events "
+                "depend on it: it cannot be dropped; ask the operator"
+            )
+        later = self.queue.feed_after(event.key_id, event.seq)
+        if any(e.state != PENDING for e in later):
+            return f"later events of the feed of {where} are in the log: it cannot be dropped"
+        if event.refusal.kind not in BYTES_REFUSED and any(
+            e.sending or e.unanswered for e in (event, *later)
+        ):
+            return (
+                f"{where} may be in the log (a request carrying it got no answer), so neither "
+                "it nor the events after it can be re-signed; ask the operator"
+            )
+        return None
+
+    def drop(self, position: int, sign_with: Mapping[str, PrivateKey]) -> list[QueuedEvent]:
+        """Drop the refused event at ``position``; re-sign each later pending event of its feed
+        with its key (``sign_with[key_id]``), one seq lower, so that the feed is contiguous.
+        Checked and done in one queue transaction; the re-signed events, in feed order."""
+        with self.queue.transaction():
+            event = self.queue.event(position)
+            if event is None:
+                raise QueueError(f"no queued event at position {position}")
+            if (why_not := self.why_not_droppable(event)) is not None:
+                raise QueueError(why_not)
+            later = self.queue.feed_after(event.key_id, event.seq)
+            key = sign_with.get(event.key_id)
+            if key is None or key.public_key.key_id != event.key_id:
+                raise SignerError(f"no key {event.key_id[:16]}… to re-sign the events after it")
+            prev = json.loads(event.envelope().payload)["prev"]
+            resigned: list[tuple[QueuedEvent, bytes]] = []
+            for old in later:
+                fields = json.loads(old.envelope().payload)
+                fields.update(seq=old.seq - 1, prev=prev)
+                try:
+                    payload = encode_event(fields)
+                except FormatError as exc:
+                    raise SignerError(
+                        f"queued event {old.position} cannot be re-signed: {exc}"
+                    ) from None
+                resigned.append((old, sign_envelope(payload, key).to_bytes()))
+                prev = payload_digest(payload)
+            next_seq = self.queue.feed_head(event.key_id)[0] - 1
+            self.queue.drop(event, resigned, head=(next_seq, prev))
+        return self.queue.feed_after(event.key_id, event.seq - 1)
+
     def _submit(self, batch: Sequence[QueuedEvent]) -> list[Receipt]:
         transport = self._transport()
         envelopes = [event.envelope() for event in batch]
+        positions = [event.position for event in batch]
+
+        def send() -> list[Receipt]:
+            self.queue.sending(positions)
+            return transport.submit(envelopes)
+
         try:
-            return self._retrying(
-                f"sending {len(batch)} events", lambda: transport.submit(envelopes)
-            )
+            return self._retrying(f"sending {len(batch)} events", send)
         except RefusedBatchError as exc:
+            self.queue.answered(positions)  # refused: the ledger wrote nothing of the batch
             if exc.status != 409:
                 raise
             alarm = LedgerAlarm(
@@ -451,3 +585,14 @@ class LedgerClient:
                 f"{older.size} it signed before (history rewritten, entries dropped or a "
                 f"fork): {exc}"
             ) from exc
+
+
+def _refusal_problem(event: QueuedEvent) -> str | None:
+    """Why the ledger's answer to ``event`` does not allow dropping it; None if it does."""
+    if event.state != PENDING:
+        return f"is in the log ({event.state.replace('_', ' ')}): it stays"
+    if event.refusal is None:
+        return "was not refused by the ledger: only a refused event can be dropped"
+    if event.refusal.kind in KEY_REFUSALS:
+        return f"cannot be dropped: {KEY_REFUSALS[event.refusal.kind]}"
+    return None

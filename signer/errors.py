@@ -34,10 +34,25 @@ class TransportError(SignerError):
 class RefusedBatchError(SignerError):
     """The ledger refused a batch (4xx): retrying the same batch would not help."""
 
-    def __init__(self, message: str, *, status: int, kind: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        kind: str,
+        detail: str = "",
+        position: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.kind = kind
+        self.detail = detail or message
+        self.position = position  # the refused envelope's place in the batch, if the ledger says
+
+
+class BlockedQueueError(RefusedBatchError):
+    """The ledger refused the event at the head of the queue: nothing after it can be sent
+    until it is accepted (a key registered) or dropped (``spola queue drop``)."""
 
 
 class LedgerAlarm(SignerError):

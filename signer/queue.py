@@ -7,7 +7,16 @@ This module owns the terminal's durable state, each change one SQLite transactio
   the same transaction as the event it chains, so a crash never leaves a fork or a gap;
 - ``settings``: the log's vkey this terminal trusts, the latest checkpoint it verified, and
   ``halted`` — the reason sync stopped after an alarm, until a person lifts it;
-- ``alarms``: every alarm ever raised, kept.
+- ``alarms``: every alarm ever raised, kept;
+- ``refusals``: every refusal of a queued event by the ledger (status, problem type, detail),
+  kept; the latest is also on the event, shown by ``spola queue``;
+- ``dropped``: every event ``spola queue drop`` removed, and the envelope each re-signed event
+  replaced, with its exact bytes: nothing leaves the queue unrecorded.
+
+An event's ``sending`` is set while a request carrying it is out, and cleared by an answer
+(receipts, or a refusal: the ledger writes nothing of a refused batch). Sent again while still
+set — a timeout, a 5xx, a crash — it becomes ``unanswered`` for good: that request may have put
+it in the log, so it is never re-signed.
 
 It does not sign, talk to the ledger or verify proofs: ``signer.client`` does.
 """
@@ -31,6 +40,18 @@ PENDING: Final = "pending"
 APPLIED: Final = "applied"
 NOT_APPLIED: Final = "not_applied"
 STATES: Final = (PENDING, APPLIED, NOT_APPLIED)
+# Columns added to ``events`` after the first release: a queue file from before gains them.
+_ADDED_COLUMNS: Final = (
+    ("sending", "INTEGER NOT NULL DEFAULT 0"),
+    ("unanswered", "INTEGER NOT NULL DEFAULT 0"),
+    ("refused_status", "INTEGER"),
+    ("refused_kind", "TEXT"),
+    ("refused_detail", "TEXT"),
+)
+_COLUMNS: Final = (
+    "position, key_id, seq, type, entry, state, log_index, rule, detail, "
+    "sending, unanswered, refused_status, refused_kind, refused_detail"
+)
 BUSY_TIMEOUT = 5.0  # seconds a command waits for another one's write (SQLite's busy timeout)
 
 _SCHEMA: Final = """
@@ -46,6 +67,26 @@ CREATE TABLE IF NOT EXISTS events (
     rule TEXT,
     detail TEXT,
     UNIQUE (key_id, seq)
+);
+CREATE TABLE IF NOT EXISTS refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    refused_at TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dropped (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dropped_at TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    entry BLOB NOT NULL,
+    why TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_state ON events (state, position);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -75,9 +116,37 @@ class QueuedEvent:
     index: int | None = None
     rule: str | None = None
     detail: str | None = None
+    sending: bool = False  # a request carrying it is out, or was when the terminal stopped
+    unanswered: bool = False  # a request carrying it got no answer: it may be in the log
+    refusal: Refusal | None = None  # the ledger's latest refusal of it
 
     def envelope(self) -> Envelope:
         return Envelope.from_bytes(self.entry)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The ledger's refusal of one queued event: HTTP status, problem type and its detail."""
+
+    status: int
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """An envelope removed from the queue: a dropped event, or one replaced by re-signing."""
+
+    dropped_at: str
+    position: int
+    key_id: str
+    seq: int
+    type: str
+    entry: bytes
+    why: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +170,16 @@ class Queue:
         except sqlite3.DatabaseError as exc:
             raise QueueError(f"cannot open the queue {path}: {exc}") from exc
         self._depth = 0
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Add the columns a queue file written by an older terminal lacks."""
+        have = {str(row[1]) for row in self._db.execute("PRAGMA table_info(events)")}
+        missing = [(name, decl) for name, decl in _ADDED_COLUMNS if name not in have]
+        if missing:
+            with self.transaction():
+                for name, decl in missing:
+                    self._db.execute(f"ALTER TABLE events ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         self._db.close()
@@ -187,11 +266,113 @@ class Queue:
 
     def events(self, *, state: str | None = None, limit: int = 1000) -> list[QueuedEvent]:
         rows = self._db.execute(
-            "SELECT position, key_id, seq, type, entry, state, log_index, rule, detail "
-            "FROM events WHERE (? IS NULL OR state = ?) ORDER BY position LIMIT ?",
+            f"SELECT {_COLUMNS} FROM events WHERE (? IS NULL OR state = ?) "  # noqa: S608
+            "ORDER BY position LIMIT ?",
             (state, state, limit),
         ).fetchall()
         return [_event(row) for row in rows]
+
+    def event(self, position: int) -> QueuedEvent | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE position = ?",  # noqa: S608
+            (position,),
+        ).fetchone()
+        return None if row is None else _event(row)
+
+    def feed_after(self, key_id: str, seq: int) -> list[QueuedEvent]:
+        """Every queued event of the key's feed after ``seq``, in feed order."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE key_id = ? AND seq > ? "  # noqa: S608
+            "ORDER BY seq",
+            (key_id, seq),
+        ).fetchall()
+        return [_event(row) for row in rows]
+
+    # -- what the ledger answered ------------------------------------------------------------
+
+    def sending(self, positions: Sequence[int]) -> None:
+        """Before a request carrying ``positions`` goes out: one still marked sending from an
+        earlier request got no answer to it, and may be in the log (``unanswered``)."""
+        with self.transaction():
+            for position in positions:
+                self._db.execute(
+                    "UPDATE events SET unanswered = 1 WHERE position = ? AND sending = 1",
+                    (position,),
+                )
+                self._db.execute("UPDATE events SET sending = 1 WHERE position = ?", (position,))
+
+    def answered(self, positions: Sequence[int]) -> None:
+        """The request carrying ``positions`` was refused: the ledger wrote none of them."""
+        with self.transaction():
+            for position in positions:
+                self._db.execute("UPDATE events SET sending = 0 WHERE position = ?", (position,))
+
+    def refuse(self, position: int, refusal: Refusal) -> None:
+        """Record the ledger's refusal of a queued event: kept, and shown on the event."""
+        with self.transaction():
+            row = self._db.execute(
+                "SELECT key_id, seq FROM events WHERE position = ?", (position,)
+            ).fetchone()
+            if row is None:
+                raise QueueError(f"no queued event at position {position}")
+            self._db.execute(
+                "INSERT INTO refusals (refused_at, position, key_id, seq, status, kind, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_now(), position, row[0], row[1], refusal.status, refusal.kind, refusal.detail),
+            )
+            self._db.execute(
+                "UPDATE events SET refused_status = ?, refused_kind = ?, refused_detail = ? "
+                "WHERE position = ?",
+                (refusal.status, refusal.kind, refusal.detail, position),
+            )
+
+    def refusals(self) -> list[tuple[str, int, Refusal]]:
+        """(when, queue position, refusal) of every refusal ever recorded, oldest first."""
+        rows = self._db.execute(
+            "SELECT refused_at, position, status, kind, detail FROM refusals ORDER BY id"
+        ).fetchall()
+        return [(str(at), int(pos), Refusal(int(st), str(k), str(d))) for at, pos, st, k, d in rows]
+
+    def drop(
+        self,
+        event: QueuedEvent,
+        resigned: Sequence[tuple[QueuedEvent, bytes]],
+        *,
+        head: tuple[int, str | None],
+    ) -> None:
+        """Remove ``event``; give each later event of its feed its re-signed entry (one seq
+        lower); set the feed's head. Both old envelopes are kept in ``dropped``. The caller
+        holds the transaction in which it checked that this is safe."""
+        with self.transaction():
+            why = f"dropped: refused by the ledger ({event.refusal})"
+            self._keep(event, why)
+            self._db.execute("DELETE FROM events WHERE position = ?", (event.position,))
+            for old, entry in resigned:
+                self._keep(old, f"re-signed as seq {old.seq - 1} after seq {event.seq} was dropped")
+                self._db.execute(
+                    "UPDATE events SET seq = ?, entry = ? WHERE position = ?",
+                    (old.seq - 1, entry, old.position),
+                )
+            self._db.execute(
+                "UPDATE feeds SET next_seq = ?, prev = ? WHERE key_id = ?",
+                (head[0], head[1], event.key_id),
+            )
+
+    def _keep(self, event: QueuedEvent, why: str) -> None:
+        self._db.execute(
+            "INSERT INTO dropped (dropped_at, position, key_id, seq, type, entry, why) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (_now(), event.position, event.key_id, event.seq, event.type, event.entry, why),
+        )
+
+    def dropped(self) -> list[Dropped]:
+        rows = self._db.execute(
+            "SELECT dropped_at, position, key_id, seq, type, entry, why FROM dropped ORDER BY id"
+        ).fetchall()
+        return [
+            Dropped(str(at), int(pos), str(key), int(seq), str(kind), bytes(entry), str(why))
+            for at, pos, key, seq, kind, entry, why in rows
+        ]
 
     def counts(self) -> dict[str, int]:
         found = dict(self._db.execute("SELECT state, count(*) FROM events GROUP BY state"))
@@ -249,7 +430,7 @@ class Queue:
         with self.transaction():
             self._db.execute(
                 "INSERT INTO alarms (raised_at, message) VALUES (?, ?)",
-                (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), message),
+                (_now(), message),
             )
             self.set_setting("halted", message)
 
@@ -258,9 +439,17 @@ class Queue:
         return [(str(at), str(message)) for at, message in rows]
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _event(row: tuple[object, ...]) -> QueuedEvent:
-    position, key_id, seq, kind, entry, state, index, rule, detail = row
+    position, key_id, seq, kind, entry, state, index, rule, detail = row[:9]
+    sending, unanswered, refused_status, refused_kind, refused_detail = row[9:]
     assert isinstance(entry, bytes)
+    refusal = None
+    if refused_status is not None:
+        refusal = Refusal(int(str(refused_status)), str(refused_kind), str(refused_detail))
     return QueuedEvent(
         position=int(str(position)),
         key_id=str(key_id),
@@ -271,4 +460,7 @@ def _event(row: tuple[object, ...]) -> QueuedEvent:
         index=None if index is None else int(str(index)),
         rule=None if rule is None else str(rule),
         detail=None if detail is None else str(detail),
+        sending=bool(sending),
+        unanswered=bool(unanswered),
+        refusal=refusal,
     )

@@ -93,11 +93,13 @@ class HttpTransport:
                 kind="redirect",
             )
         if status >= 400:
-            kind, detail = _problem(response, body)
+            kind, detail, position = _problem(response, body)
             raise RefusedBatchError(
                 f"the ledger refused {method} {path} ({status} {kind}): {detail}",
                 status=status,
                 kind=kind,
+                detail=detail,
+                position=position,
             )
         return body
 
@@ -152,8 +154,9 @@ def _printable(text: str, limit: int) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
 
 
-def _problem(response: httpx.Response, raw: bytes) -> tuple[str, str]:
-    """(kind, detail) of an RFC 9457 problem; the status text if the body is not one."""
+def _problem(response: httpx.Response, raw: bytes) -> tuple[str, str, int | None]:
+    """(kind, detail, position) of an RFC 9457 problem — ``position``: the refused envelope's
+    place in the batch, when the ledger names one; the status text if the body is not one."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
@@ -161,5 +164,8 @@ def _problem(response: httpx.Response, raw: bytes) -> tuple[str, str]:
     if isinstance(body, dict):
         kind = str(body.get("type", "")).removeprefix(PROBLEM_PREFIX) or "problem"
         detail = str(body.get("detail", body.get("title", "")))
-        return _printable(kind, 64), _printable(detail, 500)
-    return "problem", _printable(response.reason_phrase, 100)
+        position = body.get("position")
+        if type(position) is not int or position < 0:  # the client checks it is in the batch
+            position = None
+        return _printable(kind, 64), _printable(detail, 500), position
+    return "problem", _printable(response.reason_phrase, 100), None
