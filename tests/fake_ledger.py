@@ -28,6 +28,7 @@ from ledger.keys import PrivateKey
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
 from signer.errors import RefusedBatchError, TransportError
+from signer.transport import Transport
 
 
 def _status(error: LedgerError) -> tuple[int, str]:
@@ -71,7 +72,7 @@ class FaultyTransport:
     """Each ``submit`` takes the next fault from ``faults`` (none once they run out):
     ``timeout`` and ``5xx`` before the ledger sees the batch, ``lost`` after it committed."""
 
-    inner: StoreTransport
+    inner: Transport  # the store's, or a real ledger's over HTTP
     faults: list[str] = field(default_factory=list)
 
     def submit(self, envelopes: Sequence[Envelope]) -> list[Receipt]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from ledger.canonical import canonical_bytes
 from ledger.envelope import Envelope, sign_envelope
 from ledger.events import encode_event, event_time_now
 from ledger.feed import payload_digest
 from ledger.keys import PrivateKey
+from spola.cli import main
 
 
 @dataclass
@@ -102,3 +105,13 @@ class Terminal:
                 "country": "IT",
             }
         )
+
+
+TERMINAL_PASSPHRASE = "seta di Como"  # the ``home`` fixture's (tests/integration/conftest.py)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``spola ARGS`` in this process: (exit code, stdout, stderr)."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

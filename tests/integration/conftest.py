@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.api_support import Api, running_api, seeded_api
+from tests.terminal import TERMINAL_PASSPHRASE
 
 
 @pytest.fixture
@@ -22,3 +23,13 @@ def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """A running API over a database the demo has seeded."""
     with seeded_api(database_url, tmp_path / "home") as api:
         yield api
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workshop terminal's home, for ``spola`` terminal commands run in this process; its
+    passphrase is ``TERMINAL_PASSPHRASE``."""
+    folder = tmp_path / "terminal"
+    monkeypatch.setenv("SPOLA_TERMINAL_HOME", str(folder))
+    monkeypatch.setenv("SPOLA_KEY_PASSPHRASE", TERMINAL_PASSPHRASE)
+    return folder

@@ -19,26 +19,14 @@ from signer.queue import Queue
 from spola.cli import main
 from tests.integration.api_support import route_terminal_to, running_api
 from tests.supply import facility
+from tests.terminal import TERMINAL_PASSPHRASE
+from tests.terminal import run_cli as run
 
 pytestmark = pytest.mark.integration
 
 ACTOR = "urn:spola:actor:setificio-cli"
 LOT = "urn:spola:lot:setificio-cli"
-PASSPHRASE = "seta di Como"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "terminal"
-    monkeypatch.setenv("SPOLA_TERMINAL_HOME", str(folder))
-    monkeypatch.setenv("SPOLA_KEY_PASSPHRASE", PASSPHRASE)
-    return folder
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+PASSPHRASE = TERMINAL_PASSPHRASE
 
 
 def key_id(out: str) -> str:

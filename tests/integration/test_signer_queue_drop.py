@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +24,22 @@ from ledger.envelope import Envelope, sign_envelope
 from ledger.events import event_time_now
 from ledger.feed import payload_digest
 from ledger.keys import PrivateKey
-from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
 from signer.client import LedgerClient, RetryPolicy, Row
 from signer.errors import BlockedQueueError, QueueError, TransportError
 from signer.keyfile import TerminalKey, read_key_file, read_key_info
 from signer.queue import APPLIED, NOT_APPLIED, PENDING, Queue, Refusal
 from signer.transport import HttpTransport
-from spola.cli import main
-from tests.fake_ledger import StoreTransport
+from tests.fake_ledger import FaultyTransport, StoreTransport
 from tests.integration.api_support import Api, running_api, serving
 from tests.supply import facility, material
-from tests.terminal import Terminal
+from tests.terminal import TERMINAL_PASSPHRASE, Terminal
+from tests.terminal import run_cli as run
 
 pytestmark = pytest.mark.integration
 
 ACTOR = "urn:spola:actor:maglificio-drop"
 LOT = "urn:spola:lot:maglificio-drop"
-PASSPHRASE = "lana di Biella"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "terminal"
-    monkeypatch.setenv("SPOLA_TERMINAL_HOME", str(folder))
-    monkeypatch.setenv("SPOLA_KEY_PASSPHRASE", PASSPHRASE)
-    return folder
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def register(api: Api, home: Path) -> None:
@@ -74,7 +57,7 @@ def register(api: Api, home: Path) -> None:
 def queue_as_an_older_terminal(home: Path, fields: dict[str, Any]) -> int:
     """Queue an event the ledger's schemas refuse, signed and chained as a terminal of another
     version (whose schemas differed) queued it; its queue position."""
-    key = read_key_file(home / "terminal.key", PASSPHRASE)
+    key = read_key_file(home / "terminal.key", TERMINAL_PASSPHRASE)
     queue = Queue(home / "queue.db")
     try:
         key_id = key.key.public_key.key_id
@@ -197,30 +180,6 @@ def test_drop_refuses_what_is_not_a_refused_pending_event(
         assert code == 1 and why in err and len(err.splitlines()) == 1, err
 
 
-@dataclasses.dataclass
-class LostAnswer:
-    """The ledger gets the batch and logs it; its answer is lost on the way (a reset)."""
-
-    inner: HttpTransport
-    lose: int = 1
-
-    def submit(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
-        receipts = self.inner.submit(envelopes)
-        if self.lose:
-            self.lose -= 1
-            raise TransportError("connection reset after the request was sent")
-        return receipts
-
-    def log_key(self) -> str:
-        return self.inner.log_key()
-
-    def checkpoint(self) -> bytes:
-        return self.inner.checkpoint()
-
-    def consistency_proof(self, first: int, second: int) -> list[bytes]:
-        return self.inner.consistency_proof(first, second)
-
-
 def test_an_event_whose_answer_was_lost_is_never_resigned(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -238,7 +197,7 @@ def test_an_event_whose_answer_was_lost_is_never_resigned(
         queue = Queue(tmp_path / "queue.db")
         rows = [Row(label=f"lot {i}", fields=material(f"{LOT}:C{i}")) for i in (1, 2)]
         terminal = LedgerClient(
-            transport=LostAnswer(HttpTransport(client=api.client), lose=6),
+            transport=FaultyTransport(HttpTransport(client=api.client), ["lost"] * 6),
             key=key,
             queue=queue,
             batch_size=1,
