@@ -40,6 +40,7 @@ from typing import Any, Final
 
 from ledger.catalogue import catalogue
 from ledger.epcis_identifiers import GS1_RESOLVER
+from ledger.identifiers import DigitalLink
 from ledger.supply import (
     Certificate,
     Claim,
@@ -71,19 +72,12 @@ Event = dict[str, Any]
 # -- identifiers -------------------------------------------------------------------------------
 
 
-# CSET 82 characters the ledger's spelling of a Digital Link path keeps as they are (it encodes
-# '%', '/', '&' and '?' already) but the GS1 Digital Link URI grammar percent-encodes: a value
-# holds only digits, letters, '-', '.', '_' and percent-encodings ('"', '<' and '>' may not
-# appear in a URI at all). The result is ``DigitalLink.uri``, what a QR code carries.
-_DL_ENCODED: Final = {c: f"%{ord(c):02X}" for c in "!\"'()*+,:;<=>"}
-
-
 def epc(subject: str) -> str:
     """The EPCIS identifier of a lot or item: a spola URN, or its GS1 Digital Link URI on
     id.gs1.org."""
     if subject.startswith("urn:"):
         return subject
-    return GS1_RESOLVER + "".join(_DL_ENCODED.get(c, c) for c in subject)
+    return DigitalLink.parse(subject).uri(GS1_RESOLVER)  # the QR code's spelling
 
 
 def _slug(actor_id: str) -> str:
