@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -530,6 +531,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Command = args.func
     try:
         return func(args)
+    except BrokenPipeError:  # `spola … | head` read what it wanted and closed the pipe
+        # Not an error to report; stdout goes to /dev/null so that flushing it at exit does
+        # not fail again. 141 is what a shell reports for a command SIGPIPE stopped.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except LedgerError as exc:
         print(f"spola: {exc}", file=sys.stderr)
         return 1

@@ -298,3 +298,21 @@ def load_operator_seed(home: Path) -> bytes:
     header, encoded = (home / KEY_FILE).read_text().splitlines()
     assert header == "spola operator key v1"
     return base64.b64decode(encoded)
+
+
+@pytest.mark.parametrize(
+    "command", [[*COMMAND, "verify"], [sys.executable, "-m", "verifier"]], ids=["spola", "module"]
+)
+def test_output_cut_short_by_the_reader_is_no_error(command: list[str]) -> None:
+    # `spola verify … | head`: the reader closed the pipe, and spola said "spola: Broken
+    # pipe" and exited 1 — python -m verifier with a traceback — as if the bundle were invalid.
+    vectors = Path(__file__).parents[1] / "vectors" / "bundles" / "data"
+    reader, writer = os.pipe()
+    os.close(reader)  # closed before it writes anything: its first write fails
+    with os.fdopen(writer, "wb") as stdout:
+        done = subprocess.run(
+            [*command, str(vectors / "valid.bundle"), "--log-key", str(vectors / "log.vkey")],
+            stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert done.stderr == ""
+    assert done.returncode == 141
