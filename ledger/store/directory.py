@@ -55,7 +55,7 @@ class Profile:
 
     @property
     def public_figures(self) -> tuple[str, ...]:
-        return DEFAULT_PUBLIC if self.declared is None else tuple(self.declared[1].public_figures)
+        return _made_public(self.declared)
 
     def visible(self, *, all_figures: bool) -> tuple[str, ...]:
         return tuple(self.figures) if all_figures else self.public_figures
@@ -118,15 +118,15 @@ def _declared(conn: Connection, actor_ids: Iterable[str]) -> dict[str, tuple[int
     return found
 
 
+def _made_public(declared: tuple[int, ProfileEvent] | None) -> tuple[str, ...]:
+    """The figures a latest profile makes public; the default for an actor without one."""
+    return DEFAULT_PUBLIC if declared is None else tuple(declared[1].public_figures)
+
+
 def public_figures(conn: Connection, actor_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """The figures each actor's latest applied profile makes public (the default without one)."""
     declared = _declared(conn, actor_ids)
-    return {
-        actor_id: tuple(declared[actor_id][1].public_figures)
-        if actor_id in declared
-        else DEFAULT_PUBLIC
-        for actor_id in actor_ids
-    }
+    return {actor_id: _made_public(declared.get(actor_id)) for actor_id in actor_ids}
 
 
 def profile(conn: Connection, actor_id: str, on: date) -> Profile:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,18 @@ def register(api: Api, home: Path) -> None:
             api.operator.sign({"type": "key", "op": "add", "subject": ACTOR, **key}),
         ]
     )
+
+
+@contextmanager
+def served_ledger(home: Path, tmp_path: Path, database_url: str) -> Iterator[tuple[Api, list[str]]]:
+    """A ledger served over HTTP with the workshop and its terminal registered; the API and
+    the ``--ledger`` arguments that reach it."""
+    with (
+        running_api(database_url, tmp_path / "ledger-home") as api,
+        serving(create_app(api.settings)) as host,
+    ):
+        register(api, home)
+        yield api, ["--ledger", f"http://{host}"]
 
 
 def queue_as_an_older_terminal(home: Path, fields: dict[str, Any]) -> int:
@@ -99,12 +113,7 @@ def test_a_refused_event_blocks_the_queue_until_dropped_and_the_rest_is_resigned
 ) -> None:
     assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
     key_id = read_key_info(home / "terminal.key").key_id
-    with (
-        running_api(database_url, tmp_path / "ledger-home") as api,
-        serving(create_app(api.settings)) as host,
-    ):
-        register(api, home)
-        ledger = ["--ledger", f"http://{host}"]
+    with served_ledger(home, tmp_path, database_url) as (api, ledger):
         sign_lot(capsys, "A1")
         bad = queue_as_an_older_terminal(
             home, material(f"{LOT}:A2", quantity={"value": "ten", "unit": "KGM"})
@@ -229,12 +238,7 @@ def test_a_refused_event_before_a_key_rotation_is_dropped_with_the_retired_key(
     included; the new key's events, queued behind the rotation, then go through."""
     assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
     old = read_key_info(home / "terminal.key").key_id
-    with (
-        running_api(database_url, tmp_path / "ledger-home") as api,
-        serving(create_app(api.settings)) as host,
-    ):
-        register(api, home)
-        ledger = ["--ledger", f"http://{host}"]
+    with served_ledger(home, tmp_path, database_url) as (api, ledger):
         bad = queue_as_an_older_terminal(
             home, material(f"{LOT}:R1", quantity={"value": "ten", "unit": "KGM"})
         )
