@@ -2,15 +2,21 @@
 
 ``load_model()`` reads ``ledger/data/maturity_model.json`` once and validates it: at least six
 dimensions, five named levels each, at least four questions per dimension each tied to a level,
-bands for every level, every ``metric`` one of ``METRICS``. ``assess()`` is pure: the answers
-of an ``assessment`` event (or none), the automatic ledger metrics and the certificates the
-company holds in, levels per dimension and overall, and a roadmap out.
+bands for every level, every ``metric`` one of ``METRICS``, a version history (``versions``,
+oldest first, the last the current ``version``; each question's ``since`` one of them).
+``assess()`` is pure: the answers of an ``assessment`` event (or none) with the model version
+it answered, the automatic ledger metrics and the certificates the company holds in, levels per
+dimension and overall, and a roadmap out.
 
 Credit rules (docs/scoring.md, Maturity):
 - a question whose ledger metric meets its threshold counts as "yes, evidenced": 1;
 - otherwise an answer counts yes = 1, partial = 0.5, no = 0, times 1 when it cites a
   certificate the company holds that is valid on the assessment date, times 0.5 when
   self-declared (a "no" is self-declared whatever it cites); an unanswered question counts 0;
+- scoring always uses the current model (texts, weights, levels, thresholds); a question
+  introduced after the assessment's version was not asked: it is left out of the weights
+  (neither credit nor debt) unless its metric counts it, and stays on the roadmap; a dimension
+  that version asked nothing of counts every question, as with no assessment;
 - a dimension is at level L when, for every level l ≤ L, the weighted credit of its questions
   of levels ≤ l reaches the band of l (cumulative); the overall level is the lower median of
   the dimension levels;
@@ -23,13 +29,11 @@ Queries (the metrics, the certificates) live in ``ledger.store.maturity``; HTTP 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Annotated, Final, Literal, Self
 
 from pydantic import (
@@ -41,7 +45,8 @@ from pydantic import (
     model_validator,
 )
 
-from ledger.assessment import Answer
+from ledger.assessment import Answer, history_problem, model_document
+from scoring.errors import ScoringInputError
 
 __all__ = [
     "METRICS", "CertificateSpan", "DimensionResult", "MaturityModel", "MaturityResult",
@@ -73,6 +78,7 @@ NO_MCI_NOTE: Final = "no MCI can be computed yet for any passport this company i
 ONE: Final = Decimal(1)
 ZERO: Final = Decimal(0)
 Basis = Literal["metric", "certificate", "self-declared", "unanswered"]
+Version = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}\.[0-9]{1,3}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,31}$")]
 Share = Annotated[str, StringConstraints(pattern=r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$")]
 
@@ -102,6 +108,7 @@ class Question(_Frozen):
     dimension: Ident
     level: int = Field(ge=1, le=5)
     weight: int = Field(ge=1, le=5)
+    since: Version  # the model version that introduced it
     text: Texts
     action: Texts
     target: Texts
@@ -131,8 +138,14 @@ class Source(_Frozen):
     informs: str
 
 
+class PublishedVersion(_Frozen):
+    version: Version
+    note: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
 class MaturityModel(_Frozen):
-    version: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}\.[0-9]{1,3}$")]
+    version: Version  # the current one: the last of ``versions``
+    versions: list[PublishedVersion] = Field(min_length=1)  # oldest first
     title: Texts
     about: str
     sources: list[Source] = Field(min_length=3)
@@ -161,7 +174,20 @@ class MaturityModel(_Frozen):
         unknown = {q.dimension for q in self.questions} - {d.id for d in self.dimensions}
         if unknown:
             raise ValueError(f"questions name an unknown dimension {sorted(unknown)[0]}")
+        versions = tuple(v.version for v in self.versions)
+        problem = history_problem(self.version, versions, [(q.id, q.since) for q in self.questions])
+        if problem is not None:
+            raise ValueError(problem)
         return self
+
+    def asked_in(self, version: str) -> frozenset[str]:
+        """The ids of the questions published ``version`` asked (introduced in it or before)."""
+        order = [v.version for v in self.versions]
+        if version not in order:
+            published = ", ".join(order)
+            raise ScoringInputError("model", f"{version} is not a published version ({published})")
+        at = order.index(version)
+        return frozenset(q.id for q in self.questions if order.index(q.since) <= at)
 
     def band(self, level: int) -> Decimal:
         return Decimal(self.bands[str(level)])
@@ -173,8 +199,7 @@ class MaturityModel(_Frozen):
 @cache
 def load_model() -> MaturityModel:
     """The packaged maturity model, validated; read once."""
-    text = resources.files("ledger").joinpath("data", "maturity_model.json").read_text("utf-8")
-    return MaturityModel.model_validate(json.loads(text))
+    return MaturityModel.model_validate(model_document())
 
 
 @dataclass(frozen=True)
@@ -193,6 +218,7 @@ class QuestionResult:
     answer: str | None  # yes, partial, no; None when unanswered
     basis: Basis
     credit: Decimal  # 0 to 1
+    asked: bool = True  # False: introduced after the assessment's model version
 
     @property
     def gap(self) -> Decimal:
@@ -259,11 +285,17 @@ def credit_of(
     return QuestionResult(question, given, "self-declared", value * SELF_DECLARED)
 
 
+def _counts(result: QuestionResult) -> bool:
+    """Whether a question weighs in: asked by the assessment's version, or evidenced anyway."""
+    return result.asked or result.basis == "metric"
+
+
 def _share(results: Sequence[QuestionResult]) -> Decimal:
-    weight = sum(r.question.weight for r in results)
+    counted = [r for r in results if _counts(r)]
+    weight = sum(r.question.weight for r in counted)
     if not weight:
         return ONE
-    credit = sum((r.credit * r.question.weight for r in results), ZERO)
+    credit = sum((r.credit * r.question.weight for r in counted), ZERO)
     return credit / weight
 
 
@@ -288,24 +320,54 @@ def _roadmap(results: Sequence[QuestionResult], level: int) -> tuple[RoadmapItem
     return tuple(sorted(open_items, key=lambda i: (-i.priority, i.question.level, i.question.id)))
 
 
+def _dimension_results(
+    questions: Sequence[Question],
+    answers: Mapping[str, Answer],
+    asked: frozenset[str],
+    *,
+    on: date | None,
+    metrics: Mapping[str, Decimal | None],
+    certificates: Collection[CertificateSpan],
+) -> tuple[QuestionResult, ...]:
+    """Each question's result, marked not asked where the assessment's version did not have it.
+
+    A dimension the version asked nothing of (new since) is scored as with no assessment: every
+    question counts, so that it starts from the evidence rather than from an empty share."""
+    fresh = not any(q.id in asked for q in questions)
+    results = []
+    for q in questions:
+        result = credit_of(q, answers.get(q.id), on=on, metrics=metrics, certificates=certificates)
+        results.append(result if fresh or q.id in asked else replace(result, asked=False))
+    return tuple(results)
+
+
 def assess(
     model: MaturityModel,
     answers: Sequence[Answer] = (),
     *,
+    version: str | None = None,
     on: date | None = None,
     metrics: Mapping[str, Decimal | None],
     certificates: Collection[CertificateSpan] = (),
 ) -> MaturityResult:
-    """Levels, scores and roadmap of one company from its answers (dated ``on``) and evidence.
+    """Levels, scores and roadmap of one company from its answers (dated ``on``, against model
+    ``version``; None: the current one, or no assessment) and evidence.
 
-    Answers to questions the model does not have are ignored.
+    Answers to questions the model does not have are ignored. Questions ``version`` did not ask
+    weigh in only when their metric counts them (but for a dimension it asked nothing of); they
+    stay on the roadmap.
     """
     by_question = {a.question: a for a in answers}
+    asked = model.asked_in(model.version if version is None else version)
     dimensions = []
     for dim in model.dimensions:
-        results = tuple(
-            credit_of(q, by_question.get(q.id), on=on, metrics=metrics, certificates=certificates)
-            for q in model.questions_of(dim.id)
+        results = _dimension_results(
+            model.questions_of(dim.id),
+            by_question,
+            asked,
+            on=on,
+            metrics=metrics,
+            certificates=certificates,
         )
         level, shares = _level(model, results)
         score = (5 * _share(results)).quantize(Decimal("0.01"))

@@ -7,7 +7,8 @@ does what needs that order: the chain, the Merkle root, and the replay (key vali
 feeds, domain rules). Memory holds the batches in flight, one chunk of checked entries, the
 compact range and what the replay keeps (registry, feed heads, projections). Input it cannot
 even begin on (no manifest, a log key that does not parse, a trusted checkpoint that does not
-verify) raises ``UnusableInputError``.
+verify) raises ``UnusableInputError``, as does a whole-ledger bundle holding an entry signed
+against a maturity model newer than this installation's (upgrade, do not suspect the log).
 
 A partial bundle (one passport, item or actor) hands its entries and inclusion proofs to
 ``verifier.partial`` instead (steps 5 to 9 as far as a subset allows); the passport records of
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
+from ledger.assessment import NewerModelError
 from ledger.bundle import (
     MAX_MANIFEST_BYTES,
     ROLE_HEAD,
@@ -332,6 +334,10 @@ class _Run:
             if envelope is None:
                 continue  # reported in step 5; the replay refuses it as well
             if isinstance(outcome, LedgerError):
+                if isinstance(outcome.cause, NewerModelError):
+                    # A signed entry this verifier is too old to read: nothing is known to be
+                    # wrong with the log, and the rest of its feed could not be replayed.
+                    raise UnusableInputError(f"this verifier cannot read {outcome}")
                 registry = self.replay.registry
                 step, rule, expected = classify_refusal(outcome.cause, registry, index, envelope)
                 self.report.add(step, index, rule, expected, str(outcome.cause))

@@ -80,7 +80,9 @@ def _metric(m: Metric) -> dict[str, Any]:
     }
 
 
-def _result(evidence: Evidence, facts_answers: Any, on: date | None) -> MaturityResult:
+def _result(
+    evidence: Evidence, facts_answers: Any, on: date | None, version: str | None
+) -> MaturityResult:
     spans = [
         CertificateSpan(
             c.scheme, c.id, date.fromisoformat(c.valid_from), date.fromisoformat(c.valid_until)
@@ -88,7 +90,9 @@ def _result(evidence: Evidence, facts_answers: Any, on: date | None) -> Maturity
         for c in evidence.certificates
     ]
     metrics = {name: m.value for name, m in evidence.metrics.items()}
-    return assess(load_model(), facts_answers, on=on, metrics=metrics, certificates=spans)
+    return assess(
+        load_model(), facts_answers, version=version, on=on, metrics=metrics, certificates=spans
+    )
 
 
 def _dimension(d: Any) -> dict[str, Any]:
@@ -204,7 +208,7 @@ def maturity_json(facts: MaturityFacts) -> dict[str, Any]:
     history = []
     for record in facts.assessments:
         on = date.fromisoformat(record.event.date)
-        past = _result(record.evidence, record.event.answers, on)
+        past = _result(record.evidence, record.event.answers, on, record.event.model)
         history.append(
             {
                 "index": record.index,
@@ -217,7 +221,8 @@ def maturity_json(facts: MaturityFacts) -> dict[str, Any]:
         )
     latest = facts.assessments[-1] if facts.assessments else None
     today = None if latest is None else date.fromisoformat(latest.event.date)
-    result = _result(facts.evidence, () if latest is None else latest.event.answers, today)
+    answers, version = ((), None) if latest is None else (latest.event.answers, latest.event.model)
+    result = _result(facts.evidence, answers, today, version)
     return {
         "actor": facts.actor.id,
         "name": facts.actor.name,
