@@ -7,7 +7,8 @@ the pure passport builder (``passports.build``, step 10) and the standard librar
 database, ORM, web framework or HTTP client.
 """
 
+from verifier.findings import UnusableInputError
 from verifier.report import STEPS, Finding, Report
-from verifier.steps import UnusableInputError, verify_bundle
+from verifier.steps import verify_bundle
 
 __all__ = ["STEPS", "Finding", "Report", "UnusableInputError", "verify_bundle"]

@@ -12,8 +12,9 @@ from typing import TextIO
 
 from ledger.errors import LedgerError
 from ledger.note import DEFAULT_MAX_BYTES
+from verifier.findings import UnusableInputError
 from verifier.report import visible
-from verifier.steps import MAX_JOBS, UnusableInputError, verify_bundle
+from verifier.steps import MAX_JOBS, verify_bundle
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

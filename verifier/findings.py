@@ -8,6 +8,10 @@ from ledger.receipt import Violation
 from ledger.registry import RegistryView
 
 
+class UnusableInputError(LedgerError):
+    """Input the verifier cannot begin on, or an entry it is too old to read: exit status 2."""
+
+
 def classify_refusal(
     cause: LedgerError, registry: RegistryView, index: int, envelope: Envelope
 ) -> tuple[int, str, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ledger.assessment import NewerModelError
 from ledger.bundle import SCOPE_ACTOR, InclusionRecord
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import Checkpoint
@@ -29,7 +30,7 @@ from ledger.registry import KeyRecord, apply_registry_event, check_attribution, 
 from ledger.replay import Registry
 from ledger.verdicts import VerdictDigest
 from verifier.entries import EntryResult, KeyCache, check_signature
-from verifier.findings import classify_refusal, verdict_text
+from verifier.findings import UnusableInputError, classify_refusal, verdict_text
 from verifier.passports import PassportCheck
 from verifier.report import Report
 
@@ -187,6 +188,8 @@ class PartialRun:
             step, rule, expected = classify_refusal(exc, self.registry, index, envelope)
             self.report.add(step, index, rule, expected, str(exc))
             return None
+        except NewerModelError as exc:  # signed, and this verifier is too old to read it
+            raise UnusableInputError(f"this verifier cannot read entry {index}: {exc}") from exc
         except LedgerError as exc:
             self.report.add(5, index, "entry.payload", "a well-formed event payload", str(exc))
             return None

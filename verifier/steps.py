@@ -7,7 +7,7 @@ does what needs that order: the chain, the Merkle root, and the replay (key vali
 feeds, domain rules). Memory holds the batches in flight, one chunk of checked entries, the
 compact range and what the replay keeps (registry, feed heads, projections). Input it cannot
 even begin on (no manifest, a log key that does not parse, a trusted checkpoint that does not
-verify) raises ``UnusableInputError``, as does a whole-ledger bundle holding an entry signed
+verify) raises ``UnusableInputError``, as does a bundle (whole or partial) holding an entry signed
 against a maturity model newer than this installation's (upgrade, do not suspect the log).
 
 A partial bundle (one passport, item or actor) hands its entries and inclusion proofs to
@@ -55,7 +55,7 @@ from verifier.entries import (
     LineResult,
     check_signature,
 )
-from verifier.findings import classify_refusal, verdict_text
+from verifier.findings import UnusableInputError, classify_refusal, verdict_text
 from verifier.partial import PartialRun
 from verifier.passports import PassportCheck
 from verifier.reading import read_body
@@ -70,10 +70,6 @@ RECORD_OVERHEAD: Final = 128  # bytes a held record costs beyond its document an
 MAX_CONSISTENCY: Final = 1  # the proof from the one since checkpoint
 UNREADABLE_LEAF: Final = bytes(32)  # stands for the leaf of an entry line that did not parse
 Progress = Callable[[int, int], None]  # (entry lines checked, entries the manifest counts)
-
-
-class UnusableInputError(LedgerError):
-    """Input the verifier cannot begin on: exit status 2."""
 
 
 @dataclass

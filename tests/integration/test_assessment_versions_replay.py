@@ -8,14 +8,19 @@ and refuses one from a version newer than the installation's with a message that
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.routes.maturity import maturity_json
 from ledger.assessment import NewerModelError
+from ledger.bundle import SCOPE_ACTOR
 from ledger.errors import FormatError, RefusedEnvelope
+from ledger.store.bundle import export_partial_bundle
 from ledger.store.ledger import LedgerStore
 from tests.conftest import enrol
 from tests.terminal import Terminal
@@ -27,6 +32,7 @@ from tests.unit.test_assessment_versions import (
     moved_on_model,
     use_model,
 )
+from verifier import UnusableInputError, verify_bundle
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +116,21 @@ def test_model_release_does_not_lower_the_level_of_an_earlier_version_assessment
     assert after["history"][0]["levels"]["traceability"] == 2
     tr6 = next(q for d in after["dimensions"] for q in d["questions"] if q["id"] == "tr-6")
     assert (tr6["answer"], tr6["basis"]) == (None, "unanswered")
+
+
+def test_actor_bundle_using_a_newer_model_is_unusable_by_an_older_verifier(
+    store: LedgerStore, operator: Terminal, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The partial bundle of one company, exported by a ledger a release ahead, read by an
+    auditor's older verifier: exit 2 naming the entry and the upgrade, not a finding."""
+    use_model(monkeypatch, moved_on_model())
+    terminal = enrol(store, operator, "filatura-comasca")
+    (logged,) = store.append([terminal.sign(_assessment(NEXT, "tr-1", "tr-6"))])
+    out = tmp_path / "actor.bundle"
+    export_partial_bundle(store, out, scope=SCOPE_ACTOR, subject=terminal.actor)
+    assert verify_bundle(io.BytesIO(out.read_bytes()), store.log_vkey, jobs=1).valid
+    monkeypatch.undo()
+    forget_models()
+    want = f"entry {logged.index}: assessment event: model: maturity model version {NEXT} is newer"
+    with pytest.raises(UnusableInputError, match=re.escape(want)):
+        verify_bundle(io.BytesIO(out.read_bytes()), store.log_vkey, jobs=1)

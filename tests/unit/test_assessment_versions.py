@@ -31,7 +31,7 @@ from tests.vectors.bundles.sealing import LOG_VKEY, seal
 from tests.vectors.bundles.story import FILANDA, honest_story
 from verifier import verify_bundle
 from verifier.cli import EXIT_UNUSABLE, EXIT_VALID, main
-from verifier.steps import UnusableInputError
+from verifier.findings import UnusableInputError
 
 PACKAGED = "2026.1"
 NEXT = "2026.2"
