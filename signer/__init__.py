@@ -17,12 +17,15 @@ from typing import Any
 from signer.client import LedgerClient, RetryPolicy, Row, SyncReport
 from signer.errors import (
     BlockedQueueError,
+    DeadlineError,
     KeyFileError,
     LedgerAlarm,
     QueueError,
+    RateLimitedError,
     RefusedBatchError,
     RowError,
     SignerError,
+    SyncBusyError,
     SyncHaltedError,
     TransportError,
 )
@@ -31,6 +34,7 @@ from signer.queue import Queue, QueuedEvent, Refusal
 
 __all__ = [
     "BlockedQueueError",
+    "DeadlineError",
     "HttpTransport",
     "KdfCost",
     "KeyFileError",
@@ -39,12 +43,14 @@ __all__ = [
     "Queue",
     "QueueError",
     "QueuedEvent",
+    "RateLimitedError",
     "Refusal",
     "RefusedBatchError",
     "RetryPolicy",
     "Row",
     "RowError",
     "SignerError",
+    "SyncBusyError",
     "SyncHaltedError",
     "SyncReport",
     "TerminalKey",

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 import re
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -238,6 +240,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from signer.transport import HttpTransport  # httpx: only `sync` talks to a ledger
 
     transport = HttpTransport.connect(args.ledger, timeout=args.timeout)
+    # One instant on the monotonic clock: the client starts no request or wait past it, and
+    # the transport cuts each request's timeouts to the time left.
+    deadline = None if args.deadline is None else time.monotonic() + args.deadline
+    transport.deadline = deadline
     try:
         with _open_queue(_home(args)) as queue:
             client = LedgerClient(
@@ -252,7 +258,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     print(f"alarm lifted ({reason}); trusting the ledger as it is now")
                 else:
                     print("no alarm to lift; the history verified before stays trusted")
-            report = client.sync(progress=_progress())
+            report = client.sync(progress=_progress(), deadline=deadline)
     finally:
         transport.close()
     print(
@@ -357,6 +363,20 @@ def _count(text: str) -> int:
     return value
 
 
+MAX_DEADLINE: Final = 7 * 24 * 3600  # a week: a longer --deadline is a typo, not a plan
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: seconds above 0, at most ``MAX_DEADLINE``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_DEADLINE):
+        raise argparse.ArgumentTypeError(f"{text[:40]} is not between 0 and {MAX_DEADLINE} s")
+    return value
+
+
 def _sign_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Any) -> None:
     signp = sub.add_parser("sign", help="sign events and queue them for sync (offline)")
     kinds = signp.add_subparsers(dest="sign_type", required=True)
@@ -426,6 +446,12 @@ def add_terminal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--log-key", help="the log's vkey to trust (default: asked on first use)")
     p.add_argument("--batch", type=_count, default=100, help="envelopes per request (≤ 1000)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument(
+        "--deadline",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop after this long, whatever is left (it stays queued), and exit 1",
+    )
     p.add_argument(
         "--resume-after-alarm",
         action="store_true",

@@ -29,6 +29,15 @@ may have put any of them in the log went unanswered (``why_not_droppable``).
 
 A crash at any point is safe: events are sent again until their receipts are stored, and the
 ledger answers a repeat with its original receipt (``duplicate``).
+
+A busy or flaky ledger: a timeout, a 5xx or a 429 is retried (``RetryPolicy``), waiting as long
+as the ledger's ``Retry-After`` asks when it sends one (at most ``max_retry_after``); a 429 is
+answered before the ledger reads the request, so its events are known not to be logged. A sync
+given a ``deadline`` starts no request and no wait that would end past it: it stops with
+``DeadlineError``, and what it had no receipts for stays queued. One sync runs on a queue at a
+time (``Queue.sync_lock``; a second is refused with ``SyncBusyError``), and the checkpoint it
+trusts is only ever replaced by the sync that read it (``Queue.trust``): two syncs can never
+move it back to an older tree, behind which a fork would go unseen.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import dataclasses
 import itertools
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -53,8 +63,10 @@ from ledger.proofs import verify_consistency
 from ledger.receipt import Receipt
 from signer.errors import (
     BlockedQueueError,
+    DeadlineError,
     LedgerAlarm,
     QueueError,
+    RateLimitedError,
     RefusedBatchError,
     RowError,
     SignerError,
@@ -95,13 +107,18 @@ class _NotProvableYet(TransportError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base·2^n))."""
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base·2^n)),
+    unless the ledger said how long (``Retry-After``): then that, at most ``max_retry_after``
+    (a hostile or mistaken value must not stall a terminal for a day). ``clock`` is the one
+    a sync's deadline is read on (``time.monotonic``); ``sleep`` waits on it."""
 
     attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
+    max_retry_after: float = 300.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     jitter: Callable[[], float] = field(default=random.random, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     @classmethod
     def no_wait(cls, attempts: int = 6) -> RetryPolicy:
@@ -110,6 +127,12 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         return float(self.jitter() * min(self.max_delay, self.base_delay * 2**attempt))
+
+    def wait(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before attempt ``attempt + 1``: what the ledger asked, else backoff."""
+        if retry_after is None or not math.isfinite(retry_after):
+            return self.delay(attempt)
+        return min(max(retry_after, 0.0), self.max_retry_after)
 
 
 @dataclass(frozen=True)
@@ -149,6 +172,7 @@ class LedgerClient:
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
         self._log_vkey = log_vkey
+        self._deadline: float | None = None  # on ``retry.clock``, while a sync runs
 
     # -- signing -----------------------------------------------------------------------------
 
@@ -238,6 +262,7 @@ class LedgerClient:
 
     def _retrying(self, what: str, call: Callable[[], T]) -> T:
         for attempt in range(self.retry.attempts):
+            self._pause(0.0, f"no time left for {what}")
             try:
                 return call()
             except (TransportError, FormatError) as exc:
@@ -246,10 +271,22 @@ class LedgerClient:
                     raise TransportError(
                         f"{what}: gave up after {self.retry.attempts} attempts: {exc}"
                     ) from exc
-                wait = self.retry.delay(attempt)
+                asked = exc.retry_after if isinstance(exc, TransportError) else None
+                wait = self.retry.wait(attempt, asked)
+                self._pause(wait, f"{what} failed ({exc}); waiting {wait:.1f} s would end past it")
                 log.warning("%s failed (%s); retrying in %.1f s", what, exc, wait)
                 self.retry.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause(self, wait: float, why: str) -> None:
+        """Raise ``DeadlineError`` (``why``) if ``wait`` seconds from now is past the deadline."""
+        if self._deadline is None or self.retry.clock() + wait < self._deadline:
+            return
+        pending = self.queue.counts()[PENDING]
+        raise DeadlineError(
+            f"sync stopped at its deadline: {why}; "
+            f"{pending} event(s) still queued for the next sync"
+        )
 
     def log_vkey(self) -> str:
         """The log key this terminal trusts: pinned in the queue, else given, else asked once."""
@@ -284,10 +321,9 @@ class LedgerClient:
             ) from None
 
     def _trusted(self, vkey: str) -> tuple[bytes, Checkpoint] | None:
-        note = self.queue.setting("checkpoint")
-        if note is None:
+        raw = self.queue.trusted_checkpoint()
+        if raw is None:
             return None
-        raw = note.encode("utf-8")
         return raw, verify_checkpoint(raw, vkey)
 
     def halted(self) -> str | None:
@@ -299,16 +335,30 @@ class LedgerClient:
         The checkpoint trusted before the alarm is forgotten too, so the next sync starts from
         what the ledger signs now. Every alarm stays in the queue's ``alarms`` record.
         """
-        reason = self.halted()
-        if reason is None:
-            return None  # nothing to lift: forgetting the checkpoint would only blind the terminal
-        with self.queue.transaction():
-            self.queue.clear_setting("halted")
-            self.queue.clear_setting("checkpoint")
-        return reason
+        with self.queue.sync_lock():
+            reason = self.halted()
+            if reason is None:
+                return None  # nothing to lift: forgetting the checkpoint would blind the terminal
+            with self.queue.transaction():
+                self.queue.clear_setting("halted")
+                self.queue.clear_setting("checkpoint")
+            return reason
 
-    def sync(self, *, progress: Progress | None = None) -> SyncReport:
-        """Send every pending event; verify and store each receipt. Raises on the first stop."""
+    def sync(
+        self, *, progress: Progress | None = None, deadline: float | None = None
+    ) -> SyncReport:
+        """Send every pending event; verify and store each receipt. Raises on the first stop.
+
+        ``deadline``: an instant on ``retry.clock`` after which no request or wait starts
+        (``DeadlineError``). Holds the queue's sync lock throughout (``SyncBusyError``)."""
+        with self.queue.sync_lock():
+            self._deadline = deadline
+            try:
+                return self._sync(progress)
+            finally:
+                self._deadline = None
+
+    def _sync(self, progress: Progress | None) -> SyncReport:
         if reason := self.halted():
             raise SyncHaltedError(
                 f"sync is halted by an alarm: {reason} "
@@ -342,12 +392,13 @@ class LedgerClient:
                     continue
                 raise self._blocked(batch[0], exc) from exc
             try:
-                answers, trusted = self._verify(batch, receipts, vkey, trusted)
+                answers, newest = self._verify(batch, receipts, vkey, trusted)
             except LedgerAlarm as alarm:
                 self.queue.halt(str(alarm))
                 log.error("ALARM: %s; sync is halted", alarm)
                 raise
-            self.queue.record(answers, trusted[0])
+            self.queue.record(answers, newest[0])
+            trusted = newest
             applied = sum(1 for a in answers if a.receipt.applied)
             report = SyncReport(
                 sent=report.sent + len(batch),
@@ -382,7 +433,12 @@ class LedgerClient:
                 if trusted is None or latest.size >= trusted[1].size:
                     break
                 if attempt + 1 < self.retry.attempts:
-                    self.retry.sleep(self.retry.delay(attempt))
+                    wait = self.retry.delay(attempt)
+                    self._pause(
+                        wait,
+                        f"waiting {wait:.1f} s more for the ledger's replica would end past it",
+                    )
+                    self.retry.sleep(wait)
             if trusted is not None:
                 if latest.size < trusted[1].size:
                     raise LedgerAlarm(
@@ -394,7 +450,7 @@ class LedgerClient:
             self.queue.halt(str(alarm))
             log.error("ALARM: %s; sync is halted", alarm)
             raise
-        self.queue.set_setting("checkpoint", note.decode("utf-8"))
+        self.queue.trust(note)
         return latest
 
     @staticmethod
@@ -466,8 +522,9 @@ class LedgerClient:
     def drop(self, position: int, sign_with: Mapping[str, PrivateKey]) -> list[QueuedEvent]:
         """Drop the refused event at ``position``; re-sign each later pending event of its feed
         with its key (``sign_with[key_id]``), one seq lower, so that the feed is contiguous.
-        Checked and done in one queue transaction; the re-signed events, in feed order."""
-        with self.queue.transaction():
+        Checked and done in one queue transaction, never while a sync runs (it may hold the
+        old envelopes to send); the re-signed events, in feed order."""
+        with self.queue.sync_lock(), self.queue.transaction():
             event = self.queue.event(position)
             if event is None:
                 raise QueueError(f"no queued event at position {position}")
@@ -501,7 +558,11 @@ class LedgerClient:
 
         def send() -> list[Receipt]:
             self.queue.sending(positions)
-            return transport.submit(envelopes)
+            try:
+                return transport.submit(envelopes)
+            except RateLimitedError:
+                self.queue.answered(positions)  # turned away unread: none of it is logged
+                raise
 
         try:
             return self._retrying(f"sending {len(batch)} events", send)
@@ -577,6 +638,8 @@ class LedgerClient:
         try:
             proof = self._retrying("fetching a consistency proof", fetch)
             verify_consistency(older.size, newer.size, proof, older.root_hash, newer.root_hash)
+        except DeadlineError:
+            raise  # the terminal ran out of time: nothing the ledger said or signed
         except (RefusedBatchError, LedgerError) as exc:
             if isinstance(exc, TransportError) and not isinstance(exc.__cause__, _NotProvableYet):
                 raise

@@ -28,7 +28,24 @@ class QueueError(SignerError):
 
 
 class TransportError(SignerError):
-    """The ledger could not be reached, timed out or failed (5xx): worth retrying later."""
+    """The ledger could not be reached, timed out, failed (5xx) or was busy (429): worth
+    retrying later — after ``retry_after`` seconds when the ledger said so (``Retry-After``)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(TransportError):
+    """429: the ledger turned the request away before reading it; none of it was logged."""
+
+
+class DeadlineError(SignerError):
+    """Sync stopped at its deadline; the events it had not stored receipts for stay queued."""
+
+
+class SyncBusyError(SignerError):
+    """Another sync holds the queue's sync lock: two syncs at once are refused, not raced."""
 
 
 class RefusedBatchError(SignerError):

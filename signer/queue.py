@@ -18,12 +18,19 @@ An event's ``sending`` is set while a request carrying it is out, and cleared by
 set — a timeout, a 5xx, a crash — it becomes ``unanswered`` for good: that request may have put
 it in the log, so it is never re-signed.
 
+The checkpoint the terminal trusts only moves from the one a sync read to one it verified to
+extend it (``trust``, checked in the transaction that replaces it), and ``sync_lock`` lets one
+sync at a time use the queue: two syncs at once could otherwise store an older tree over a
+newer one.
+
 It does not sign, talk to the ledger or verify proofs: ``signer.client`` does.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +41,7 @@ from typing import Final
 
 from ledger.envelope import Envelope
 from ledger.receipt import Receipt
-from signer.errors import QueueError
+from signer.errors import QueueError, SyncBusyError
 
 PENDING: Final = "pending"
 APPLIED: Final = "applied"
@@ -53,6 +60,8 @@ _COLUMNS: Final = (
     "sending, unanswered, refused_status, refused_kind, refused_detail"
 )
 BUSY_TIMEOUT = 5.0  # seconds a command waits for another one's write (SQLite's busy timeout)
+_UNREAD: Final = object()
+SYNC_LOCK_SUFFIX: Final = ".sync-lock"  # beside the queue file: held while a sync runs
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
@@ -170,6 +179,7 @@ class Queue:
         except sqlite3.DatabaseError as exc:
             raise QueueError(f"cannot open the queue {path}: {exc}") from exc
         self._depth = 0
+        self._checkpoint_read: str | object | None = _UNREAD  # see ``trust``
         self._upgrade()
 
     def _upgrade(self) -> None:
@@ -212,6 +222,30 @@ class Queue:
                 raise self._busy(exc) from None
         finally:
             self._depth = 0
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Held for a whole sync (or a drop, or lifting a halt): another is refused at once.
+
+        An exclusive ``flock`` on ``queue.db.sync-lock``: the system drops it when the process
+        ends, however it ends, so a killed sync never leaves the queue locked. The file stays.
+        """
+        lock_path = self.path.with_name(self.path.name + SYNC_LOCK_SUFFIX)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise QueueError(f"cannot open the sync lock {lock_path}: {exc}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncBusyError(
+                    f"another sync is running on the queue {self.path}: "
+                    "run this one again when it is done"
+                ) from None
+            yield
+        finally:
+            os.close(fd)  # and with it the lock
 
     def _busy(self, exc: sqlite3.OperationalError) -> QueueError:
         if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:  # a read-only file, a full disk
@@ -387,7 +421,8 @@ class Queue:
         return Receipt.from_json(json.loads(row[0]))
 
     def record(self, answers: Sequence[Answer], checkpoint: bytes) -> None:
-        """Store verified receipts and the newest checkpoint they were checked against, at once."""
+        """Store verified receipts and the newest checkpoint they were checked against, at once
+        (``trust``: only in place of the one they were checked to extend)."""
         with self.transaction():
             for answer in answers:
                 receipt = answer.receipt
@@ -405,7 +440,33 @@ class Queue:
                         PENDING,
                     ),
                 )
-            self.set_setting("checkpoint", checkpoint.decode("utf-8"))
+            self.trust(checkpoint)
+
+    def trusted_checkpoint(self) -> bytes | None:
+        """The checkpoint this terminal trusts (None before the first sync stored one); the one
+        ``trust`` will replace, through this queue object."""
+        note = self.setting("checkpoint")
+        self._checkpoint_read = note
+        return None if note is None else note.encode("utf-8")
+
+    def trust(self, checkpoint: bytes) -> None:
+        """Store ``checkpoint`` as the one trusted, in place of the one this queue object last
+        read or stored (which the caller verified it extends).
+
+        If another command stored a different one meanwhile, nothing is stored and the
+        caller's transaction is rolled back: replacing a checkpoint nobody checked this one
+        against could move the terminal back to an older tree, where a fork goes unseen."""
+        with self.transaction():
+            if self._checkpoint_read is _UNREAD:
+                raise QueueError("the trusted checkpoint is replaced only after it is read")
+            if self.setting("checkpoint") != self._checkpoint_read:
+                raise QueueError(
+                    "the checkpoint this terminal trusts changed while this sync ran (another "
+                    "command stored one): nothing was recorded; run sync again"
+                )
+            text = checkpoint.decode("utf-8")
+            self.set_setting("checkpoint", text)
+            self._checkpoint_read = text
 
     # -- settings and alarms -----------------------------------------------------------------
 

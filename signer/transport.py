@@ -2,9 +2,12 @@
 
 A transport submits a batch of envelopes and returns the ledger's receipts, untrusted (the
 client verifies them), and fetches the log's vkey and consistency proofs. It sorts failures
-into two leaves: ``TransportError`` (no answer, a timeout, a 5xx: retry later) and
-``RefusedBatchError`` (a 4xx: the ledger read the batch and said no). Retrying, backoff and
-verification are the client's.
+into two leaves: ``TransportError`` (no answer, a timeout, a 5xx, a 429: retry later; with the
+ledger's ``Retry-After`` when it sends one, and ``RateLimitedError`` for a 429, which the ledger
+answers before it reads the request) and ``RefusedBatchError`` (any other 4xx: the ledger read
+the batch and said no). Retrying, backoff, the sync's deadline and verification are the
+client's; the transport only shortens each request's timeout to the time left before
+``deadline``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ import base64
 import binascii
 import json
 import math
+import re
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Final, Protocol
 
 import httpx
@@ -21,12 +28,14 @@ import httpx
 from ledger.envelope import Envelope
 from ledger.errors import FormatError
 from ledger.receipt import Receipt
-from signer.errors import RefusedBatchError, SignerError, TransportError
+from signer.errors import RateLimitedError, RefusedBatchError, SignerError, TransportError
 
 PROBLEM_PREFIX = "urn:spola:problem:"
 # The largest honest answer, 1,000 receipts, is a few MiB; the terminal talks to a URL a person
 # typed, and reads no more than this of whatever answers there.
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
+_DELTA_SECONDS: Final = re.compile(r"[0-9]{1,12}")  # RFC 9110 §10.2.3: 1*DIGIT
+_MAX_HTTP_DATE: Final = 64  # characters of an HTTP-date looked at: "Sun, 06 Nov 1994 08:49:37 GMT"
 
 
 class Transport(Protocol):
@@ -50,8 +59,10 @@ class Transport(Protocol):
 class HttpTransport:
     """The ledger's HTTP API through an ``httpx.Client`` (any base URL, or a test client)."""
 
-    def __init__(self, *, client: httpx.Client) -> None:
+    def __init__(self, *, client: httpx.Client, deadline: float | None = None) -> None:
         self._client = client
+        # A ``time.monotonic()`` instant: no request runs past it (the sync's ``--deadline``).
+        self.deadline = deadline
 
     @classmethod
     def connect(cls, base_url: str, *, timeout: float = 30.0) -> HttpTransport:
@@ -72,18 +83,46 @@ class HttpTransport:
     def close(self) -> None:
         self._client.close()
 
+    def _time_left(self, what: str) -> float | None:
+        """Seconds to the deadline (None: no deadline); none left is a ``TransportError``."""
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TransportError(f"no time left for {what} before the sync's deadline")
+        return left
+
     def _request(self, method: str, path: str, **kwargs: Any) -> bytes:
         """The body of a 2xx answer, read up to ``MAX_ANSWER_BYTES``."""
+        what = f"{method} {path}"
+        if (left := self._time_left(what)) is not None:
+            # Each of connect, write and every read waits at most the time left; the read
+            # loop checks the deadline too, against an answer that trickles in.
+            timeout = self._client.timeout
+            kwargs["timeout"] = httpx.Timeout(
+                connect=_shorter(timeout.connect, left),
+                read=_shorter(timeout.read, left),
+                write=_shorter(timeout.write, left),
+                pool=_shorter(timeout.pool, left),
+            )
         try:
             with self._client.stream(method, path, **kwargs) as response:
-                body = _read_bounded(response, path)
+                body = self._read_bounded(response, what)
         except httpx.TimeoutException as exc:
-            raise TransportError(f"the ledger did not answer {method} {path} in time") from exc
+            raise TransportError(f"the ledger did not answer {what} in time") from exc
         except httpx.HTTPError as exc:
-            raise TransportError(f"cannot reach the ledger ({method} {path}): {exc}") from exc
+            raise TransportError(f"cannot reach the ledger ({what}): {exc}") from exc
         status = response.status_code
-        if status >= 500 or status == 429:
-            raise TransportError(f"the ledger answered {status} to {path}")
+        if status == 429:
+            wait = retry_after(response.headers.get("retry-after"))
+            raise RateLimitedError(
+                f"the ledger answered 429 to {path}{_asked(wait)}", retry_after=wait
+            )
+        if status >= 500:
+            wait = retry_after(response.headers.get("retry-after"))
+            raise TransportError(
+                f"the ledger answered {status} to {path}{_asked(wait)}", retry_after=wait
+            )
         if 300 <= status < 400:  # e.g. http:// to https://: never followed with a batch
             where = _printable(response.headers.get("location", "elsewhere"), 200)
             raise RefusedBatchError(
@@ -136,17 +175,44 @@ class HttpTransport:
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise FormatError(f"malformed consistency proof: {exc}") from exc
 
+    def _read_bounded(self, response: httpx.Response, what: str) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise TransportError(
+                    f"the ledger's answer to {what} is over {MAX_ANSWER_BYTES // 2**20} MiB"
+                )
+            self._time_left(f"the rest of the answer to {what}")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
-def _read_bounded(response: httpx.Response, path: str) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise TransportError(
-                f"the ledger's answer to {path} is over {MAX_ANSWER_BYTES // 2**20} MiB"
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value asks to wait (RFC 9110 §10.2.3: delta-seconds or an
+    HTTP-date, a date past being 0); None if absent or neither. Uncapped: the client caps it."""
+    if value is None:
+        return None
+    text = value.strip()
+    if _DELTA_SECONDS.fullmatch(text):
+        return float(int(text))
+    if len(text) > _MAX_HTTP_DATE:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": not the GMT an HTTP-date is in
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _asked(wait: float | None) -> str:
+    return "" if wait is None else f" (Retry-After: {wait:.0f} s)"
+
+
+def _shorter(limit: float | None, left: float) -> float:
+    return left if limit is None else min(limit, left)
 
 
 def _printable(text: str, limit: int) -> str:
