@@ -29,7 +29,15 @@ from ledger.passport import PassportFacts
 from ledger.quantities import format_decimal
 from ledger.supply import LifecycleEvent
 from scoring.errors import ScoringInputError
-from scoring.mci import MaterialFlows, MciResult, Method, as_method, mci, quantized
+from scoring.mci import (
+    MaterialFlows,
+    MciResult,
+    Method,
+    as_method,
+    check_material,
+    mci,
+    quantized,
+)
 from scoring.transport import Source
 
 ZERO: Final = Decimal(0)
@@ -278,6 +286,7 @@ def _material(raw: Mapping[str, Any], where: str, ctx: _Context) -> MaterialInpu
     ef = ONE if row is None else row.recycling_efficiency.e_f
     cr, ec, eol = _end_of_life(material, ctx.circularity, ctx.recovered)
     flows = MaterialFlows(mass_kg=fraction * ctx.scale, fr=fr, fu=fu, fs=fs, cr=cr, ef=ef, ec=ec)
+    check_material(flows, ctx.method, where)  # named by its place in the document, not in mci()
     return MaterialInput(material, fraction, flows, traced, renewable, certified, eol)
 
 
@@ -376,7 +385,11 @@ def _materials(
 ) -> tuple[tuple[MaterialInput, ...], Decimal | None]:
     """Each material with a share, as MCI flows; and the product's mass when the document has it."""
     materials = passport_doc.get("materials", ())
-    raw = [m for m in materials if _number(m.get("fraction"), "fraction") > 0]
+    raw = [
+        (i, m)
+        for i, m in enumerate(materials)
+        if _number(m.get("fraction"), f"materials[{i}].fraction") > 0
+    ]
     if not raw:
         raise ScoringInputError("materials", "the passport lists no material with a share")
     mass_raw = passport_doc.get("product", {}).get("restricted", {}).get("mass_kg")
@@ -387,7 +400,7 @@ def _materials(
     backed = _backed_entries(passport_doc.get("certificates", ()))
     circularity = passport_doc.get("circularity", {})
     ctx = _Context(backed, method, circularity, recovered, mass if mass else ONE)
-    return tuple(_material(m, f"materials[{i}]", ctx) for i, m in enumerate(raw)), mass
+    return tuple(_material(m, f"materials[{i}]", ctx) for i, m in raw), mass
 
 
 def product_mci(
