@@ -10,10 +10,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import auth, problems
+from api.escapes import check_escapes
 from api.group_commit import GroupCommit
+from api.head import HeadAsGet
 from api.limits import BodyLimit
 from api.operator import load_operator
 from api.paths import EncodedSlashes
@@ -65,10 +67,12 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         summary="Traceability ledger: signed supply-chain events in a verifiable log.",
         lifespan=lifespan,
+        dependencies=[Depends(check_escapes)],  # a broken %-escape is a 422 (api/escapes.py)
     )
     app.add_middleware(RateLimit, settings=settings)  # inside BodyLimit, so bodies are bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(EncodedSlashes)  # routes see %2F and %25 as sent (api/paths.py)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD is the GET, limits and all, without a body
     problems.install(app)
     auth.install(app)
     routers = (

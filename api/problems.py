@@ -124,17 +124,21 @@ def allowed_methods(request: Request) -> list[str]:
 
     RFC 9110 §15.5.6 has a 405 name the methods the resource accepts. Starlette names those
     of the first route that matched the path only, so a path served by two routers would be
-    answered with half of them: each method is tried against every route instead.
+    answered with half of them: each method is tried against every route instead. Wherever
+    GET is served, so is HEAD (``api.head``).
     """
     scope = request.scope
-    return [
+    served = {
         method
         for method in _METHODS
         if any(
             route.matches({**scope, "method": method})[0] is Match.FULL
             for route in request.app.router.routes
         )
-    ]
+    }
+    if "GET" in served:
+        served.add("HEAD")
+    return [method for method in _METHODS if method in served]
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -318,7 +318,6 @@ async def get_local_alternatives(
 PAGE_HEADERS = {"Vary": "Accept-Language, Authorization", "Cache-Control": "private, no-cache"}
 
 
-@router.head("/directory", include_in_schema=False)  # HEAD as GET, not a second operation
 @router.get("/directory", response_class=HTMLResponse, summary="The directory page (HTML)")
 async def directory_page(
     request: Request, store: StoreDep, viewer: ViewerDep,
@@ -334,7 +333,6 @@ async def directory_page(
     return HTMLResponse(html, status_code=200 if error is None else 422, headers=PAGE_HEADERS)
 
 
-@router.head("/directory/{actor_id}", include_in_schema=False)
 @router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
 async def profile_page(
     request: Request, store: StoreDep, viewer: ViewerDep, actor_id: ActorPath, lang: Text = None

@@ -113,9 +113,7 @@ def _latest(app: FastAPI) -> _Latest:
         return latest
 
 
-@router.api_route(
-    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
-)
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def home_page(request: Request, store: StoreDep, lang: Lang = None) -> HTMLResponse:
     language = choose_language(request.headers.get("accept-language"), lang)
     home = await run_in_threadpool(_latest(request.app).get, store)

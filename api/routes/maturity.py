@@ -256,12 +256,7 @@ async def get_maturity(store: StoreDep, viewer: ViewerDep, actor_id: ActorPath) 
     return JSONResponse(document, headers=HEADERS)
 
 
-@router.api_route(
-    "/companies/{slug}",
-    methods=["GET", "HEAD"],
-    response_class=HTMLResponse,
-    include_in_schema=False,
-)
+@router.get("/companies/{slug}", response_class=HTMLResponse, include_in_schema=False)
 async def company_page(
     request: Request, store: StoreDep, viewer: ViewerDep, slug: SlugPath, lang: Lang = None
 ) -> HTMLResponse:

@@ -237,9 +237,9 @@ def test_digital_link_path_of_100_kb_is_refused_414(served: Served) -> None:
     assert "request target is" in str(response.problem()["detail"])
 
 
-def test_digital_link_that_is_not_utf8_is_refused_400(served: Served) -> None:
+def test_digital_link_that_is_not_utf8_is_refused_422(served: Served) -> None:
     response = served.client.get("/01/09506000134352/21/%FF%FE")
-    assert_problem(response, 400, "AI 21 (serial)", "outside GS1 CSET 82")
+    assert_problem(response, 422, "path.rest: the escapes '%FF' do not decode as UTF-8")
 
 
 def test_header_value_that_is_not_utf8_gets_a_problem_not_a_500(served: Served) -> None:
