@@ -2,7 +2,9 @@
 
 Every error the service reports leaves through here as ``application/problem+json`` with a
 ``type`` naming the kind of problem, the HTTP ``status``, a short ``title`` and a ``detail``
-that says precisely what was wrong. Unexpected exceptions become a 500 without internals.
+that says precisely what was wrong. The database not answering for the moment (a dropped
+connection, a lock held too long, an exhausted pool) is a 503 with ``Retry-After``; other
+unexpected exceptions become a 500 without internals.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from ledger.errors import (
     SignatureError,
     UnknownKeyError,
 )
+from ledger.store.engine import unavailable
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_UNAVAILABLE = 2  # seconds a client waits after a 503: a pool reconnects, a lock passes
 
 # Most specific first: the first matching class decides.
 _KINDS: list[tuple[type[LedgerError], int, str, str]] = [
@@ -181,5 +185,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if unavailable(exc):
+            log.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+            answer = problem(
+                503,
+                "unavailable",
+                "Service unavailable",
+                "the ledger's database did not answer; try again in a moment (an envelope sent "
+                "again is answered with its receipt if it was logged)",
+            )
+            answer.headers["Retry-After"] = str(RETRY_UNAVAILABLE)
+            return answer
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "internal", "Internal error", "the service failed to answer")

@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 
 import migrations
@@ -29,6 +29,15 @@ WRITE = "spola_write"  # execution option: this connection's transactions write 
 
 class NewerSchemaError(LedgerError):
     """The database was migrated by a newer spola: this code does not know its schema."""
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` is the database not answering for now rather than a fault of the
+    request: a connection the server dropped or refused, a SQLite lock held past the busy
+    timeout, no pooled connection free in time. Worth trying again in a moment; the
+    transaction it broke was rolled back (or, if the commit itself was cut, may have landed:
+    resubmitting an envelope is answered with its receipt either way)."""
+    return isinstance(error, exc.OperationalError | exc.TimeoutError)
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
