@@ -22,6 +22,12 @@ from passports.build import Passport, build_passport
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 REVALIDATE: Final = "public, no-cache"
 PRIVATE: Final = "private, no-store"
+# The consumer page runs no script and fetches nothing (passports.page): a policy that says so
+# stops whatever markup a hostile name might ever slip past escaping, and framing by another site.
+PAGE_POLICY: Final = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 Format = Literal["html", "jsonld", "json", "linkset"]
 _MEDIA: Final[dict[str, Format]] = {
     "text/html": "html",
@@ -89,11 +95,21 @@ def negotiate(request: Request) -> Format:
 def etagged(
     request: Request, body: bytes, media_type: str, *, cache: str, status: int = 200
 ) -> Response:
-    """``body`` with a strong ETag; 304 when the client's If-None-Match already has it."""
+    """``body`` with a strong ETag; 304 when the client's If-None-Match already has it (or
+    ``*``). Every answer is ``nosniff``: it is the media type it says."""
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": tag, "Cache-Control": cache, "Vary": "Accept, Accept-Language"}
-    match = request.headers.get("if-none-match", "")
-    if status == 200 and tag in [t.strip() for t in match.split(",")]:
+    headers = {
+        "ETag": tag,
+        "Cache-Control": cache,
+        "Vary": "Accept, Accept-Language",
+        # Actors' text inside JSON must never be sniffed into a page (a browser's, an old proxy's).
+        "X-Content-Type-Options": "nosniff",
+    }
+    # RFC 9110 section 13.1.2: weak comparison, and "*" matches any current representation.
+    sent = [
+        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+    ]
+    if status == 200 and (tag in sent or "*" in sent):
         return Response(status_code=304, headers=headers)
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 

@@ -3,6 +3,7 @@
 ``journey_map`` fits every place of the journey with coordinates into a fixed-width box
 (equirectangular, corrected for latitude), merges places a few pixels apart into one dot, puts
 town labels where they do not collide, and adds a scale bar; the template draws the result.
+However long the chain, the map stays a few kilobytes: dots, legs and labels are capped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ _MERGE_PX: Final = 7.0
 _DOT_GAP: Final = 7.0  # a dot: its radius and its white ring
 _KM_PER_DEGREE: Final = 111.2
 _NICE_KM: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+# A long chain must not grow the map without bound: dots and legs beyond these are not drawn
+# (legs drawn twice are drawn once), towns beyond MAX_LABELS are counted in the title, and a
+# label longer than MAX_LABEL_CHARS is cut with an ellipsis (the steps' list names it in full).
+MAX_PLACES: Final = 200
+MAX_LEGS: Final = 200
+MAX_LABELS: Final = 12
+MAX_LABEL_CHARS: Final = 32
 
 
 def as_decimal(value: Any) -> Decimal | None:
@@ -117,8 +125,15 @@ class _Projection:
         return round(x, 1), round(y, 1)
 
 
+def _shortened(town: str) -> str:
+    if len(town) <= MAX_LABEL_CHARS:
+        return town
+    return town[: MAX_LABEL_CHARS - 1].rstrip() + "\u2026"
+
+
 def _label(place: Place, taken: list[tuple[float, float, float, float]]) -> Label:
-    width = len(place.town) * _CHAR_WIDTH
+    text = _shortened(place.town)
+    width = len(text) * _CHAR_WIDTH
     candidates = [
         (place.x + 8, place.y + 4, "start", place.x + 6, place.x + 8 + width),
         (place.x - 8, place.y + 4, "end", place.x - 8 - width, place.x - 6),
@@ -130,9 +145,9 @@ def _label(place: Place, taken: list[tuple[float, float, float, float]]) -> Labe
         inside = left >= 0 and right <= MAP_WIDTH
         if inside and not any(_overlaps(box, other) for other in taken):
             taken.append(box)
-            return Label(round(x, 1), round(y, 1), place.town, anchor)
+            return Label(round(x, 1), round(y, 1), text, anchor)
     x, y, anchor = candidates[0][:3] if place.x < MAP_WIDTH / 2 else candidates[1][:3]
-    return Label(round(float(x), 1), round(float(y), 1), place.town, str(anchor))
+    return Label(round(float(x), 1), round(float(y), 1), text, str(anchor))
 
 
 def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -169,20 +184,28 @@ def journey_map(journey: Sequence[Mapping[str, Any]]) -> JourneyMap | None:
     for p, (lat, lon) in zip(raw, points, strict=True):
         x, y = project(lat, lon)
         # Places closer than a dot's width (two workshops in one town) share one dot.
-        if not any(math.hypot(x - q.x, y - q.y) < _MERGE_PX for q in places):
+        if len(places) < MAX_PLACES and not any(
+            math.hypot(x - q.x, y - q.y) < _MERGE_PX for q in places
+        ):
             places.append(Place(x, y, str(p.get("town") or "")))
-    legs = []
+    legs: dict[Leg, None] = {}  # in journey order, each once
     for step in journey:
         ends = [_coordinates(step.get(k) or {}) for k in ("from", "to")]
         if step.get("kind") == "transport" and ends[0] is not None and ends[1] is not None:
             start, end = project(*ends[0]), project(*ends[1])
-            legs.append(_leg(start, end, estimated=bool(step.get("distance_estimated"))))
+            legs[_leg(start, end, estimated=bool(step.get("distance_estimated")))] = None
+            if len(legs) == MAX_LEGS:
+                break
     taken = [(p.x - 5, p.y - 5, p.x + 5, p.y + 5) for p in places]
-    labels, towns = [], []
+    labels: list[Label] = []
+    towns: list[str] = []
     for place in places:
         if place.town and place.town not in towns:
             towns.append(place.town)
-            labels.append(_label(place, taken))
+            if len(labels) < MAX_LABELS:
+                labels.append(_label(place, taken))
+    if len(towns) > MAX_LABELS:
+        towns[MAX_LABELS:] = [f"+{len(towns) - MAX_LABELS}"]
     scale_px, scale_km = _scale_bar(project)
     return JourneyMap(
         MAP_WIDTH, round(project.height, 1), tuple(places), tuple(legs),

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import quote
 
 UNTP_DPP_CONTEXT: Final = "https://test.uncefact.org/vocabulary/untp/dpp/0.5.0/"
 SPOLA_NS: Final = "urn:spola:ns:dpp:"
 CONTEXT: Final = [UNTP_DPP_CONTEXT, {"spola": SPOLA_NS}]
+# What a URN's specific string keeps as it is (RFC 8141 section 2: pchar and "/"); the rest of
+# a certificate number a holder typed (a space, a quote, '<', '#', '%') is percent-encoded.
+_URN_SAFE: Final = "-._~!$&'()*+,;=:@/"
 
 
 def to_jsonld(doc: Mapping[str, Any], *, uri: str, api_url: str) -> dict[str, Any]:
@@ -89,7 +93,7 @@ def _material(row: Mapping[str, Any]) -> dict[str, Any]:
 def _claim(cert: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "type": ["Claim"],
-        "id": f"urn:spola:certificate:{cert['scheme']}:{cert['id']}",
+        "id": f"urn:spola:certificate:{cert['scheme']}:{quote(cert['id'], safe=_URN_SAFE)}",
         "referenceStandard": {
             "type": ["Standard"],
             "name": cert["scheme_name"],

@@ -61,6 +61,8 @@ _GUIDE_GREY = 210
 _ENCODING = "cp1252"
 _CREATED = datetime(2000, 1, 1, tzinfo=UTC)
 _ELLIPSIS = "\u2026"
+# Character widths in mm by (family, style, size): the core fonts' 256 characters at most.
+_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
 
 
 def _check_text(name: str, text: str) -> None:
@@ -105,15 +107,18 @@ class Label:
 
 
 def _printable(text: str) -> str:
-    """``text`` in Windows-1252: other characters folded to their base letter, else ``?``."""
+    """``text`` in Windows-1252: other characters folded to their base letter, else ``?``.
+
+    Composed first (NFC), so an accent typed as a combining mark joins its letter (``a`` and
+    U+0300 print as ``à``); a combining mark with no composed form is dropped, not a ``?``."""
     out: list[str] = []
-    for ch in text:
+    for ch in unicodedata.normalize("NFC", text):
         try:
             ch.encode(_ENCODING)
             out.append(ch)
         except UnicodeEncodeError:
             folded = unicodedata.normalize("NFKD", ch).encode(_ENCODING, "ignore").decode(_ENCODING)
-            out.append(folded or "?")
+            out.append(folded or ("" if unicodedata.category(ch) == "Mn" else "?"))
     return "".join(out)
 
 
@@ -133,13 +138,31 @@ def _draw_qr(pdf: FPDF, uri: str, x: float, y: float) -> None:
         )
 
 
+def _width(pdf: FPDF, text: str) -> float:
+    """``text``'s width in the current font: the sum of its characters' widths, as the core
+    fonts (no kerning, no shaping) measure it. Each character is measured by fpdf2 once per
+    font and size, so a sheet of thousands of long names is not thousands of calls per label."""
+    table = _WIDTHS.setdefault((pdf.font_family, pdf.font_style, pdf.font_size_pt), {})
+    total = 0.0
+    for ch in text:
+        width = table.get(ch)
+        if width is None:
+            width = table[ch] = pdf.get_string_width(ch)
+        total += width
+    return total
+
+
 def _break_word(pdf: FPDF, word: str) -> list[str]:
     """``word`` cut into pieces that each fit the text column."""
     pieces = [""]
+    used = 0.0
     for ch in word:
-        if pieces[-1] and pdf.get_string_width(pieces[-1] + ch) > _TEXT_WIDTH:
+        width = _width(pdf, ch)
+        if pieces[-1] and used + width > _TEXT_WIDTH:
             pieces.append("")
+            used = 0.0
         pieces[-1] += ch
+        used += width
     return pieces
 
 
@@ -149,7 +172,7 @@ def _wrap(pdf: FPDF, text: str, *, by_word: bool) -> list[str]:
     lines: list[str] = []
     for word in words:
         candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and pdf.get_string_width(candidate) <= _TEXT_WIDTH:
+        if lines and _width(pdf, candidate) <= _TEXT_WIDTH:
             lines[-1] = candidate
         else:
             lines.extend(_break_word(pdf, word))
@@ -165,7 +188,7 @@ def _draw_text(
     wrapped = _wrap(pdf, _printable(text), by_word=font != _SERIAL_FONT)
     if len(wrapped) > lines:
         last = wrapped[lines - 1]
-        while last and pdf.get_string_width(last + _ELLIPSIS) > _TEXT_WIDTH:
+        while last and _width(pdf, last + _ELLIPSIS) > _TEXT_WIDTH:
             last = last[:-1]
         wrapped = [*wrapped[: lines - 1], last.rstrip() + _ELLIPSIS]
     for line in wrapped:

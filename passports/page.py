@@ -9,7 +9,9 @@ phone and leaks no scan to a third party.
 
 It leaves out everything else: building the document (``passports.build``), checking signatures
 and proofs (the caller says whether it did, in ``verified``), HTTP (``api/``), and caching
-headers, which the route derives from ``etag``. Every value from the document is escaped by Jinja2.
+headers, which the route derives from ``etag``. Every value from the document is escaped by Jinja2,
+after ``passports.display`` dropped its control characters, balanced its bidi marks and cut its
+long lists to a page's worth.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, partial
@@ -34,6 +36,7 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
+from passports.display import clean_text, covered_steps, for_page
 from passports.journey_map import as_decimal, journey_map, places_of
 
 __all__ = [
@@ -246,11 +249,6 @@ def _names_by_actor(doc: Mapping[str, Any]) -> dict[str, str]:
     return {str(p["actor"]): str(p.get("name") or p["actor"]) for p in places if "actor" in p}
 
 
-def _covered_steps(doc: Mapping[str, Any], entries: Iterable[Any]) -> list[Mapping[str, Any]]:
-    wanted = set(entries)
-    return [s for s in doc.get("journey") or [] if s.get("index") in wanted]
-
-
 def _mci(doc: Mapping[str, Any]) -> Decimal | None:
     """``circularity.mci`` as a number in [0, 1]: a bare value or an MCI result's ``mci``."""
     score = (doc.get("circularity") or {}).get("mci")
@@ -289,21 +287,28 @@ def render_page(
 ) -> str:
     """The consumer page of the public passport ``doc`` as a complete HTML5 document.
 
-    ``verified`` must be True only when the caller checked every signature and proof behind
-    ``doc``: it alone decides whether the page shows the "verified" mark. ``qr_svg`` is an SVG
-    from ``passports.qr.qr_svg`` (decoded), inlined as it is.
+    Actors' text is cleaned and long lists are cut first (``passports.display``); the
+    template says how much it left out (``omitted``). ``verified`` must be True only when the
+    caller checked every signature and proof behind ``doc``: it alone decides whether the page
+    shows the "verified" mark. ``qr_svg`` is an SVG from ``passports.qr.qr_svg`` (decoded),
+    inlined as it is.
     """
     template = _environment().get_template("passport.html")
+    page = for_page(doc)
+    journey = page.whole.get("journey") or []
     return template.render(
         _context(lang),
-        doc=doc,
+        doc=page.shown,
+        omitted=page.omitted,
         verified=verified,
         page_url=page_url,
         qr=_inline_svg(qr_svg),
-        journey_map=journey_map(doc.get("journey") or []),
-        names=_names_by_actor(doc),
-        material_names={m.get("material"): m.get("name") for m in doc.get("materials") or []},
-        covered=partial(_covered_steps, doc),
+        journey_map=journey_map(journey),
+        names=_names_by_actor(page.whole),
+        material_names={
+            m.get("material"): m.get("name") for m in page.whole.get("materials") or []
+        },
+        covered=partial(covered_steps, journey),
         mci=_mci(doc),
         explain=_data("explanations.json"),
         bundle=bundle_path(str(doc.get("subject") or "")),
@@ -313,4 +318,4 @@ def render_page(
 def render_not_found(*, lang: Lang, path: str) -> str:
     """A friendly 404 page for ``path`` (shown escaped), in the page's look."""
     template = _environment().get_template("not_found.html")
-    return template.render(_context(lang), path=path[:300])
+    return template.render(_context(lang), path=clean_text(path[:300]))

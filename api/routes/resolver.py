@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import SettingsDep, StoreDep
 from api.passport_http import (
+    PAGE_POLICY,
     REVALIDATE,
     etagged,
     json_bytes,
@@ -84,6 +85,8 @@ async def resolve(
             missing = problem(404, "not-found", "No passport", str(exc))
         # A label is printed before its passport is issued: never keep "missing" unchecked.
         missing.headers.update({"Cache-Control": REVALIDATE, "Vary": "Accept, Accept-Language"})
+        if wanted == "html":
+            missing.headers["Content-Security-Policy"] = PAGE_POLICY
         return missing
     except FormatError as exc:
         return problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc))
@@ -99,7 +102,10 @@ async def resolve(
     else:
         body = json_bytes(to_jsonld(passport.public(), uri=uri, api_url=api_url))
         media = "application/ld+json"
-    return etagged(request, body, media, cache=REVALIDATE)
+    response = etagged(request, body, media, cache=REVALIDATE)
+    if wanted == "html":
+        response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
 
 
 def _redirect(link_type: str, targets: dict[str, str]) -> Response:
