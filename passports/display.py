@@ -12,9 +12,9 @@ nor close the page's own.
 The document grows with its chain: thousands of steps, origins or certificates are possible
 on a long-lived ledger, and one page must stay a phone's download. ``for_page`` keeps the first
 and last steps, the first origins of a material, the first certificates and the last events
-of the item's life, and ``Omitted`` counts what was left out for the page to say so; the whole
-document stays in the JSON-LD, the API and the bundle. Versions are kept whole: the page counts
-them.
+of the item's life, the first version and the latest ones, the largest materials, and
+``Omitted`` counts what was left out for the page to say so (the glance still counts every
+version and certificate); the whole document stays in the JSON-LD, the API and the bundle.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 __all__ = [
-    "MAX_COVERED", "MAX_STEPS", "Omitted", "PageDocument", "clean_text", "covered_steps",
-    "for_page",
+    "MAX_COVERED", "MAX_MATERIALS", "MAX_STEPS", "MAX_VERSIONS", "Omitted", "PageDocument",
+    "clean_text", "covered_steps", "for_page",
 ]  # fmt: skip
 
 # Steps of the making and transport shown: the first half and the last half of this many.
@@ -35,6 +35,8 @@ MAX_LIFE: Final = 20  # the latest events of the item's life
 MAX_ORIGINS: Final = 10  # distinct suppliers shown under one material
 MAX_CERTIFICATES: Final = 30
 MAX_COVERED: Final = 10  # steps named under one certificate
+MAX_VERSIONS: Final = 20  # the first version and the latest ones
+MAX_MATERIALS: Final = 30  # the largest shares (the document lists them largest first)
 
 _EMBEDDINGS: Final = frozenset("\u202a\u202b\u202d\u202e")  # LRE RLE LRO RLO, closed by PDF
 _ISOLATES: Final = frozenset("\u2066\u2067\u2068")  # LRI RLI FSI, closed by PDI
@@ -87,6 +89,9 @@ class Omitted:
     life: int = 0
     certificates: int = 0
     origins: Mapping[str, int] = field(default_factory=dict)
+    versions: int = 0  # left out after the first version
+    materials: int = 0
+    untraced_materials: bool = False  # a material left out is declared, not traced
 
 
 def _distinct_actors(origins: Iterable[Any]) -> list[Any]:
@@ -135,12 +140,24 @@ def for_page(doc: Mapping[str, Any]) -> PageDocument:
             material["origins"] = distinct[:MAX_ORIGINS]
     certificates = shown.get("certificates") or []
     shown["certificates"] = certificates[:MAX_CERTIFICATES]
+    versions = shown.get("versions") or []
+    versions_omitted = max(0, len(versions) - MAX_VERSIONS)
+    if versions_omitted:
+        shown["versions"] = versions[:1] + versions[1 + versions_omitted :]
+    materials = shown["materials"]
+    cut_materials = materials[MAX_MATERIALS:]
+    shown["materials"] = materials[:MAX_MATERIALS]
     omitted = Omitted(
         steps=steps_omitted,
         steps_after=half if steps_omitted else len(making),
         life=life_omitted,
         certificates=max(0, len(certificates) - MAX_CERTIFICATES),
         origins=origins_omitted,
+        versions=versions_omitted,
+        materials=len(cut_materials),
+        untraced_materials=any(
+            isinstance(m, Mapping) and not m.get("traced") for m in cut_materials
+        ),
     )
     return PageDocument(whole, shown, omitted)
 

@@ -333,3 +333,36 @@ def test_the_page_says_how_many_steps_origins_and_certificates_it_left_out() -> 
     assert "and 90 more suppliers" in html
     assert "And 5 more certificates" in html
     assert '<span class="big">35</span>' in html  # the glance counts them all
+
+
+def _many_versions(doc: dict[str, Any], count: int) -> dict[str, Any]:
+    """``doc`` after ``count`` versions: issued, then resold again and again."""
+    versions = [{"version": 1, "index": 65, "cause": "passport"}]
+    versions += [{"version": n, "index": 64 + n, "cause": "resold"} for n in range(2, count + 1)]
+    return doc | {"versions": versions, "version": count}
+
+
+def test_a_passport_resold_thousands_of_times_lists_a_page_of_versions() -> None:
+    small = render(_many_versions(load(), 3))
+    html = render(_many_versions(load(), 3000))
+    assert "Version 3000 of 3000" in html  # the glance counts them all
+    assert "Version 1:" in html and "Version 3000 (current)" in html
+    assert "Version 2981:" not in html and "Version 2982:" in html  # the first, the latest 19
+    assert "and 2980 more versions" in html
+    assert len(html.encode()) < len(small.encode()) + 6_000
+
+
+def test_a_passport_of_hundreds_of_materials_lists_the_largest_and_counts_the_rest() -> None:
+    doc = load()
+    extra = [
+        {"material": f"unknown-{i}", "name": f"Fibre {i}", "fraction": "0.0001", "recycled": "0",
+         "reused": "0", "renewable": "0", "traced": i < 26, "origins": []}
+        for i in range(500)
+    ]  # fmt: skip
+    doc["materials"] = doc["materials"] + extra
+    html = render(doc)
+    assert "Merino wool" in html  # the largest share comes first and stays
+    assert "Fibre 25" in html and "Fibre 26" not in html
+    assert "and 474 more materials" in html
+    assert "the brand declares the material, but no supplier" in html  # only cut ones are
+    assert len(html.encode()) < 200_000
