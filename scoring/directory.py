@@ -17,6 +17,7 @@ actor id. A figure the actor keeps private does not count, so the order leaks no
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -54,9 +55,18 @@ class Match:
     distance_km: Decimal | None
 
 
-def _same_region(wanted: str, region: str | None) -> bool:
-    a, b = wanted.strip().casefold(), (region or "").strip().casefold()
-    return a == b or (a in LOMBARDY and b in LOMBARDY)
+def region_key(text: str | None) -> str:
+    """A region name as compared: accents dropped, case folded, spaces collapsed, so that
+    "Vallée d'Aoste", "VALLEE D'AOSTE" and its decomposed (NFD) spelling are the same."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())
+
+
+def same_region(wanted: str, region: str | None) -> bool:
+    """Whether ``region`` is the region ``wanted`` (Lombardy, Lombardia and IT-25 are one)."""
+    a, b = region_key(wanted), region_key(region)
+    return bool(a) and (a == b or (a in LOMBARDY and b in LOMBARDY))
 
 
 def _matches(c: Candidate, query: Search) -> bool:
@@ -68,7 +78,7 @@ def _matches(c: Candidate, query: Search) -> bool:
         return False
     if query.region is not None:
         regions = [c.region, *(p.region for p in c.places)]
-        return any(_same_region(query.region, r) for r in regions)
+        return any(same_region(query.region, r) for r in regions)
     return True
 
 

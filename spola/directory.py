@@ -68,7 +68,20 @@ def cmd_directory_search(args: argparse.Namespace) -> int:
         print("no actor matches these filters")
     else:
         print(_table([_row(m) for m in answer["matches"]]))
+    _say_cuts(answer)
     return 0
+
+
+def _say_cuts(answer: dict[str, Any]) -> None:
+    """On stderr, so the table stays whole: the matches left out, the actors not read."""
+    shown, matched = len(answer["matches"]), answer["matched"]
+    if shown < matched:
+        print(f"spola: showing the best {shown} of {matched} matches", file=sys.stderr)
+    if not answer["complete"]:
+        print(
+            "spola: more actors are registered than a search reads; some were not searched",
+            file=sys.stderr,
+        )
 
 
 def cmd_directory_show(args: argparse.Namespace) -> int:

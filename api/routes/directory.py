@@ -8,7 +8,9 @@ done far from the brand, certified actors near the brand offering the same proce
 
 Access: the public sees the figures each actor made public; a brand token sees every figure of
 its own actor; the operator sees all. A hidden figure is left out of the answer entirely and
-does not count in the ranking. Filters are checked here and refused with 422 naming the field.
+does not count in the ranking. Filters are checked here and refused with a 400 ``bad-request``
+problem whose detail starts with the field's name: a value over ``MAX_FILTER_TEXT``
+characters, a parameter given twice, a value not of its shape or range.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -48,6 +50,7 @@ from scoring.directory import (
     journey_steps,
     km,
     local_alternatives,
+    same_region,
     search,
 )
 
@@ -58,16 +61,30 @@ DEFAULT_RADIUS_KM: Final = Decimal(100)
 DEFAULT_MAX_KM: Final = Decimal(100)
 DEFAULT_LOCAL_RADIUS_KM: Final = Decimal(60)
 MAX_MATCHES: Final = 200
+MAX_FILTER_TEXT: Final = 100  # characters of any one query parameter
 # Plain decimals only: the answer echoes a distance in fixed-point notation, so "1e-999999999"
 # (a dozen characters in the URL) would become a gigabyte of zeros.
 _KM_TEXT: Final = re.compile(r"[0-9]+(\.[0-9]+)?")
 _DAY_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-Text = Annotated[str | None, Query(max_length=100)]
+# Decimal() also reads "4_5", "4.5e1", "NaN" and non-ASCII digits: degrees are plain decimals.
+_DEGREES: Final = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{1,15})?")
+_CATALOGUE_ROUTE: Final = {
+    "process": "/v1/catalogue/processes",
+    "material": "/v1/catalogue/materials",
+}
+Text = Annotated[str | None, Query(max_length=MAX_FILTER_TEXT)]
 ActorPath = Annotated[str, Path(max_length=80)]
 
 
 def _refuse(name: str, problem: str) -> BadRequest:
-    return BadRequest(f"{name}: {problem}", status=422)
+    return BadRequest(f"{name}: {problem}")
+
+
+def once_each(request: Request) -> None:
+    """Refuse a query parameter given more than once: which one would count is a guess."""
+    for name, _ in request.query_params.multi_items():
+        if len(request.query_params.getlist(name)) > 1:
+            raise _refuse(name[:MAX_FILTER_TEXT], "given more than once; give it once")
 
 
 def day_of(value: str | None) -> date:
@@ -90,11 +107,10 @@ def _near(value: str | None) -> Place | None:
     if value is None or not value.strip():
         return None
     lat, _, lon = value.partition(",")
-    try:
-        point = Decimal(lat.strip()), Decimal(lon.strip())
-    except InvalidOperation:
-        raise _refuse("near", "give it as lat,lon in decimal degrees, e.g. 45.4642,9.19") from None
-    if not all(x.is_finite() for x in point) or abs(point[0]) > 90 or abs(point[1]) > 180:
+    if not (_DEGREES.fullmatch(lat.strip()) and _DEGREES.fullmatch(lon.strip())):
+        raise _refuse("near", "give it as lat,lon in decimal degrees, e.g. 45.4642,9.19")
+    point = Decimal(lat.strip()), Decimal(lon.strip())
+    if abs(point[0]) > 90 or abs(point[1]) > 180:
         raise _refuse("near", "latitude must lie in [-90, 90] and longitude in [-180, 180]")
     return Place(point[0], point[1])
 
@@ -115,7 +131,8 @@ def _catalogued(name: str, value: str | None) -> str | None:
         return None
     known = catalogue().process if name == "process" else catalogue().material
     if known(value) is None:
-        raise _refuse(name, f"{value!r} is not a {name} id of the catalogue (GET /v1/catalogue)")
+        route = _CATALOGUE_ROUTE[name]
+        raise _refuse(name, f"{value!r} is not a {name} id of the catalogue (GET {route})")
     return value
 
 
@@ -136,6 +153,9 @@ class Filters:
     on: str | None = None
 
     def search(self) -> Search:
+        for name, value in asdict(self).items():
+            if value is not None and len(value) > MAX_FILTER_TEXT:
+                raise _refuse(name, f"at most {MAX_FILTER_TEXT} characters")
         return Search(
             on=day_of(self.on),
             process=_catalogued("process", self.process),
@@ -213,22 +233,46 @@ def within_reach(near: Place | None, radius_km: Decimal) -> Callable[[ActorEvent
     return lambda actor: any(near.km_to(place_of(f)) <= radius_km for f in actor.facilities)
 
 
+def _registration_allows(query: Search) -> Callable[[ActorEvent], bool] | None:
+    """What the registration alone decides (reach, region): actors it drops are never read."""
+    reach = within_reach(query.near, query.radius_km)
+    region = query.region
+    if region is None:
+        return reach
+
+    def keep(actor: ActorEvent) -> bool:
+        regions = [actor.region, *(f.region for f in actor.facilities)]
+        in_region = any(same_region(region, r) for r in regions)
+        return in_region and (reach is None or reach(actor))
+
+    return keep
+
+
 def run_search(store: LedgerStore, filters: Filters, viewer: Viewer) -> dict[str, Any]:
     query = filters.search()
-    found = store.directory_profiles(query.on, within_reach(query.near, query.radius_km))
+    found = store.directory_profiles(query.on, _registration_allows(query))
     candidates = [p.candidate(all_figures=sees_all(viewer, p.actor.id)) for p in found]
-    matches = search(candidates, query)[:MAX_MATCHES]
+    matches = search(candidates, query)
     return {
         "on": query.on.isoformat(),
         "radius_km": None if query.near is None else format(query.radius_km, "f"),
-        "matches": [match_json(m, query.on, query.process) for m in matches],
+        "complete": found.complete,
+        "matched": len(matches),
+        "matches": [match_json(m, query.on, query.process) for m in matches[:MAX_MATCHES]],
     }
+
+
+# The JSON answers change with the viewer's token too: never shared by a cache.
+JSON_HEADERS: Final = {"Vary": "Authorization", "Cache-Control": "private, no-cache"}
 
 
 @router.get("/v1/directory", summary="Search the supplier directory")
 async def get_directory(
-    store: StoreDep, viewer: ViewerDep, filters: Annotated[Filters, Depends()]
-) -> dict[str, Any]:
+    request: Request, response: Response, store: StoreDep, viewer: ViewerDep,
+    filters: Annotated[Filters, Depends()],
+) -> dict[str, Any]:  # fmt: skip
+    once_each(request)
+    response.headers.update(JSON_HEADERS)
     return await run_in_threadpool(run_search, store, filters, viewer)
 
 
@@ -248,8 +292,11 @@ def full_profile(store: LedgerStore, actor_id: str, on: date) -> Profile:
 
 @router.get("/v1/directory/{actor_id}", summary="An actor's profile and verified track record")
 async def get_profile(
-    store: StoreDep, viewer: ViewerDep, actor_id: ActorPath, on: Text = None
-) -> dict[str, Any]:
+    request: Request, response: Response, store: StoreDep, viewer: ViewerDep, *,
+    actor_id: ActorPath, on: Text = None,
+) -> dict[str, Any]:  # fmt: skip
+    once_each(request)
+    response.headers.update(JSON_HEADERS)
     found = await run_in_threadpool(full_profile, store, actor_id, day_of(on))
     return profile_json(found, viewer)
 
@@ -272,6 +319,7 @@ def _alternatives(
     return {
         "item": subject, "on": on.isoformat(), "max_km": format(max_km, "f"),
         "radius_km": format(radius_km, "f"),
+        "complete": profiles.complete,
         "brand": {"actor": brand.id, "name": brand.name, "facility": home.name,
                   "town": home.town, "lat": home.lat, "lon": home.lon},
         "far_steps": [_far_json(f, on) for f in far],
@@ -299,9 +347,12 @@ def _far_json(f: FarStep, on: date) -> dict[str, Any]:
     summary="Certified actors near the brand for the far-away steps of an item's journey",
 )
 async def get_local_alternatives(
-    store: StoreDep, viewer: ViewerDep, item_id: Annotated[str, Path(max_length=130)], *,
+    request: Request, response: Response, store: StoreDep, viewer: ViewerDep,
+    item_id: Annotated[str, Path(max_length=130)], *,
     max_km: Text = None, radius_km: Text = None, on: Text = None,
 ) -> dict[str, Any]:  # fmt: skip
+    once_each(request)
+    response.headers.update(JSON_HEADERS)
     try:
         subject = subject_of(item_id)
     except FormatError as exc:
@@ -325,18 +376,20 @@ async def directory_page(
 ) -> HTMLResponse:  # fmt: skip
     language = choose_language(request.headers.get("accept-language"), lang)
     try:
+        once_each(request)
         answer = await run_in_threadpool(run_search, store, filters, viewer)
         error = None
     except BadRequest as exc:
         answer, error = {"matches": []}, exc.detail
     html = render_directory(asdict(filters), answer, error, language)
-    return HTMLResponse(html, status_code=200 if error is None else 422, headers=PAGE_HEADERS)
+    return HTMLResponse(html, status_code=200 if error is None else 400, headers=PAGE_HEADERS)
 
 
 @router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
 async def profile_page(
     request: Request, store: StoreDep, viewer: ViewerDep, actor_id: ActorPath, lang: Text = None
 ) -> HTMLResponse:
+    once_each(request)
     language = choose_language(request.headers.get("accept-language"), lang)
     found = await run_in_threadpool(full_profile, store, actor_id, day_of(None))
     html = render_profile(profile_json(found, viewer), language)

@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
 from ledger.directory_event import DEFAULT_PUBLIC, ProfileEvent
 from ledger.errors import NotFoundError
-from ledger.events import ActorEvent, Event, Facility, parse_event
+from ledger.events import OPERATOR_ACTOR, ActorEvent, Event, Facility, parse_event
 from ledger.profiles import (
     LIFECYCLE_PROCESSES,
     Candidate,
@@ -41,6 +41,13 @@ from ledger.store.track_record import Figure, History, actor_history, figures
 from ledger.supply import LotLine, MaterialEvent, ProcessEvent
 
 MAX_ACTORS: Final = 2000  # profiles a search reads
+
+
+class Profiles(list["Profile"]):
+    """The profiles a search read; ``complete`` is False when more than ``MAX_ACTORS`` actors
+    are registered, so that some (the last in actor id order) were not read at all."""
+
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,13 +103,37 @@ def _year_before(on: date) -> date:
         return on.replace(year=on.year - 1, day=28)
 
 
-def registered(conn: Connection) -> dict[str, ActorEvent]:
-    """Every registered actor's latest ``actor`` event, except the operator's."""
+def _actor_events(rows: Iterable[Any]) -> dict[str, ActorEvent]:
     found: dict[str, ActorEvent] = {}
-    for row in conn.execute(select(actors.c.profile).order_by(actors.c.id).limit(MAX_ACTORS)):
+    for row in rows:
         event = parse_event(bytes(row.profile))
         if isinstance(event, ActorEvent) and "operator" not in event.roles:
             found[event.id] = event
+    return found
+
+
+def registered(conn: Connection) -> tuple[dict[str, ActorEvent], bool]:
+    """The latest ``actor`` event of the first ``MAX_ACTORS`` registered actors in id order,
+    the operator left out; and whether that was every one of them."""
+    rows = conn.execute(
+        select(actors.c.profile)
+        .where(actors.c.id != OPERATOR_ACTOR)
+        .order_by(actors.c.id)
+        .limit(MAX_ACTORS + 1)
+    ).all()
+    return _actor_events(rows[:MAX_ACTORS]), len(rows) <= MAX_ACTORS
+
+
+def actors_named(conn: Connection, actor_ids: Iterable[str]) -> dict[str, ActorEvent]:
+    """The latest ``actor`` event of each of ``actor_ids`` that is registered (not the
+    operator), however many actors are registered."""
+    wanted = sorted(set(actor_ids))
+    found: dict[str, ActorEvent] = {}
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        found.update(
+            _actor_events(conn.execute(select(actors.c.profile).where(actors.c.id.in_(part))))
+        )
     return found
 
 
@@ -131,38 +162,51 @@ def public_figures(conn: Connection, actor_ids: Sequence[str]) -> dict[str, tupl
 
 def profile(conn: Connection, actor_id: str, on: date) -> Profile:
     """The directory profile of ``actor_id`` with its track record up to ``on``."""
-    everyone = registered(conn)
-    if actor_id not in everyone:
+    found = actors_named(conn, [actor_id]).get(actor_id)
+    if found is None:
         raise NotFoundError(f"no actor {actor_id} in the directory")
     declared = _declared(conn, [actor_id]).get(actor_id)
-    return _profile(conn, everyone[actor_id], declared, everyone, on)
+    return _profile(conn, found, declared, {actor_id: found}, on)
 
 
 def profiles(
     conn: Connection, on: date, keep: Callable[[ActorEvent], bool] | None = None
-) -> list[Profile]:
-    """The directory profiles of the actors ``keep`` accepts (all by default; at most
-    ``MAX_ACTORS``), in actor id order. ``keep`` sees only the registration, so a search can
-    drop actors out of reach before their history is read."""
-    everyone = registered(conn)
+) -> Profiles:
+    """The directory profiles of the actors ``keep`` accepts (all by default), in actor id
+    order, among the first ``MAX_ACTORS`` registered (``complete`` says whether that was all).
+    ``keep`` sees only the registration, so a search can drop actors out of reach or outside
+    the region before their history is read."""
+    everyone, complete = registered(conn)
     wanted = [a for a in everyone.values() if keep is None or keep(a)]
     declared = _declared(conn, [a.id for a in wanted])
-    return [_profile(conn, a, declared.get(a.id), everyone, on) for a in wanted]
+    found = Profiles(_profile(conn, a, declared.get(a.id), everyone, on) for a in wanted)
+    found.complete = complete
+    return found
+
+
+def _counterparts(history: History) -> set[str]:
+    sent = {event.to for _, event, _ in history.sent}
+    return sent | {r.event.actor for r in history.received}
 
 
 def _profile(
     conn: Connection,
     actor: ActorEvent,
     declared: tuple[int, ProfileEvent] | None,
-    everyone: Mapping[str, ActorEvent],
+    known: Mapping[str, ActorEvent],
     on: date,
 ) -> Profile:
+    """``known``: registrations already read; a counterpart of the actor's handovers that is
+    not among them (past the ``MAX_ACTORS`` cut) is read here, for its facilities."""
     history = actor_history(conn, actor.id)
     start = _year_before(on)
 
     def within(event: Event) -> bool:
         return start.isoformat() <= event.time[:10] <= on.isoformat()
 
+    wanted = _counterparts(history) | {actor.id}
+    places = {i: known[i] for i in wanted if i in known}
+    places.update(actors_named(conn, wanted - set(places)))
     offers = _offers(conn, history, declared)
     return Profile(
         actor=actor,
@@ -170,7 +214,7 @@ def _profile(
         processes=offers[0],
         materials=offers[1],
         certificates=_certificates(history, declared),
-        figures=figures(conn, history, everyone, within),
+        figures=figures(conn, history, places, within),
         window=(start, on),
     )
 

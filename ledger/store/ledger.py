@@ -280,7 +280,7 @@ class LedgerStore:
 
     def directory_profiles(
         self, on: date, keep: Callable[[ActorEvent], bool] | None = None
-    ) -> list[directory_queries.Profile]:
+    ) -> directory_queries.Profiles:
         """The directory profiles of the actors ``keep`` accepts (``ledger.store.directory``)."""
         with self.connect() as conn:
             return directory_queries.profiles(conn, on, keep)

@@ -184,8 +184,9 @@ def _volumes(conn: Connection, making: list[tuple[int, Event]]) -> Figure:
         if not isinstance(e, MaterialEvent)
     }
     rows: list[Any] = []
-    for start in range(0, len(process), 500):
-        chunk = sorted(process)[start : start + 500]
+    ordered = sorted(process)  # once: sorting it again for every chunk was quadratic
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
         rows += conn.execute(
             select(
                 provenance.c.idx, provenance.c.kind, provenance.c.subject, provenance.c.mass
