@@ -10,6 +10,7 @@ Jinja2.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import cache
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -17,10 +18,10 @@ from urllib.parse import urlencode
 from jinja2 import Environment
 
 from ledger.catalogue import catalogue
-from passports.page import LANGUAGES, Lang, by_language, layout_environment
+from passports.page import LANGUAGES, Formatter, Lang, by_language, layout_environment
 
 # Each phrase in Italian and English, side by side.
-STRINGS: Final[Mapping[Lang, Mapping[str, str]]] = by_language(
+STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
     {
         "site": ("elenco fornitori", "supplier directory"),
         "skip": ("Vai al contenuto", "Skip to content"),
@@ -41,11 +42,42 @@ STRINGS: Final[Mapping[Lang, Mapping[str, str]]] = by_language(
         "search": ("Cerca", "Search"),
         "any": ("Qualsiasi", "Any"),
         "matches": ("Risultati", "Matches"),
+        "best_of": (
+            "mostrati i migliori {shown} di {matched}",
+            "showing the best {shown} of {matched}",
+        ),
+        "incomplete": (
+            "Sono registrati più fornitori di quanti una ricerca ne legga: alcuni non sono stati "
+            "cercati.",
+            "More suppliers are registered than a search reads: some were not searched.",
+        ),
+        "score_explained": (
+            "Il punteggio unisce la vicinanza e la storia verificata che il fornitore rende "
+            "pubblica; i dati che tiene riservati non contano.",
+            "The score combines nearness and the verified record the supplier makes public; "
+            "figures it keeps private do not count.",
+        ),
         "none": ("Nessun fornitore corrisponde ai filtri.", "No supplier matches these filters."),
         "verified": ("verificato", "verified"),
         "unverified": ("dichiarato, non ancora dimostrato", "declared, not yet evidenced"),
         "entries": ("voci del registro", "log entries"),
         "score": ("Punteggio", "Score"),
+        "score_of": ("{n} su 100", "{n} out of 100"),
+        "roles": {
+            "operator": ("gestore del registro", "ledger operator"),
+            "supplier": ("fornitore", "supplier"),
+            "brand": ("marchio", "brand"),
+            "certifier": ("ente di certificazione", "certifier"),
+            "repairer": ("riparatore", "repairer"),
+            "recycler": ("riciclatore", "recycler"),
+            "retailer": ("rivenditore", "retailer"),
+            "logistics": ("logistica", "logistics"),
+        },
+        "services": {
+            "repair": ("riparazioni", "repairs"),
+            "take-back": ("ritiri", "take-backs"),
+            "recycling": ("riciclo", "recycling"),
+        },
         "facilities": ("Sedi", "Facilities"),
         "processes": ("Lavorazioni", "Processes"),
         "materials": ("Materiali", "Materials"),
@@ -72,19 +104,37 @@ def _environment() -> Environment:
     return layout_environment("api", "templates/directory")
 
 
-def _summary(name: str, figure: Mapping[str, Any]) -> str:
+def _summary(name: str, figure: Mapping[str, Any], lang: Lang) -> str:
+    # Numbers as the reader writes them (Formatter: "48,2 km", "80 %" in Italian).
+    fmt, t = Formatter(lang), STRINGS[lang]
     if name == "volumes":
         rows = figure.get("by_process", [])
-        return "; ".join(f"{r['process']} {r['material']} {r['kg']} kg" for r in rows) or "0 kg"
+        names = _names()
+        return (
+            "; ".join(
+                f"{names.get(r['process'], r['process'])} "
+                f"{names.get(r['material'], r['material'])} "
+                f"{fmt.number(r['kg'], 1)}\u00a0kg"
+                for r in rows
+            )
+            or f"{fmt.number(0)}\u00a0kg"
+        )
     if name == "services":
-        counts = {k: v for k, v in figure.items() if k in ("repair", "take-back", "recycling")}
-        return ", ".join(f"{k} {v}" for k, v in counts.items())
+        kinds = t["services"]
+        return ", ".join(f"{kinds[k]} {v}" for k, v in figure.items() if k in kinds)
     if name == "distance":
-        return f"{figure.get('mean_km') or MISSING} km ({figure.get('handovers')})"
+        mean = figure.get("mean_km")
+        return f"{MISSING if mean is None else fmt.km(mean)} ({figure.get('handovers')})"
     if name in ("acceptance", "certified"):
-        share = figure.get("share")
-        return MISSING if share is None else f"{float(share) * 100:.0f}%"
+        return fmt.pct(figure.get("share"))
     return str(figure.get("count", figure.get("level", MISSING)))
+
+
+@cache
+def _names() -> dict[str, str]:
+    # The catalogue's names of processes and materials (in English only), by id.
+    found = {p.id: p.name for p in catalogue().processes}
+    return found | {m.id: m.name for m in catalogue().materials}
 
 
 def _render(template: str, lang: Lang, params: Mapping[str, Any], **values: Any) -> str:
@@ -92,9 +142,18 @@ def _render(template: str, lang: Lang, params: Mapping[str, Any], **values: Any)
         kept = {k: v for k, v in params.items() if v and k != "on"}
         return urlencode(kept | {"lang": code})
 
+    def summary(name: str, figure: Mapping[str, Any]) -> str:
+        return _summary(name, figure, lang)
+
+    def score(value: Any) -> str:
+        # The ranking score, 0 to 1 with four places, as a whole number out of 100.
+        text: str = STRINGS[lang]["score_of"]
+        return text.format(n=Formatter(lang).number(Decimal(value) * 100))
+
     page = _environment().get_template(template)
     return page.render(lang=lang, t=STRINGS[lang], languages=LANGUAGES, query_for=query_for,
-                       summary=_summary, **values)  # fmt: skip
+                       summary=summary, score=score, names=_names(), fmt=Formatter(lang),
+                       **values)  # fmt: skip
 
 
 def render_directory(

@@ -63,13 +63,14 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
         "chart_first": ("Prima valutazione ({date})", "First assessment ({date})"),
         "dimensions": ("Dimensioni", "Dimensions"),
         "dimension": ("Dimensione", "Dimension"),
-        "level": ("Livello", "Level"),
-        "score": ("Punteggio", "Score"),
+        "level": ("Livello (0\u20135)", "Level (0\u20135)"),
+        "score": ("Punteggio (0\u20135)", "Score (0\u20135)"),
         "roadmap": ("Prossimi passi", "Next steps"),
         "roadmap_intro": (
-            "Per dimensione, le azioni per salire al livello successivo, in ordine di peso \u00d7 "
-            "scarto.",
-            "Per dimension, the actions that lead to the next level, ranked by weight \u00d7 gap.",
+            "Per ogni dimensione, le azioni che portano al livello successivo: prima quelle che "
+            "pesano di più e sono più lontane dall'obiettivo.",
+            "For each dimension, the actions that lead to the next level: first those that weigh "
+            "most and are furthest from their target.",
         ),
         "to_level": ("verso il livello {n}", "towards level {n}"),
         "target": ("Obiettivo", "Target"),
@@ -181,8 +182,29 @@ def _strip_active(root: Any) -> Any:
     return root
 
 
-def radar_svg(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]) -> str:
-    """A radar chart of scores 0 to 5 as an inline SVG element, without scripts or comments."""
+def _named(label: str) -> Any:
+    # One image to assistive technology, named by ``label`` (WCAG 1.1.1): pygal titles its SVG
+    # "Pygal", and its axis labels and dots would otherwise be read out one by one.
+    def name(root: Any) -> Any:
+        root.set("role", "img")
+        root.set("aria-label", label)
+        for child in list(root):
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag.rsplit("}", 1)[-1] == "title":
+                child.text = label
+        return root
+
+    return name
+
+
+def radar_svg(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    label: str | None = None,
+) -> str:
+    """A radar chart of scores 0 to 5 as an inline SVG element, without scripts or comments;
+    with ``label``, one image whose accessible name and title are ``label``."""
     chart = pygal.Radar(
         style=_STYLE, width=CHART_SIZE, height=CHART_SIZE, range=(0, 5), fill=True,
         js=[], disable_xml_declaration=True, explicit_size=False, legend_at_bottom=True,
@@ -190,6 +212,8 @@ def radar_svg(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
     )  # fmt: skip
     chart.uuid = "maturity"  # a fixed id: the same document always renders the same bytes
     chart.add_xml_filter(_strip_active)
+    if label is not None:
+        chart.add_xml_filter(_named(label))
     chart.x_labels = list(labels)
     for name, values in series:
         chart.add(name, list(values))
@@ -199,14 +223,22 @@ def radar_svg(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]
 
 def _chart(doc: Mapping[str, Any], lang: Lang) -> Markup | None:
     dims = doc.get("dimensions") or []
+    fmt = Formatter(lang)
     labels = [SHORT_NAMES.get(d["id"], d["name"])[lang] for d in dims]
-    series = [(STRINGS[lang]["chart_now"], [float(Decimal(d["score"])) for d in dims])]
+    scores = [(STRINGS[lang]["chart_now"], [Decimal(d["score"]) for d in dims])]
     history = doc.get("history") or []
     if len(history) > 1:
         first = history[0]
-        label = STRINGS[lang]["chart_first"].format(date=Formatter(lang).date(first["date"]))
-        series.append((label, [float(Decimal(first["scores"][d["id"]])) for d in dims]))
-    svg = radar_svg(labels, series)
+        label = STRINGS[lang]["chart_first"].format(date=fmt.date(first["date"]))
+        scores.append((label, [Decimal(first["scores"][d["id"]]) for d in dims]))
+    # The chart's text alternative carries its data, written as the table writes scores.
+    told = "; ".join(
+        f"{name}: "
+        + ", ".join(f"{n} {fmt.number(v, 2)}" for n, v in zip(labels, values, strict=True))
+        for name, values in scores
+    )
+    series = [(name, [float(v) for v in values]) for name, values in scores]
+    svg = radar_svg(labels, series, label=f"{STRINGS[lang]['chart']}. {told}.")
     start = svg.find("<svg")
     if start < 0 or _ACTIVE.search(svg):
         return None
@@ -230,12 +262,13 @@ def _environment() -> Environment:
 def render_company(doc: Mapping[str, Any], *, lang: Lang) -> str:
     """The company page of maturity document ``doc`` in ``lang``."""
     template = _environment().get_template("company.html")
-    bands = ", ".join(f"{n}: {Decimal(v) * 100:.0f}%" for n, v in doc["model"]["bands"].items())
+    fmt = Formatter(lang)
+    bands = ", ".join(f"{n}: {fmt.pct(v)}" for n, v in doc["model"]["bands"].items())
     return template.render(
         lang=lang,
         t=STRINGS[lang],
         languages=[("it", "Italiano"), ("en", "English")],
-        fmt=Formatter(lang),
+        fmt=fmt,
         doc=doc,
         chart=_chart(doc, lang),
         bands=bands,
