@@ -94,6 +94,21 @@ def rate_limits_on(api: Api, clock: Clock) -> None:
     node.clients.clock = node.keys.clock = clock
 
 
+def rate_limited_terminal(
+    api: Api, tmp_path: Path, clock: Clock, attempts: int = 6
+) -> LedgerClient:
+    """An enrolled terminal sending one event a request to ``api``, whose rate limits (and the
+    terminal's waits) run on ``clock``."""
+    rate_limits_on(api, clock)
+    return LedgerClient(
+        transport=HttpTransport(client=api.client),
+        key=enrol(api),
+        queue=Queue(tmp_path / "queue.db"),
+        batch_size=1,
+        retry=policy(clock, attempts=attempts),
+    )
+
+
 # -- 429 and Retry-After, against the real rate limiter -------------------------------------
 
 
@@ -102,15 +117,7 @@ def test_rate_limited_sync_waits_as_long_as_the_ledger_asks_then_sends_everythin
 ) -> None:
     clock = Clock()
     with running_api(database_url, tmp_path / "home", rate_per_key=6) as api:
-        rate_limits_on(api, clock)
-        key = enrol(api)
-        terminal = LedgerClient(
-            transport=HttpTransport(client=api.client),
-            key=key,
-            queue=Queue(tmp_path / "queue.db"),
-            batch_size=1,
-            retry=policy(clock),
-        )
+        terminal = rate_limited_terminal(api, tmp_path, clock)
         terminal.sign(lots(0, 8))
 
         report = terminal.sync()  # 6 a minute: the 7th and 8th wait 10 s each for a token
@@ -127,15 +134,7 @@ def test_a_batch_refused_429_is_known_not_logged_and_stays_droppable(
     # it, so its events must not be marked "may be in the log" (which forbids dropping them).
     clock = Clock()
     with running_api(database_url, tmp_path / "home", rate_per_key=1) as api:
-        rate_limits_on(api, clock)
-        key = enrol(api)
-        terminal = LedgerClient(
-            transport=HttpTransport(client=api.client),
-            key=key,
-            queue=Queue(tmp_path / "queue.db"),
-            batch_size=1,
-            retry=policy(clock, attempts=2),
-        )
+        terminal = rate_limited_terminal(api, tmp_path, clock, attempts=2)
         terminal.sign(lots(0, 2))
         clock.slept.clear()
 
