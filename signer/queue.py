@@ -28,10 +28,10 @@ It does not sign, talk to the ledger or verify proofs: ``signer.client`` does.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -166,6 +166,28 @@ class Answer:
     receipt: Receipt
 
 
+def _lock_at_once(fd: int) -> bool:
+    """Lock the open file ``fd`` for this process alone, without waiting: False if another
+    holds it. The system releases the lock when the file is closed or the process ends.
+    ``flock`` on POSIX; ``msvcrt.locking`` of the first byte on Windows, which has no
+    ``fcntl`` (imported here, not at the top: ``spola`` starts on both)."""
+    if sys.platform == "win32":
+        import msvcrt  # noqa: PLC0415
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl  # noqa: PLC0415
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 class Queue:
     """The queue file. One writer at a time (SQLite's lock); a crash loses no committed event."""
 
@@ -236,13 +258,11 @@ class Queue:
         except OSError as exc:
             raise QueueError(f"cannot open the sync lock {lock_path}: {exc}") from None
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _lock_at_once(fd):
                 raise SyncBusyError(
                     f"another sync is running on the queue {self.path}: "
                     "run this one again when it is done"
-                ) from None
+                )
             yield
         finally:
             os.close(fd)  # and with it the lock
