@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, true
 
 from ledger.directory_event import DEFAULT_PUBLIC, ProfileEvent
 from ledger.errors import NotFoundError
@@ -35,12 +35,14 @@ from ledger.profiles import (
     Offer,
     Place,
 )
-from ledger.store.reads import latest_of_types
-from ledger.store.schema import actors, lots
-from ledger.store.track_record import Figure, History, actor_history, figures
+from ledger.store.reads import chunks
+from ledger.store.schema import actors, log_entries, lots
+from ledger.store.track_record import OWN_TYPES, Figure, History, figures, histories
 from ledger.supply import LotLine, MaterialEvent, ProcessEvent
 
 MAX_ACTORS: Final = 2000  # profiles a search reads
+CHUNK: Final = 500  # values one IN list names
+BATCH: Final = CHUNK // len(OWN_TYPES)  # actors read together: their history names them per type
 
 
 class Profiles(list["Profile"]):
@@ -127,25 +129,37 @@ def registered(conn: Connection) -> tuple[dict[str, ActorEvent], bool]:
 def actors_named(conn: Connection, actor_ids: Iterable[str]) -> dict[str, ActorEvent]:
     """The latest ``actor`` event of each of ``actor_ids`` that is registered (not the
     operator), however many actors are registered."""
-    wanted = sorted(set(actor_ids))
     found: dict[str, ActorEvent] = {}
-    for start in range(0, len(wanted), 500):
-        part = wanted[start : start + 500]
+    for part in chunks(sorted(set(actor_ids)), CHUNK):
         found.update(
             _actor_events(conn.execute(select(actors.c.profile).where(actors.c.id.in_(part))))
         )
     return found
 
 
-def _declared(conn: Connection, actor_ids: Iterable[str]) -> dict[str, tuple[int, ProfileEvent]]:
-    """Each actor's latest applied profile: one index seek an actor, however many profiles it
-    declared before."""
+def _declared(conn: Connection, actor_ids: Sequence[str]) -> dict[str, tuple[int, ProfileEvent]]:
+    """Each actor's latest applied profile: one query a ``CHUNK`` of actors, each reading the
+    index ``(actor, event_type, applied, idx)`` from its latest profile down."""
     found: dict[str, tuple[int, ProfileEvent]] = {}
-    for actor_id in actor_ids:
-        for index, entry in latest_of_types(conn, actor_id, ("profile",), limit=1):
-            event = parse_event(_payload(entry))
+    for part in chunks(sorted(set(actor_ids)), CHUNK):
+        rank = func.row_number().over(
+            partition_by=log_entries.c.actor, order_by=log_entries.c.idx.desc()
+        )
+        ranked = (
+            select(log_entries.c.idx, rank.label("rank"))
+            .where(log_entries.c.actor.in_(part), log_entries.c.event_type == "profile")
+            .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
+            .subquery()
+        )
+        rows = conn.execute(
+            select(log_entries.c.idx, log_entries.c.entry)
+            .join_from(ranked, log_entries, log_entries.c.idx == ranked.c.idx)
+            .where(ranked.c.rank == 1)
+        )
+        for row in rows:
+            event = parse_event(_payload(row.entry))
             if isinstance(event, ProfileEvent):
-                found[event.actor] = (index, event)
+                found[event.actor] = (row.idx, event)
     return found
 
 
@@ -165,8 +179,7 @@ def profile(conn: Connection, actor_id: str, on: date) -> Profile:
     found = actors_named(conn, [actor_id]).get(actor_id)
     if found is None:
         raise NotFoundError(f"no actor {actor_id} in the directory")
-    declared = _declared(conn, [actor_id]).get(actor_id)
-    return _profile(conn, found, declared, {actor_id: found}, on)
+    return _profiles(conn, [found], {actor_id: found}, on)[0]
 
 
 def profiles(
@@ -178,8 +191,9 @@ def profiles(
     the region before their history is read."""
     everyone, complete = registered(conn)
     wanted = [a for a in everyone.values() if keep is None or keep(a)]
-    declared = _declared(conn, [a.id for a in wanted])
-    found = Profiles(_profile(conn, a, declared.get(a.id), everyone, on) for a in wanted)
+    found = Profiles()
+    for part in chunks(wanted, BATCH):
+        found.extend(_profiles(conn, part, everyone, on))
     found.complete = complete
     return found
 
@@ -189,34 +203,40 @@ def _counterparts(history: History) -> set[str]:
     return sent | {r.event.actor for r in history.received}
 
 
-def _profile(
-    conn: Connection,
-    actor: ActorEvent,
-    declared: tuple[int, ProfileEvent] | None,
-    known: Mapping[str, ActorEvent],
-    on: date,
-) -> Profile:
-    """``known``: registrations already read; a counterpart of the actor's handovers that is
-    not among them (past the ``MAX_ACTORS`` cut) is read here, for its facilities."""
-    history = actor_history(conn, actor.id)
+def _profiles(
+    conn: Connection, part: Sequence[ActorEvent], known: Mapping[str, ActorEvent], on: date
+) -> list[Profile]:
+    """The profiles of ``part`` (at most ``BATCH`` actors), read together: a fixed number of
+    queries, whatever the number of actors. ``known``: registrations already read; a
+    counterpart of a handover that is not among them (past the ``MAX_ACTORS`` cut) is read
+    here, for its facilities."""
+    ids = [a.id for a in part]
+    declared = _declared(conn, ids)
+    history = histories(conn, ids)
+    wanted = {i for h in history.values() for i in _counterparts(h)} | set(ids)
+    places = {i: known[i] for i in wanted if i in known}
+    places.update(actors_named(conn, wanted - set(places)))
+    inputs = _input_materials(conn, (e for h in history.values() for e in h.making))
     start = _year_before(on)
 
     def within(event: Event) -> bool:
         return start.isoformat() <= event.time[:10] <= on.isoformat()
 
-    wanted = _counterparts(history) | {actor.id}
-    places = {i: known[i] for i in wanted if i in known}
-    places.update(actors_named(conn, wanted - set(places)))
-    offers = _offers(conn, history, declared)
-    return Profile(
-        actor=actor,
-        declared=declared,
-        processes=offers[0],
-        materials=offers[1],
-        certificates=_certificates(history, declared),
-        figures=figures(conn, history, places, within),
-        window=(start, on),
-    )
+    found = []
+    for actor in part:
+        offers = _offers(history[actor.id], declared.get(actor.id), inputs)
+        found.append(
+            Profile(
+                actor=actor,
+                declared=declared.get(actor.id),
+                processes=offers[0],
+                materials=offers[1],
+                certificates=_certificates(history[actor.id], declared.get(actor.id)),
+                figures=figures(history[actor.id], places, within),
+                window=(start, on),
+            )
+        )
+    return found
 
 
 def _input_materials(conn: Connection, making: Iterable[tuple[int, Event]]) -> dict[str, str]:
@@ -230,20 +250,18 @@ def _input_materials(conn: Connection, making: Iterable[tuple[int, Event]]) -> d
         }
     )
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(
-            select(lots.c.id, lots.c.material).where(lots.c.id.in_(wanted[start : start + 500]))
-        )
+    for part in chunks(wanted, CHUNK):
+        rows = conn.execute(select(lots.c.id, lots.c.material).where(lots.c.id.in_(part)))
         found.update((r.id, r.material) for r in rows)
     return found
 
 
 def _offers(
-    conn: Connection, history: History, declared: tuple[int, ProfileEvent] | None
+    history: History, declared: tuple[int, ProfileEvent] | None, inputs: Mapping[str, str]
 ) -> tuple[tuple[Offer, ...], tuple[Offer, ...]]:
+    """``inputs``: the material of each lot the making events consumed."""
     processes: dict[str, list[int]] = defaultdict(list)
     materials: dict[str, list[int]] = defaultdict(list)
-    inputs = _input_materials(conn, history.making)
     for idx, event in history.making:
         if isinstance(event, ProcessEvent):
             processes[event.process].append(idx)

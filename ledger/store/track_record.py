@@ -1,7 +1,8 @@
 """An actor's verified track record: figures derived only from its applied log entries.
 
-``actor_history`` reads what the actor signed (making events, services, handovers sent) and the
-handovers addressed to it, at most ``MAX_EVENTS`` of each, latest first. ``figures`` turns the
+``histories`` reads what each actor signed (making events, services, handovers sent), the
+handovers addressed to it and what its making events consumed, at most ``MAX_EVENTS`` of each,
+latest first: a few queries for a whole set of actors, never one per actor. ``figures`` turns the
 part inside the window into the directory's figures (``ledger.directory_event.FIGURES``), each
 with the entries behind it:
 
@@ -21,18 +22,17 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, select, true, union_all
 
 from ledger.events import ActorEvent, Event, parse_event
 from ledger.geo import format_km as show_km
 from ledger.geo import great_circle_km
 from ledger.quantities import format_decimal
-from ledger.store.reads import latest_of_types
 from ledger.store.schema import handovers, log_entries, lots, provenance
 from ledger.supply import HandoverEvent, LifecycleEvent, MaterialEvent, ProcessEvent
 
@@ -64,6 +64,16 @@ class Received:
     settled_at: int | None
 
 
+@dataclass(frozen=True)
+class Consumed:
+    """A provenance input of a making event; ``material`` is the lot's, None for an item."""
+
+    kind: str
+    subject: str
+    mass: Decimal
+    material: str | None
+
+
 @dataclass
 class History:
     """The actor's applied events, split as the figures read them."""
@@ -72,52 +82,118 @@ class History:
     services: list[tuple[int, LifecycleEvent]] = field(default_factory=list)
     sent: list[tuple[int, HandoverEvent, str]] = field(default_factory=list)  # with status
     received: list[Received] = field(default_factory=list)
+    # making event index -> its provenance inputs
+    consumed: defaultdict[int, list[Consumed]] = field(default_factory=lambda: defaultdict(list))
 
 
 def _payload(entry: bytes) -> bytes:
     return base64.b64decode(json.loads(bytes(entry))["payload"])
 
 
-def _events(conn: Connection, where: Any) -> list[tuple[int, Event]]:
-    rows = conn.execute(
-        select(log_entries.c.idx, log_entries.c.entry)
-        .where(where, log_entries.c.applied.is_(True))
-        .order_by(log_entries.c.idx.desc())
-        .limit(MAX_EVENTS)
+def _latest(partition: Any, order: Any, name: str = "rank") -> Any:
+    """Each row's rank among the rows of its ``partition``, 1 the latest by ``order``:
+    ``rank <= MAX_EVENTS`` keeps the latest ``MAX_EVENTS`` of every actor in one query."""
+    return func.row_number().over(partition_by=partition, order_by=order.desc()).label(name)
+
+
+def _own(actor_ids: Sequence[str]) -> Any:
+    """The actors' applied entries of ``OWN_TYPES`` (index, actor, rank), as
+    ``ledger.store.reads.latest_of_types`` picks them for one actor: the latest ``MAX_EVENTS``
+    of each type, then the latest ``MAX_EVENTS`` of those. One branch a type, so that each is
+    one range of the index ``(actor, event_type, applied, idx)``, in its order: with the types
+    in one ``IN`` list, a planner walks the actor's entries of every other type (a brand's
+    passports) to keep that order. The actors are named once a type (``len(OWN_TYPES)``
+    lists)."""
+    by_type = union_all(
+        *(
+            select(log_entries.c.idx, log_entries.c.actor)
+            .add_columns(_latest(log_entries.c.actor, log_entries.c.idx, "n"))
+            .where(log_entries.c.actor.in_(actor_ids), log_entries.c.event_type == kind)
+            .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
+            for kind in OWN_TYPES
+        )
+    ).subquery()
+    return (
+        select(by_type.c.idx, by_type.c.actor, _latest(by_type.c.actor, by_type.c.idx))
+        .where(by_type.c.n <= MAX_EVENTS)
+        .subquery()
     )
-    return [(row.idx, parse_event(_payload(row.entry))) for row in rows]
 
 
-def _handover_rows(conn: Connection, column: Any, actor_id: str) -> dict[int, Any]:
+def _handovers(by: Any, actor_ids: Sequence[str]) -> Any:
+    """The latest ``MAX_EVENTS`` handovers of each actor, sent (``by`` the sender column) or
+    received (the receiver column)."""
+    rank = _latest(by, handovers.c.logged_at_index)
+    listed = select(handovers, by.label("actor"), rank).where(by.in_(actor_ids)).subquery()
+    return select(listed).where(listed.c.rank <= MAX_EVENTS).subquery()
+
+
+def histories(conn: Connection, actor_ids: Sequence[str]) -> dict[str, History]:
+    """The history of each of ``actor_ids``: four queries, however many actors and entries.
+    The caller bounds ``actor_ids`` (``ledger.store.directory.BATCH``): the statements name
+    them up to ``len(OWN_TYPES)`` times."""
+    found = {actor_id: History() for actor_id in actor_ids}
+    own = _own(actor_ids)
+    sent = _handovers(handovers.c.sender, actor_ids)
+    status = {
+        (r.actor, r.logged_at_index): r.status
+        for r in conn.execute(select(sent.c.actor, sent.c.logged_at_index, sent.c.status))
+    }
     rows = conn.execute(
-        select(handovers.c.logged_at_index, handovers.c.status, handovers.c.settled_at_index)
-        .where(column == actor_id)
-        .order_by(handovers.c.logged_at_index.desc())
-        .limit(MAX_EVENTS)
+        select(own.c.actor, own.c.idx, log_entries.c.entry)
+        .join_from(own, log_entries, log_entries.c.idx == own.c.idx)
+        .where(own.c.rank <= MAX_EVENTS)
+        .order_by(own.c.idx.desc())
     )
-    return {r.logged_at_index: r for r in rows}
-
-
-def actor_history(conn: Connection, actor_id: str) -> History:
-    history = History()
-    sent = _handover_rows(conn, handovers.c.sender, actor_id)
-    own = latest_of_types(conn, actor_id, OWN_TYPES, limit=MAX_EVENTS)
-    for idx, event in ((i, parse_event(_payload(entry))) for i, entry in own):
+    for row in rows:
+        history, idx, event = found[row.actor], row.idx, parse_event(_payload(row.entry))
         if isinstance(event, MaterialEvent | ProcessEvent):
             history.making.append((idx, event))
         elif isinstance(event, LifecycleEvent) and event.kind in SERVICES:
             history.services.append((idx, event))
             if event.kind == "recycling":
                 history.making.append((idx, event))
-        elif isinstance(event, HandoverEvent) and idx in sent:
-            history.sent.append((idx, event, sent[idx].status))
-    received = _handover_rows(conn, handovers.c.receiver, actor_id)
-    if received:
-        for idx, event in _events(conn, log_entries.c.idx.in_(sorted(received))):
-            if isinstance(event, HandoverEvent):
-                row = received[idx]
-                history.received.append(Received(idx, event, row.status, row.settled_at_index))
-    return history
+        elif isinstance(event, HandoverEvent) and (row.actor, idx) in status:
+            history.sent.append((idx, event, status[(row.actor, idx)]))
+    received = _handovers(handovers.c.receiver, actor_ids)
+    rows = conn.execute(
+        select(received.c.actor, received.c.status, received.c.settled_at_index)
+        .add_columns(log_entries.c.idx, log_entries.c.entry)
+        .join_from(received, log_entries, log_entries.c.idx == received.c.logged_at_index)
+        .where(log_entries.c.applied.is_(True))
+        .order_by(log_entries.c.idx.desc())
+    )
+    for row in rows:
+        event = parse_event(_payload(row.entry))
+        if isinstance(event, HandoverEvent):
+            found[row.actor].received.append(
+                Received(row.idx, event, row.status, row.settled_at_index)
+            )
+    _add_consumed(conn, own, found)
+    return found
+
+
+def _add_consumed(conn: Connection, own: Any, found: Mapping[str, History]) -> None:
+    """What the actors' making events consumed (``provenance`` inputs), each lot input with its
+    material: a superset of what ``_volumes`` reads, which keeps the events in the window."""
+    rows = conn.execute(
+        select(
+            own.c.actor,
+            provenance.c.idx,
+            provenance.c.kind,
+            provenance.c.subject,
+            provenance.c.mass,
+            lots.c.material,
+        )
+        .join_from(own, provenance, provenance.c.idx == own.c.idx)
+        .outerjoin(lots, and_(provenance.c.kind == "lot", lots.c.id == provenance.c.subject))
+        .where(own.c.rank <= MAX_EVENTS, provenance.c.role == "input")
+        .order_by(provenance.c.idx, provenance.c.n)
+    )
+    for row in rows:
+        found[row.actor].consumed[row.idx].append(
+            Consumed(row.kind, row.subject, Decimal(row.mass), row.material)
+        )
 
 
 def _share(part: int, whole: int) -> str | None:
@@ -128,7 +204,6 @@ Within = Callable[[Event], bool]
 
 
 def figures(
-    conn: Connection,
     history: History,
     everyone: Mapping[str, ActorEvent],
     within: Within,
@@ -143,7 +218,7 @@ def figures(
     counted = Counter(e.kind for _, e in services)
     partners = {e.to for _, e in sent} | {e.actor for _, e in accepted}
     return {
-        "volumes": _volumes(conn, making),
+        "volumes": _volumes(making, history.consumed),
         "partners": Figure({"count": len(partners)}, tuple(i for i, _ in sent + accepted)),
         "acceptance": Figure(
             {
@@ -177,31 +252,19 @@ def _certified(event: Event) -> bool:
     return False  # a recycled lot starts without a claim (ledger.rules)
 
 
-def _volumes(conn: Connection, making: list[tuple[int, Event]]) -> Figure:
+def _volumes(making: list[tuple[int, Event]], consumed: Mapping[int, list[Consumed]]) -> Figure:
     process = {
         i: (e.process if isinstance(e, ProcessEvent) else "recycling")
         for i, e in making
         if not isinstance(e, MaterialEvent)
     }
-    rows: list[Any] = []
-    ordered = sorted(process)  # once: sorting it again for every chunk was quadratic
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        rows += conn.execute(
-            select(
-                provenance.c.idx, provenance.c.kind, provenance.c.subject, provenance.c.mass
-            ).where(provenance.c.idx.in_(chunk), provenance.c.role == "input")
-        ).all()
-    lot_ids = sorted({r.subject for r in rows if r.kind == "lot"})
-    material: dict[str, str] = {}
-    for start in range(0, len(lot_ids), 500):
-        found = conn.execute(
-            select(lots.c.id, lots.c.material).where(lots.c.id.in_(lot_ids[start : start + 500]))
-        )
-        material.update((r.id, r.material) for r in found)
+    rows = [(i, r) for i in sorted(process) for r in consumed.get(i, [])]
+    material = {
+        r.subject: r.material for _, r in rows if r.kind == "lot" and r.material is not None
+    }
     kg: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for r in rows:
-        kg[(process[r.idx], material.get(r.subject, "item"))] += Decimal(r.mass)
+    for i, r in rows:
+        kg[(process[i], material.get(r.subject, "item"))] += r.mass
     by = [
         {"process": p, "material": m, "kg": format_decimal(v.quantize(KG))}
         for (p, m), v in sorted(kg.items())
