@@ -300,6 +300,8 @@ def _profile(conn: Connection, actor: str) -> ActorEvent:
         raise NotFoundError(f"unknown actor {actor}")
     profile = parse_event(bytes(row.profile))
     assert isinstance(profile, ActorEvent)
+    if "operator" in profile.roles:  # it signs the registry, not a company's work
+        raise NotFoundError(f"{actor} is the ledger's operator, not a company with a maturity")
     return profile
 
 

@@ -149,3 +149,16 @@ def test_the_italian_page_explains_a_missing_metric_in_italian(
     assert "no passport issued" not in evidence
     assert "Nessun passaporto emesso" in evidence
     assert "No passport issued by this company yet" in english[english.index('id="evidence"') :]
+
+
+def test_the_operator_is_no_company_and_has_no_maturity_page(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The ledger's operator signs registry events, not a company's work: its maturity would
+    be a level-0 page about nothing (it was served, for anyone to find at /companies/operator)."""
+    with running_api(database_url, tmp_path / "home") as api:
+        response = api.client.get(f"/v1/actors/{urn('operator')}/maturity")
+        assert_problem(response, 404, "not-found", "operator")
+        page = api.client.get("/companies/operator", headers={"Accept": "text/html"})
+        assert page.status_code == 404
+        assert "Overall level" not in page.text and "Livello complessivo" not in page.text
