@@ -47,12 +47,18 @@ def escape_fault(raw: bytes) -> tuple[str, str] | None:
     return None
 
 
+def _printable(text: str) -> str:
+    """``text`` with what a terminal would act on (a newline, ESC, U+2028 …) written as its
+    Python escape: a detail is shown on one line by a CLI, and its name is the client's."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _query_fault(query: bytes) -> str | None:
     for pair in query.split(b"&"):
         name, _, value = pair.partition(b"=")
         fault = escape_fault(name) or escape_fault(value)
         if fault is not None:
-            shown = unquote(name.decode("ascii", "backslashreplace"))[:MAX_NAME]
+            shown = _printable(unquote(name.decode("ascii", "backslashreplace"))[:MAX_NAME])
             return f"query.{shown}: {fault[0]}"
     return None
 

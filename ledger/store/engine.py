@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
@@ -24,6 +24,9 @@ from ledger.errors import LedgerError
 
 log = logging.getLogger(__name__)
 
+_SQLITE_BUSY: Final = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED: a lock held past the timeout
+_PG_TRANSIENT: Final = ("08", "40", "53", "57")  # SQLSTATE classes worth a retry
+
 WRITE = "spola_write"  # execution option: this connection's transactions write the log
 
 
@@ -36,8 +39,24 @@ def unavailable(error: BaseException) -> bool:
     request: a connection the server dropped or refused, a SQLite lock held past the busy
     timeout, no pooled connection free in time. Worth trying again in a moment; the
     transaction it broke was rolled back (or, if the commit itself was cut, may have landed:
-    resubmitting an envelope is answered with its receipt either way)."""
-    return isinstance(error, exc.OperationalError | exc.TimeoutError)
+    resubmitting an envelope is answered with its receipt either way).
+
+    Not every ``OperationalError`` is that: SQLite raises it for "no such table" too, a schema
+    or migration mistake that no retry mends, which stays a 500 and is logged as one."""
+    if isinstance(error, exc.TimeoutError):
+        return True  # no pooled connection free in time
+    if not isinstance(error, exc.OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True  # the server dropped the connection; the pool reconnects
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_BUSY  # the primary code of an extended one
+    state = getattr(error.orig, "sqlstate", None)
+    # psycopg: no SQLSTATE when the server cannot be reached; otherwise a connection
+    # exception, rollback (serialization, deadlock), insufficient resources, operator
+    # intervention (shutdown, cancelled statement) or a lock not available in time.
+    return state is None or state[:2] in _PG_TRANSIENT or state == "55P03"
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
