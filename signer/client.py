@@ -65,6 +65,7 @@ from signer.errors import (
     BlockedQueueError,
     DeadlineError,
     LedgerAlarm,
+    NotSentInTimeError,
     QueueError,
     RateLimitedError,
     RefusedBatchError,
@@ -265,6 +266,8 @@ class LedgerClient:
             self._pause(0.0, f"no time left for {what}")
             try:
                 return call()
+            except NotSentInTimeError as exc:  # none left as the request was to go out
+                raise self._stopped(str(exc)) from None
             except (TransportError, FormatError) as exc:
                 # FormatError: an answer garbled on the way; nothing signed depends on it yet.
                 if attempt + 1 == self.retry.attempts:
@@ -282,8 +285,11 @@ class LedgerClient:
         """Raise ``DeadlineError`` (``why``) if ``wait`` seconds from now is past the deadline."""
         if self._deadline is None or self.retry.clock() + wait < self._deadline:
             return
+        raise self._stopped(why)
+
+    def _stopped(self, why: str) -> DeadlineError:
         pending = self.queue.counts()[PENDING]
-        raise DeadlineError(
+        return DeadlineError(
             f"sync stopped at its deadline: {why}; "
             f"{pending} event(s) still queued for the next sync"
         )
@@ -560,8 +566,9 @@ class LedgerClient:
             self.queue.sending(positions)
             try:
                 return transport.submit(envelopes)
-            except RateLimitedError:
-                self.queue.answered(positions)  # turned away unread: none of it is logged
+            except (RateLimitedError, NotSentInTimeError):
+                # Turned away unread, or never sent (no time left): none of it is logged.
+                self.queue.answered(positions)
                 raise
 
         try:

@@ -40,6 +40,10 @@ class RateLimitedError(TransportError):
     """429: the ledger turned the request away before reading it; none of it was logged."""
 
 
+class NotSentInTimeError(TransportError):
+    """The sync's deadline passed before a request went out: nothing of it was sent."""
+
+
 class DeadlineError(SignerError):
     """Sync stopped at its deadline; the events it had not stored receipts for stay queued."""
 

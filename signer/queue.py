@@ -254,7 +254,10 @@ class Queue:
         """
         lock_path = self.path.with_name(self.path.name + SYNC_LOCK_SUFFIX)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            # Never through a symlink another user planted there (where the system has
+            # O_NOFOLLOW): it would create or lock a file of their choosing.
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(lock_path, flags, 0o600)
         except OSError as exc:
             raise QueueError(f"cannot open the sync lock {lock_path}: {exc}") from None
         try:

@@ -7,7 +7,7 @@ ledger's ``Retry-After`` when it sends one, and ``RateLimitedError`` for a 429, 
 answers before it reads the request) and ``RefusedBatchError`` (any other 4xx: the ledger read
 the batch and said no). Retrying, backoff, the sync's deadline and verification are the
 client's; the transport only shortens each request's timeout to the time left before
-``deadline``.
+``deadline``, and starts none once no time is left (``NotSentInTimeError``: nothing was sent).
 """
 
 from __future__ import annotations
@@ -28,7 +28,13 @@ import httpx
 from ledger.envelope import Envelope
 from ledger.errors import FormatError
 from ledger.receipt import Receipt
-from signer.errors import RateLimitedError, RefusedBatchError, SignerError, TransportError
+from signer.errors import (
+    NotSentInTimeError,
+    RateLimitedError,
+    RefusedBatchError,
+    SignerError,
+    TransportError,
+)
 
 PROBLEM_PREFIX = "urn:spola:problem:"
 # The largest honest answer, 1,000 receipts, is a few MiB; the terminal talks to a URL a person
@@ -83,19 +89,22 @@ class HttpTransport:
     def close(self) -> None:
         self._client.close()
 
-    def _time_left(self, what: str) -> float | None:
-        """Seconds to the deadline (None: no deadline); none left is a ``TransportError``."""
+    def _time_left(self, what: str, *, sent: bool) -> float | None:
+        """Seconds to the deadline (None: no deadline). None left is a ``NotSentInTimeError``
+        before the request goes out (a batch is known not logged), a plain ``TransportError``
+        once it has (the ledger may have logged it)."""
         if self.deadline is None:
             return None
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise TransportError(f"no time left for {what} before the sync's deadline")
+            error = TransportError if sent else NotSentInTimeError
+            raise error(f"no time left for {what} before the sync's deadline")
         return left
 
     def _request(self, method: str, path: str, **kwargs: Any) -> bytes:
         """The body of a 2xx answer, read up to ``MAX_ANSWER_BYTES``."""
         what = f"{method} {path}"
-        if (left := self._time_left(what)) is not None:
+        if (left := self._time_left(what, sent=False)) is not None:
             # Each of connect, write and every read waits at most the time left; the read
             # loop checks the deadline too, against an answer that trickles in.
             timeout = self._client.timeout
@@ -183,7 +192,7 @@ class HttpTransport:
                 raise TransportError(
                     f"the ledger's answer to {what} is over {MAX_ANSWER_BYTES // 2**20} MiB"
                 )
-            self._time_left(f"the rest of the answer to {what}")
+            self._time_left(f"the rest of the answer to {what}", sent=True)
             chunks.append(chunk)
         return b"".join(chunks)
 
