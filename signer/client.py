@@ -65,6 +65,7 @@ from signer.errors import (
     BlockedQueueError,
     DeadlineError,
     LedgerAlarm,
+    NotSentError,
     NotSentInTimeError,
     QueueError,
     RateLimitedError,
@@ -566,8 +567,9 @@ class LedgerClient:
             self.queue.sending(positions)
             try:
                 return transport.submit(envelopes)
-            except (RateLimitedError, NotSentInTimeError):
-                # Turned away unread, or never sent (no time left): none of it is logged.
+            except (RateLimitedError, NotSentError):
+                # Turned away unread, or never sent (no connection, no time left): none of
+                # it is logged.
                 self.queue.answered(positions)
                 raise
 

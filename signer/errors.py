@@ -40,7 +40,12 @@ class RateLimitedError(TransportError):
     """429: the ledger turned the request away before reading it; none of it was logged."""
 
 
-class NotSentInTimeError(TransportError):
+class NotSentError(TransportError):
+    """No byte of the request went out (the connection could not be made): none of it is
+    logged, so its events stay droppable."""
+
+
+class NotSentInTimeError(NotSentError):
     """The sync's deadline passed before a request went out: nothing of it was sent."""
 
 

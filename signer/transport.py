@@ -29,6 +29,7 @@ from ledger.envelope import Envelope
 from ledger.errors import FormatError
 from ledger.receipt import Receipt
 from signer.errors import (
+    NotSentError,
     NotSentInTimeError,
     RateLimitedError,
     RefusedBatchError,
@@ -117,6 +118,10 @@ class HttpTransport:
         try:
             with self._client.stream(method, path, **kwargs) as response:
                 body = self._read_bounded(response, what)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # No connection, so no byte of the request went out (refused, no route, DNS, a
+            # TLS handshake that failed): nothing of it can be in the log.
+            raise NotSentError(f"cannot reach the ledger ({what}): {exc}") from exc
         except httpx.TimeoutException as exc:
             raise TransportError(f"the ledger did not answer {what} in time") from exc
         except httpx.HTTPError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess  # nosec B404 # the test's own interpreter, fixed arguments
 import sys
 import types
@@ -19,7 +20,13 @@ from ledger.envelope import Envelope
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
 from signer.client import LedgerClient, RetryPolicy
-from signer.errors import DeadlineError, QueueError, RateLimitedError, SyncBusyError
+from signer.errors import (
+    DeadlineError,
+    QueueError,
+    RateLimitedError,
+    SyncBusyError,
+    TransportError,
+)
 from signer.queue import APPLIED, NOT_APPLIED, PENDING, SYNC_LOCK_SUFFIX, Queue
 from signer.transport import HttpTransport, retry_after
 from tests.fake_ledger import StoreTransport
@@ -266,3 +273,53 @@ def test_any_retry_after_is_waited_at_most_the_cap_and_never_below_zero(value: s
     asked = retry_after(value)
     for attempt in range(retry.attempts):
         assert 0.0 <= retry.wait(attempt, asked) <= retry.max_retry_after
+
+
+# -- a batch whose connection could not be made --------------------------------------------
+
+
+class UnreachableSubmit:
+    """Reads from the ledger, but sends batches where nothing listens: a workshop's network
+    dropping between the checkpoint fetch and the submit."""
+
+    def __init__(self, reads: HttpTransport, nowhere: HttpTransport) -> None:
+        self._reads, self._nowhere = reads, nowhere
+
+    def submit(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
+        return self._nowhere.submit(envelopes)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._reads, name)
+
+
+def test_a_batch_that_could_not_connect_is_known_not_logged_and_stays_droppable(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Nothing went out when the connection could not be made (refused, DNS, connect timeout):
+    # the events are not "may be in the log". Before, the retry's second attempt already
+    # marked them unanswered for good, and `spola queue drop` refused them thereafter.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: a connection is refused
+    host, port = closed.getsockname()
+    with running_api(database_url, tmp_path / "home") as api, closed:
+        reads = HttpTransport(client=api.client)
+        terminal = LedgerClient(
+            transport=reads,
+            key=enrol(api),
+            queue=Queue(tmp_path / "queue.db"),
+            retry=RetryPolicy.no_wait(attempts=3),
+        )
+        terminal.sign(lots(0, 1))
+        terminal.sync()
+        terminal.sign(lots(1, 2))
+        nowhere = HttpTransport.connect(f"http://{host}:{port}", timeout=5)
+        terminal.transport = UnreachableSubmit(reads, nowhere)  # type: ignore[assignment]
+        for _ in range(2):
+            with pytest.raises(TransportError, match="gave up after 3 attempts"):
+                terminal.sync()
+            waiting = terminal.queue.pending(limit=10)
+            assert len(waiting) == 2
+            assert not any(e.sending or e.unanswered for e in waiting)
+        nowhere.close()
+        terminal.transport = reads
+        assert terminal.sync().applied == 2
