@@ -27,6 +27,7 @@ from api.demo_story import BRAND, WOOL_MILL
 from scoring.maturity import load_model
 from scoring.maturity_page import _STYLE as CHART_STYLE
 from tests.integration.api_support import Api
+from tests.unit.test_page import contrast
 
 pytestmark = pytest.mark.integration
 
@@ -292,21 +293,6 @@ def _rules(css: str) -> list[tuple[str, dict[str, str]]]:
         else:
             buffer += char
     return rules
-
-
-def _luminance(colour: str) -> float:
-    digits = colour.lstrip("#")
-    if len(digits) == 3:
-        digits = "".join(d * 2 for d in digits)
-    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG 2.1's contrast ratio of two sRGB colours."""
-    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def test_contrast_is_computed_as_wcag_defines_it() -> None:
