@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, func, select, true, union_all
+from sqlalchemy import Connection, and_, column, func, select, true, union_all, values
 
 from ledger.events import ActorEvent, Event, parse_event
 from ledger.geo import format_km as show_km
@@ -96,23 +96,47 @@ def _latest(partition: Any, order: Any, name: str = "rank") -> Any:
     return func.row_number().over(partition_by=partition, order_by=order.desc()).label(name)
 
 
+def _since(batch: Any, kind: str) -> Any:
+    """The ``MAX_EVENTS``-th latest applied entry of type ``kind`` of the ``batch`` row's actor,
+    0 when it has fewer: all its latest ``MAX_EVENTS`` are at or after it. Found by walking
+    ``MAX_EVENTS`` entries of the index back from the latest."""
+    cutoff = (
+        select(log_entries.c.idx)
+        .where(log_entries.c.actor == batch.c.actor, log_entries.c.event_type == kind)
+        .where(log_entries.c.applied == true())
+        .order_by(log_entries.c.idx.desc())
+        .offset(MAX_EVENTS - 1)
+        .limit(1)
+        .correlate(batch)
+        .scalar_subquery()
+    )
+    return func.coalesce(cutoff, 0).label("since")
+
+
 def _own(actor_ids: Sequence[str]) -> Any:
     """The actors' applied entries of ``OWN_TYPES`` (index, actor, rank), as
     ``ledger.store.reads.latest_of_types`` picks them for one actor: the latest ``MAX_EVENTS``
     of each type, then the latest ``MAX_EVENTS`` of those. One branch a type, so that each is
     one range of the index ``(actor, event_type, applied, idx)``, in its order: with the types
     in one ``IN`` list, a planner walks the actor's entries of every other type (a brand's
-    passports) to keep that order. The actors are named once a type (``len(OWN_TYPES)``
-    lists)."""
-    by_type = union_all(
-        *(
+    passports) to keep that order. Each range starts at the actor's ``_since`` of the type, so
+    a read stops after ``MAX_EVENTS`` entries of each (actor, type), however long the history:
+    a window alone would read them all before cutting. The actors are named once a type (a
+    ``VALUES`` list a branch: ``len(OWN_TYPES)`` lists)."""
+    ids = [(actor_id,) for actor_id in dict.fromkeys(actor_ids)]
+    branches = []
+    for kind in OWN_TYPES:
+        listed = values(column("actor", log_entries.c.actor.type), name=f"batch_{kind}")
+        batch = listed.data(ids).cte()
+        bounds = select(batch.c.actor, _since(batch, kind)).subquery()
+        branches.append(
             select(log_entries.c.idx, log_entries.c.actor)
             .add_columns(_latest(log_entries.c.actor, log_entries.c.idx, "n"))
-            .where(log_entries.c.actor.in_(actor_ids), log_entries.c.event_type == kind)
+            .join_from(bounds, log_entries, log_entries.c.actor == bounds.c.actor)
+            .where(log_entries.c.event_type == kind, log_entries.c.idx >= bounds.c.since)
             .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
-            for kind in OWN_TYPES
         )
-    ).subquery()
+    by_type = union_all(*branches).subquery()
     return (
         select(by_type.c.idx, by_type.c.actor, _latest(by_type.c.actor, by_type.c.idx))
         .where(by_type.c.n <= MAX_EVENTS)
@@ -133,6 +157,8 @@ def histories(conn: Connection, actor_ids: Sequence[str]) -> dict[str, History]:
     The caller bounds ``actor_ids`` (``ledger.store.directory.BATCH``): the statements name
     them up to ``len(OWN_TYPES)`` times."""
     found = {actor_id: History() for actor_id in actor_ids}
+    if not found:
+        return found  # an empty VALUES list is not SQL
     own = _own(actor_ids)
     sent = _handovers(handovers.c.sender, actor_ids)
     status = {
