@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from api.ratelimit import RateLimit
 from ledger.checkpoint import verify_checkpoint
-from ledger.keys import PrivateKey
 from ledger.store.ledger import LedgerStore
 from signer.client import LedgerClient, RetryPolicy, Row
 from signer.errors import DeadlineError, QueueError, SyncBusyError, TransportError
@@ -24,8 +23,10 @@ from signer.queue import APPLIED, NOT_APPLIED, PENDING, Queue
 from signer.transport import HttpTransport
 from tests.fake_ledger import FaultyTransport, StoreTransport
 from tests.integration.api_support import Api, route_terminal_to, running_api
+from tests.integration.test_signer_http import enrol as enrolled
 from tests.integration.test_signer_sync import assert_logged_once
-from tests.supply import facility, material
+from tests.integration.test_signer_sync import register as registered
+from tests.supply import material
 from tests.terminal import Terminal
 from tests.terminal import run_cli as run
 
@@ -63,25 +64,11 @@ def lots(start: int, count: int) -> list[Row]:
 
 
 def register(store: LedgerStore, operator: Terminal) -> TerminalKey:
-    key = TerminalKey(actor=f"urn:spola:actor:{SLUG}", key=PrivateKey.generate())
-    store.append(
-        [
-            operator.register(key.actor, facilities=[facility()]),
-            operator.add_key(key.actor, key.key),
-        ]
-    )
-    return key
+    return registered(store, operator, SLUG)
 
 
 def enrol(api: Api) -> TerminalKey:
-    key = TerminalKey(actor=f"urn:spola:actor:{SLUG}", key=PrivateKey.generate())
-    api.accept(
-        [
-            api.operator.register(key.actor, facilities=[facility()]),
-            api.operator.add_key(key.actor, key.key),
-        ]
-    )
-    return key
+    return enrolled(api, SLUG)
 
 
 def rate_limits_on(api: Api, clock: Clock) -> None:
