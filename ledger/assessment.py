@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -72,6 +72,21 @@ class ModelHistory:
     since: Mapping[str, int]  # question id → position in ``versions`` of the one introducing it
 
     @classmethod
+    def of(
+        cls, current: str, versions: Sequence[str], introduced: Iterable[tuple[str, str]]
+    ) -> Self:
+        """The history of a model at version ``current`` that published ``versions`` (oldest
+        first) and introduced each question (id, version) of ``introduced``; ValueError
+        naming what does not hold together. ``scoring.maturity`` builds its model's history
+        here too: what a version asked is decided in this one place."""
+        published, pairs = tuple(versions), list(introduced)
+        problem = history_problem(current, published, pairs)
+        if problem is not None:
+            raise ValueError(problem)
+        position = {v: n for n, v in enumerate(published)}
+        return cls(published, {q: position[v] for q, v in pairs})
+
+    @classmethod
     def from_document(cls, data: Any) -> Self:
         """The history of a model document; FormatError if it does not hold together."""
         try:
@@ -80,11 +95,10 @@ class ModelHistory:
             introduced = [(str(q["id"]), str(q["since"])) for q in data["questions"]]
         except (KeyError, TypeError) as exc:
             raise FormatError(f"maturity model: missing {exc}") from None
-        problem = history_problem(current, versions, introduced)
-        if problem is not None:
-            raise FormatError(f"maturity model: {problem}")
-        position = {v: n for n, v in enumerate(versions)}
-        return cls(versions, {q: position[v] for q, v in introduced})
+        try:
+            return cls.of(current, versions, introduced)
+        except ValueError as exc:
+            raise FormatError(f"maturity model: {exc}") from None
 
     @property
     def current(self) -> str:
@@ -110,7 +124,7 @@ class ModelHistory:
 def history_problem(
     current: str, versions: tuple[str, ...], introduced: list[tuple[str, str]]
 ) -> str | None:
-    """What is wrong with a model's version history, if anything (shared with scoring)."""
+    """What is wrong with a model's version history, if anything."""
     if not versions or any(re.fullmatch(VERSION_PATTERN, v) is None for v in versions):
         return "versions lists the published versions, each YYYY.N"
     keys = [version_key(v) for v in versions]

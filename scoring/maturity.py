@@ -41,11 +41,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     model_validator,
 )
 
-from ledger.assessment import Answer, history_problem, model_document
+from ledger.assessment import Answer, ModelHistory, model_document
 from scoring.errors import ScoringInputError
 
 __all__ = [
@@ -153,6 +154,7 @@ class MaturityModel(_Frozen):
     levels: list[LevelName]
     dimensions: list[Dimension] = Field(min_length=MIN_DIMENSIONS)
     questions: list[Question]
+    _history: ModelHistory = PrivateAttr()  # built from ``versions`` and each ``since``
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -174,20 +176,24 @@ class MaturityModel(_Frozen):
         unknown = {q.dimension for q in self.questions} - {d.id for d in self.dimensions}
         if unknown:
             raise ValueError(f"questions name an unknown dimension {sorted(unknown)[0]}")
-        versions = tuple(v.version for v in self.versions)
-        problem = history_problem(self.version, versions, [(q.id, q.since) for q in self.questions])
-        if problem is not None:
-            raise ValueError(problem)
+        self._history = ModelHistory.of(  # ValueError when the history does not hold together
+            self.version,
+            [v.version for v in self.versions],
+            [(q.id, q.since) for q in self.questions],
+        )
         return self
+
+    @property
+    def history(self) -> ModelHistory:
+        """This model's version history, as the core reads the packaged one."""
+        return self._history
 
     def asked_in(self, version: str) -> frozenset[str]:
         """The ids of the questions published ``version`` asked (introduced in it or before)."""
-        order = [v.version for v in self.versions]
-        if version not in order:
-            published = ", ".join(order)
+        if version not in self.history.versions:
+            published = ", ".join(self.history.versions)
             raise ScoringInputError("model", f"{version} is not a published version ({published})")
-        at = order.index(version)
-        return frozenset(q.id for q in self.questions if order.index(q.since) <= at)
+        return self.history.questions(version)
 
     def band(self, level: int) -> Decimal:
         return Decimal(self.bands[str(level)])
