@@ -191,9 +191,18 @@ def _product_mci(store: LedgerStore, subject: str, version: int) -> Decimal | No
     return found.result.mci
 
 
-def maturity_document(store: LedgerStore, actor_id: str) -> dict[str, Any]:
-    """Read, complete with product MCIs, score: the document both routes answer with."""
+def maturity_document(
+    store: LedgerStore, actor_id: str, viewer: Viewer | None = None
+) -> dict[str, Any]:
+    """Read, complete with product MCIs, score: the document both routes answer with.
+
+    With a ``viewer``, NotFoundError when the company hides its maturity from them, told
+    from the same read as the facts (before the product MCIs are computed); without one,
+    the caller decides what to show (the directory's profile)."""
     facts = store.maturity(actor_id)
+    hidden = "maturity" not in facts.public_figures
+    if viewer is not None and hidden and not viewer.may_see_restricted(actor_id):
+        raise NotFoundError(f"{actor_id} does not make its maturity public")
     scored: dict[tuple[str, int], Decimal | None] = {}
     records = tuple(
         replace(r, evidence=with_product_mci(store, r.evidence, scored)) for r in facts.assessments
@@ -239,20 +248,12 @@ def maturity_json(facts: MaturityFacts) -> dict[str, Any]:
     }
 
 
-def visible_document(store: LedgerStore, actor_id: str, viewer: Viewer) -> dict[str, Any]:
-    """``maturity_document`` for ``viewer``; NotFoundError when the company hides it from them."""
-    hidden = "maturity" not in store.public_figures([actor_id])[actor_id]
-    if hidden and not viewer.may_see_restricted(actor_id):
-        raise NotFoundError(f"{actor_id} does not make its maturity public")
-    return maturity_document(store, actor_id)
-
-
 @router.get(
     "/v1/actors/{actor_id}/maturity",
     summary="A company's maturity: levels, ledger evidence, roadmap and assessment history",
 )
 async def get_maturity(store: StoreDep, viewer: ViewerDep, actor_id: ActorPath) -> JSONResponse:
-    document = await run_in_threadpool(visible_document, store, actor_id, viewer)
+    document = await run_in_threadpool(maturity_document, store, actor_id, viewer)
     return JSONResponse(document, headers=HEADERS)
 
 
@@ -261,6 +262,6 @@ async def company_page(
     request: Request, store: StoreDep, viewer: ViewerDep, slug: SlugPath, lang: Lang = None
 ) -> HTMLResponse:
     language = choose_language(request.headers.get("accept-language"), lang)
-    doc = await run_in_threadpool(visible_document, store, f"urn:spola:actor:{slug}", viewer)
+    doc = await run_in_threadpool(maturity_document, store, f"urn:spola:actor:{slug}", viewer)
     html = render_company(doc, lang=language)
     return HTMLResponse(html, headers=PAGE_HEADERS)

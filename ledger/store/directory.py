@@ -165,7 +165,34 @@ def _declared(conn: Connection, actor_ids: Sequence[str]) -> dict[str, tuple[int
 
 def _made_public(declared: tuple[int, ProfileEvent] | None) -> tuple[str, ...]:
     """The figures a latest profile makes public; the default for an actor without one."""
-    return DEFAULT_PUBLIC if declared is None else tuple(declared[1].public_figures)
+    return made_public(None if declared is None else declared[1])
+
+
+def made_public(declared: ProfileEvent | None) -> tuple[str, ...]:
+    """The figures the latest profile ``declared`` makes public (None: the actor signed none)."""
+    return DEFAULT_PUBLIC if declared is None else tuple(declared.public_figures)
+
+
+def latest_profile_entry(actor: Any) -> Any:
+    """The entry of the latest applied profile of the actor ``actor`` (a column of an outer
+    query) as a scalar subquery, NULL when it signed none: one seek of the index
+    ``(actor, event_type, applied, idx)``. Parse it with ``declaration``."""
+    return (
+        select(log_entries.c.entry)
+        .where(log_entries.c.actor == actor, log_entries.c.event_type == "profile")
+        .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
+        .order_by(log_entries.c.idx.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def declaration(entry: bytes | None) -> ProfileEvent | None:
+    """The profile event of an entry ``latest_profile_entry`` found, None for none."""
+    if entry is None:
+        return None
+    event = parse_event(_payload(entry))
+    return event if isinstance(event, ProfileEvent) else None
 
 
 def public_figures(conn: Connection, actor_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:

@@ -27,9 +27,11 @@ from typing import Final
 from sqlalchemy import Connection, or_, select
 
 from ledger.assessment import AssessmentEvent
+from ledger.directory_event import DEFAULT_PUBLIC
 from ledger.errors import NotFoundError
 from ledger.events import ActorEvent, Event, parse_event
 from ledger.rules import ItemRecord, LotRecord
+from ledger.store.directory import declaration, latest_profile_entry, made_public
 from ledger.store.domain import handover_from_row, item_from_row, lot_from_row
 from ledger.store.passports import versions
 from ledger.store.reads import chunks, latest_of_types
@@ -73,9 +75,12 @@ class AssessmentRecord:
 
 @dataclass(frozen=True)
 class MaturityFacts:
-    actor: ActorEvent  # the company's current profile
+    actor: ActorEvent  # the company's current registration
     evidence: Evidence  # now
     assessments: tuple[AssessmentRecord, ...]  # oldest first, the latest MAX_ASSESSMENTS
+    # What its latest profile makes public, read with the registration: the API hides the
+    # maturity from the public when it is not among them.
+    public_figures: tuple[str, ...] = DEFAULT_PUBLIC
 
 
 @dataclass
@@ -294,15 +299,19 @@ def evidence(conn: Connection, actor: str, upto: int) -> Evidence:
     return Evidence(upto, {m.name: m for m in metrics}, certificates, _issued(conn, actor, upto))
 
 
-def _profile(conn: Connection, actor: str) -> ActorEvent:
-    row = conn.execute(select(actors.c.profile).where(actors.c.id == actor)).first()
+def _company(conn: Connection, actor: str) -> tuple[ActorEvent, tuple[str, ...]]:
+    """The company's registration and the figures its latest profile makes public: one
+    statement, the registration by key and the profile by one index seek."""
+    declared = latest_profile_entry(actors.c.id).label("declared")
+    row = conn.execute(select(actors.c.profile, declared).where(actors.c.id == actor)).first()
     if row is None:
         raise NotFoundError(f"unknown actor {actor}")
     profile = parse_event(bytes(row.profile))
     assert isinstance(profile, ActorEvent)
     if "operator" in profile.roles:  # it signs the registry, not a company's work
         raise NotFoundError(f"{actor} is the ledger's operator, not a company with a maturity")
-    return profile
+    found = None if row.declared is None else bytes(row.declared)
+    return profile, made_public(declaration(found))
 
 
 def latest_assessments(conn: Connection, actor_ids: Sequence[str]) -> dict[str, AssessmentEvent]:
@@ -317,8 +326,9 @@ def latest_assessments(conn: Connection, actor_ids: Sequence[str]) -> dict[str, 
 
 
 def maturity_facts(conn: Connection, actor: str) -> MaturityFacts:
-    """The company's profile, its evidence now, and its latest assessments with theirs."""
-    profile = _profile(conn, actor)
+    """The company's registration and public figures, its evidence now, and its latest
+    assessments with theirs."""
+    profile, public = _company(conn, actor)
     size = conn.execute(select(log_entries.c.idx).order_by(log_entries.c.idx.desc()).limit(1))
     now = size.scalar_one()
     records = [
@@ -326,4 +336,4 @@ def maturity_facts(conn: Connection, actor: str) -> MaturityFacts:
         for index, event in _events(conn, actor, ("assessment",), now, limit=MAX_ASSESSMENTS)
         if isinstance(event, AssessmentEvent)
     ]
-    return MaturityFacts(profile, evidence(conn, actor, now), tuple(records))
+    return MaturityFacts(profile, evidence(conn, actor, now), tuple(records), public)
