@@ -222,7 +222,9 @@ handovers = Table(
     Column("status", String(16), nullable=False),
     Column("logged_at_index", BigInteger, nullable=False),
     Column("settled_at_index", BigInteger, nullable=True),
-    Index(None, "receiver"),
+    # Each actor's handovers each way in log order: the directory reads the latest few.
+    Index(None, "sender", "logged_at_index"),
+    Index(None, "receiver", "logged_at_index"),
 )
 
 custody = Table(

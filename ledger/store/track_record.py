@@ -146,10 +146,31 @@ def _own(actor_ids: Sequence[str]) -> Any:
 
 def _handovers(by: Any, actor_ids: Sequence[str]) -> Any:
     """The latest ``MAX_EVENTS`` handovers of each actor, sent (``by`` the sender column) or
-    received (the receiver column)."""
+    received (the receiver column). As for ``_own``, each actor's range of the index
+    ``(sender|receiver, logged_at_index)`` starts at its ``MAX_EVENTS``-th latest handover
+    that way (0 when it has fewer), so a read stops after ``MAX_EVENTS`` handovers however
+    many the actor has; the window makes the exact cut."""
+    ids = [(actor_id,) for actor_id in dict.fromkeys(actor_ids)]
+    listed = values(column("actor", by.type), name=f"batch_{by.name}")
+    batch = listed.data(ids).cte()
+    cutoff = (
+        select(handovers.c.logged_at_index)
+        .where(by == batch.c.actor)
+        .order_by(handovers.c.logged_at_index.desc())
+        .offset(MAX_EVENTS - 1)
+        .limit(1)
+        .correlate(batch)
+        .scalar_subquery()
+    )
+    bounds = select(batch.c.actor, func.coalesce(cutoff, 0).label("since")).subquery()
     rank = _latest(by, handovers.c.logged_at_index)
-    listed = select(handovers, by.label("actor"), rank).where(by.in_(actor_ids)).subquery()
-    return select(listed).where(listed.c.rank <= MAX_EVENTS).subquery()
+    ranged = (
+        select(handovers, bounds.c.actor, rank)
+        .join_from(bounds, handovers, by == bounds.c.actor)
+        .where(handovers.c.logged_at_index >= bounds.c.since)
+        .subquery()
+    )
+    return select(ranged).where(ranged.c.rank <= MAX_EVENTS).subquery()
 
 
 def histories(conn: Connection, actor_ids: Sequence[str]) -> dict[str, History]:
@@ -182,14 +203,22 @@ def histories(conn: Connection, actor_ids: Sequence[str]) -> dict[str, History]:
         elif isinstance(event, HandoverEvent) and (row.actor, idx) in status:
             history.sent.append((idx, event, status[(row.actor, idx)]))
     received = _handovers(handovers.c.receiver, actor_ids)
+    # Each chosen handover's entry by its index, one probe each: joined, a planner may walk
+    # the log back from its end to the oldest handover chosen instead.
+    entry = (
+        select(log_entries.c.entry)
+        .where(log_entries.c.idx == received.c.logged_at_index)
+        .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
+        .scalar_subquery()
+    )
     rows = conn.execute(
         select(received.c.actor, received.c.status, received.c.settled_at_index)
-        .add_columns(log_entries.c.idx, log_entries.c.entry)
-        .join_from(received, log_entries, log_entries.c.idx == received.c.logged_at_index)
-        .where(log_entries.c.applied.is_(True))
-        .order_by(log_entries.c.idx.desc())
+        .add_columns(received.c.logged_at_index.label("idx"), entry.label("entry"))
+        .order_by(received.c.logged_at_index.desc())
     )
     for row in rows:
+        if row.entry is None:
+            continue  # not applied
         event = parse_event(_payload(row.entry))
         if isinstance(event, HandoverEvent):
             found[row.actor].received.append(
