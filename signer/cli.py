@@ -241,7 +241,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     transport = HttpTransport.connect(args.ledger, timeout=args.timeout)
     # One instant on the monotonic clock: the client starts no request or wait past it, and
-    # the transport cuts each request's timeouts to the time left.
+    # the transport ends a request under way at it (each connect, write and read of it waits
+    # at most the time left).
     deadline = None if args.deadline is None else time.monotonic() + args.deadline
     transport.deadline = deadline
     try:

@@ -33,11 +33,12 @@ ledger answers a repeat with its original receipt (``duplicate``).
 A busy or flaky ledger: a timeout, a 5xx or a 429 is retried (``RetryPolicy``), waiting as long
 as the ledger's ``Retry-After`` asks when it sends one (at most ``max_retry_after``); a 429 is
 answered before the ledger reads the request, so its events are known not to be logged. A sync
-given a ``deadline`` starts no request and no wait that would end past it: it stops with
-``DeadlineError``, and what it had no receipts for stays queued. One sync runs on a queue at a
-time (``Queue.sync_lock``; a second is refused with ``SyncBusyError``), and the checkpoint it
-trusts is only ever replaced by the sync that read it (``Queue.trust``): two syncs can never
-move it back to an older tree, behind which a fork would go unseen.
+given a ``deadline`` starts no request and no wait that would end past it (and its transport
+ends a request under way there): it stops with ``DeadlineError``, and what it had no receipts
+for stays queued. One sync runs on a queue at a time (``Queue.sync_lock``; a second is refused
+with ``SyncBusyError``), and the checkpoint it trusts is only ever replaced by the sync that
+read it (``Queue.trust``): two syncs can never move it back to an older tree, behind which a
+fork would go unseen.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,13 @@ _COLUMNS: Final = (
 BUSY_TIMEOUT = 5.0  # seconds a command waits for another one's write (SQLite's busy timeout)
 _UNREAD: Final = object()
 SYNC_LOCK_SUFFIX: Final = ".sync-lock"  # beside the queue file: held while a sync runs
+# SQLite's primary result codes for a file this user cannot write, or a folder it cannot write
+# its journal into (an extended code's low byte is its primary code).
+_CANNOT_WRITE: Final = frozenset(
+    {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}
+)
+_PROBE: Final = "INSERT OR REPLACE INTO settings (name, value) VALUES ('', '')"  # rolled back
+NOTHING_DONE: Final = "nothing was sent or changed"
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
@@ -199,7 +207,12 @@ class Queue:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise QueueError(f"cannot open the queue {path}: {exc}") from exc
+            why = _why_not_yours(path) if _cannot_write(exc) else None
+            if why is None:
+                raise QueueError(f"cannot open the queue {path}: {exc}") from exc
+            raise QueueError(
+                f"cannot open the queue {path}: {why} and run this again; nothing was changed"
+            ) from None
         self._depth = 0
         self._checkpoint_read: str | object | None = _UNREAD  # see ``trust``
         self._upgrade()
@@ -233,6 +246,11 @@ class Queue:
         self._depth = 1
         try:
             yield
+        except sqlite3.OperationalError as exc:
+            self._db.execute("ROLLBACK")
+            if _cannot_write(exc):  # the file, or its folder, is not this user's to write
+                raise self._unwritable(exc, "nothing was changed") from None
+            raise
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -251,6 +269,8 @@ class Queue:
 
         An exclusive ``flock`` on ``queue.db.sync-lock``: the system drops it when the process
         ends, however it ends, so a killed sync never leaves the queue locked. The file stays.
+        A lock or queue this user cannot write (root's, after a ``sudo spola sync``; read-only)
+        is a ``QueueError`` naming the file and what to do, before anything is sent.
         """
         lock_path = self.path.with_name(self.path.name + SYNC_LOCK_SUFFIX)
         try:
@@ -259,19 +279,54 @@ class Queue:
             flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
             fd = os.open(lock_path, flags, 0o600)
         except OSError as exc:
-            raise QueueError(f"cannot open the sync lock {lock_path}: {exc}") from None
+            raise QueueError(
+                f"cannot open the sync lock {lock_path}: {_why_lock(lock_path, exc)}"
+            ) from None
         try:
             if not _lock_at_once(fd):
                 raise SyncBusyError(
                     f"another sync is running on the queue {self.path}: "
                     "run this one again when it is done"
                 )
+            self._check_writable()
             yield
         finally:
             os.close(fd)  # and with it the lock
 
-    def _busy(self, exc: sqlite3.OperationalError) -> QueueError:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:  # a read-only file, a full disk
+    def _check_writable(self) -> None:
+        """Raise ``QueueError`` if this user cannot write the queue (a file or folder a
+        ``sudo spola`` left to root, a read-only file): found before a sync sends anything,
+        not after the ledger logged a batch whose receipts could then not be stored. A row
+        written and rolled back, so that SQLite also opens its journal beside the file."""
+        if self._depth:
+            return  # inside a transaction: it holds the write lock already
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._busy(exc, NOTHING_DONE) from None
+        try:
+            self._db.execute(_PROBE)
+        except sqlite3.OperationalError as exc:
+            if _cannot_write(exc):
+                raise self._unwritable(exc, NOTHING_DONE) from None
+            raise
+        finally:
+            self._db.execute("ROLLBACK")
+
+    def _unwritable(self, exc: sqlite3.Error, done: str) -> QueueError:
+        """The queue cannot be written by this user: whose it is and what to do; ``done``
+        says what became of the command's work."""
+        why = _why_not_yours(self.path)
+        if why is None:
+            return QueueError(f"cannot write to the queue {self.path}: {exc}; {done}")
+        return QueueError(
+            f"cannot write to the queue {self.path}: {why} and run this again; {done}"
+        )
+
+    def _busy(self, exc: sqlite3.OperationalError, done: str = "nothing was changed") -> QueueError:
+        if _cannot_write(exc):
+            return self._unwritable(exc, done)
+        if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:  # a full disk
             return QueueError(f"cannot write to the queue {self.path}: {exc}")
         return QueueError(
             f"the queue {self.path} is busy ({exc}): another spola command is using it; "
@@ -521,6 +576,73 @@ class Queue:
     def alarms(self) -> list[tuple[str, str]]:
         rows = self._db.execute("SELECT raised_at, message FROM alarms ORDER BY id").fetchall()
         return [(str(at), str(message)) for at, message in rows]
+
+
+def _cannot_write(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of the right to write the file or its folder."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CANNOT_WRITE
+
+
+def _user(uid: int) -> str:
+    """The name of the user ``uid`` (its number where it has none)."""
+    try:
+        import pwd  # noqa: PLC0415 - POSIX only, and only once something failed
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
+
+
+def _why_not_yours(path: Path) -> str | None:
+    """Why this user may not write ``path`` — or, where it is not there, create it in its
+    folder — and what to do about it: the clause after "cannot …: "; None where its owner and
+    mode do not say (another system, another cause)."""
+    if not hasattr(os, "geteuid"):
+        return None
+    me = os.geteuid()
+    for target in (path, path.parent):
+        try:
+            info = target.lstat()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+        what = "it" if target == path else f"its folder {target}"
+        if info.st_uid != me:
+            you, owner = _user(me), _user(info.st_uid)
+            give_back = f"`sudo chown -R {you} {path.parent}`"
+            if info.st_uid == 0:
+                return (
+                    f"{what} belongs to root, not to you ({you}), as a `sudo spola` command "
+                    f"leaves it: give the terminal's home back to you with {give_back}"
+                )
+            return (
+                f"{what} belongs to {owner}, not to you ({you}): run spola as {owner}, or "
+                f"make the terminal's home yours with {give_back}"
+            )
+        if not info.st_mode & stat.S_IWUSR:
+            return (
+                f"{what} is read-only (mode {stat.S_IMODE(info.st_mode):04o}): make it writable "
+                f"with `chmod u+w {target}`"
+            )
+    return None
+
+
+def _why_lock(path: Path, exc: OSError) -> str:
+    """Why the sync lock at ``path`` could not be opened, and what to do: one clause."""
+    if isinstance(exc, PermissionError) and (why := _why_not_yours(path)):
+        return f"{why} and run this again; {NOTHING_DONE}"
+    if path.is_symlink():  # O_NOFOLLOW: whoever planted it chose where it points
+        return (
+            "it is a symbolic link, which the lock is never opened through: remove it and run "
+            f"this again; {NOTHING_DONE}"
+        )
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return (
+            "it is a folder, not the lock file a sync makes there: move it out of the way and "
+            f"run this again; {NOTHING_DONE}"
+        )
+    return f"{exc.strerror or exc}; {NOTHING_DONE}"
 
 
 def _now() -> str:

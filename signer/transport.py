@@ -6,8 +6,14 @@ into two leaves: ``TransportError`` (no answer, a timeout, a 5xx, a 429: retry l
 ledger's ``Retry-After`` when it sends one, and ``RateLimitedError`` for a 429, which the ledger
 answers before it reads the request) and ``RefusedBatchError`` (any other 4xx: the ledger read
 the batch and said no). Retrying, backoff, the sync's deadline and verification are the
-client's; the transport only shortens each request's timeout to the time left before
-``deadline``, and starts none once no time is left (``NotSentInTimeError``: nothing was sent).
+client's; the transport only keeps each request to the time left before ``deadline``, and
+starts none once no time is left (``NotSentInTimeError``: nothing was sent).
+
+httpx times each phase of a request on its own (connect, write, every read), so a ledger that
+trickles its answer a byte at a time keeps every read inside its timeout for as long as it
+likes. A transport made by ``HttpTransport.connect`` therefore opens its sockets through
+``_DeadlineBackend``: every connect, write and read on them waits at most the time left, so a
+request ends at the deadline however the ledger paces its bytes.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ import binascii
 import json
 import math
 import re
+import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, Protocol
 
+import httpcore
 import httpx
 
 from ledger.envelope import Envelope
@@ -43,6 +51,7 @@ PROBLEM_PREFIX = "urn:spola:problem:"
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
 _DELTA_SECONDS: Final = re.compile(r"[0-9]{1,12}")  # RFC 9110 §10.2.3: 1*DIGIT
 _MAX_HTTP_DATE: Final = 64  # characters of an HTTP-date looked at: "Sun, 06 Nov 1994 08:49:37 GMT"
+_WRITE_SLICE: Final = 16 * 1024  # bytes written under one timeout: a slow reader is re-timed
 
 
 class Transport(Protocol):
@@ -85,7 +94,9 @@ class HttpTransport:
                 f"--ledger {base_url[:200]!r} is not an http:// or https:// address "
                 "(such as https://ledger.example.it)"
             )
-        return cls(client=httpx.Client(base_url=url, timeout=timeout))
+        transport = cls(client=httpx.Client(base_url=url, timeout=timeout))
+        _open_sockets_through(transport._client, _DeadlineBackend(lambda: transport.deadline))
+        return transport
 
     def close(self) -> None:
         self._client.close()
@@ -106,8 +117,10 @@ class HttpTransport:
         """The body of a 2xx answer, read up to ``MAX_ANSWER_BYTES``."""
         what = f"{method} {path}"
         if (left := self._time_left(what, sent=False)) is not None:
-            # Each of connect, write and every read waits at most the time left; the read
-            # loop checks the deadline too, against an answer that trickles in.
+            # httpx's per-phase timeouts, cut to the time left now. On the sockets of
+            # ``connect`` each connect, write and read is cut again to the time left as it
+            # starts (``_DeadlineBackend``); the read loop checks the deadline too, for a
+            # client on other sockets.
             timeout = self._client.timeout
             kwargs["timeout"] = httpx.Timeout(
                 connect=_shorter(timeout.connect, left),
@@ -121,8 +134,16 @@ class HttpTransport:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # No connection, so no byte of the request went out (refused, no route, DNS, a
             # TLS handshake that failed): nothing of it can be in the log.
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise NotSentInTimeError(
+                    f"no time left to reach the ledger ({what}) before the sync's deadline"
+                ) from exc
             raise NotSentError(f"cannot reach the ledger ({what}): {exc}") from exc
         except httpx.TimeoutException as exc:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise TransportError(
+                    f"the ledger did not answer {what} before the sync's deadline"
+                ) from exc
             raise TransportError(f"the ledger did not answer {what} in time") from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"cannot reach the ledger ({what}): {exc}") from exc
@@ -200,6 +221,104 @@ class HttpTransport:
             self._time_left(f"the rest of the answer to {what}", sent=True)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own sockets, each connect, TLS handshake, write and read on them waiting at
+    most the time left before ``deadline()`` (a ``time.monotonic()`` instant, None: none): the
+    phases' timeouts alone let an answer trickled in a byte at a time run on for ever."""
+
+    def __init__(self, deadline: Callable[[], float | None]) -> None:
+        self._sockets = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def bound(self, timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
+        """``timeout``, cut to the time left; ``late`` (a timeout httpx maps) if none is left."""
+        deadline = self._deadline()
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise late("the sync's deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._sockets.connect_tcp(
+            host, port, self.bound(timeout, httpcore.ConnectTimeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream, self)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._sockets.connect_unix_socket(
+            path, self.bound(timeout, httpcore.ConnectTimeout), socket_options
+        )
+        return _DeadlineStream(stream, self)
+
+    def sleep(self, seconds: float) -> None:
+        self._sockets.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ``backend`` bounds by the time left."""
+
+    def __init__(self, stream: httpcore.NetworkStream, backend: _DeadlineBackend) -> None:
+        self._stream = stream
+        self._backend = backend
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._backend.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # Each slice under its own cut timeout: a ledger reading a large batch slowly is held
+        # to the deadline too, not only to the timeout of one write.
+        for start in range(0, len(buffer), _WRITE_SLICE):
+            self._stream.write(
+                buffer[start : start + _WRITE_SLICE],
+                self._backend.bound(timeout, httpcore.WriteTimeout),
+            )
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._stream.start_tls(
+            ssl_context, server_hostname, self._backend.bound(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(stream, self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+def _open_sockets_through(client: httpx.Client, backend: httpcore.NetworkBackend) -> None:
+    """Have each of ``client``'s connection pools — direct, and through a proxy named in the
+    environment — open its connections through ``backend``.
+
+    httpx has no public way to hand its pools a network backend (a ``transport=`` of one's
+    own would also turn off the environment's proxies), so this sets httpcore's own attribute
+    on the pools httpx made; a pool it does not find keeps httpx's per-phase timeouts, which
+    ``tests/integration/test_signer_lock_deadline.py`` would catch.
+    """
+    transports = [getattr(client, "_transport", None)]
+    transports += list(getattr(client, "_mounts", {}).values())
+    for each in transports:
+        pool = getattr(each, "_pool", None)
+        if isinstance(pool, httpcore.ConnectionPool):  # HTTPProxy and SOCKSProxy are ones too
+            pool._network_backend = backend
 
 
 def retry_after(value: str | None) -> float | None:
