@@ -7,12 +7,19 @@ outline to cut along. The QR symbol itself
 comes from ``passports.qr``; writing the file is the CLI's business. Same labels, same bytes: the
 PDF carries a fixed creation date.
 
+Each QR code is printed with modules of at least GS1's minimum X-dimension (``MIN_X_DIMENSION``),
+so a phone reads it from the garment: a URI too long for that in the label's square is refused,
+saying so, rather than printed too fine.
+
 Text is set in the PDF core fonts, which carry Windows-1252 only; characters outside it are
-folded to their unaccented letter, or shown as ``?``.
+folded to their unaccented letter, or shown as ``?``. A sheet where that happens logs one
+warning naming how many labels it concerns and the first of them (``unprintable`` says which
+characters of a text are lost).
 """
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,16 +28,20 @@ from datetime import UTC, datetime
 from fpdf import FPDF
 
 from ledger.errors import FormatError, LimitError
-from passports.qr import QUIET_ZONE, dark_runs, qr_modules, verify_qr_uri
+from passports.qr import QUIET_ZONE, dark_runs, qr_modules, qr_size, verify_qr_uri
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "COLUMNS",
     "MAX_LABELS",
     "MAX_TEXT_LENGTH",
+    "MIN_X_DIMENSION",
     "ROWS",
     "Label",
     "label_sheet",
     "label_text",
+    "unprintable",
 ]
 
 COLUMNS = 3
@@ -38,6 +49,9 @@ ROWS = 8
 # 10 000 labels are 417 pages; a larger run is printed in batches.
 MAX_LABELS = 10_000
 MAX_TEXT_LENGTH = 200
+# GS1 General Specifications, symbol specification tables: the smallest module (X-dimension), in
+# mm, of a QR code carrying a GS1 Digital Link URI, read by a consumer's phone or a scanner.
+MIN_X_DIMENSION = 0.396
 
 # Geometry in millimetres. A4 is 210 x 297; the margins leave room for a printer's unprintable
 # edge, and a 66 x 34 mm cell for each label.
@@ -46,9 +60,10 @@ _MARGIN_X, _MARGIN_Y = 6.0, 12.5
 _CELL_WIDTH = (_PAGE_WIDTH - 2 * _MARGIN_X) / COLUMNS
 _CELL_HEIGHT = (_PAGE_HEIGHT - 2 * _MARGIN_Y) / ROWS
 _PADDING = 2.0
-# The QR code with its quiet zone: the symbol alone is at least 21.7 mm wide (version 1) and
-# at most 27.5 mm (version 18, the largest a 512-character URI needs).
+# The QR code with its quiet zone: 30 mm takes 75 modules of MIN_X_DIMENSION, so a symbol of
+# at most 67 modules (version 12: about 280 characters of URI), 21.7 to 26.0 mm wide.
 _QR_BOX = 30.0
+_MAX_MODULES = int(_QR_BOX / MIN_X_DIMENSION) - 2 * QUIET_ZONE
 _TEXT_X = _PADDING + _QR_BOX + 1.0
 _TEXT_WIDTH = _CELL_WIDTH - _TEXT_X - _PADDING
 _PRODUCT_FONT, _PRODUCT_SIZE, _PRODUCT_LINES = ("Helvetica", 8.0, 4)
@@ -72,6 +87,19 @@ def _check_text(name: str, text: str) -> None:
         raise FormatError(f"label {name} is {len(text)} characters; at most {MAX_TEXT_LENGTH}")
     if any(unicodedata.category(ch).startswith("C") for ch in text):
         raise FormatError(f"label {name} contains control or unassigned characters")
+
+
+def _check_density(uri: str) -> None:
+    """Refuse ``uri`` if its QR code, in the label's square, would have modules under GS1's
+    minimum X-dimension: a phone could not be counted on to read it."""
+    modules = qr_size(uri)
+    if modules > _MAX_MODULES:
+        module = _QR_BOX / (modules + 2 * QUIET_ZONE)
+        raise FormatError(
+            f"label URI of {len(uri)} characters needs a QR code of {modules} modules: on the "
+            f"{_QR_BOX:.0f} mm label each would be {module:.3f} mm, under GS1's minimum "
+            f"X-dimension of {MIN_X_DIMENSION} mm; shorten the URI (its base URL)"
+        )
 
 
 def label_text(text: str) -> str:
@@ -102,6 +130,7 @@ class Label:
 
     def __post_init__(self) -> None:
         verify_qr_uri(self.uri)
+        _check_density(self.uri)
         _check_text("product", self.product)
         _check_text("serial", self.serial)
 
@@ -120,6 +149,17 @@ def _printable(text: str) -> str:
             folded = unicodedata.normalize("NFKD", ch).encode(_ENCODING, "ignore").decode(_ENCODING)
             out.append(folded or ("" if unicodedata.category(ch) == "Mn" else "?"))
     return "".join(out)
+
+
+def unprintable(text: str) -> str:
+    """The characters of ``text`` a label cannot show as written: each that prints as ``?`` or
+    not at all, once, in order of appearance (letters folded to their unaccented form are not
+    among them)."""
+    lost: dict[str, None] = {}
+    for ch in unicodedata.normalize("NFC", text):
+        if _printable(ch) in ("", "?") and ch != "?":
+            lost[ch] = None
+    return "".join(lost)
 
 
 def _draw_qr(pdf: FPDF, uri: str, x: float, y: float) -> None:
@@ -223,6 +263,25 @@ def _draw_label(pdf: FPDF, label: Label, x: float, y: float) -> None:
     )
 
 
+def _warn_unprintable(labels: Sequence[Label]) -> None:
+    """One warning for the sheet if any label's text loses characters in the core fonts."""
+    lossy = [
+        (label, lost)
+        for label in labels
+        if (lost := unprintable(label.product) + unprintable(label.serial))
+    ]
+    if lossy:
+        first, lost = lossy[0]
+        logger.warning(
+            "%d of %d labels have characters the PDF core fonts cannot print (shown as '?' or "
+            "left out): the first is %s (%r)",
+            len(lossy),
+            len(labels),
+            first.uri,
+            lost[:8],
+        )
+
+
 def _new_document() -> FPDF:
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.core_fonts_encoding = _ENCODING
@@ -241,6 +300,7 @@ def label_sheet(labels: Sequence[Label]) -> bytes:
         raise FormatError("no labels to print")
     if len(labels) > MAX_LABELS:
         raise LimitError(f"{len(labels)} labels; at most {MAX_LABELS} in one sheet")
+    _warn_unprintable(labels)
     pdf = _new_document()
     per_page = COLUMNS * ROWS
     for index, label in enumerate(labels):

@@ -30,12 +30,14 @@ __all__ = [
     "QUIET_ZONE",
     "qr_modules",
     "qr_png",
+    "qr_size",
     "qr_svg",
     "verify_qr_uri",
 ]
 
 # A Digital Link URI is well under 100 characters; 512 leaves room for a long base URL and still
-# fits a version-18 symbol, which a phone reads from a printed label.
+# fits a version-18 symbol, which a phone reads from a screen. A printed label takes fewer: its
+# square keeps modules of GS1's minimum size only up to version 12 (``passports.labels``).
 MAX_URI_LENGTH = 512
 # ISO/IEC 18004 section 6.3.8: four light modules around the symbol.
 QUIET_ZONE = 4
@@ -79,6 +81,19 @@ def _symbol(uri: str, *, scale: int = 1) -> qrcode.QRCode[PyPNGImage]:
     symbol.add_data(uri)
     symbol.make(fit=True)
     return symbol
+
+
+@lru_cache(maxsize=4096)
+def qr_size(uri: str) -> int:
+    """The symbol's width in modules for ``uri``, without the quiet zone: ``17 + 4 * version``.
+
+    Only the version is chosen (the masks are not tried), so a caller can check a symbol's
+    printed size before drawing it."""
+    verify_qr_uri(uri)
+    symbol = qrcode.QRCode(version=None, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    symbol.add_data(uri)
+    version: int = symbol.best_fit()
+    return 17 + 4 * version
 
 
 @lru_cache(maxsize=4096)  # pure and deterministic: a label's code is drawn once per process
