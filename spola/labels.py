@@ -17,13 +17,27 @@ def cmd_labels(args: argparse.Namespace) -> int:
     from passports.labels import Label, label_sheet, label_text
 
     out = output_path(args.out)  # before the log is read: a wrong --out is said at once
+    asked = [subject_of(s) for s in args.subject or ()]  # a subject twice: two labels
+    if len(asked) > MAX_LABELS:
+        print(f"spola: {len(asked):,} subjects: at most {MAX_LABELS:,} a sheet", file=sys.stderr)
+        return 1
     settings, store = open_store(args)
     try:
-        rows = store.passports(after=None, limit=MAX_LABELS)
+        # Every passport, unless there are more than one file holds: then the user chooses
+        # (the first 10,000 alone would be printed as if they were all).
+        count = None if asked else store.passport_count()
+        if count is not None and count > MAX_LABELS:
+            print(
+                f"spola: {count:,} passports are more than {MAX_LABELS:,} labels in one file: "
+                "choose them with --subject",
+                file=sys.stderr,
+            )
+            return 1
+        rows = store.passports(after=None, limit=MAX_LABELS, subjects=sorted(set(asked)) or None)
     finally:
         store.close()
     names = {row.subject: row.product for row in rows}
-    wanted = [subject_of(s) for s in args.subject] if args.subject else sorted(names)
+    wanted = asked or sorted(names)
     missing = [s for s in wanted if s not in names]
     if missing:
         print(f"spola: no passport for {missing[0]}", file=sys.stderr)

@@ -259,9 +259,12 @@ class LedgerStore:
             made = {n.made_at for n in page.nodes if n.made_at is not None}
             return page, {index: queries.payload_of(conn, index) for index in sorted(made)}
 
-    def passports(self, *, after: str | None, limit: int) -> list[passport_queries.PassportRow]:
+    def passports(
+        self, *, after: str | None, limit: int, subjects: Sequence[str] | None = None
+    ) -> list[passport_queries.PassportRow]:
+        """Passports in subject order after ``after`` (``subjects``: only those)."""
         with self.read_connect() as conn:
-            return passport_queries.passport_list(conn, after=after, limit=limit)
+            return passport_queries.passport_list(conn, after=after, limit=limit, subjects=subjects)
 
     def passport_count(self) -> int:
         """How many items have a passport (``ledger.store.passports``)."""

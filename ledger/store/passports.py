@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -48,8 +49,11 @@ def _event_at(conn: Connection, index: int) -> Event:
     return parse_event(_payload(row.entry))
 
 
-def passport_list(conn: Connection, *, after: str | None, limit: int) -> list[PassportRow]:
-    """Passports in subject order, ``limit`` of them after the subject ``after``."""
+def passport_list(
+    conn: Connection, *, after: str | None, limit: int, subjects: Sequence[str] | None = None
+) -> list[PassportRow]:
+    """Passports in subject order, ``limit`` of them after the subject ``after``; with
+    ``subjects``, only those of them that have a passport."""
     first = func.min(custody.c.idx).label("first")
     latest = func.max(custody.c.idx).label("latest")
     query = (
@@ -61,6 +65,8 @@ def passport_list(conn: Connection, *, after: str | None, limit: int) -> list[Pa
     )
     if after is not None:
         query = query.where(custody.c.subject > after)
+    if subjects is not None:
+        query = query.where(custody.c.subject.in_(subjects))
     rows = []
     for row in conn.execute(query).all():
         issue = _event_at(conn, row.latest)

@@ -9,6 +9,8 @@ import pytest
 import zxingcpp
 
 from api.demo_story import BAGS, JACKETS, SCARVES
+from spola import labels
+from spola.cli import main
 from tests.integration.test_cli import Operator, _one_line_error
 
 pytestmark = pytest.mark.integration
@@ -66,3 +68,24 @@ def test_labels_to_a_directory_or_a_missing_folder_fail_in_one_line(seeded: Oper
     missing = seeded.cwd / "nowhere" / "labels.pdf"
     _one_line_error(seeded.spola("labels", "--out", str(missing)), "nowhere", "does not exist")
     assert list(folder.iterdir()) == [] and not missing.parent.exists()
+
+
+def test_more_passports_than_a_sheet_holds_are_refused_not_cut(
+    seeded: Operator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The demo's 7 passports against a limit of 3: printing the first 3 as if they were all
+    # would leave 4 pieces without a label and say nothing.
+    monkeypatch.setattr(labels, "MAX_LABELS", 3)
+    monkeypatch.setenv("SPOLA_HOME", str(seeded.home))
+    monkeypatch.setenv("SPOLA_DATABASE_URL", seeded.database_url)
+    out = seeded.cwd / "cut.pdf"
+    assert main(["labels", "--out", str(out)]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert (
+        line == "spola: 7 passports are more than 3 labels in one file: choose them with --subject"
+    )
+    assert not out.exists()
+    # Chosen ones are found wherever they sort among all the passports, not only in the first 3.
+    last = sorted([*SCARVES, *JACKETS, *BAGS])[-1]
+    assert main(["labels", "--out", str(out), "--subject", last, "--subject", last]) == 0
+    assert _codes(out) == ["http://127.0.0.1:8000" + last] * 2
