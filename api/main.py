@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(RateLimit, settings=settings)  # inside BodyLimit, so bodies are bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(EncodedSlashes)  # routes see %2F and %25 as sent (api/paths.py)
+    app.add_middleware(EncodedSlashes)  # routes see %2F %25 %3F %23 as sent (api/paths.py)
     app.add_middleware(HeadAsGet)  # outermost: HEAD is the GET, limits and all, without a body
     problems.install(app)
     auth.install(app)

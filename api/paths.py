@@ -1,12 +1,15 @@
-"""``EncodedSlashes``: path parameters keep ``%2F`` and ``%25`` as the client sent them.
+"""``EncodedSlashes``: path parameters keep ``%2F``, ``%25``, ``%3F`` and ``%23`` as sent.
 
 ASGI servers hand the application a percent-decoded ``path``, so ``/21/S%2F1`` (the serial
 ``S/1``, as GS1 Digital Link requires it to be written) reaches the router as ``/21/S/1``: one
 more path segment, and a 400 for a label's own QR code. ``%25`` would be decoded twice (once
 by the server, once by the Digital Link parser), so ``A%2541`` (the lot ``A%41``) would name
-the lot ``AA``. This middleware rebuilds ``path`` from ``raw_path``, decoding every escape but
-those two; route parameters then carry ``%2F`` and ``%25``, which ``DigitalLink.parse``
-decodes exactly once. Other routes take URNs and slugs, which can hold neither.
+the lot ``AA``. ``%3F`` and ``%23`` are a value's own ``?`` and ``#`` (GS1 allows ``?`` in a
+serial): decoded here, the Digital Link parser would read them as the start of a query or a
+fragment, and ``/21/Q%3F1`` (the serial ``Q?1``) would open the passport of the serial ``Q``.
+This middleware rebuilds ``path`` from ``raw_path``, decoding every escape but those four;
+route parameters then carry them as written, and ``DigitalLink.parse`` decodes each exactly
+once. Other routes take URNs and slugs, which can hold none of them.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_KEPT: Final = re.compile(r"(%2[fF]|%25)")
+_KEPT: Final = re.compile(r"(%2[fF]|%25|%3[fF]|%23)")
 
 
 def path_keeping_slashes(raw_path: bytes) -> str | None:
-    """``raw_path`` decoded except for ``%2F`` and ``%25`` (written upper case); None if it is
-    not ASCII, as a server never sends."""
+    """``raw_path`` decoded except for ``%2F``, ``%25``, ``%3F`` and ``%23`` (written upper
+    case); None if it is not ASCII, as a server never sends."""
     try:
         text = raw_path.decode("ascii")
     except UnicodeDecodeError:

@@ -3,10 +3,13 @@
 ``GET /01/{gtin}[/10/{lot}][/21/{serial}]`` answers, by content negotiation:
 - ``text/html`` (a browser): the consumer page, in Italian or English;
 - ``application/ld+json`` or ``application/json``: the passport as UNTP-shaped JSON-LD;
-- ``?linkType=all`` or ``Accept: application/linkset+json``: the RFC 9264 linkset;
-- ``?linkType=gs1:pip`` (or another served link type): a 307 redirect to that link.
+- ``?linkType=linkset`` (or its older name ``all``) or ``Accept: application/linkset+json``: the
+  RFC 9264 linkset;
+- ``?linkType=gs1:pip`` (or another served link type, also written as its GS1 Web Vocabulary URI
+  ``https://gs1.org/voc/pip``): a 307 redirect to that link.
 A malformed identifier or a GTIN whose check digit fails is a 400 saying why; an identifier with
-no passport is a friendly 404 page (or a problem+json for machines).
+no passport is a friendly 404 page (or a problem+json for machines). One trailing slash after the
+last value is tolerated, as phones and people add it.
 ``/.well-known/gs1resolver`` describes this resolver (GS1 Digital Link standard, §7 resolver
 description file).
 """
@@ -36,7 +39,7 @@ from ledger.errors import FormatError, NotFoundError
 from ledger.store.ledger import LedgerStore
 from passports.build import Passport
 from passports.jsonld import to_jsonld
-from passports.linkset import LINK_TYPES, LINKSET_JSON, link_targets, linkset
+from passports.linkset import GS1, LINK_TYPES, LINKSET_JSON, link_targets, linkset
 from passports.page import choose_language, render_not_found, render_page
 from passports.qr import qr_svg
 
@@ -44,6 +47,8 @@ router = APIRouter(tags=["resolver"])
 
 LinkType = Annotated[str | None, Query(alias="linkType", max_length=64)]
 Lang = Annotated[str | None, Query(max_length=16)]
+# GS1-Conformant Resolver: ``linkset`` asks for the linkset; ``all`` is its Digital Link 1.1 name.
+_LINKSET_TYPES = ("linkset", "all")
 
 
 @router.get("/.well-known/gs1resolver", summary="GS1 resolver description file")
@@ -71,9 +76,10 @@ async def resolve(
     link_type: LinkType = None,
     lang: Lang = None,
 ) -> Response:
-    wanted = "linkset" if link_type == "all" else negotiate(request)
+    link_type = _compact(link_type)
+    wanted = "linkset" if link_type in _LINKSET_TYPES else negotiate(request)
     language = choose_language(request.headers.get("accept-language"), lang)
-    path = "/01/" + rest
+    path = "/01/" + _without_trailing_slash(rest)
     try:
         subject = subject_of(path)
         passport = await load(store, subject)
@@ -92,7 +98,7 @@ async def resolve(
         return problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc))
     uri = public_uri(settings.public_base_url, subject)
     api_url = passport_api_url(settings.public_base_url, subject)
-    if link_type not in (None, "all"):
+    if link_type is not None and link_type not in _LINKSET_TYPES:
         return _redirect(link_type, link_targets(uri, api_url))
     if wanted == "html":
         body, media = await _page(store, passport, uri=uri, lang=language), "text/html"
@@ -108,10 +114,28 @@ async def resolve(
     return response
 
 
+def _without_trailing_slash(rest: str) -> str:
+    """``rest`` without one trailing ``/`` after a value (``/01/{gtin}/21/{serial}/``).
+
+    A slash after an AI (``/21/``) is kept, so an empty value is still refused as empty."""
+    if rest.endswith("/") and not rest.endswith("//") and rest.count("/") % 2 == 1:
+        return rest[:-1]
+    return rest
+
+
+def _compact(link_type: str | None) -> str | None:
+    """A GS1 link type as ``gs1:name``, however written: GS1 Web Vocabulary terms may be given as
+    their full URI (``https://gs1.org/voc/pip``) or compact (``gs1:pip``)."""
+    if link_type is not None and link_type.startswith(GS1) and len(link_type) > len(GS1):
+        return "gs1:" + link_type.removeprefix(GS1)
+    return link_type
+
+
 def _redirect(link_type: str, targets: dict[str, str]) -> Response:
     if link_type not in targets:
-        served = ", ".join(["all", *targets])
-        return problem(404, "not-found", "Link type not served", f"served: {served}")
+        served = ", ".join(["all", *targets, "linkset"])
+        detail = f"linkType {link_type!r} is not served; served: {served}"
+        return problem(404, "not-found", "Link type not served", detail)
     return RedirectResponse(targets[link_type], status_code=307)
 
 
