@@ -5,17 +5,24 @@ layout in ``passports/templates/``, in Italian or English; mobile first, no scri
 font, nothing fetched from another host. The pages show exactly the JSON answers the routes
 built for the same viewer (hidden figures are already left out); every value is escaped by
 Jinja2.
+
+A refused filter (``Refused``, from the route) is said in the page's language: the filter as
+the form labels it (its parameter's name when the form has no field for it) and what is wrong,
+with the refused value quoted as typed, in a ``<bdi>`` of its own, any character that would
+print nothing (a control, a bidi mark, a lone surrogate) shown as its escape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import urlencode
 
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from ledger.catalogue import catalogue
 from passports.page import LANGUAGES, Formatter, Lang, by_language, layout_environment
@@ -92,8 +99,71 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
         "figure_distance": ("Distanza media delle consegne", "Mean handover distance"),
         "figure_services": ("Servizi", "Services"),
         "figure_maturity": ("Livello di maturità", "Maturity level"),
+        # A refused filter: "{field}: {what is wrong}". {value} is the value as typed, quoted.
+        "quoted": ("«{value}»", "“{value}”"),
+        "refused": {
+            "twice": ("più di un valore; lasciane uno solo", "given more than once; give it once"),
+            "too_long": (
+                "sono ammessi al massimo {limit} caratteri",
+                "at most {limit} characters",
+            ),
+            "not_a_date": ("{value} non è una data AAAA-MM-GG", "{value} is not a date YYYY-MM-DD"),
+            "too_early": (
+                "{value} è una data troppo antica: la storia verificata è quella dell'anno prima",
+                "{value} is too early: the track record is the year before it",
+            ),
+            "not_a_place": (
+                "scrivi latitudine,longitudine in gradi decimali col punto, ad es. 45.4642,9.19",
+                "give it as lat,lon in decimal degrees, e.g. 45.4642,9.19",
+            ),
+            "off_the_globe": (
+                "la latitudine va da -90 a 90 e la longitudine da -180 a 180",
+                "latitude must lie in [-90, 90] and longitude in [-180, 180]",
+            ),
+            # The field wants a plain decimal: "12,5" is refused, so the example keeps its dot.
+            "not_km": (
+                "{value} non è un numero di km (cifre decimali col punto, ad es. 60 o 12.5)",
+                "{value} is not a number of km (decimal digits, e.g. 60 or 12.5)",
+            ),
+            "km_out_of_range": (
+                "deve essere più di 0 e al massimo {limit} km",
+                "must be more than 0 and at most {limit} km",
+            ),
+            "not_catalogued": {
+                "process": (
+                    "{value} non è una lavorazione del catalogo: scegline una dall'elenco",
+                    "{value} is not a process of the catalogue: choose one from the list",
+                ),
+                "material": (
+                    "{value} non è un materiale del catalogo: scegline uno dall'elenco",
+                    "{value} is not a material of the catalogue: choose one from the list",
+                ),
+            },
+        },
     }
 )
+
+Reason = Literal[
+    "twice", "too_long", "not_a_date", "too_early", "not_a_place", "off_the_globe", "not_km",
+    "km_out_of_range", "not_catalogued",
+]  # fmt: skip
+# The form's fields by parameter, as STRINGS labels them.
+_FIELD_LABELS: Final = {
+    "process": "process", "material": "material", "certificate": "certificate",
+    "region": "region", "near": "near", "radius_km": "radius",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A query parameter the route refused: its ``name``, the ``reason``, the ``value`` as
+    given (for the reasons that quote it) and the ``limit`` it broke (for those that name
+    one)."""
+
+    name: str
+    reason: Reason
+    value: str | None = None
+    limit: str | None = None
 
 
 MISSING: Final = "\u2013"  # an en dash where a figure is missing
@@ -137,6 +207,29 @@ def _names() -> dict[str, str]:
     return found | {m.id: m.name for m in catalogue().materials}
 
 
+def _visible(text: str) -> str:
+    # A value as typed, but what prints nothing (a NUL, a right-to-left override, a no-break
+    # space, a lone surrogate) as its escape, "\u202e": it can neither hide nor reorder.
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def _isolated(text: str) -> Markup:
+    return Markup("<bdi>{}</bdi>").format(_visible(text))
+
+
+def refusal(refused: Refused, lang: Lang) -> Markup:
+    """What the page says of ``refused``: "{the filter}: {what is wrong}", in ``lang``."""
+    t = STRINGS[lang]
+    label = _FIELD_LABELS.get(refused.name)
+    field = escape(t[label]) if label else _isolated(refused.name)
+    wording = t["refused"][refused.reason]
+    if isinstance(wording, Mapping):  # worded for each filter
+        wording = wording[refused.name]
+    value = escape(t["quoted"]).format(value=_isolated(refused.value or ""))
+    problem = escape(wording).format(value=value, limit=refused.limit or "")
+    return Markup("{}: {}").format(field, problem)
+
+
 def _render(template: str, lang: Lang, params: Mapping[str, Any], **values: Any) -> str:
     def query_for(code: str) -> str:
         kept = {k: v for k, v in params.items() if v and k != "on"}
@@ -157,16 +250,18 @@ def _render(template: str, lang: Lang, params: Mapping[str, Any], **values: Any)
 
 
 def render_directory(
-    filters: Mapping[str, Any], answer: Mapping[str, Any], error: str | None, lang: Lang
+    filters: Mapping[str, Any], answer: Mapping[str, Any], error: Refused | None, lang: Lang
 ) -> str:
-    """The search page: the filters as a plain GET form, and the matches."""
+    """The search page: the filters as a plain GET form, and the matches; with ``error``, the
+    refused filter marked invalid and the refusal said in ``lang``."""
     return _render(
         "directory.html",
         lang,
         filters,
         filters=filters,
         answer=answer,
-        error=error,
+        bad=error.name if error else "",
+        error=refusal(error, lang) if error else "",
         processes=catalogue().processes,
         materials=catalogue().materials,
     )

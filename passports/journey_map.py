@@ -4,6 +4,14 @@
 (equirectangular, corrected for latitude), merges places a few pixels apart into one dot, puts
 town labels where they do not collide, and adds a scale bar; the template draws the result.
 However long the chain, the map stays a few kilobytes: dots, legs and labels are capped.
+
+A town is drawn as a first-strong isolate (FSI ... PDI, UAX #9), in its label and in the map's
+title: SVG ``<text>`` and ``<title>`` take neither ``dir`` nor ``<bdi>``, so the marks give each
+name its own direction from its first letter, as ``dir="auto"`` does in the page's HTML. An
+Arabic town cut with an ellipsis, or one that starts with a number, then reads right to left,
+and a list of right-to-left towns keeps its order. The ``direction`` property would do it for a
+label only by flipping its ``text-anchor`` too, moving it to the other side of its dot; the
+marks leave the label's anchor, its side and its measured width as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ _MERGE_PX: Final = 7.0
 _DOT_GAP: Final = 7.0  # a dot: its radius and its white ring
 _KM_PER_DEGREE: Final = 111.2
 _NICE_KM: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+_FSI: Final = "\u2068"  # FIRST STRONG ISOLATE
+_PDI: Final = "\u2069"  # POP DIRECTIONAL ISOLATE
 # A long chain must not grow the map without bound: dots and legs beyond these are not drawn
 # (legs drawn twice are drawn once), towns beyond MAX_LABELS are counted in the title, and a
 # label longer than MAX_LABEL_CHARS is cut with an ellipsis (the steps' list names it in full).
@@ -32,6 +42,13 @@ MAX_PLACES: Final = 200
 MAX_LEGS: Final = 200
 MAX_LABELS: Final = 12
 MAX_LABEL_CHARS: Final = 32
+
+
+def isolated(text: str) -> str:
+    """``text`` as a first-strong isolate: its direction from its first letter, its digits and
+    punctuation kept within it, whatever surrounds it. The PDI also closes any embedding the
+    text left open (UAX #9, X6a), as a label cut short inside one may."""
+    return f"{_FSI}{text}{_PDI}"
 
 
 def as_decimal(value: Any) -> Decimal | None:
@@ -63,6 +80,11 @@ class Label:
     text: str
     anchor: str
 
+    @property
+    def drawn(self) -> str:
+        """The label as drawn: ``text`` isolated (its width is measured without the marks)."""
+        return isolated(self.text)
+
 
 @dataclass(frozen=True)
 class Leg:
@@ -87,6 +109,11 @@ class JourneyMap:
     towns: tuple[str, ...]
     scale_px: float
     scale_km: int
+
+    @property
+    def towns_title(self) -> str:
+        """The towns for the map's title, each isolated, in journey order."""
+        return " · ".join(isolated(town) for town in self.towns)
 
 
 def _coordinates(place: Mapping[str, Any]) -> tuple[float, float] | None:

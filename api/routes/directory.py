@@ -10,7 +10,9 @@ Access: the public sees the figures each actor made public; a brand token sees e
 its own actor; the operator sees all. A hidden figure is left out of the answer entirely and
 does not count in the ranking. Filters are checked here and refused with a 400 ``bad-request``
 problem whose detail starts with the field's name: a value over ``MAX_FILTER_TEXT``
-characters, a parameter given twice, a value not of its shape or range.
+characters, a parameter given twice, a value not of its shape or range. Each refusal also
+carries the reason and the refused value (``Refused``), so that the search page says the same
+in its reader's language; the JSON detail stays in English.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import ViewerDep
 from api.deps import StoreDep
-from api.directory_page import render_directory, render_profile
+from api.directory_page import Reason, Refused, render_directory, render_profile
 from api.passport_http import subject_of
 from api.problems import BadRequest
 from api.routes.maturity import maturity_document
@@ -76,15 +78,30 @@ Text = Annotated[str | None, Query(max_length=MAX_FILTER_TEXT)]
 ActorPath = Annotated[str, Path(max_length=80)]
 
 
-def _refuse(name: str, problem: str) -> BadRequest:
-    return BadRequest(f"{name}: {problem}")
+class Refusal(BadRequest):
+    """A refused query parameter: ``detail`` the API's English problem detail, ``refused`` the
+    same refusal for a page to word in its own language."""
+
+    def __init__(self, refused: Refused, problem: str) -> None:
+        super().__init__(f"{refused.name}: {problem}")
+        self.refused = refused
+
+
+def _refuse(
+    name: str, reason: Reason, problem: str, *, value: str | None = None, limit: Decimal | int = 0
+) -> Refusal:
+    return Refusal(Refused(name, reason, value, str(limit) if limit else None), problem)
+
+
+def _too_long(name: str) -> Refusal:
+    return _refuse(name, "too_long", f"at most {MAX_FILTER_TEXT} characters", limit=MAX_FILTER_TEXT)
 
 
 def once_each(request: Request) -> None:
     """Refuse a query parameter given more than once: which one would count is a guess."""
     for name, _ in request.query_params.multi_items():
         if len(request.query_params.getlist(name)) > 1:
-            raise _refuse(name[:MAX_FILTER_TEXT], "given more than once; give it once")
+            raise _refuse(name[:MAX_FILTER_TEXT], "twice", "given more than once; give it once")
 
 
 def day_of(value: str | None) -> date:
@@ -97,9 +114,10 @@ def day_of(value: str | None) -> date:
     except ValueError:
         day = None
     if day is None:
-        raise _refuse("on", f"{value!r} is not a date YYYY-MM-DD")
+        raise _refuse("on", "not_a_date", f"{value!r} is not a date YYYY-MM-DD", value=value)
     if day.year < 2:
-        raise _refuse("on", f"{value} is too early: the track record is the year before it")
+        problem = f"{value} is too early: the track record is the year before it"
+        raise _refuse("on", "too_early", problem, value=value)
     return day
 
 
@@ -108,10 +126,13 @@ def _near(value: str | None) -> Place | None:
         return None
     lat, _, lon = value.partition(",")
     if not (_DEGREES.fullmatch(lat.strip()) and _DEGREES.fullmatch(lon.strip())):
-        raise _refuse("near", "give it as lat,lon in decimal degrees, e.g. 45.4642,9.19")
+        raise _refuse(
+            "near", "not_a_place", "give it as lat,lon in decimal degrees, e.g. 45.4642,9.19"
+        )
     point = Decimal(lat.strip()), Decimal(lon.strip())
     if abs(point[0]) > 90 or abs(point[1]) > 180:
-        raise _refuse("near", "latitude must lie in [-90, 90] and longitude in [-180, 180]")
+        problem = "latitude must lie in [-90, 90] and longitude in [-180, 180]"
+        raise _refuse("near", "off_the_globe", problem)
     return Place(point[0], point[1])
 
 
@@ -119,10 +140,12 @@ def _km(name: str, value: str | None, default: Decimal) -> Decimal:
     if value is None or not value.strip():
         return default
     if not _KM_TEXT.fullmatch(value.strip()):
-        raise _refuse(name, f"{value!r} is not a number of km (decimal digits, e.g. 60 or 12.5)")
+        problem = f"{value!r} is not a number of km (decimal digits, e.g. 60 or 12.5)"
+        raise _refuse(name, "not_km", problem, value=value)
     number = Decimal(value.strip())
     if not 0 < number <= MAX_RADIUS_KM:
-        raise _refuse(name, f"must be more than 0 and at most {MAX_RADIUS_KM} km")
+        problem = f"must be more than 0 and at most {MAX_RADIUS_KM} km"
+        raise _refuse(name, "km_out_of_range", problem, limit=MAX_RADIUS_KM)
     return number
 
 
@@ -132,7 +155,8 @@ def _catalogued(name: str, value: str | None) -> str | None:
     known = catalogue().process if name == "process" else catalogue().material
     if known(value) is None:
         route = _CATALOGUE_ROUTE[name]
-        raise _refuse(name, f"{value!r} is not a {name} id of the catalogue (GET {route})")
+        problem = f"{value!r} is not a {name} id of the catalogue (GET {route})"
+        raise _refuse(name, "not_catalogued", problem, value=value)
     return value
 
 
@@ -155,7 +179,7 @@ class Filters:
     def search(self) -> Search:
         for name, value in asdict(self).items():
             if value is not None and len(value) > MAX_FILTER_TEXT:
-                raise _refuse(name, f"at most {MAX_FILTER_TEXT} characters")
+                raise _too_long(name)
         return Search(
             on=day_of(self.on),
             process=_catalogued("process", self.process),
@@ -356,7 +380,7 @@ async def get_local_alternatives(
     try:
         subject = subject_of(item_id)
     except FormatError as exc:
-        raise _refuse("item", str(exc)) from None
+        raise BadRequest(f"item: {exc}") from None
     far = _km("max_km", max_km, DEFAULT_MAX_KM)
     near = _km("radius_km", radius_km, DEFAULT_LOCAL_RADIUS_KM)
     return await run_in_threadpool(
@@ -372,15 +396,20 @@ PAGE_HEADERS = {"Vary": "Accept-Language, Authorization", "Cache-Control": "priv
 @router.get("/directory", response_class=HTMLResponse, summary="The directory page (HTML)")
 async def directory_page(
     request: Request, store: StoreDep, viewer: ViewerDep,
-    filters: Annotated[Filters, Depends()], lang: Text = None,
+    filters: Annotated[Filters, Depends()], lang: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
-    language = choose_language(request.headers.get("accept-language"), lang)
+    # ``lang`` is bounded here, not by the query's schema: an overlong one is refused on the
+    # page, in the language Accept-Language asks for, like any other filter.
+    too_long = lang is not None and len(lang) > MAX_FILTER_TEXT
+    language = choose_language(request.headers.get("accept-language"), None if too_long else lang)
+    error: Refused | None = None
     try:
         once_each(request)
+        if too_long:
+            raise _too_long("lang")
         answer = await run_in_threadpool(run_search, store, filters, viewer)
-        error = None
-    except BadRequest as exc:
-        answer, error = {"matches": []}, exc.detail
+    except Refusal as exc:
+        answer, error = {"matches": []}, exc.refused
     html = render_directory(asdict(filters), answer, error, language)
     return HTMLResponse(html, status_code=200 if error is None else 400, headers=PAGE_HEADERS)
 

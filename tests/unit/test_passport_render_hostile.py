@@ -157,7 +157,9 @@ def test_a_bidi_override_in_a_name_does_not_reverse_the_words_after_it() -> None
 
 def test_a_stray_closing_mark_cannot_close_the_page_s_own() -> None:
     html = render(hostile(load(), "Seteria \u202c\u2069Como"))
-    assert "\u202c" not in html and "\u2069" not in html
+    # The stray marks are gone; the page's own isolates (the map's labels) stay balanced.
+    assert "\u202c" not in html
+    assert html.count("\u2069") == html.count("\u2068") > 0
 
 
 def _long_journey(steps: int) -> dict[str, Any]:
