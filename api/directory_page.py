@@ -9,7 +9,9 @@ Jinja2.
 A refused filter (``Refused``, from the route) is said in the page's language: the filter as
 the form labels it (its parameter's name when the form has no field for it) and what is wrong,
 with the refused value quoted as typed, in a ``<bdi>`` of its own, any character that would
-print nothing (a control, a bidi mark, a lone surrogate) shown as its escape.
+print nothing (a control, a bidi mark, a lone surrogate) shown as its escape. The profile page
+refuses the same way: a parameter it refused, or an actor the directory does not know, is a page
+of its own in the reader's language (``render_profile_refused``, ``render_profile_unknown``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any, Final, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment
 from markupsafe import Markup, escape
@@ -99,6 +101,17 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
         "figure_distance": ("Distanza media delle consegne", "Mean handover distance"),
         "figure_services": ("Servizi", "Services"),
         "figure_maturity": ("Livello di maturità", "Maturity level"),
+        # The profile page's refusals: a parameter it refused, an actor it does not know.
+        "refused_title": ("Richiesta non valida", "Request not valid"),
+        "unknown_title": ("Fornitore non trovato", "Supplier not found"),
+        "unknown": (
+            "Nell'elenco non c'è alcun fornitore {actor}: controlla l'indirizzo, o cerca "
+            "nell'elenco per lavorazione, materiale o regione.",
+            "The directory has no supplier {actor}: check the address, or search the directory "
+            "by process, material or region.",
+        ),
+        "open_profile": ("Apri il profilo", "Open the profile"),
+        "search_directory": ("Cerca nell'elenco fornitori", "Search the supplier directory"),
         # A refused filter: "{field}: {what is wrong}". {value} is the value as typed, quoted.
         "quoted": ("«{value}»", "“{value}”"),
         "refused": {
@@ -270,3 +283,33 @@ def render_directory(
 def render_profile(profile: Mapping[str, Any], lang: Lang) -> str:
     """One actor's profile: declarations marked verified or not, and the visible figures."""
     return _render("profile.html", lang, {}, p=profile)
+
+
+def render_profile_refused(actor: str, refused: Refused, lang: Lang) -> str:
+    """The profile page when the route refused one of its parameters: the refusal said in
+    ``lang``, and a link to the profile without them."""
+    return _render(
+        "refused.html",
+        lang,
+        {},
+        heading=STRINGS[lang]["refused_title"],
+        error=refusal(refused, lang),
+        said="",
+        # The id as the route read it: '%' kept, as api.paths keeps %2F %25 %3F %23 in it.
+        profile=f"/directory/{quote(actor, safe=':%')}?lang={lang}",
+    )
+
+
+def render_profile_unknown(actor: str, lang: Lang) -> str:
+    """The profile page of an actor the directory does not know: said in ``lang``, the
+    identifier shown as typed, and a way back to the search."""
+    t = STRINGS[lang]
+    return _render(
+        "refused.html",
+        lang,
+        {},
+        heading=t["unknown_title"],
+        error="",
+        said=escape(t["unknown"]).format(actor=_isolated(actor)),
+        profile="",
+    )

@@ -4,8 +4,12 @@ A pure ASGI middleware, the outermost of the app's own:
 - a request target (path and query string) over ``max_target_bytes`` is refused with 414, and
   request headers over ``max_header_bytes`` in all with 431 (RFC 6585), before anything else
   runs: no route parses a 100 KB Digital Link or a megabyte of cookies;
-- a NUL character in the path or query string (``%00``) is refused with 400: no identifier,
-  filter or slug holds one, and PostgreSQL text cannot, so a route would fail in the driver;
+- a control character in the path (C0 or DEL: ``%00``, ``%0A``, ``%0D``, a tab, ESC ...) is
+  refused with 400 naming it by its escape, before routing: no identifier, URN, slug or Digital
+  Link holds one; a route pattern cannot match a line break (a bare 404 "Not Found"), others
+  would look the value up (``urlsplit`` even drops a line break, naming another item);
+- a NUL character in the query string (``%00``) is refused with 400 too: no filter holds one,
+  and PostgreSQL text cannot, so a route would fail in the driver;
 - a declared Content-Length over ``max_bytes`` (or one that is not a number) is refused with
   413 at once, before a byte of the body is read; a body without one (chunked) is counted as it
   streams and cut off at the limit.
@@ -18,6 +22,8 @@ import json
 from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.identifiers import control_character
 
 # Well above any real client (browsers send a few hundred bytes of headers, a Digital Link URI
 # is at most 2,048 characters) and well below what the server itself would buffer.
@@ -73,7 +79,11 @@ class BodyLimit:
         if target > self.max_target_bytes:
             detail = f"request target is {target} bytes, over the limit of {self.max_target_bytes}"
             return 414, "uri-too-long", "Request target too long", detail
-        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+        # ``path`` is decoded (by the server, then api.paths): %0A arrives as a line feed.
+        if (control := control_character(scope["path"])) is not None:
+            detail = f"the request path holds {control}, which no identifier, URN or slug may"
+            return 400, "bad-request", "Bad request", detail
+        if b"%00" in scope["query_string"]:
             detail = "the request target holds a NUL character (%00), which no parameter may"
             return 400, "bad-request", "Bad request", detail
         headers = sum(len(name) + len(value) for name, value in scope["headers"])

@@ -3,9 +3,10 @@
 A brand with a GS1 company prefix names a model ``/01/{gtin}``, a batch ``/01/{gtin}/10/{lot}``
 and an item ``/01/{gtin}/21/{serial}`` (GS1 Digital Link URI syntax 1.x, uncompressed form).
 This module parses and formats those paths and refuses, with a reason, what GS1 does not allow:
-a GTIN of the wrong length or check digit, qualifiers out of the order 22 → 10 → 21, lot and
-serial values outside GS1's character set 82 or longer than 20 characters. Item serials made
-here are unguessable (96 random bits).
+a GTIN of the wrong length or check digit, qualifiers out of the order 22 → 10 → 21 or given
+twice, lot and serial values outside GS1's character set 82 or longer than 20 characters, a
+control character anywhere (``control_character`` names it). Item serials made here are
+unguessable (96 random bits).
 
 It is pure standard library, like the rest of the core: a GS1 library would have to become a
 dependency of every terminal and verifier install.
@@ -33,6 +34,13 @@ QUALIFIERS: Final = (("22", "cpv"), ("10", "lot"), ("21", "serial"))  # the only
 # and items, so changing it would give one lot two spellings.
 _SAFE: Final = "!\"'()*+,-.:;<=>_"
 _SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_KEY_NAMES: Final = {"01": "GTIN", **dict(QUALIFIERS)}  # each AI a Digital Link path may hold
+# C0 controls and DEL: outside CSET 82 and every URN id, so no identifier holds one.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_NAMES: Final = {
+    "\x00": "a NUL character", "\t": "a tab", "\n": "a line feed", "\r": "a carriage return",
+    "\x1b": "an ESC character", "\x7f": "a DEL character",
+}  # fmt: skip
 
 
 class IdentifierError(FormatError):
@@ -55,6 +63,16 @@ def normalize_gtin(text: str) -> str:
     if int(gtin[-1]) != expected:
         raise IdentifierError(f"GTIN {text} has check digit {gtin[-1]}, expected {expected}")
     return gtin
+
+
+def control_character(text: str) -> str | None:
+    """The first C0 control character or DEL in ``text``, named with its percent-escape
+    (``a line feed (%0A)``); None when it holds none."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    return f"{_CONTROL_NAMES.get(char, 'a control character')} (%{ord(char):02X})"
 
 
 def check_qualifier(value: str, what: str) -> str:
@@ -100,6 +118,9 @@ class DigitalLink:
         """Parse an uncompressed Digital Link URI or path, e.g. ``/01/09506000134352/21/A1``."""
         if len(uri) > 2048:
             raise IdentifierError("Digital Link URI is longer than 2048 characters")
+        # urlsplit() drops tabs and line breaks (WHATWG URL): "A\nB" would name the serial "AB".
+        if (control := control_character(uri)) is not None:
+            raise IdentifierError(f"Digital Link URI holds {control}, which no GS1 value may")
         try:
             segments = urlsplit(uri).path.split("/")
         except ValueError as exc:  # urlsplit: "Invalid IPv6 URL" for an unclosed "[" host
@@ -123,6 +144,10 @@ class DigitalLink:
         for ai, value in pairs:
             if ai not in order:
                 raise IdentifierError(f"AI {ai} is not a key qualifier of GTIN (01)")
+            if ai in values:
+                raise IdentifierError(
+                    f"AI {ai} ({_KEY_NAMES[ai]}) is given twice: a Digital Link names one of each"
+                )
             if order.index(ai) <= position:
                 raise IdentifierError(
                     f"AI {ai} out of order: qualifiers follow 01 as 22, then 10, then 21"

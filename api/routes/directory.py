@@ -31,12 +31,19 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import ViewerDep
 from api.deps import StoreDep
-from api.directory_page import Reason, Refused, render_directory, render_profile
-from api.passport_http import subject_of
-from api.problems import BadRequest
+from api.directory_page import (
+    Reason,
+    Refused,
+    render_directory,
+    render_profile,
+    render_profile_refused,
+    render_profile_unknown,
+)
+from api.passport_http import negotiate, subject_of
+from api.problems import BadRequest, ledger_problem, problem
 from api.routes.maturity import maturity_document
 from ledger.catalogue import catalogue
-from ledger.errors import FormatError
+from ledger.errors import FormatError, NotFoundError
 from ledger.events import ActorEvent
 from ledger.profiles import Candidate, HeldCertificate, Offer, Place
 from ledger.store.directory import Profile, place_of
@@ -414,12 +421,42 @@ async def directory_page(
     return HTMLResponse(html, status_code=200 if error is None else 400, headers=PAGE_HEADERS)
 
 
+# A refusal of the profile page also varies with Accept: a page, or a problem for a client
+# that asks for JSON.
+REFUSAL_HEADERS: Final = {**PAGE_HEADERS, "Vary": "Accept, Accept-Language, Authorization"}
+
+
 @router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
 async def profile_page(
-    request: Request, store: StoreDep, viewer: ViewerDep, actor_id: ActorPath, lang: Text = None
-) -> HTMLResponse:
-    once_each(request)
-    language = choose_language(request.headers.get("accept-language"), lang)
-    found = await run_in_threadpool(full_profile, store, actor_id, day_of(None))
-    html = render_profile(profile_json(found, viewer), language)
-    return HTMLResponse(html, headers=PAGE_HEADERS)
+    request: Request, store: StoreDep, viewer: ViewerDep, actor_id: ActorPath,
+    lang: str | None = None,
+) -> Response:  # fmt: skip
+    # A refused parameter (``lang`` bounded here, as on the search page) is a 400 page and an
+    # unknown actor a 404 page, in the reader's language; a client asking for JSON gets the
+    # API's problem instead, as from the passport page (``negotiate``).
+    too_long = lang is not None and len(lang) > MAX_FILTER_TEXT
+    language = choose_language(request.headers.get("accept-language"), None if too_long else lang)
+    page = negotiate(request) == "html"
+    answer: Response
+    try:
+        once_each(request)
+        if too_long:
+            raise _too_long("lang")
+        found = await run_in_threadpool(full_profile, store, actor_id, day_of(None))
+    except Refusal as exc:
+        answer = (
+            HTMLResponse(render_profile_refused(actor_id, exc.refused, language), 400)
+            if page
+            else problem(400, "bad-request", "Bad request", exc.detail)
+        )
+    except NotFoundError as exc:
+        answer = (
+            HTMLResponse(render_profile_unknown(actor_id, language), 404)
+            if page
+            else ledger_problem(exc)
+        )
+    else:
+        html = render_profile(profile_json(found, viewer), language)
+        return HTMLResponse(html, headers=PAGE_HEADERS)
+    answer.headers.update(REFUSAL_HEADERS)
+    return answer
