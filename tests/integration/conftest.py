@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.api_support import Api, running_api, seeded_api
+from api.main import create_app
+from api.operator import init_home
+from api.settings import Settings
+from tests.integration.api_support import Api, running_api, seeded_api, serving
 from tests.terminal import TERMINAL_PASSPHRASE
 
 
@@ -23,6 +26,16 @@ def demo(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """A running API over a database the demo has seeded."""
     with seeded_api(database_url, tmp_path / "home") as api:
         yield api
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[str]:
+    """A real HTTP server (uvicorn) over a fresh SQLite ledger: its ``host:port``, for tests
+    that write raw requests on a socket."""
+    init_home(tmp_path / "home")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", home=tmp_path / "home")
+    with serving(create_app(settings)) as served:
+        yield served
 
 
 @pytest.fixture

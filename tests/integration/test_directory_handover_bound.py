@@ -14,15 +14,13 @@ virtual-machine instructions the statement runs (a progress handler called at ea
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import Engine
 
 from ledger.store import track_record
 from ledger.store.ledger import LedgerStore
 from ledger.store.track_record import History
 from tests.integration.test_directory_batch_review import one_by_one
+from tests.integration.test_directory_read_bound import cost
 from tests.integration.test_store_indexes import Statement, sent
 from tests.supply import enrol_actor, handover, material, receipt
 from tests.terminal import Terminal
@@ -51,39 +49,6 @@ def handover_reads(
     return [s for s in statements if "handovers" in s[0]], found
 
 
-def _rows(plan: dict[str, Any]) -> int:
-    """Rows the scans of ``TABLES`` in ``plan`` returned, over all their loops."""
-    own = plan.get("Relation Name") in TABLES
-    rows = int(plan["Actual Rows"] * plan["Actual Loops"]) if own else 0
-    return rows + sum(_rows(child) for child in plan.get("Plans", []))
-
-
-def cost(engine: Engine, statement: Statement) -> int:
-    sql, params = statement
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")  # the planner sees the rows as they are
-    with engine.connect() as conn:
-        if engine.dialect.name != "sqlite":
-            # A scan is the cheapest read of a table this small: the plans of a large one.
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            (found,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).one()
-            return _rows(found[0]["Plan"])
-        steps = [0]
-
-        def step() -> int:
-            steps[0] += 1
-            return 0  # go on
-
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        driver.set_progress_handler(step, 1)
-        try:
-            conn.exec_driver_sql(sql, params).all()
-        finally:
-            driver.set_progress_handler(None, 1)
-        return steps[0]
-
-
 def assert_as_read_alone(store: LedgerStore, found: dict[str, History]) -> None:
     """The handovers each way are those the per-actor read (no window) finds."""
     with store.connect() as conn:
@@ -105,14 +70,14 @@ def test_an_actors_handovers_are_read_up_to_the_cut_not_its_whole_history(
     assert len(few) == 2  # sent, received
     assert len(found[mill.actor].sent) == len(found[brand.actor].received) == LIMIT
     assert_as_read_alone(store, found)
-    at_30 = [cost(store.engine, s) for s in few]
+    at_30 = [cost(store.engine, s, TABLES) for s in few]
     hand_over(store, mill, brand, 30, 270)
     many, latest = handover_reads(store, actors)
     newest = [i for i, _, _ in latest[mill.actor].sent]
     assert len(newest) == LIMIT and min(newest) > max(i for i, _, _ in found[mill.actor].sent)
     assert [r.index for r in latest[brand.actor].received] == newest
     assert_as_read_alone(store, latest)
-    at_300 = [cost(store.engine, s) for s in many]
+    at_300 = [cost(store.engine, s, TABLES) for s in many]
     # Reading every handover would cost about ten times as much at 300 as at 30.
     assert all(b <= a * 1.2 + 3 * LIMIT for a, b in zip(at_30, at_300, strict=True)), (
         at_30,

@@ -43,23 +43,25 @@ def own_reads(store: LedgerStore, actor_id: str) -> tuple[list[Statement], list[
     return [s for s in statements if ranked in s[0]], [i for i, _ in history.making]
 
 
-def _log_rows(plan: dict[str, Any]) -> int:
-    """Rows the scans of ``log_entries`` in ``plan`` returned, over all their loops."""
-    own = plan.get("Relation Name") == "log_entries"
+def _rows(plan: dict[str, Any], tables: tuple[str, ...]) -> int:
+    """Rows the scans of ``tables`` in ``plan`` returned, over all their loops."""
+    own = plan.get("Relation Name") in tables
     rows = int(plan["Actual Rows"] * plan["Actual Loops"]) if own else 0
-    return rows + sum(_log_rows(child) for child in plan.get("Plans", []))
+    return rows + sum(_rows(child, tables) for child in plan.get("Plans", []))
 
 
-def cost(engine: Engine, statement: Statement) -> int:
+def cost(engine: Engine, statement: Statement, tables: tuple[str, ...] = ("log_entries",)) -> int:
+    """What running ``statement`` costs: on PostgreSQL the rows its scans of ``tables``
+    return (EXPLAIN ANALYZE), on SQLite its virtual-machine steps (the progress handler)."""
     sql, params = statement
     with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")  # the planner sees the entries as they are
+        conn.exec_driver_sql("ANALYZE")  # the planner sees the rows as they are
     with engine.connect() as conn:
         if engine.dialect.name != "sqlite":
             # A scan is the cheapest read of a table this small: the plans of a large one.
             conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             (found,) = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).one()
-            return _log_rows(found[0]["Plan"])
+            return _rows(found[0]["Plan"], tables)
         steps = [0]
 
         def step() -> int:

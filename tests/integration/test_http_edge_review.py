@@ -17,11 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import exc
 
-from api.main import create_app
-from api.operator import init_home
-from api.settings import Settings
 from ledger.store.engine import unavailable
-from tests.integration.api_support import PROBLEM_JSON, Api, assert_problem, running_api, serving
+from tests.integration.api_support import PROBLEM_JSON, Api, assert_problem, running_api
 
 pytestmark = pytest.mark.integration
 
@@ -99,14 +96,6 @@ def _read_head(sock: socket.socket, buffered: bytes) -> tuple[bytes, bytes]:
 def _headers(head: bytes) -> dict[str, str]:
     _, *lines = head.decode("latin-1").split("\r\n")
     return {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
-
-
-@pytest.fixture
-def host(tmp_path: Path) -> Iterator[str]:
-    init_home(tmp_path / "home")
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", home=tmp_path / "home")
-    with serving(create_app(settings)) as served:
-        yield served
 
 
 CHUNKED_HELLO = b"transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0"  # the last CRLFs follow

@@ -14,17 +14,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx
 import pytest
 
-from api.main import create_app
-from api.operator import init_home
-from api.settings import Settings
-from tests.integration.api_support import Api, assert_problem, serving, urn
+from tests.integration.api_support import Api, assert_problem, urn
 
 pytestmark = pytest.mark.integration
 
@@ -86,14 +81,6 @@ def test_a_line_feed_in_a_digital_link_filter_names_no_other_item(app: Api) -> N
     # urlsplit() drops a line feed: "A\nB" was read as the item "AB" and its events listed.
     response = app.client.get(f"/v1/epcis/events?item=/01/{GTIN}/21/A%0AB")
     assert_problem(response, 422, "format", "a line feed (%0A)")
-
-
-@pytest.fixture
-def host(tmp_path: Path) -> Iterator[str]:
-    init_home(tmp_path / "home")
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", home=tmp_path / "home")
-    with serving(create_app(settings)) as served:
-        yield served
 
 
 def test_a_real_server_hands_the_escape_on_and_it_is_refused(host: str) -> None:
