@@ -165,6 +165,10 @@ class _Run:
         self.passports.records.append(record)
 
     def keep_consistency(self, record: ConsistencyRecord) -> None:
+        """A consistency proof, kept for step 4 (a partial bundle's is not kept: it carries
+        none, and one is a finding of step 1)."""
+        if self.manifest.partial:
+            return
         if len(self.header.consistency) >= MAX_CONSISTENCY:
             want = f"at most {MAX_CONSISTENCY} consistency proof"
             self.report.add(1, None, "bundle.consistency", want, "another")
@@ -378,12 +382,19 @@ class _Run:
 
     def _finish_partial(self, partial: PartialRun) -> None:
         partial.finish()
+        if count := self.counts["consistency"]:
+            # A record this scope does not carry, as a whole ledger refuses inclusion and
+            # passport lines: not verified, so step 4 does not take it for checked.
+            records = f"{count} consistency record{'s' if count != 1 else ''}, not checked"
+            want = "no consistency proof in a partial bundle"
+            self.report.add(1, None, "bundle.line", want, records)
         head = self.header.head
         self._check_verdicts(partial, head)
         if self.trusted is None and self.header.since is None:
             self.report.skipped[4] = "no trusted checkpoint given"
-        # (4) with no consistency proof: a checkpoint of the head's size must have its root, a
-        # larger one is newer than the bundle; a smaller one cannot be checked
+        # (4) with no consistency proof (one the bundle holds is refused above): a checkpoint
+        # of the head's size must have its root, a larger one is newer than the bundle; a
+        # smaller one cannot be checked
         for rule, checkpoint in (("trusted", self.trusted), ("since", self.header.since)):
             if checkpoint is None or head is None:
                 continue
