@@ -10,22 +10,29 @@ A refused filter (``Refused``, from the route) is said in the page's language: t
 the form labels it (its parameter's name when the form has no field for it) and what is wrong,
 with the refused value quoted as typed, in a ``<bdi>`` of its own, any character that would
 print nothing (a control, a bidi mark, a lone surrogate) shown as its escape. The profile page
-refuses the same way: a parameter it refused, or an actor the directory does not know, is a page
-of its own in the reader's language (``render_profile_refused``, ``render_profile_unknown``).
+refuses the same way: a parameter or an actor id it refused, or an actor the directory does not
+know, is a page of its own in the reader's language (``render_profile_refused``,
+``render_profile_unknown``). So are the company page's (``/companies/{slug}``, which
+``scoring.maturity_page`` renders): an address it refused, or a company without a public
+maturity page (``render_company_refused``, ``render_company_missing``), leading to the directory.
+A browser gets the page, a client asking for JSON the API's problem (``refusal_answer``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from api.passport_http import negotiate
 from ledger.catalogue import catalogue
 from passports.page import LANGUAGES, Formatter, Lang, by_language, layout_environment
 
@@ -112,6 +119,20 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
         ),
         "open_profile": ("Apri il profilo", "Open the profile"),
         "search_directory": ("Cerca nell'elenco fornitori", "Search the supplier directory"),
+        # The company page's: an address it refused, a company without a public page. One
+        # wording for an unknown company, the operator and a hidden maturity: the page tells
+        # the public no more than the JSON route does.
+        "company_missing_title": ("Pagina dell'azienda non trovata", "Company page not found"),
+        "company_missing": (
+            "Non c'è alcuna pagina pubblica di maturità per {company}: controlla l'indirizzo, o "
+            "cerca l'azienda nell'elenco fornitori.",
+            "There is no public maturity page for {company}: check the address, or look the "
+            "company up in the supplier directory.",
+        ),
+        "open_company": ("Apri la pagina dell'azienda", "Open the company page"),
+        # The parts of a page's address a refusal names.
+        "actor_id": ("Identificativo del fornitore", "Supplier identifier"),
+        "slug": ("Indirizzo della pagina", "Page address"),
         # A refused filter: "{field}: {what is wrong}". {value} is the value as typed, quoted.
         "quoted": ("«{value}»", "“{value}”"),
         "refused": {
@@ -142,6 +163,12 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
                 "deve essere più di 0 e al massimo {limit} km",
                 "must be more than 0 and at most {limit} km",
             ),
+            "not_a_slug": (
+                "{value} non è l'indirizzo di una pagina d'azienda: lettere minuscole, cifre e "
+                "trattini, a cominciare da una lettera o una cifra",
+                "{value} is not a company page's address: lower-case letters, digits and "
+                "hyphens, starting with a letter or digit",
+            ),
             "not_catalogued": {
                 "process": (
                     "{value} non è una lavorazione del catalogo: scegline una dall'elenco",
@@ -158,13 +185,19 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
 
 Reason = Literal[
     "twice", "too_long", "not_a_date", "too_early", "not_a_place", "off_the_globe", "not_km",
-    "km_out_of_range", "not_catalogued",
+    "km_out_of_range", "not_a_slug", "not_catalogued",
 ]  # fmt: skip
-# The form's fields by parameter, as STRINGS labels them.
+# The form's fields by parameter, and the parts of a page's address, as STRINGS labels them.
 _FIELD_LABELS: Final = {
     "process": "process", "material": "material", "certificate": "certificate",
-    "region": "region", "near": "near", "radius_km": "radius",
+    "region": "region", "near": "near", "radius_km": "radius", "actor_id": "actor_id",
+    "slug": "slug",
 }  # fmt: skip
+# A page's refusal varies with Accept as well: a page, or a problem for a client asking for JSON.
+REFUSAL_HEADERS: Final = {
+    "Vary": "Accept, Accept-Language, Authorization",
+    "Cache-Control": "private, no-cache",
+}
 
 
 @dataclass(frozen=True)
@@ -285,31 +318,57 @@ def render_profile(profile: Mapping[str, Any], lang: Lang) -> str:
     return _render("profile.html", lang, {}, p=profile)
 
 
+def _refused(lang: Lang, heading: str, *, error: str = "", said: str = "", back: str = "",
+             back_text: str = "") -> str:  # fmt: skip
+    # The refusal page: what was refused (``error``) or what is missing (``said``), a link
+    # ``back`` to the page without the refused parameters, and one to the search.
+    return _render("refused.html", lang, {}, heading=heading, error=error, said=said, back=back,
+                   back_text=back_text)  # fmt: skip
+
+
 def render_profile_refused(actor: str, refused: Refused, lang: Lang) -> str:
-    """The profile page when the route refused one of its parameters: the refusal said in
-    ``lang``, and a link to the profile without them."""
-    return _render(
-        "refused.html",
-        lang,
-        {},
-        heading=STRINGS[lang]["refused_title"],
-        error=refusal(refused, lang),
-        said="",
-        # The id as the route read it: '%' kept, as api.paths keeps %2F %25 %3F %23 in it.
-        profile=f"/directory/{quote(actor, safe=':%')}?lang={lang}",
-    )
+    """The profile page when the route refused one of its parameters or the actor id itself:
+    the refusal said in ``lang``, and a link to the profile without them (none for a refused
+    id)."""
+    t = STRINGS[lang]
+    # The id as the route read it: '%' kept, as api.paths keeps %2F %25 %3F %23 in it.
+    back = "" if refused.name == "actor_id" else f"/directory/{quote(actor, safe=':%')}?lang={lang}"
+    error = refusal(refused, lang)
+    return _refused(lang, t["refused_title"], error=error, back=back, back_text=t["open_profile"])
 
 
 def render_profile_unknown(actor: str, lang: Lang) -> str:
     """The profile page of an actor the directory does not know: said in ``lang``, the
     identifier shown as typed, and a way back to the search."""
     t = STRINGS[lang]
-    return _render(
-        "refused.html",
-        lang,
-        {},
-        heading=t["unknown_title"],
-        error="",
-        said=escape(t["unknown"]).format(actor=_isolated(actor)),
-        profile="",
-    )
+    said = escape(t["unknown"]).format(actor=_isolated(actor))
+    return _refused(lang, t["unknown_title"], said=said)
+
+
+def render_company_refused(slug: str, refused: Refused, lang: Lang) -> str:
+    """The company page when the route refused its slug or a parameter: the refusal said in
+    ``lang``, and a link to the company page without the parameter (none for a refused slug)."""
+    t = STRINGS[lang]
+    back = "" if refused.name == "slug" else f"/companies/{slug}?lang={lang}"
+    error = refusal(refused, lang)
+    return _refused(lang, t["refused_title"], error=error, back=back, back_text=t["open_company"])
+
+
+def render_company_missing(slug: str, lang: Lang) -> str:
+    """The company page of a slug with no public maturity page (no such company, the ledger's
+    operator, or a company keeping its maturity from this reader), said the same for each in
+    ``lang``, and a way to the directory."""
+    t = STRINGS[lang]
+    said = escape(t["company_missing"]).format(company=_isolated(slug))
+    return _refused(lang, t["company_missing_title"], said=said)
+
+
+def refusal_answer(
+    request: Request, status: int, page: Callable[[], str], problem: Response
+) -> Response:
+    """A page's refusal: for a browser, the page ``page`` renders with ``status``; for a client
+    asking for JSON (``negotiate``, as on the passport page), the API's ``problem``. Either way
+    with ``REFUSAL_HEADERS``."""
+    answer = HTMLResponse(page(), status) if negotiate(request) == "html" else problem
+    answer.headers.update(REFUSAL_HEADERS)
+    return answer

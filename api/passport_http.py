@@ -34,6 +34,8 @@ _MEDIA: Final[dict[str, Format]] = {
     "application/xhtml+xml": "html",
     "application/ld+json": "jsonld",
     "application/json": "json",
+    # A client that reads only RFC 9457 problems asks for JSON: it gets a refusal as one.
+    "application/problem+json": "json",
     "application/linkset+json": "linkset",
 }
 

@@ -34,12 +34,13 @@ from api.deps import StoreDep
 from api.directory_page import (
     Reason,
     Refused,
+    refusal_answer,
     render_directory,
     render_profile,
     render_profile_refused,
     render_profile_unknown,
 )
-from api.passport_http import negotiate, subject_of
+from api.passport_http import subject_of
 from api.problems import BadRequest, ledger_problem, problem
 from api.routes.maturity import maturity_document
 from ledger.catalogue import catalogue
@@ -82,7 +83,8 @@ _CATALOGUE_ROUTE: Final = {
     "material": "/v1/catalogue/materials",
 }
 Text = Annotated[str | None, Query(max_length=MAX_FILTER_TEXT)]
-ActorPath = Annotated[str, Path(max_length=80)]
+MAX_ACTOR_ID: Final = 80  # characters of an actor id in a path
+ActorPath = Annotated[str, Path(max_length=MAX_ACTOR_ID)]
 
 
 class Refusal(BadRequest):
@@ -421,42 +423,31 @@ async def directory_page(
     return HTMLResponse(html, status_code=200 if error is None else 400, headers=PAGE_HEADERS)
 
 
-# A refusal of the profile page also varies with Accept: a page, or a problem for a client
-# that asks for JSON.
-REFUSAL_HEADERS: Final = {**PAGE_HEADERS, "Vary": "Accept, Accept-Language, Authorization"}
-
-
 @router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
 async def profile_page(
-    request: Request, store: StoreDep, viewer: ViewerDep, actor_id: ActorPath,
-    lang: str | None = None,
-) -> Response:  # fmt: skip
-    # A refused parameter (``lang`` bounded here, as on the search page) is a 400 page and an
-    # unknown actor a 404 page, in the reader's language; a client asking for JSON gets the
-    # API's problem instead, as from the passport page (``negotiate``).
+    request: Request, store: StoreDep, viewer: ViewerDep, actor_id: str, lang: str | None = None
+) -> Response:
+    # A refused parameter (``lang`` bounded here, as on the search page) or actor id (bounded
+    # here, not by the path: FastAPI's refusal is JSON) is a 400 page and an unknown actor a
+    # 404 page, in the reader's language; a client asking for JSON gets the API's problem
+    # instead, as from the passport page (``refusal_answer``).
     too_long = lang is not None and len(lang) > MAX_FILTER_TEXT
     language = choose_language(request.headers.get("accept-language"), None if too_long else lang)
-    page = negotiate(request) == "html"
-    answer: Response
     try:
+        if len(actor_id) > MAX_ACTOR_ID:
+            raise _refuse("actor_id", "too_long", f"at most {MAX_ACTOR_ID} characters",
+                          limit=MAX_ACTOR_ID)  # fmt: skip
         once_each(request)
         if too_long:
             raise _too_long("lang")
         found = await run_in_threadpool(full_profile, store, actor_id, day_of(None))
     except Refusal as exc:
-        answer = (
-            HTMLResponse(render_profile_refused(actor_id, exc.refused, language), 400)
-            if page
-            else problem(400, "bad-request", "Bad request", exc.detail)
+        refused = partial(render_profile_refused, actor_id, exc.refused, language)
+        return refusal_answer(
+            request, 400, refused, problem(400, "bad-request", "Bad request", exc.detail)
         )
     except NotFoundError as exc:
-        answer = (
-            HTMLResponse(render_profile_unknown(actor_id, language), 404)
-            if page
-            else ledger_problem(exc)
-        )
-    else:
-        html = render_profile(profile_json(found, viewer), language)
-        return HTMLResponse(html, headers=PAGE_HEADERS)
-    answer.headers.update(REFUSAL_HEADERS)
-    return answer
+        unknown = partial(render_profile_unknown, actor_id, language)
+        return refusal_answer(request, 404, unknown, ledger_problem(exc))
+    html = render_profile(profile_json(found, viewer), language)
+    return HTMLResponse(html, headers=PAGE_HEADERS)

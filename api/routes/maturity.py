@@ -16,17 +16,26 @@ queries are ``ledger.store.maturity``'s.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import ViewerDep
 from api.deps import StoreDep
+from api.directory_page import (
+    Refused,
+    refusal_answer,
+    render_company_missing,
+    render_company_refused,
+)
+from api.problems import ledger_problem, problem
 from ledger.errors import NotFoundError
 from ledger.quantities import format_decimal
 from ledger.store.ledger import LedgerStore
@@ -50,8 +59,10 @@ from scoring.product import product_mci, recycled_output_kg
 router = APIRouter(tags=["maturity"])
 
 ActorPath = Annotated[str, Path(pattern=r"^urn:spola:actor:[a-z0-9][a-z0-9-]{0,62}$")]
-SlugPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
-Lang = Annotated[str | None, Query(max_length=8)]
+# The company page's slug and ``lang``, checked by the page (FastAPI's refusal is JSON).
+MAX_SLUG: Final = 63
+MAX_LANG: Final = 8
+_SLUG: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
 PLACES = Decimal("0.0001")
 # What is served depends on the caller's token (a hidden maturity): no shared cache may keep it.
 HEADERS = {"Vary": "Authorization", "Cache-Control": "private, no-cache"}
@@ -257,11 +268,40 @@ async def get_maturity(store: StoreDep, viewer: ViewerDep, actor_id: ActorPath) 
     return JSONResponse(document, headers=HEADERS)
 
 
+def _page_refusal(slug: str, lang: str | None) -> tuple[Refused, str] | None:
+    # What the company page refuses of its address, with the API's English detail.
+    if len(slug) > MAX_SLUG:
+        return Refused("slug", "too_long", limit=str(MAX_SLUG)), f"at most {MAX_SLUG} characters"
+    if not _SLUG.fullmatch(slug):
+        return Refused("slug", "not_a_slug", slug), (
+            f"{slug!r} is not a slug: lower-case letters, digits and hyphens, starting with a "
+            "letter or digit"
+        )
+    if lang is not None and len(lang) > MAX_LANG:
+        return Refused("lang", "too_long", limit=str(MAX_LANG)), f"at most {MAX_LANG} characters"
+    return None
+
+
 @router.get("/companies/{slug}", response_class=HTMLResponse, include_in_schema=False)
 async def company_page(
-    request: Request, store: StoreDep, viewer: ViewerDep, slug: SlugPath, lang: Lang = None
-) -> HTMLResponse:
-    language = choose_language(request.headers.get("accept-language"), lang)
-    doc = await run_in_threadpool(maturity_document, store, f"urn:spola:actor:{slug}", viewer)
+    request: Request, store: StoreDep, viewer: ViewerDep, slug: str, lang: str | None = None
+) -> Response:
+    # A refused slug or ``lang`` is a 400 page, a company without a public maturity page a 404
+    # page (one wording whatever the reason), in the reader's language; a client asking for
+    # JSON gets the API's problem instead (``refusal_answer``).
+    refused = _page_refusal(slug, lang)
+    told = None if refused is not None and refused[0].name == "lang" else lang
+    language = choose_language(request.headers.get("accept-language"), told)
+    if refused is not None:
+        detail = f"{refused[0].name}: {refused[1]}"
+        page = partial(render_company_refused, slug, refused[0], language)
+        return refusal_answer(
+            request, 400, page, problem(400, "bad-request", "Bad request", detail)
+        )
+    try:
+        doc = await run_in_threadpool(maturity_document, store, f"urn:spola:actor:{slug}", viewer)
+    except NotFoundError as exc:
+        missing = partial(render_company_missing, slug, language)
+        return refusal_answer(request, 404, missing, ledger_problem(exc))
     html = render_company(doc, lang=language)
     return HTMLResponse(html, headers=PAGE_HEADERS)

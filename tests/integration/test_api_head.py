@@ -177,7 +177,6 @@ def test_head_of_what_is_not_there_is_a_bodiless_problem(demo: Api) -> None:
         "/v1/lots/urn:spola:lot:nobody:X1",
         "/v1/entries/99999/verdict",
         f"/v1/passports{JACKET[:-2]}AA",
-        "/companies/nobody",
         f"/v1/epcis/events?actor=urn:spola:actor:nobody&lot={TWILL_URL}",
     )
     for request in missing:

@@ -48,7 +48,8 @@ def test_hidden_maturity_is_not_served_to_the_public(database_url: str, tmp_path
         assert "maturity" not in public_profile["track_record"]["figures"]
         # ...and so do the maturity document and the company page.
         assert_problem(api.client.get(path), 404, "not-found", urn(SLUG), "maturity")
-        assert_problem(api.client.get(f"/companies/{SLUG}"), 404, "not-found", urn(SLUG))
+        page = api.client.get(f"/companies/{SLUG}", headers={"Accept": "application/json"})
+        assert_problem(page, 404, "not-found", urn(SLUG))
         assert api.client.head(f"/companies/{SLUG}").status_code == 404
         # The home page lists the assessed companies whose pages it may link to.
         home = api.client.get("/").text
