@@ -408,6 +408,11 @@ def test_recycled_item_is_ended_and_its_mass_bounds_the_new_lot(chain: Chain) ->
         lifecycle("recycling", SCARF, outputs=[make(new_lot, "0.3", "silk-recycled")]),
         "mass.balance",
     )
+    # A recycled lot cannot carry a certification claim from the item: it starts without one.
+    claimed = make(new_lot, "0.18", "silk-recycled", claim=GOTS_SG)
+    chain.broken(
+        chain.recycler, lifecycle("recycling", SCARF, outputs=[claimed]), "claim.no_certified_input"
+    )
     chain.ok(
         chain.recycler,
         lifecycle("recycling", SCARF, outputs=[make(new_lot, "0.18", "silk-recycled")]),
@@ -450,8 +455,10 @@ def test_only_a_brand_issues_a_passport(chain: Chain) -> None:
     assert chain.mill.actor in detail
 
 
-def test_passport_for_an_item_the_ledger_does_not_know(chain: Chain) -> None:
+def test_passport_for_an_item_or_batch_the_ledger_does_not_know(chain: Chain) -> None:
     chain.broken(chain.brand, passport(DL_SCARF), "passport.unknown_subject")
+    detail = chain.broken(chain.brand, passport(DL_BATCH), "passport.unknown_subject")
+    assert detail == f"lot {DL_BATCH} is not in the ledger"
 
 
 def test_first_passport_by_a_brand_that_neither_made_nor_owns_the_item(chain: Chain) -> None:
