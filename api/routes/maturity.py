@@ -202,18 +202,21 @@ def _product_mci(store: LedgerStore, subject: str, version: int) -> Decimal | No
     return found.result.mci
 
 
+def _shown(viewer: Viewer, actor_id: str, public: tuple[str, ...]) -> bool:
+    """Whether ``viewer`` sees the maturity of a company making ``public`` figures public."""
+    return "maturity" in public or viewer.may_see_restricted(actor_id)
+
+
 def maturity_document(
     store: LedgerStore, actor_id: str, viewer: Viewer | None = None
 ) -> dict[str, Any]:
     """Read, complete with product MCIs, score: the document both routes answer with.
 
     With a ``viewer``, NotFoundError when the company hides its maturity from them, told
-    from the same read as the facts (before the product MCIs are computed); without one,
-    the caller decides what to show (the directory's profile)."""
-    facts = store.maturity(actor_id)
-    hidden = "maturity" not in facts.public_figures
-    if viewer is not None and hidden and not viewer.may_see_restricted(actor_id):
-        raise NotFoundError(f"{actor_id} does not make its maturity public")
+    from the same read as the facts, before its evidence is read; without one, the caller
+    decides what to show (the directory's profile)."""
+    shown = None if viewer is None else partial(_shown, viewer, actor_id)
+    facts = store.maturity(actor_id, shown)
     scored: dict[tuple[str, int], Decimal | None] = {}
     records = tuple(
         replace(r, evidence=with_product_mci(store, r.evidence, scored)) for r in facts.assessments

@@ -293,10 +293,13 @@ class LedgerStore:
         with self.read_connect() as conn:
             return directory_queries.public_figures(conn, actor_ids)
 
-    def maturity(self, actor_id: str) -> maturity_queries.MaturityFacts:
-        """A company's profile, maturity evidence and assessments (``ledger.store.maturity``)."""
+    def maturity(
+        self, actor_id: str, shown: Callable[[tuple[str, ...]], bool] | None = None
+    ) -> maturity_queries.MaturityFacts:
+        """A company's profile, maturity evidence and assessments (``ledger.store.maturity``);
+        ``shown``: see ``maturity_facts``."""
         with self.read_connect() as conn:
-            return maturity_queries.maturity_facts(conn, actor_id)
+            return maturity_queries.maturity_facts(conn, actor_id, shown)
 
     def latest_assessments(self, actor_ids: Sequence[str]) -> dict[str, AssessmentEvent]:
         """Each actor's latest self-assessment, if it signed one (``ledger.store.maturity``)."""

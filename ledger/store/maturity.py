@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
@@ -325,10 +325,16 @@ def latest_assessments(conn: Connection, actor_ids: Sequence[str]) -> dict[str, 
     return found
 
 
-def maturity_facts(conn: Connection, actor: str) -> MaturityFacts:
+def maturity_facts(
+    conn: Connection, actor: str, shown: Callable[[tuple[str, ...]], bool] | None = None
+) -> MaturityFacts:
     """The company's registration and public figures, its evidence now, and its latest
-    assessments with theirs."""
+    assessments with theirs. ``shown`` is asked, given the figures the company makes public,
+    whether the caller may see its maturity: if not, NotFoundError before the evidence is read
+    (a refusal costs one statement)."""
     profile, public = _company(conn, actor)
+    if shown is not None and not shown(public):
+        raise NotFoundError(f"{actor} does not make its maturity public")
     size = conn.execute(select(log_entries.c.idx).order_by(log_entries.c.idx.desc()).limit(1))
     now = size.scalar_one()
     records = [
