@@ -3,8 +3,10 @@ crashes at every step, network faults, and lying ledgers caught."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +350,37 @@ def test_log_that_shrank_is_caught(
             terminal.sync()
     finally:
         restored.close()
+
+
+@dataclass
+class ForgedCheckpointLedger(StoreTransport):
+    """Serves its first checkpoint as signed, then each later one with its root hash changed:
+    a ledger that turns once the terminal has trusted it (the signature no longer holds)."""
+
+    served: int = 0
+
+    def checkpoint(self) -> bytes:
+        self.served += 1
+        note = super().checkpoint()
+        if self.served == 1:
+            return note
+        origin, size, _, rest = note.split(b"\n", 3)
+        return b"\n".join([origin, size, base64.b64encode(bytes(32)), rest])
+
+
+def test_a_latest_checkpoint_that_does_not_verify_halts_sync(
+    store: LedgerStore, operator: Terminal, tmp_path: Path
+) -> None:
+    key = register(store, operator)
+    path = tmp_path / "queue.db"
+    honest = client(StoreTransport(store), key, path)
+    honest.sign(lots(0, 2))
+    assert honest.sync().applied == 2
+    honest.queue.close()
+    liar = client(ForgedCheckpointLedger(store), key, path)
+    liar.sign(lots(2, 1))
+    with pytest.raises(LedgerAlarm, match="latest checkpoint does not verify"):
+        liar.sync()
+    assert liar.halted() and liar.queue.counts()[APPLIED] == 3  # its receipts were proven
+    with pytest.raises(SyncHaltedError, match="resume-after-alarm"):
+        client(StoreTransport(store), None, path).sync()
