@@ -35,6 +35,14 @@ def _parse_uint64(text: str, what: str, error: type[LedgerError]) -> int:
     return value
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """A log's signed tree head: origin, tree size, RFC 6962 root hash, extension lines."""
@@ -55,7 +63,14 @@ class Checkpoint:
             ("origin", self.origin),
             *(("extension line", e) for e in self.extensions),
         ):
-            if not isinstance(line, str) or not line or "\n" in line or _CONTROL.search(line):
+            # A lone surrogate (from a JSON "\ud800" escape) has no UTF-8 form: it is no text.
+            if (
+                not isinstance(line, str)
+                or not line
+                or "\n" in line
+                or _CONTROL.search(line)
+                or not _is_utf8(line)
+            ):
                 raise CheckpointError(f"checkpoint {what} must be one non-empty line of text")
         if isinstance(self.size, bool) or not isinstance(self.size, int):
             raise CheckpointError("checkpoint size must be an integer")
@@ -189,7 +204,10 @@ class TlogProof:
         if split < 0:
             raise FormatError("tlog-proof has no blank line before its checkpoint")
         lines = text[:split].split("\n")
-        checkpoint = text[split + 2 :].encode("utf-8")
+        try:
+            checkpoint = text[split + 2 :].encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, from a JSON "\ud800" escape
+            raise FormatError("tlog-proof checkpoint is not valid Unicode text") from exc
         if lines[0] != TLOG_PROOF_HEADER:
             raise FormatError(f"tlog-proof must start with {TLOG_PROOF_HEADER!r}")
         position = 1
