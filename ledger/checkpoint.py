@@ -19,7 +19,7 @@ from typing import Final
 from ledger.errors import CheckpointError, FormatError, LedgerError, LimitError, SignatureError
 from ledger.hashing import HASH_SIZE
 from ledger.keys import PrivateKey
-from ledger.note import SignedNote, Verifier, decode_base64, sign_note, verify_note
+from ledger.note import SignedNote, Verifier, decode_base64, is_utf8, sign_note, verify_note
 
 MAX_TREE_SIZE: Final = 2**64 - 1  # sizes and indices are uint64 in every C2SP tlog spec
 TLOG_PROOF_HEADER: Final = "c2sp.org/tlog-proof@v1"  # tlog-proof "Format": the first line
@@ -33,14 +33,6 @@ def _parse_uint64(text: str, what: str, error: type[LedgerError]) -> int:
     if not _DECIMAL.fullmatch(text) or (value := int(text)) > MAX_TREE_SIZE:
         raise error(f"{what} must be a decimal uint64 without leading zeroes")
     return value
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,7 @@ class Checkpoint:
                 or not line
                 or "\n" in line
                 or _CONTROL.search(line)
-                or not _is_utf8(line)
+                or not is_utf8(line)
             ):
                 raise CheckpointError(f"checkpoint {what} must be one non-empty line of text")
         if isinstance(self.size, bool) or not isinstance(self.size, int):

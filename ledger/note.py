@@ -36,11 +36,12 @@ def _check_key_name(name: str, what: str) -> None:
         raise FormatError(f"{what} must be a non-empty string")
     if "+" in name or any(ch.isspace() for ch in name) or _CONTROL.search(name):
         raise FormatError(f"{what} {name[:64]!r} contains a space, '+' or a control character")
-    if not _is_utf8(name):  # a lone surrogate (from a JSON "\ud800" escape) has no UTF-8 form
+    if not is_utf8(name):  # a lone surrogate (from a JSON "\ud800" escape) has no UTF-8 form
         raise FormatError(f"{what} {name[:64]!r} is not valid Unicode text")
 
 
-def _is_utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
+    """Whether ``text`` has a UTF-8 form: a lone surrogate (a JSON "\\ud800" escape) has none."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, cast
 
@@ -259,3 +260,34 @@ def route_terminal_to(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
         "connect",
         classmethod(lambda cls, url, timeout=30.0: Shared(client=api.client)),
     )
+
+
+class PageText(HTMLParser):
+    """The page's language, its visible text (one space between words) and its links."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.lang = ""
+        self.links: list[str] = []
+        self._skip = 0
+        self._data: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "html":
+            self.lang = found.get("lang") or ""
+        if tag == "a" and found.get("href"):
+            self.links.append(found["href"] or "")
+        self._skip += tag in ("style", "title")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style", "title")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self._data.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(self._data).split())

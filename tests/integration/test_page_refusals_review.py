@@ -14,13 +14,12 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any, Literal
 
 import httpx
 import pytest
 
-from tests.integration.api_support import Api, assert_problem, store_of, urn
+from tests.integration.api_support import Api, PageText, assert_problem, store_of, urn
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -36,38 +35,7 @@ JSON_ACCEPTS = ("application/json", "application/ld+json", "application/problem+
 GTIN = "08000000001016"
 
 
-class _Page(HTMLParser):
-    """The page's language, its visible text (one space between words) and its links."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.lang = ""
-        self.links: list[str] = []
-        self._skip = 0
-        self._data: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "html":
-            self.lang = found.get("lang") or ""
-        if tag == "a" and found.get("href"):
-            self.links.append(found["href"] or "")
-        self._skip += tag in ("style", "title")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("style", "title")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self._data.append(data)
-
-    @property
-    def text(self) -> str:
-        return " ".join("".join(self._data).split())
-
-
-def _page(response: httpx.Response, status: int, lang: Literal["it", "en"]) -> _Page:
+def _page(response: httpx.Response, status: int, lang: Literal["it", "en"]) -> PageText:
     """An HTML page answered with ``status`` in ``lang``, with the page's cache headers (and
     varying with Accept: a client asking for JSON gets a problem at the same address)."""
     assert response.status_code == status, response.text[:300]
@@ -75,7 +43,7 @@ def _page(response: httpx.Response, status: int, lang: Literal["it", "en"]) -> _
     assert headers["content-type"].startswith("text/html"), headers
     assert {v.strip().lower() for v in headers["vary"].split(",")} == PAGE_VARY, headers
     assert headers["cache-control"] == "private, no-cache", headers
-    parsed = _Page(response.text)
+    parsed = PageText(response.text)
     assert parsed.lang == lang
     return parsed
 

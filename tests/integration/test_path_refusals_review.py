@@ -14,12 +14,11 @@
 from __future__ import annotations
 
 import socket
-from html.parser import HTMLParser
 
 import httpx
 import pytest
 
-from tests.integration.api_support import Api, assert_problem, urn
+from tests.integration.api_support import Api, PageText, assert_problem, urn
 
 pytestmark = pytest.mark.integration
 
@@ -102,33 +101,6 @@ NOBODY = urn("nobody")
 PAGE_VARY = {"accept-language", "authorization"}
 
 
-class _Text(HTMLParser):
-    """The page's language and its visible text, one space between words."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.lang = ""
-        self._skip = 0
-        self._data: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "html":
-            self.lang = dict(attrs).get("lang") or ""
-        self._skip += tag in ("style", "title")
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("style", "title")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self._data.append(data)
-
-    @property
-    def text(self) -> str:
-        return " ".join("".join(self._data).split())
-
-
 def _page(response: httpx.Response, status: int, lang: str) -> str:
     """The visible text of an HTML page answered with ``status`` in ``lang``, with the page's
     cache headers."""
@@ -137,7 +109,7 @@ def _page(response: httpx.Response, status: int, lang: str) -> str:
     assert headers["content-type"].startswith("text/html"), headers
     assert PAGE_VARY.issubset(v.strip().lower() for v in headers["vary"].split(",")), headers
     assert headers["cache-control"] == "private, no-cache", headers
-    parsed = _Text(response.text)
+    parsed = PageText(response.text)
     assert parsed.lang == lang
     return parsed.text
 
