@@ -18,6 +18,20 @@ from ledger.hashing import leaf_hash
 from ledger.proofs import verify_inclusion
 
 
+def _count(value: Any, what: str) -> int:
+    """A JSON integer of at least 0: not a string, a fraction or a boolean read as one."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} must be a whole number of at least 0, not {value!r:.40}")
+    return value
+
+
+def _flag(value: Any, what: str) -> bool:
+    """A JSON boolean: the string "false" is not read as true."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, not {value!r:.40}")
+    return value
+
+
 @dataclass(frozen=True)
 class Violation:
     rule: str
@@ -69,15 +83,15 @@ class Receipt:
         try:
             violation = obj["violation"]
             return cls(
-                index=int(obj["index"]),
+                index=_count(obj["index"], "index"),
                 leaf_hash=bytes.fromhex(obj["leaf_hash"]),
                 checkpoint=obj["checkpoint"].encode("utf-8"),
                 inclusion_proof=tuple(
                     base64.b64decode(h, validate=True) for h in obj["inclusion_proof"]
                 ),
-                applied=bool(obj["applied"]),
+                applied=_flag(obj["applied"], "applied"),
                 violation=None if violation is None else Violation(**violation),
-                duplicate=bool(obj.get("duplicate", False)),
+                duplicate=_flag(obj.get("duplicate", False), "duplicate"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FormatError(f"malformed receipt: {exc}") from exc

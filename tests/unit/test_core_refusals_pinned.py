@@ -67,18 +67,46 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
-def _receipt(index: int, position: int = 5, proof: list[bytes] | None = None) -> Receipt:
+def _receipt_json(index: object, position: int = 5, **fields: object) -> dict[str, object]:
     """A receipt as a terminal gets it from the ledger: JSON, here with a chosen index."""
+    return {
+        "index": index,
+        "leaf_hash": LEAVES[position].hex(),
+        "checkpoint": TREE_NOTE.decode(),
+        "inclusion_proof": [_b64(h) for h in inclusion_proof(LEAVES, position)],
+        "applied": True,
+        "violation": None,
+    } | fields
+
+
+def _receipt(index: int, position: int = 5, proof: list[bytes] | None = None) -> Receipt:
+    """A receipt with a chosen index, made directly (its JSON reader refuses an index out of
+    range first): what the checks behind the reader must hold against on their own."""
     hashes = inclusion_proof(LEAVES, position) if proof is None else proof
-    return Receipt.from_json(
-        {
-            "index": index,
-            "leaf_hash": LEAVES[position].hex(),
-            "checkpoint": TREE_NOTE.decode(),
-            "inclusion_proof": [_b64(h) for h in hashes],
-            "applied": True,
-            "violation": None,
-        }
+    return Receipt(
+        index=index,
+        leaf_hash=LEAVES[position],
+        checkpoint=TREE_NOTE,
+        inclusion_proof=tuple(hashes),
+        applied=True,
+        violation=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("index", -7), ("index", "5"), ("index", 5.9), ("index", True), ("applied", "false"),
+     ("applied", 0), ("duplicate", "no")],
+)  # fmt: skip
+def test_a_receipt_whose_numbers_or_flags_are_not_json_s_own_is_refused(
+    field: str, value: object
+) -> None:
+    # int() and bool() would read "5" as 5, 5.9 as 5, true as 1, and "false" as true.
+    assert Receipt.from_json(_receipt_json(5)).index == 5
+    _refused(
+        FormatError,
+        rf"^malformed receipt: {field} must be ",
+        lambda: Receipt.from_json(_receipt_json(5) | {field: value}),
     )
 
 
