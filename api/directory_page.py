@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from api.escapes import printable
 from api.passport_http import negotiate
 from ledger.catalogue import catalogue
 from passports.page import LANGUAGES, Formatter, Lang, by_language, layout_environment
@@ -253,14 +254,10 @@ def _names() -> dict[str, str]:
     return found | {m.id: m.name for m in catalogue().materials}
 
 
-def _visible(text: str) -> str:
-    # A value as typed, but what prints nothing (a NUL, a right-to-left override, a no-break
-    # space, a lone surrogate) as its escape, "\u202e": it can neither hide nor reorder.
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
 def _isolated(text: str) -> Markup:
-    return Markup("<bdi>{}</bdi>").format(_visible(text))
+    # A value as typed, in a <bdi>; what prints nothing (a NUL, a right-to-left override, a
+    # no-break space, a lone surrogate) as its escape, "\u202e": it can neither hide nor reorder.
+    return Markup("<bdi>{}</bdi>").format(printable(text))
 
 
 def refusal(refused: Refused, lang: Lang) -> Markup:

@@ -47,9 +47,10 @@ def escape_fault(raw: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _printable(text: str) -> str:
-    """``text`` with what a terminal would act on (a newline, ESC, U+2028 …) written as its
-    Python escape: a detail is shown on one line by a CLI, and its name is the client's."""
+def printable(text: str) -> str:
+    """``text`` with what a terminal would act on or a page would not show (a newline, ESC,
+    U+2028, a bidi override, a lone surrogate …) written as its Python escape: a detail is shown
+    on one line by a CLI, and a refused value can neither hide nor reorder on a page."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
@@ -58,7 +59,7 @@ def _query_fault(query: bytes) -> str | None:
         name, _, value = pair.partition(b"=")
         fault = escape_fault(name) or escape_fault(value)
         if fault is not None:
-            shown = _printable(unquote(name.decode("ascii", "backslashreplace"))[:MAX_NAME])
+            shown = printable(unquote(name.decode("ascii", "backslashreplace"))[:MAX_NAME])
             return f"query.{shown}: {fault[0]}"
     return None
 
