@@ -35,7 +35,14 @@ from markupsafe import Markup, escape
 from api.escapes import printable
 from api.passport_http import negotiate
 from ledger.catalogue import catalogue
-from passports.page import LANGUAGES, Formatter, Lang, by_language, layout_environment
+from passports.page import (
+    LANGUAGES,
+    Formatter,
+    Lang,
+    by_language,
+    choose_language,
+    layout_environment,
+)
 
 # Each phrase in Italian and English, side by side.
 STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
@@ -213,6 +220,8 @@ class Refused:
     limit: str | None = None
 
 
+# Characters of a refused parameter's name a refusal repeats.
+MAX_NAME_SHOWN: Final = 100
 MISSING: Final = "\u2013"  # an en dash where a figure is missing
 
 
@@ -358,6 +367,25 @@ def render_company_missing(slug: str, lang: Lang) -> str:
     t = STRINGS[lang]
     said = escape(t["company_missing"]).format(company=_isolated(slug))
     return _refused(lang, t["company_missing_title"], said=said)
+
+
+def given_twice(request: Request) -> str | None:
+    """The first query parameter ``request`` gives more than once, if any, its name cut to
+    ``MAX_NAME_SHOWN`` characters: which of its values would count is a guess, so the pages and
+    the directory's routes refuse it."""
+    for name, _ in request.query_params.multi_items():
+        if len(request.query_params.getlist(name)) > 1:
+            return name[:MAX_NAME_SHOWN]
+    return None
+
+
+def page_language(request: Request, lang: str | None, limit: int) -> tuple[Lang, bool]:
+    """The language a page answers in, and whether its ``lang`` is over ``limit`` characters.
+    A ``lang`` too long or given more than once is not read: Accept-Language chooses the
+    language the page refuses it in."""
+    too_long = lang is not None and len(lang) > limit
+    told = None if too_long or len(request.query_params.getlist("lang")) > 1 else lang
+    return choose_language(request.headers.get("accept-language"), told), too_long
 
 
 def refusal_answer(

@@ -34,6 +34,8 @@ from api.deps import StoreDep
 from api.directory_page import (
     Reason,
     Refused,
+    given_twice,
+    page_language,
     refusal_answer,
     render_directory,
     render_profile,
@@ -52,7 +54,6 @@ from ledger.store.ledger import LedgerStore
 from ledger.store.tokens import Viewer
 from ledger.store.track_record import Figure
 from passports.build import build_passport
-from passports.page import choose_language
 from scoring.directory import (
     FarStep,
     Match,
@@ -108,9 +109,8 @@ def _too_long(name: str) -> Refusal:
 
 def once_each(request: Request) -> None:
     """Refuse a query parameter given more than once: which one would count is a guess."""
-    for name, _ in request.query_params.multi_items():
-        if len(request.query_params.getlist(name)) > 1:
-            raise _refuse(name[:MAX_FILTER_TEXT], "twice", "given more than once; give it once")
+    if (name := given_twice(request)) is not None:
+        raise _refuse(name, "twice", "given more than once; give it once")
 
 
 def day_of(value: str | None) -> date:
@@ -409,8 +409,7 @@ async def directory_page(
 ) -> HTMLResponse:  # fmt: skip
     # ``lang`` is bounded here, not by the query's schema: an overlong one is refused on the
     # page, in the language Accept-Language asks for, like any other filter.
-    too_long = lang is not None and len(lang) > MAX_FILTER_TEXT
-    language = choose_language(request.headers.get("accept-language"), None if too_long else lang)
+    language, too_long = page_language(request, lang, MAX_FILTER_TEXT)
     error: Refused | None = None
     try:
         once_each(request)
@@ -431,8 +430,7 @@ async def profile_page(
     # here, not by the path: FastAPI's refusal is JSON) is a 400 page and an unknown actor a
     # 404 page, in the reader's language; a client asking for JSON gets the API's problem
     # instead, as from the passport page (``refusal_answer``).
-    too_long = lang is not None and len(lang) > MAX_FILTER_TEXT
-    language = choose_language(request.headers.get("accept-language"), None if too_long else lang)
+    language, too_long = page_language(request, lang, MAX_FILTER_TEXT)
     try:
         if len(actor_id) > MAX_ACTOR_ID:
             raise _refuse("actor_id", "too_long", f"at most {MAX_ACTOR_ID} characters",

@@ -31,6 +31,8 @@ from api.auth import ViewerDep
 from api.deps import StoreDep
 from api.directory_page import (
     Refused,
+    given_twice,
+    page_language,
     refusal_answer,
     render_company_missing,
     render_company_refused,
@@ -42,7 +44,6 @@ from ledger.store.ledger import LedgerStore
 from ledger.store.maturity import MAX_ENTRIES, Evidence, MaturityFacts, Metric
 from ledger.store.tokens import Viewer
 from passports.build import build_passport
-from passports.page import choose_language
 from scoring.errors import ScoringInputError
 from scoring.maturity import (
     NO_MCI_NOTE,
@@ -271,7 +272,7 @@ async def get_maturity(store: StoreDep, viewer: ViewerDep, actor_id: ActorPath) 
     return JSONResponse(document, headers=HEADERS)
 
 
-def _page_refusal(slug: str, lang: str | None) -> tuple[Refused, str] | None:
+def _page_refusal(request: Request, slug: str, lang_too_long: bool) -> tuple[Refused, str] | None:
     # What the company page refuses of its address, with the API's English detail.
     if len(slug) > MAX_SLUG:
         return Refused("slug", "too_long", limit=str(MAX_SLUG)), f"at most {MAX_SLUG} characters"
@@ -280,7 +281,9 @@ def _page_refusal(slug: str, lang: str | None) -> tuple[Refused, str] | None:
             f"{slug!r} is not a slug: lower-case letters, digits and hyphens, starting with a "
             "letter or digit"
         )
-    if lang is not None and len(lang) > MAX_LANG:
+    if (twice := given_twice(request)) is not None:
+        return Refused(twice, "twice"), "given more than once; give it once"
+    if lang_too_long:
         return Refused("lang", "too_long", limit=str(MAX_LANG)), f"at most {MAX_LANG} characters"
     return None
 
@@ -292,9 +295,8 @@ async def company_page(
     # A refused slug or ``lang`` is a 400 page, a company without a public maturity page a 404
     # page (one wording whatever the reason), in the reader's language; a client asking for
     # JSON gets the API's problem instead (``refusal_answer``).
-    refused = _page_refusal(slug, lang)
-    told = None if refused is not None and refused[0].name == "lang" else lang
-    language = choose_language(request.headers.get("accept-language"), told)
+    language, lang_too_long = page_language(request, lang, MAX_LANG)
+    refused = _page_refusal(request, slug, lang_too_long)
     if refused is not None:
         detail = f"{refused[0].name}: {refused[1]}"
         page = partial(render_company_refused, slug, refused[0], language)

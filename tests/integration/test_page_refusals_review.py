@@ -10,6 +10,10 @@
    client got the HTML pages of the passport page's and the profile page's refusals.
 3. The directory profile page answered an actor id over 80 characters with FastAPI's JSON 400;
    it is the page's own 400 page now, as for its other refusals.
+4. The company page took a parameter given twice (``?lang=it&lang=en``) and answered the last,
+   where the directory's pages refuse it; and every page that refused a ``lang`` given twice
+   still answered in the last of them. It is refused on each page now, in the language
+   Accept-Language asks for (which ``lang`` counts would be a guess).
 """
 
 from __future__ import annotations
@@ -236,3 +240,39 @@ def test_an_overlong_actor_id_is_the_profile_pages_400_page(app: Api) -> None:
         _problem_headers(answer)
     head = app.client.head(f"/directory/{overlong}")
     assert head.status_code == 400 and head.headers["content-type"].startswith("text/html")
+
+
+# -- 4. a parameter given twice ------------------------------------------------------------------
+
+
+def test_a_parameter_given_twice_is_refused_on_the_company_page(companies: Api) -> None:
+    for query in ("lang=en&lang=en", "lang=en&lang=it", "view=a&view=b"):
+        response = companies.client.get(
+            f"/companies/{SLUG}?{query}", headers={"Accept-Language": "it"}
+        )
+        page = _page(response, 400, "it")
+        name = query.partition("=")[0]
+        assert f"{name}: più di un valore; lasciane uno solo" in page.text, page.text
+        assert "Conceria Riva" not in page.text
+        assert f"/companies/{SLUG}?lang=it" in page.links
+        for accept in JSON_ACCEPTS:
+            answer = companies.client.get(f"/companies/{SLUG}?{query}", headers={"Accept": accept})
+            assert_problem(answer, 400, "bad-request", f"{name}: given more than once")
+            _problem_headers(answer)
+    # Given once, each is served as before.
+    assert "Conceria Riva" in companies.client.get(f"/companies/{SLUG}?lang=en&view=a").text
+
+
+def test_a_lang_given_twice_is_refused_in_the_accept_language(companies: Api) -> None:
+    # Which ``lang`` would count is a guess: the refusal is worded as Accept-Language asks.
+    wording = "lang: given more than once; give it once"
+    for target in (f"/companies/{SLUG}", f"/directory/{urn(SLUG)}"):
+        response = companies.client.get(
+            f"{target}?lang=it&lang=it", headers={"Accept-Language": "en"}
+        )
+        assert wording in _page(response, 400, "en").text, target
+    # The search page is its form, whatever the client accepts, with the refusal beside it.
+    search = companies.client.get("/directory?lang=it&lang=it", headers={"Accept-Language": "en"})
+    assert search.status_code == 400
+    page = PageText(search.text)
+    assert page.lang == "en" and wording in page.text, page.text
