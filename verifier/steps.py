@@ -244,10 +244,9 @@ class _Run:
                 self.unreadable += self.partial is None
                 self.report.add(1, index, "bundle.line", "a well-formed record", result)
             elif isinstance(result, InclusionRecord):
+                # A whole ledger's are counted and reported once, at the end.
                 self.counts["inclusion"] += 1
-                if self.partial is None:
-                    self.report.add(1, None, "bundle.line", "no proof", "an inclusion proof")
-                else:
+                if self.partial is not None:
                     self.partial.inclusion(result)
             elif isinstance(result, int):
                 self.report.add(1, None, "bundle.order", "header records first", f"line {result}")
@@ -355,13 +354,14 @@ class _Run:
         report, manifest = self.report, self.manifest
         if body_hash != manifest.body_sha256:
             report.add(1, None, "bundle.body_sha256", manifest.body_sha256.hex(), body_hash.hex())
-        for name, want in (
+        counted = [
             ("entries", manifest.entries),
             ("checkpoints", manifest.checkpoints),
             ("consistency", manifest.consistency),
-            ("inclusion", manifest.inclusion),
-            ("passports", manifest.passports),
-        ):
+        ]
+        if manifest.partial:  # a whole ledger's manifest counts neither (_finish_ledger)
+            counted += [("inclusion", manifest.inclusion), ("passports", manifest.passports)]
+        for name, want in counted:
             if lines[name] != want:
                 report.add(
                     1, None, f"bundle.{name}", f"{want} in the manifest", f"{lines[name]} lines"
@@ -461,9 +461,10 @@ class _Run:
         if self.trusted is None and self.header.since is None:
             report.skipped[4] = "no trusted checkpoint given"
         report.skipped[6] = "a whole-ledger bundle carries every entry"
-        for name in ("inclusion", "passports"):
-            if self.counts[name]:
-                report.add(1, None, "bundle.line", f"no {name} record", "in a whole-ledger bundle")
+        for name, record in (("inclusion", "inclusion"), ("passports", "passport")):
+            if count := self.counts[name]:
+                got = f"{count} line{'s' if count != 1 else ''} in a whole-ledger bundle"
+                report.add(1, None, "bundle.line", f"no {record} record", got)
 
 
 def parse_log_key(text: str) -> tuple[str, KeyRecord]:
