@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -294,8 +294,11 @@ def _new_document() -> FPDF:
     return pdf
 
 
-def label_sheet(labels: Sequence[Label]) -> bytes:
-    """A PDF of ``labels`` on A4 sheets, row by row, a new page after every ``COLUMNS * ROWS``."""
+def label_sheet(
+    labels: Sequence[Label], progress: Callable[[int, int], None] | None = None
+) -> bytes:
+    """A PDF of ``labels`` on A4 sheets, row by row, a new page after every ``COLUMNS * ROWS``;
+    ``progress(done, total)`` is called after each label drawn."""
     if not labels:
         raise FormatError("no labels to print")
     if len(labels) > MAX_LABELS:
@@ -309,4 +312,6 @@ def label_sheet(labels: Sequence[Label]) -> bytes:
             pdf.add_page()
         row, column = divmod(slot, COLUMNS)
         _draw_label(pdf, label, _MARGIN_X + column * _CELL_WIDTH, _MARGIN_Y + row * _CELL_HEIGHT)
+        if progress is not None:
+            progress(index + 1, len(labels))
     return bytes(pdf.output())

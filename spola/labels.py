@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 from spola.cli import open_store, output_path
 
 MAX_LABELS = 10_000
+# From this many labels on (about a second of work), progress is shown on stderr.
+PROGRESS_FROM = 100
+
+
+def _progress(done: int, total: int, *, page: int, shown: list[int]) -> None:
+    # On a terminal at every ``page`` labels as well; elsewhere (a log file, CI) at every tenth.
+    if total < PROGRESS_FROM:
+        return
+    percent = done * 100 // total
+    if percent // 10 != shown[0] // 10 or (sys.stderr.isatty() and done % page == 0):
+        print(f"drew {done:,} of {total:,} labels ({percent}%)", file=sys.stderr)
+        shown[0] = percent
 
 
 def cmd_labels(args: argparse.Namespace) -> int:
     from api.passport_http import public_uri, subject_of
     from ledger.files import replaced_atomically
     from ledger.identifiers import DigitalLink
-    from passports.labels import Label, label_sheet, label_text
+    from passports.labels import COLUMNS, ROWS, Label, label_sheet, label_text
 
     out = output_path(args.out)  # before the log is read: a wrong --out is said at once
     asked = [subject_of(s) for s in args.subject or ()]  # a subject twice: two labels
@@ -52,7 +65,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
         assert printed is not None  # passports name an item or a batch
         uri = public_uri(settings.public_base_url, subject)
         labels.append(Label(uri=uri, product=label_text(names[subject]), serial=printed))
-    pdf = label_sheet(labels)
+    pdf = label_sheet(labels, partial(_progress, page=COLUMNS * ROWS, shown=[-1]))
     with replaced_atomically(out, binary=True) as file:
         file.write(pdf)
     print(f"{len(labels)} labels for {settings.public_base_url} written to {out}")

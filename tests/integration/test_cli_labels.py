@@ -89,3 +89,26 @@ def test_more_passports_than_a_sheet_holds_are_refused_not_cut(
     last = sorted([*SCARVES, *JACKETS, *BAGS])[-1]
     assert main(["labels", "--out", str(out), "--subject", last, "--subject", last]) == 0
     assert _codes(out) == ["http://127.0.0.1:8000" + last] * 2
+
+
+def test_a_long_sheet_shows_its_progress_on_stderr(
+    seeded: Operator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 10,000 labels take a minute or two (each QR code's mask is searched): the operator sees
+    # how far it got, a line at every tenth when stderr is no terminal; stdout stays the result.
+    monkeypatch.setattr(labels, "PROGRESS_FROM", 5)
+    monkeypatch.setenv("SPOLA_HOME", str(seeded.home))
+    monkeypatch.setenv("SPOLA_DATABASE_URL", seeded.database_url)
+    out = seeded.cwd / "all.pdf"
+    assert main(["labels", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"7 labels for http://127.0.0.1:8000 written to {out}\n"
+    shown = captured.err.splitlines()
+    assert shown[-1] == "drew 7 of 7 labels (100%)", shown
+    percents = [int(line.rpartition("(")[2].rstrip("%)")) for line in shown]
+    assert percents == sorted(percents) and len({p // 10 for p in percents}) == len(percents)
+    assert all(line.startswith("drew ") and " of 7 labels (" in line for line in shown), shown
+    # Below the threshold, nothing but the result.
+    monkeypatch.setattr(labels, "PROGRESS_FROM", 8)
+    assert main(["labels", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
