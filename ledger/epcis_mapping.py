@@ -88,7 +88,16 @@ def location(actors: Actors, actor_id: str, facility_id: str) -> str:
     """A facility of ``actor_id``: its GLN (AI 414) when the profile gives one, else a URN."""
     for facility in actors.get(actor_id, {}).get("facilities", []):
         if facility.get("id") == facility_id and facility.get("gln"):
-            return f"{GS1_RESOLVER}/414/{facility['gln']}"
+            return facility_identifier(actor_id, facility_id, facility["gln"])
+    return facility_identifier(actor_id, facility_id, None)
+
+
+def facility_identifier(actor_id: str, facility_id: str, gln: str | None) -> str:
+    """The identifier of ``actor_id``'s facility ``facility_id``: ``https://id.gs1.org/414/{gln}``
+    with a GLN, else ``urn:spola:facility:{actor-slug}:{facility_id}`` (the export's places and
+    the passport's facilities alike)."""
+    if gln:
+        return f"{GS1_RESOLVER}/414/{gln}"
     return f"urn:spola:facility:{_slug(actor_id)}:{facility_id}"
 
 

@@ -164,9 +164,7 @@ def _espr(doc: Mapping[str, Any], uri: str) -> dict[str, Any]:
         "uniqueProductIdentifier": uri,
         "gtin": doc["product"]["gtin"],
         "operatorIdentifier": doc["issued_by"]["actor"],
-        "facilities": sorted(
-            {f"{p['actor']}#{p['facility']}" for p in places if p and p.get("facility")}
-        ),
+        "facilities": sorted({p["location"] for p in places if p and p.get("location")}),
         "complianceDocuments": doc["documents"],
         "instructions": doc["instructions"],
     }

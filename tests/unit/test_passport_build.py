@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
+from ledger.epcis_mapping import location
 from ledger.events import ActorEvent, Event, encode_event, parse_event
 from ledger.passport import Fact, PassportFacts, VersionRef
 from passports.build import RESTRICTED, build_passport
 from passports.graph import Graph
+from passports.jsonld import to_jsonld
 from tests.supply import handover, item, lifecycle, make, material, passport, process, q, take
 
 MILL = "urn:spola:actor:seteria"
@@ -213,3 +215,26 @@ def test_a_leg_to_an_actor_without_a_facility_has_no_distance_and_says_so() -> N
     assert leg["distance_estimated"] is False and leg["to"]["name"] == "Negozio"
     assert doc["short_chain"]["transport_km"] == "0" and doc["short_chain"]["legs"] == 1
     assert {"code": "unknown-distance", "entries": [13]} in doc["data_quality"]
+
+
+def test_espr_facilities_are_identifiers_as_the_epcis_export_names_them() -> None:
+    # ESPR asks for the facilities' unique identifiers: the facility's GLN (AI 414) when its
+    # profile declares one, else its URN, as in the EPCIS export; not "actor#facility name",
+    # which changes with a renamed facility and names no facility of the same name apart.
+    gln = "8012345000012"
+    mill = ACTORS[MILL].facilities[0].model_copy(update={"gln": gln, "name": "Seteria Como"})
+    actors = ACTORS | {MILL: ACTORS[MILL].model_copy(update={"facilities": [mill]})}
+    facts = _facts()
+    doc = build_passport(PassportFacts(facts.subject, facts.versions, facts.facts, actors)).document
+    espr = to_jsonld(doc, uri="https://id.example" + SCARF, api_url="https://id.example/v1/x")
+    assert espr["spola:espr"]["facilities"] == [
+        f"https://id.gs1.org/414/{gln}",
+        "urn:spola:facility:atelier:main",
+        "urn:spola:facility:maison:main",
+    ]
+    assert {location({}, a, "main") for a in (ATELIER, BRAND)} <= set(
+        espr["spola:espr"]["facilities"]
+    )
+    assert location({MILL: {"facilities": [{"id": "main", "gln": gln}]}}, MILL, "main") == (
+        f"https://id.gs1.org/414/{gln}"
+    )
