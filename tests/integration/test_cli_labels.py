@@ -70,15 +70,21 @@ def test_labels_to_a_directory_or_a_missing_folder_fail_in_one_line(seeded: Oper
     assert list(folder.iterdir()) == [] and not missing.parent.exists()
 
 
+@pytest.fixture
+def in_process(seeded: Operator, monkeypatch: pytest.MonkeyPatch) -> Operator:
+    """``seeded``, for ``main`` called in this process (to change the command's limits)."""
+    monkeypatch.setenv("SPOLA_HOME", str(seeded.home))
+    monkeypatch.setenv("SPOLA_DATABASE_URL", seeded.database_url)
+    return seeded
+
+
 def test_more_passports_than_a_sheet_holds_are_refused_not_cut(
-    seeded: Operator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    in_process: Operator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The demo's 7 passports against a limit of 3: printing the first 3 as if they were all
     # would leave 4 pieces without a label and say nothing.
     monkeypatch.setattr(labels, "MAX_LABELS", 3)
-    monkeypatch.setenv("SPOLA_HOME", str(seeded.home))
-    monkeypatch.setenv("SPOLA_DATABASE_URL", seeded.database_url)
-    out = seeded.cwd / "cut.pdf"
+    out = in_process.cwd / "cut.pdf"
     assert main(["labels", "--out", str(out)]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert (
@@ -92,14 +98,12 @@ def test_more_passports_than_a_sheet_holds_are_refused_not_cut(
 
 
 def test_a_long_sheet_shows_its_progress_on_stderr(
-    seeded: Operator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    in_process: Operator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # 10,000 labels take a minute or two (each QR code's mask is searched): the operator sees
     # how far it got, a line at every tenth when stderr is no terminal; stdout stays the result.
     monkeypatch.setattr(labels, "PROGRESS_FROM", 5)
-    monkeypatch.setenv("SPOLA_HOME", str(seeded.home))
-    monkeypatch.setenv("SPOLA_DATABASE_URL", seeded.database_url)
-    out = seeded.cwd / "all.pdf"
+    out = in_process.cwd / "all.pdf"
     assert main(["labels", "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert captured.out == f"7 labels for http://127.0.0.1:8000 written to {out}\n"
