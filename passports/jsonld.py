@@ -149,13 +149,18 @@ def _traceability(journey: list[Mapping[str, Any]], api_url: str) -> list[dict[s
             "traceabilityEvent": [
                 {
                     "type": ["Link"],
-                    "linkURL": f"{api_url.partition('/v1/')[0]}/v1/entries/{step['index']}",
+                    "linkURL": _entry_url(api_url, step["index"]),
                     "linkType": "spola:log-entry",
                 }
             ],
         }
         for step in journey
     ]
+
+
+def _entry_url(api_url: str, index: int) -> str:
+    # The log's own address of one entry, with its exact bytes (as POST /v1/entries's Location).
+    return f"{api_url.partition('/v1/')[0]}/v1/log/entries?start={index}&end={index + 1}"
 
 
 def _espr(doc: Mapping[str, Any], uri: str) -> dict[str, Any]:

@@ -60,6 +60,24 @@ def test_the_resolver_answers_people_machines_and_link_checkers(demo: Api) -> No
     assert described["resolverRoot"] == BASE and described["supportedPrimaryKeys"] == ["gtin"]
 
 
+def test_every_journey_link_of_the_json_ld_leads_to_its_entry(demo: Api) -> None:
+    # The journey's traceability links named /v1/entries/{index}, which no route serves: every
+    # one was a dead link for the machines that follow them. Each leads to its entry now.
+    doc = get_json(demo, f"/v1/passports{JACKET}")
+    ld = get_json(demo, JACKET, Accept="application/ld+json")
+    steps = ld["credentialSubject"]["traceabilityInformation"]
+    links = [link["linkURL"] for step in steps for link in step["traceabilityEvent"]]
+    assert len(links) == len(doc["journey"]) >= 5
+    answered = []
+    for url in links:
+        assert url.startswith(BASE + "/v1/"), url
+        answer = demo.client.get(url.removeprefix(BASE))
+        assert answer.status_code == 200, (url, answer.text[:200])
+        (entry,) = answer.json()["entries"]
+        answered.append(entry["index"])
+    assert answered == [step["index"] for step in doc["journey"]]
+
+
 def test_a_lot_in_an_item_uri_still_names_the_item(demo: Api) -> None:
     gtin, serial = JACKET.split("/")[2], JACKET.split("/")[4]
     ld = get_json(demo, f"/01/{gtin}/10/FN26-0731/21/{serial}", Accept="application/ld+json")
