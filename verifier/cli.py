@@ -156,13 +156,27 @@ def _duration(seconds: float) -> str:
     )
 
 
+def _given(args: argparse.Namespace) -> None:
+    # An empty argument is most often a shell variable left unset: said as such, not read as
+    # "." (a directory) nor, for --trusted-checkpoint, taken for none given (step 4 skipped).
+    if args.bundle == "":
+        raise UnusableInputError("the bundle's path is empty: give the bundle file to verify")
+    if args.log_key == "":
+        raise UnusableInputError("--log-key is empty: give the log's vkey or a file holding it")
+    if args.trusted_checkpoint == "":
+        raise UnusableInputError(
+            "--trusted-checkpoint is empty: give a file holding a checkpoint you trust"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify ``args.bundle``; print the report; the exit status."""
     progress = Progress()
     try:
+        _given(args)
         vkey = _log_key(args.log_key)
         trusted = None
-        if args.trusted_checkpoint:
+        if args.trusted_checkpoint is not None:
             trusted = _read_bounded(
                 Path(args.trusted_checkpoint), MAX_CHECKPOINT_BYTES, "the trusted checkpoint"
             )

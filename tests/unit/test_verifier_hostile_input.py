@@ -325,3 +325,29 @@ def test_a_log_key_too_long_to_be_a_file_name_is_read_as_a_key(
     assert main([str(bundle), "--log-key", "origin+" + "a" * 5000 + "+AQ=="]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a C2SP vkey" in err, err
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("bundle", "the bundle's path is empty: give the bundle file to verify"),
+        ("--log-key", "--log-key is empty: give the log's vkey or a file holding it"),
+        (
+            "--trusted-checkpoint",
+            "--trusted-checkpoint is empty: give a file holding a checkpoint you trust",
+        ),
+    ],
+)
+def test_an_empty_argument_is_refused_by_name(
+    option: str, said: str, bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A shell variable left unset gives "": the log key was then read from "." ("Is a
+    # directory"), the bundle opened as "." as well, and an empty --trusted-checkpoint was
+    # taken for none given: the consistency check skipped and the bundle reported VALID.
+    given = {"bundle": str(bundle), "--log-key": LOG_VKEY, "--trusted-checkpoint": None}
+    given[option] = ""
+    argv = [str(given["bundle"]), "--log-key", str(given["--log-key"])]
+    if given["--trusted-checkpoint"] is not None:
+        argv += ["--trusted-checkpoint", given["--trusted-checkpoint"]]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"verify: {said}\n"
