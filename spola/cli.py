@@ -525,9 +525,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _empty_argument(argv: Sequence[str], args: argparse.Namespace) -> str | None:
+    """How the command line names an argument it gave as "" (an option or a positional), if
+    any: no command takes an empty value, and "" is most often a shell variable left unset
+    (``--item "$ITEM"``), which would otherwise read as the option not given at all."""
+    empty = [
+        dest
+        for dest, value in vars(args).items()
+        if value == "" or (isinstance(value, list) and "" in value)
+    ]
+    if not empty:
+        return None
+    for i, token in enumerate(argv):
+        if token.startswith("-") and token.endswith("="):
+            return token[:-1]
+        if token == "" and i and argv[i - 1].startswith("-") and "=" not in argv[i - 1]:
+            return argv[i - 1]
+    return empty[0]  # a positional, by its name
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    if (name := _empty_argument(argv, args)) is not None:
+        print(
+            f"spola: {name} is empty: give it a non-empty value (is a shell variable unset?)",
+            file=sys.stderr,
+        )
+        return 2
     func: Command = args.func
     try:
         return func(args)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from api.operator import KEY_FILE, LOG_FILE, load_operator
+from spola.cli import main
 from tests.integration.test_cli import Operator, Run, _one_line_error
 
 pytestmark = pytest.mark.integration
@@ -42,8 +43,46 @@ def _usage_error(run: Run, *words: str) -> None:
 
 def test_init_refuses_an_empty_origin_instead_of_taking_the_default(op: Operator) -> None:
     run = op.spola("init", "--origin", "")
-    _one_line_error(run, "origin", "non-empty")
+    _usage_error(run, "spola: --origin is empty", "non-empty")
+    assert len(run.stderr.splitlines()) == 1
     assert not (op.home / LOG_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["export", "bundle", "--out", "OUT", "--item", ""], "--item"),
+        (["export", "bundle", "--out", "OUT", "--actor", ""], "--actor"),
+        (["export", "bundle", "--out", "OUT", "--since-checkpoint", ""], "--since-checkpoint"),
+        (["export", "bundle", "--out=OUT", "--item="], "--item"),
+        (["export", "bundle", "--out", ""], "--out"),
+        (["export", "epcis", "--out", "OUT", "--item", ""], "--item"),
+        (["labels", "--out", "OUT", "--subject", ""], "--subject"),
+        (["directory", "search", "--near", ""], "--near"),
+        (["directory", "show", ""], "actor"),
+        (["rebuild", "--db", ""], "--db"),
+    ],
+)
+def test_an_empty_argument_is_refused_by_name_before_anything_runs(
+    ready: Operator,
+    argv: list[str],
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A shell variable left unset gives "": `--item ""` exported the WHOLE ledger as if no
+    # item had been named, `--since-checkpoint ""` a full bundle for an incremental audit,
+    # `--near ""` searched everywhere, `--out ""` wrote to "." (a directory).
+    monkeypatch.setenv("SPOLA_HOME", str(ready.home))
+    monkeypatch.setenv("SPOLA_DATABASE_URL", ready.database_url)
+    out = ready.cwd / "out.file"
+    assert main([a.replace("OUT", str(out)) for a in argv]) == 2
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err == (
+        f"spola: {name} is empty: give it a non-empty value (is a shell variable unset?)\n"
+    )
+    assert not out.exists()
 
 
 def test_init_with_a_home_that_is_a_file_says_so_in_one_line(op: Operator) -> None:
