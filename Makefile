@@ -26,8 +26,9 @@ run: $(BIN)/spola
 ## test: install dev dependencies, lint, type-check, security gates, the whole suite, the verifier alone
 ## --dist worksteal: an idle worker takes queued tests from the busy one (with the default
 ## `load`, one worker finished its share at 7 minutes and the other ran on to 15).
+## --durations=15: the slowest tests are printed at the end, to watch the suite's time budget.
 test: $(VENV)/.dev lint typecheck verifier-install-check browser security
-	$(BIN)/pytest -n 2 --dist worksteal -q
+	$(BIN)/pytest -n 2 --dist worksteal -q --durations=15
 
 ## verifier-install-check: an auditor's install (only `.[verifier]`) in a fresh venv: no
 ## SQLAlchemy, FastAPI or psycopg in it; the verifier's tests and `python -m verifier` pass.
