@@ -470,7 +470,7 @@ def _passport(item: str, name: str, category: str, years: str, time: str) -> Ste
         "type": "passport",
         "subject": item,
         "product": {"name": name, "category": category, "country": "IT",
-                    "region": "Lombardia", "lifetime_years": years},
+                    "region": "Lombardia", "lifetime_years": years, "lang": "en"},
         "instructions": {
             "care": _CARE[category],
             "repair": "Free repairs for two years, then at cost, by Sartoria Riparo in Milan.",

@@ -69,6 +69,10 @@ Subject = Annotated[str, StringConstraints(max_length=120), AfterValidator(_subj
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 Url = Annotated[str, StringConstraints(max_length=300), AfterValidator(_https)]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,39}$")]
+# A BCP 47 language tag of the common shapes: a language, then a script or region (it, en-GB,
+# sr-Latn, zh-Hant-TW).
+LANGUAGE_TAG: Final = r"^[a-z]{2,3}(-[A-Za-z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
+Language = Annotated[str, StringConstraints(pattern=LANGUAGE_TAG)]
 
 
 class Product(StrictModel):
@@ -80,6 +84,9 @@ class Product(StrictModel):
     country: Country  # of manufacture (the last substantial transformation)
     region: Text | None = None
     lifetime_years: Amount | None = None  # the brand's declared expected lifetime
+    # The language the brand wrote this passport's texts in (name, description, instructions,
+    # document titles): pages mark them with it, so that they are read aloud in it.
+    lang: Language | None = None
 
 
 class Instructions(StrictModel):

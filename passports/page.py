@@ -36,6 +36,7 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
+from ledger.passport import LANGUAGE_TAG
 from passports.display import clean_text, covered_steps, for_page
 from passports.journey_map import as_decimal, journey_map, places_of
 
@@ -312,7 +313,18 @@ def render_page(
         mci=_mci(doc),
         explain=_data("explanations.json"),
         bundle=bundle_path(str(doc.get("subject") or "")),
+        brand_lang=_brand_lang(doc),
     )
+
+
+def _brand_lang(doc: Mapping[str, Any]) -> Markup:
+    """The ``lang`` attribute of the elements holding the brand's words, from the language its
+    passport declared (WCAG 3.1.2, language of parts); none for an undeclared or ill-formed
+    one, so that they take the page's."""
+    declared = (doc.get("product") or {}).get("lang")
+    if isinstance(declared, str) and re.fullmatch(LANGUAGE_TAG, declared):
+        return Markup(' lang="{}"').format(declared)
+    return Markup("")
 
 
 def render_not_found(*, lang: Lang, path: str) -> str:

@@ -389,3 +389,59 @@ def test_the_qr_code_of_a_uri_spelling_href_is_still_inlined(page_url: str) -> N
     qr = qr_svg(page_url).decode("utf-8")
     html = render_page(load("jacket"), lang="en", verified=False, page_url=page_url, qr_svg=qr)
     assert '<figure class="qr">' in html and html.count(qr.strip()) == 1
+
+
+def test_the_brands_words_are_marked_with_the_language_it_declared() -> None:
+    # WCAG 3.1.2 (language of parts): "Foulard Lario 90x90, printed organic silk twill" on the
+    # Italian page was read aloud as Italian. The brand's texts carry the language it declared.
+    doc = copy.deepcopy(load("bag"))
+    doc["product"]["lang"] = "en"
+    doc["product"]["description"] = "Vegetable-tanned calf leather"
+    doc["documents"] = [{"kind": "other", "title": "Declaration", "url": "https://b.example/d"}]
+    parsed = LangOf(render(doc, "it"))
+    assert parsed.lang_of(doc["product"]["name"]) == "en"
+    assert parsed.lang_of("Vegetable-tanned calf leather") == "en"
+    for line in doc["instructions"]["care"]:
+        assert parsed.lang_of(line) == "en", line
+    assert parsed.lang_of(doc["instructions"]["repair"]) == "en"
+    assert parsed.lang_of(doc["instructions"]["take_back"]) == "en"
+    assert parsed.lang_of("Declaration") == "en"
+    # The page's own words stay in the page's language.
+    assert parsed.lang_of("Come prendersene cura") == "it"
+    # Undeclared, the brand's words take the page's language, as before.
+    del doc["product"]["lang"]
+    assert LangOf(render(doc, "it")).lang_of(doc["product"]["name"]) == "it"
+    # A value that is no language tag is not written into the page.
+    doc["product"]["lang"] = 'en" onclick="x'
+    html = render(doc, "it")
+    assert 'onclick="x' not in html and LangOf(html).lang_of(doc["product"]["name"]) == "it"
+
+
+class LangOf(HTMLParser):
+    """Each text of a page with the language in force where it stands (the nearest ``lang``)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, str]] = []
+        self.texts: list[tuple[str, str]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("meta", "link", "br", "img", "input", "hr", "path", "circle", "line"):
+            return
+        inherited = self.stack[-1][1] if self.stack else ""
+        self.stack.append((tag, dict(attrs).get("lang") or inherited))
+
+    def handle_endtag(self, tag: str) -> None:
+        if any(open_tag == tag for open_tag, _ in self.stack):
+            while self.stack.pop()[0] != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if data.strip() and self.stack:
+            self.texts.append((data.strip(), self.stack[-1][1]))
+
+    def lang_of(self, text: str) -> str:
+        found = {lang for data, lang in self.texts if data == text}
+        assert len(found) == 1, (text, found)
+        return found.pop()

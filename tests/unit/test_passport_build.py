@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ledger.epcis_mapping import location
+from ledger.errors import FormatError
 from ledger.events import ActorEvent, Event, encode_event, parse_event
 from ledger.passport import Fact, PassportFacts, VersionRef
 from passports.build import RESTRICTED, build_passport
@@ -238,3 +239,19 @@ def test_espr_facilities_are_identifiers_as_the_epcis_export_names_them() -> Non
     assert location({MILL: {"facilities": [{"id": "main", "gln": gln}]}}, MILL, "main") == (
         f"https://id.gs1.org/414/{gln}"
     )
+
+
+@pytest.mark.parametrize("tag", ["it", "en-GB", "sr-Latn", "zh-Hant-TW", "es-419"])
+def test_a_passport_may_declare_the_language_of_its_texts(tag: str) -> None:
+    fields = passport(SCARF) | {"product": passport(SCARF)["product"] | {"lang": tag}}
+    event = _event(BRAND, 0, fields)
+    assert build_passport(PassportFacts(SCARF, (VersionRef(1, 16, "passport"),),
+                                        (*_facts().facts[:-1], Fact(16, event)), ACTORS)
+                          ).document["product"]["lang"] == tag  # fmt: skip
+
+
+@pytest.mark.parametrize("tag", ["", "EN", "english", "en_GB", 'en" onclick="x', "en-", "e"])
+def test_a_language_that_is_no_bcp47_tag_is_refused(tag: str) -> None:
+    fields = passport(SCARF) | {"product": passport(SCARF)["product"] | {"lang": tag}}
+    with pytest.raises(FormatError, match="lang"):
+        _event(BRAND, 0, fields)
