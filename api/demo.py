@@ -17,8 +17,9 @@ Idempotent and resumable:
 
 A database whose demo actors hold keys that are not in ``demo-keys/`` (another home seeded it)
 cannot be continued: ``DemoError`` says so instead of forking their feeds. A story edited after
-it was logged signs different events at seqs already used: the log refuses them as
-equivocation, so an edited story is seeded into an empty database.
+it was logged (an older checkout seeded the database) would sign different events at seqs
+already used, which the log keeps as equivocation evidence: ``DemoError`` says so before any of
+it is appended, and an edited story is seeded into an empty database.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ledger.keys import PrivateKey
 from ledger.receipt import Receipt
 from ledger.registry import ActorRecord
 from ledger.store.ledger import LedgerStore
+from ledger.store.rows import feed_heads
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +212,33 @@ def append_story(store: LedgerStore, signed: list[tuple[Step, Envelope]]) -> int
     return appended
 
 
+def refuse_edited_story(store: LedgerStore, signed: list[tuple[Step, Envelope]]) -> None:
+    """Refuse a story that differs from the one this database logged, before any of it is
+    appended: its events would sign seqs already used, and the log would keep each as evidence
+    of equivocation against the demo's workshops. Each feed's logged head must be the story's
+    event at that seq (its digest chains every event before it)."""
+    story_digests: dict[str, dict[int, tuple[str, Step]]] = {}
+    for step, envelope in signed:
+        seq = json.loads(envelope.payload)["seq"]
+        feed = story_digests.setdefault(envelope.signatures[0].keyid, {})
+        feed[seq] = (payload_digest(envelope.payload), step)
+    with store.connect() as conn:
+        heads = feed_heads(conn, set(story_digests))
+    for key_id, head in sorted(heads.items()):
+        told = story_digests[key_id].get(head.seq)
+        if told is None or told[0] != head.digest:
+            # The story's actor of this key (a key the story signs with has an event in it).
+            actor = f"urn:spola:actor:{next(iter(story_digests[key_id].values()))[1].actor}"
+            raise DemoError(
+                f"this database holds another version of the demo story ({actor}'s event at "
+                f"seq {head.seq}, log index {head.index}, differs from this one's): seed the "
+                "demo into an empty database (a new SPOLA_DATABASE_URL, or remove the old file)"
+            )
+
+
 def seed_demo(store: LedgerStore, home: Path) -> int:
     """Register the demo actors and keys, append the story; the number of entries appended."""
+    signed = story_envelopes(home)
     appended = enrol_actors(store, home)
-    return appended + append_story(store, story_envelopes(home))
+    refuse_edited_story(store, signed)
+    return appended + append_story(store, signed)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+import api.demo as demo_module
 from api.demo import DemoError, enrol_actors, seed_demo, story_envelopes
 from api.demo_story import (
     ATELIER,
@@ -50,6 +53,7 @@ from api.demo_story import (
 )
 from ledger.envelope import Envelope
 from ledger.epcis import EXPORTED_TYPES
+from ledger.store.schema import equivocations
 from tests.epcis_oracle import reference_hashes
 from tests.integration.api_support import DEMO_ENTRIES, Api, get_json, running_api, store_of, urn
 from tests.integration.test_api_epcis import get_pages
@@ -327,6 +331,32 @@ def test_interrupted_seed_completes_without_duplicates(
         assert seed_demo(store, home) == 0
         report = store.rebuild()
         assert report.equal, report.differences
+
+
+def test_an_edited_story_is_refused_before_a_byte_of_it_is_appended(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database seeded by an earlier version of the demo (an older checkout's `make run`):
+    # the edited story signs other events at seqs already used, and appending them kept each
+    # as equivocation evidence against the demo's own workshops. Refused now, saying what to do.
+    with running_api(database_url, tmp_path / "home") as api:
+        store, home = store_of(api), api.settings.home
+        seed_demo(store, home)
+        size = api.tree_size()
+        steps = story()
+        at = next(i for i, s in enumerate(steps) if s.fields["type"] == "passport")
+        edited = [*steps]
+        product = edited[at].fields["product"] | {"name": "Foulard Lario, edited"}
+        edited[at] = replace(edited[at], fields=edited[at].fields | {"product": product})
+        monkeypatch.setattr(demo_module, "story", lambda: edited)
+        with pytest.raises(DemoError, match="another version of the demo story") as refused:
+            seed_demo(store, home)
+        assert "empty database" in str(refused.value)
+        assert api.tree_size() == size
+        with store.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(equivocations)).scalar() == 0
+        monkeypatch.undo()
+        assert seed_demo(store, home) == 0
 
 
 def test_story_envelopes_are_the_same_on_every_call(tmp_path: Path) -> None:
