@@ -239,6 +239,6 @@ def refuse_edited_story(store: LedgerStore, signed: list[tuple[Step, Envelope]])
 def seed_demo(store: LedgerStore, home: Path) -> int:
     """Register the demo actors and keys, append the story; the number of entries appended."""
     signed = story_envelopes(home)
-    appended = enrol_actors(store, home)
     refuse_edited_story(store, signed)
+    appended = enrol_actors(store, home)
     return appended + append_story(store, signed)
