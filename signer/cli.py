@@ -391,6 +391,21 @@ def _sign_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], comm
         p.add_argument("--facility", help="facility id in your registered profile")
         p.set_defaults(func=cmd_sign)
         del kind
+    # What a brand or any company declares of itself: nested declarations, from a file only.
+    for kind, what in (
+        ("passport", "a brand's product passports"),
+        ("profile", "your directory profile"),
+        ("assessment", "your maturity self-assessment"),
+    ):
+        p = kinds.add_parser(kind, help=f"sign {what} (from a file)", parents=[common])
+        p.add_argument(
+            "--from",
+            dest="from_file",
+            required=True,
+            help=f"a JSON or CSV file of {kind} events (docs/formats.md)",
+        )
+        p.add_argument("--time", help="RFC 3339 UTC time of the event(s) (default: now)")
+        p.set_defaults(func=cmd_sign)
     p = parsers["material"]
     p.add_argument("--lot", help="new lot id (urn:spola:lot:<you>:<id> or a Digital Link)")
     p.add_argument("--material", help="catalogue material id, e.g. silk-mulberry")
