@@ -176,7 +176,7 @@ def test_documents_link_only_to_web_urls() -> None:
     assert (
         '<a href="https://brand.example/doc.pdf" rel="noopener noreferrer">Declaration</a>' in html
     )
-    assert '<li dir="auto">Trap</li>' in html and "data:text/html" not in html
+    assert '<li dir="auto" lang="en">Trap</li>' in html and "data:text/html" not in html
     assert auto_fetched(html) == ["data:,"]  # a link is followed by hand, never fetched
 
 
