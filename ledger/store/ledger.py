@@ -44,7 +44,7 @@ from ledger.store.attest import Attestation, attest
 from ledger.store.engine import WRITE, make_engine, upgrade
 from ledger.store.epcis import EpcisFilter, EpcisPage, epcis_page
 from ledger.store.rebuild import Progress, RebuildReport, rebuild
-from ledger.store.schema import log_entries
+from ledger.store.schema import checkpoints, log_entries
 from ledger.store.sequencer import Sequencer
 from ledger.verdicts import VerdictStatement, sign_verdicts
 
@@ -57,6 +57,10 @@ class StoreUnavailableError(LedgerError):
 
 class OperatorMismatchError(LedgerError):
     """The database holds a log that another operator key started."""
+
+
+class OriginMismatchError(OperatorMismatchError):
+    """The database holds a log named by another origin than the one configured."""
 
 
 def _open_engine(url: str, *, migrate: bool) -> Engine:
@@ -350,10 +354,20 @@ class LedgerStore:
             first = conn.execute(
                 select(log_entries.c.key_id).where(log_entries.c.idx == 0)
             ).scalar_one()
+            latest = conn.execute(
+                select(checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)
+            ).scalar_one_or_none()
         if first != self.operator_key_id:
             raise OperatorMismatchError(
                 f"this database's log was started by key {first}, not by the configured "
                 f"operator key {self.operator_key_id}"
+            )
+        # A checkpoint's first line is the log's origin: the name it keeps for good.
+        named = None if latest is None else latest.split("\n", 1)[0]
+        if named is not None and named != self.origin:
+            raise OriginMismatchError(
+                f"this database's log is named {named!r}, not the configured origin "
+                f"{self.origin!r}: a log keeps the name its checkpoints and log key carry"
             )
 
     def operator_event(self, fields: dict[str, Any]) -> Receipt:

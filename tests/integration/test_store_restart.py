@@ -18,7 +18,7 @@ from ledger.checkpoint import verify_checkpoint
 from ledger.keys import PrivateKey
 from ledger.proofs import verify_consistency
 from ledger.receipt import Receipt
-from ledger.store.ledger import LedgerStore, OperatorMismatchError
+from ledger.store.ledger import LedgerStore, OperatorMismatchError, OriginMismatchError
 from tests.conftest import ORIGIN, enrol
 from tests.terminal import Terminal
 
@@ -148,3 +148,26 @@ def test_reopening_with_another_operator_key_is_refused(
         )
 
     assert (store.tree_size(), store.latest_checkpoint()) == (size, checkpoint)
+
+
+def test_reopening_under_another_origin_is_refused(
+    store: LedgerStore, operator: Terminal, database_url: str, operator_key: PrivateKey,
+    reopened: list[LedgerStore],
+) -> None:  # fmt: skip
+    # The origin names the log in every checkpoint and in its verifier key: after an edit of
+    # log.json the log served checkpoints under two names, which no verifier accepts (and the
+    # API's passport bundles answered 422). Refused at open, as another operator key is.
+    enrol(store, operator, "tintoria")
+    size, checkpoint = store.tree_size(), store.latest_checkpoint()
+    store.close()
+    with pytest.raises(OriginMismatchError) as refused:
+        reopened.append(
+            LedgerStore.open(database_url, operator=operator_key, origin="renamed.example/log")
+        )
+    assert str(refused.value) == (
+        f"this database's log is named {ORIGIN!r}, not the configured origin "
+        "'renamed.example/log': a log keeps the name its checkpoints and log key carry"
+    )
+    again = LedgerStore.open(database_url, operator=operator_key, origin=ORIGIN)
+    reopened.append(again)
+    assert (again.tree_size(), again.latest_checkpoint()) == (size, checkpoint)
