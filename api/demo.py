@@ -40,7 +40,6 @@ from ledger.keys import PrivateKey
 from ledger.receipt import Receipt
 from ledger.registry import ActorRecord
 from ledger.store.ledger import LedgerStore
-from ledger.store.rows import feed_heads
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +221,7 @@ def refuse_edited_story(store: LedgerStore, signed: list[tuple[Step, Envelope]])
         seq = json.loads(envelope.payload)["seq"]
         feed = story_digests.setdefault(envelope.signatures[0].keyid, {})
         feed[seq] = (payload_digest(envelope.payload), step)
-    with store.connect() as conn:
-        heads = feed_heads(conn, set(story_digests))
+    heads = store.feed_heads(set(story_digests))
     for key_id, head in sorted(heads.items()):
         told = story_digests[key_id].get(head.seq)
         if told is None or told[0] != head.digest:

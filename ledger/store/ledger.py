@@ -28,6 +28,7 @@ from ledger.assessment import AssessmentEvent
 from ledger.envelope import Envelope
 from ledger.errors import FormatError, LedgerError
 from ledger.events import OPERATOR_ACTOR, ActorEvent
+from ledger.feed import FeedHead
 from ledger.keys import PrivateKey
 from ledger.note import vkey
 from ledger.passport import PassportFacts
@@ -38,7 +39,7 @@ from ledger.store import circularity as circularity_queries
 from ledger.store import directory as directory_queries
 from ledger.store import maturity as maturity_queries
 from ledger.store import passports as passport_queries
-from ledger.store import queries, reads
+from ledger.store import queries, reads, rows
 from ledger.store import tokens as token_store
 from ledger.store.attest import Attestation, attest
 from ledger.store.engine import WRITE, make_engine, upgrade
@@ -199,6 +200,11 @@ class LedgerStore:
                 index = reads.index_of_leaf(conn, leaf)
             size, proof = reads.inclusion_proof(conn, index, size)
             return index, size, proof
+
+    def feed_heads(self, key_ids: set[str]) -> dict[str, FeedHead]:
+        """The last event each of ``key_ids`` has in the log (keys without one are left out)."""
+        with self.connect() as conn:
+            return rows.feed_heads(conn, key_ids)
 
     def index_of_leaf(self, leaf: bytes) -> int:
         with self.read_connect() as conn:
