@@ -556,7 +556,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     func: Command = args.func
     try:
-        return func(args)
+        status = func(args)
+        sys.stdout.flush()  # a pipe is buffered: a closed reader is found here, not at exit
+        return status
     except BrokenPipeError:  # `spola … | head` read what it wanted and closed the pipe
         # Not an error to report; stdout goes to /dev/null so that flushing it at exit does
         # not fail again. 141 is what a shell reports for a command SIGPIPE stopped.

@@ -208,7 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_arguments(parser)
     try:
-        return run(parser.parse_args(argv))
+        status = run(parser.parse_args(argv))
+        sys.stdout.flush()  # a pipe is buffered: a closed reader is found here, not at exit
+        return status
     except BrokenPipeError:  # `… | head` closed the pipe: no verdict was delivered, none is told
         # stdout goes to /dev/null so that flushing it at exit does not fail again; 141 is what
         # a shell reports for a command SIGPIPE stopped (0, 1 and 2 are verdicts).
