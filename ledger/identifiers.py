@@ -129,7 +129,16 @@ class DigitalLink:
             raise IdentifierError("no /01/{gtin} in the Digital Link path")
         tail = segments[segments.index("01") :]  # a resolver may put a path prefix before it
         if len(tail) % 2:
-            raise IdentifierError("Digital Link path must alternate AI and value")
+            last = tail[-1]
+            if last in _KEY_NAMES:
+                raise IdentifierError(
+                    f"AI {last} ({_KEY_NAMES[last]}) has no value: a Digital Link path must "
+                    "alternate AI and value"
+                )
+            raise IdentifierError(
+                f"{last[:40]!r} after the last value is no AI of it: a Digital Link path must "
+                "alternate AI and value (/01/{gtin}/21/{serial})"
+            )
         try:
             pairs = [
                 (tail[i], unquote(tail[i + 1], errors="strict")) for i in range(0, len(tail), 2)

@@ -100,6 +100,11 @@ def test_short_gtins_in_a_path_are_normalised() -> None:
         (f"/01/{GS1_EXAMPLE}/10/L1/10/L2", "AI 10 \\(lot\\) is given twice"),
         (f"/01/{GS1_EXAMPLE}/17/261231", "not a key qualifier"),
         (f"/01/{GS1_EXAMPLE}/21", "alternate AI and value"),
+        (f"/01/{GS1_EXAMPLE}/21", "AI 21 \\(serial\\) has no value"),
+        (f"/01/{GS1_EXAMPLE}/10/L1/21", "AI 21 \\(serial\\) has no value"),
+        # A sub-resource the API does not serve (…/local-alternatives misspelled): named.
+        (f"/01/{GS1_EXAMPLE}/21/S1/alternatives", "'alternatives' after the last value"),
+        (f"/01/{GS1_EXAMPLE}/21/S1/alternatives", "alternate AI and value"),
         (f"/01/{GS1_EXAMPLE}/21/{'A' * 21}", "longer than 20"),
         (f"/01/{GS1_EXAMPLE}/21/caf%C3%A9", "outside GS1 CSET 82"),
         (f"/01/{GS1_EXAMPLE}/21/a%20b", "outside GS1 CSET 82"),
