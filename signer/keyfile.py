@@ -147,7 +147,8 @@ def _read_document(path: Path) -> dict[str, Any]:
         raise KeyFileError(f"no key file at {path}: run `spola key generate` first") from None
     if stat.S_IMODE(mode) & 0o077:
         raise KeyFileError(f"{path} is readable by others: chmod 600 it")
-    raw = path.read_bytes()
+    with path.open("rb") as source:  # a pipe may never end: read one byte past the limit
+        raw = source.read(MAX_FILE_BYTES + 1)
     try:
         if len(raw) > MAX_FILE_BYTES:
             raise ValueError("too large")

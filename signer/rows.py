@@ -33,7 +33,8 @@ _INTEGERS: Final = frozenset({"workers", "women"})
 def read_rows(path: Path, kind: str) -> list[Row]:
     """The rows of a ``.json`` or ``.csv`` file, each of event type ``kind``."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as source:  # a pipe may never end: read one byte past the limit
+            data = source.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise RowError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
@@ -105,7 +106,8 @@ def _csv_rows(text: str) -> list[Row]:
             cells = {name.strip(): value for name, value in record.items() if value}
             rows.append(Row(label=label, fields=nest(cells, label)))
     except csv.Error as exc:
-        raise RowError(f"row {reader.line_num}: not CSV: {exc}") from None
+        # The line the parser stopped at: ``reader.line_num`` is still the last good row's.
+        raise RowError(f"row {reader.reader.line_num}: not CSV: {exc}") from None
     return rows
 
 

@@ -33,13 +33,12 @@ from signer.queue import PENDING, SYNC_LOCK_SUFFIX, Queue
 from tests.integration.api_support import store_of
 from tests.integration.test_signer_queue_drop import served_ledger, sign_lot
 from tests.integration.test_signer_sync import logged_payloads
-from tests.terminal import TERMINAL_PASSPHRASE
+from tests.terminal import NOBODY, TERMINAL_PASSPHRASE, as_workshop_user
 from tests.terminal import run_cli as run
 
 pytestmark = pytest.mark.integration
 
 ACTOR = "urn:spola:actor:maglificio-drop"  # the actor ``served_ledger`` registers
-NOBODY = 65534  # the workshop's user, where the tests run as root
 posix_owners = pytest.mark.skipif(
     not hasattr(os, "geteuid"), reason="file owners and modes are POSIX's"
 )
@@ -132,16 +131,8 @@ class Workshop:
     @contextlib.contextmanager
     def user(self) -> Iterator[None]:
         """A command run by the workshop's user (``nobody`` where the tests run as root)."""
-        if not self.as_root:
+        with as_workshop_user():
             yield
-            return
-        os.setegid(NOBODY)
-        os.seteuid(NOBODY)
-        try:
-            yield
-        finally:
-            os.seteuid(0)
-            os.setegid(0)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from ledger.keys import PrivateKey
 from ledger.note import vkey
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
-from signer.client import LedgerClient, RetryPolicy, Row
+from signer.client import LedgerClient, RetryPolicy
 from signer.errors import LedgerAlarm, RefusedBatchError, SignerError
 from signer.keyfile import TerminalKey
 from signer.queue import APPLIED, NOT_APPLIED, PENDING, Queue
@@ -24,30 +24,13 @@ from signer.transport import HttpTransport
 from tests.conftest import operator_after_genesis
 from tests.fake_ledger import ForkingLedger, StoreTransport
 from tests.integration.api_support import running_api
-from tests.supply import facility, material
+from tests.integration.test_signer_sync import lots, register
+from tests.supply import facility
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
 
 SLUG = "tintoria-review"
-
-
-def register(store: LedgerStore, operator: Terminal) -> TerminalKey:
-    key = TerminalKey(actor=f"urn:spola:actor:{SLUG}", key=PrivateKey.generate())
-    store.append(
-        [
-            operator.register(key.actor, facilities=[facility()]),
-            operator.add_key(key.actor, key.key),
-        ]
-    )
-    return key
-
-
-def lots(start: int, count: int) -> list[Row]:
-    return [
-        Row(label=f"row {i}", fields=material(f"urn:spola:lot:{SLUG}:L{i}"))
-        for i in range(start, start + count)
-    ]
 
 
 def test_batches_over_the_ledgers_limit_are_split_until_they_fit(
@@ -67,7 +50,7 @@ def test_batches_over_the_ledgers_limit_are_split_until_they_fit(
             queue=Queue(tmp_path / "queue.db"),
             retry=RetryPolicy.no_wait(),
         )  # the default batch of 100, to a ledger run with SPOLA_MAX_BATCH=7
-        terminal.sign(lots(0, 30))
+        terminal.sign(lots(0, 30, SLUG))
         report = terminal.sync()
         assert report.sent == report.applied == 30
         assert terminal.queue.counts() == {PENDING: 0, APPLIED: 30, NOT_APPLIED: 0}
@@ -84,7 +67,7 @@ WRONG_LOG_KEYS: dict[str, Callable[[LedgerStore], str]] = {
 def test_a_wrong_log_key_on_first_use_is_refused_and_not_pinned(
     store: LedgerStore, operator: Terminal, tmp_path: Path, wrong_key: Callable[[LedgerStore], str]
 ) -> None:
-    key = register(store, operator)
+    key = register(store, operator, SLUG)
     queue = Queue(tmp_path / "queue.db")
     transport = StoreTransport(store)
     wrong = LedgerClient(
@@ -94,7 +77,7 @@ def test_a_wrong_log_key_on_first_use_is_refused_and_not_pinned(
         log_vkey=wrong_key(store),
         retry=RetryPolicy.no_wait(),
     )
-    wrong.sign(lots(0, 2))
+    wrong.sign(lots(0, 2, SLUG))
     with pytest.raises(SignerError, match="--log-key"):
         wrong.sync()
     assert transport.batches == 0  # nothing sent to a ledger this terminal cannot check
@@ -108,17 +91,18 @@ def test_a_wrong_log_key_on_first_use_is_refused_and_not_pinned(
 def test_a_key_rotated_by_another_process_signs_no_more(
     store: LedgerStore, operator: Terminal, tmp_path: Path
 ) -> None:
-    key = register(store, operator)
+    key = register(store, operator, SLUG)
     path = tmp_path / "queue.db"
     # Two commands on one terminal, both unlocked the same key: `spola sign` and `key rotate`.
     signing = LedgerClient(transport=None, key=key, queue=Queue(path))
     rotating = LedgerClient(transport=None, key=key, queue=Queue(path))
-    signing.sign(lots(0, 2))
+    signing.sign(lots(0, 2, SLUG))
     new = TerminalKey(actor=key.actor, key=PrivateKey.generate())
     rotating.rotate(new.key)
     with pytest.raises(SignerError, match="rotated"):
-        signing.sign(lots(2, 1))  # would follow its own rotation: refused by the ledger, forever
-    LedgerClient(transport=None, key=new, queue=Queue(path)).sign(lots(2, 1))
+        # It would follow its own rotation: refused by the ledger, forever.
+        signing.sign(lots(2, 1, SLUG))
+    LedgerClient(transport=None, key=new, queue=Queue(path)).sign(lots(2, 1, SLUG))
     terminal = LedgerClient(
         transport=StoreTransport(store), key=None, queue=Queue(path), retry=RetryPolicy.no_wait()
     )
@@ -128,12 +112,12 @@ def test_a_key_rotated_by_another_process_signs_no_more(
 def test_resume_with_no_alarm_keeps_watching_the_history_it_verified(
     store: LedgerStore, operator: Terminal, operator_key: PrivateKey, tmp_path: Path
 ) -> None:
-    key = register(store, operator)
+    key = register(store, operator, SLUG)
     ledger = ForkingLedger(store, operator=operator_key)
     terminal = LedgerClient(
         transport=ledger, key=key, queue=Queue(tmp_path / "queue.db"), retry=RetryPolicy.no_wait()
     )
-    terminal.sign(lots(0, 3))
+    terminal.sign(lots(0, 3, SLUG))
     terminal.sync()
     assert terminal.resume_after_alarm() is None  # `--resume-after-alarm` left in a cron line
     ledger.drop = terminal.queue.events()[1].index
@@ -172,7 +156,7 @@ class LaggingReplica(StoreTransport):
 def test_a_read_replica_behind_the_primary_raises_no_alarm(
     store: LedgerStore, operator: Terminal, tmp_path: Path
 ) -> None:
-    key = register(store, operator)
+    key = register(store, operator, SLUG)
     terminal = LedgerClient(
         transport=LaggingReplica(store),
         key=key,
@@ -180,9 +164,9 @@ def test_a_read_replica_behind_the_primary_raises_no_alarm(
         batch_size=5,
         retry=RetryPolicy.no_wait(),
     )
-    terminal.sign(lots(0, 5))
+    terminal.sign(lots(0, 5, SLUG))
     assert terminal.sync().applied == 5  # the latest checkpoint read lags the receipt's
-    terminal.sign(lots(5, 10))
+    terminal.sign(lots(5, 10, SLUG))
     assert terminal.sync().applied == 10  # the proof between two batches is refused at first
     assert terminal.halted() is None and terminal.queue.alarms() == []
 
@@ -190,14 +174,14 @@ def test_a_read_replica_behind_the_primary_raises_no_alarm(
 def test_another_ledger_at_a_mistyped_address_gets_nothing_and_raises_no_alarm(
     store: LedgerStore, operator: Terminal, tmp_path: Path
 ) -> None:
-    key = register(store, operator)
+    key = register(store, operator, SLUG)
     path = tmp_path / "queue.db"
     terminal = LedgerClient(
         transport=StoreTransport(store), key=key, queue=Queue(path), retry=RetryPolicy.no_wait()
     )
-    terminal.sign(lots(0, 2))
+    terminal.sign(lots(0, 2, SLUG))
     terminal.sync()  # the log key is pinned, its history trusted
-    terminal.sign(lots(2, 2))
+    terminal.sign(lots(2, 2, SLUG))
     staging_key = PrivateKey.generate()
     staging = LedgerStore.open(  # another spola ledger, with its own log key, that knows us too
         f"sqlite:///{tmp_path / 'staging.db'}", operator=staging_key, origin=store.origin
