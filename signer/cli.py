@@ -33,6 +33,8 @@ KEY_FILE: Final = "terminal.key"
 QUEUE_FILE: Final = "queue.db"
 PASSPHRASE_ENV: Final = "SPOLA_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 HOME_ENV: Final = "SPOLA_TERMINAL_HOME"
+# From this many rows on (a second or two of checking and signing), progress is shown on stderr.
+PROGRESS_FROM: Final = 5000
 _AMOUNT: Final = re.compile(r"(?P<value>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[A-Z][A-Z0-9]{1,2})")
 
 
@@ -227,7 +229,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
     home = _home(args)
     key = _unlock(home)
     with _open_queue(home) as queue:
-        positions = LedgerClient(transport=None, key=key, queue=queue).sign(rows)
+        client = LedgerClient(transport=None, key=key, queue=queue)
+        positions = client.sign(rows, _sign_progress() if len(rows) >= PROGRESS_FROM else None)
         pending = queue.counts()["pending"]
     print(f"signed and queued {len(positions)} {kind} event(s); {pending} waiting to sync")
     return 0
@@ -267,6 +270,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"({report.duplicates} already logged); log size {report.tree_size}"
     )
     return 0
+
+
+def _sign_progress() -> Callable[[str, int, int], None]:
+    """Report every tenth of the rows checked, then signed, on stderr."""
+    shown: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        percent = done * 100 // max(total, 1)
+        if percent // 10 != shown.get(stage, -1) // 10:
+            print(f"{stage} {done:,} of {total:,} rows ({percent}%)", file=sys.stderr)
+            shown[stage] = percent
+
+    return progress
 
 
 def _progress() -> Callable[[int, int], None]:

@@ -138,6 +138,10 @@ class RetryPolicy:
         return min(max(retry_after, 0.0), self.max_retry_after)
 
 
+# A long sign's progress: the stage ("checked", then "signed"), rows done, rows in all.
+SignProgress = Callable[[str, int, int], None]
+
+
 @dataclass(frozen=True)
 class SyncReport:
     sent: int = 0
@@ -201,18 +205,21 @@ class LedgerClient:
         except FormatError as exc:
             raise RowError(f"{row.label}: {exc}") from None
 
-    def validate(self, rows: Sequence[Row]) -> None:
+    def validate(self, rows: Sequence[Row], progress: SignProgress | None = None) -> None:
         """Check every row against the ledger's schemas; RowError names the first bad one."""
-        for row in rows:
+        for done, row in enumerate(rows, 1):
             self._payload(row, 0, None)
+            if progress is not None:
+                progress("checked", done, len(rows))
 
-    def sign(self, rows: Sequence[Row]) -> list[int]:
+    def sign(self, rows: Sequence[Row], progress: SignProgress | None = None) -> list[int]:
         """Validate every row, then sign and queue them all in one transaction; positions.
 
         All or nothing: a bad row queues none, so a corrected file can be signed again.
+        ``progress(stage, done, total)`` is told of each row "checked", then "signed".
         """
         key = self._signing_key()
-        self.validate(rows)
+        self.validate(rows, progress)
         positions = []
         key_id = key.key.public_key.key_id
         with self.queue.transaction():
@@ -235,6 +242,8 @@ class LedgerClient:
                         digest=payload_digest(payload),
                     )
                 )
+                if progress is not None:
+                    progress("signed", len(positions), len(rows))
         return positions
 
     def rotate(self, new: PrivateKey, *, reason: str | None = None) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from signer import cli as signer_cli
 from signer.keyfile import read_key_info
 from signer.queue import Queue
 from spola.cli import main
@@ -68,6 +69,36 @@ def test_sign_names_the_bad_row_and_field(
     assert code == 1
     assert err.startswith("spola: row 3: material event: quantity.value")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_signing_a_long_file_shows_its_progress_on_stderr(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 100,000 rows take half a minute to check and sign: the workshop sees how far it got,
+    # checking first (nothing is queued until every row is good), then signing; a line at
+    # every tenth when stderr is no terminal; stdout keeps the one result line.
+    run(capsys, "key", "generate", "--actor", ACTOR)
+    monkeypatch.setattr(signer_cli, "PROGRESS_FROM", 5)
+    rows = tmp_path / "lots.csv"
+    lines = [f"{LOT}:P{i},silk-mulberry,10,KGM,main" for i in range(20)]
+    rows.write_text("lot,material,quantity.value,quantity.unit,facility\n" + "\n".join(lines))
+    code, out, err = run(capsys, "sign", "material", "--from", str(rows))
+    assert code == 0, err
+    assert out == "signed and queued 20 material event(s); 20 waiting to sync\n"
+    shown = err.splitlines()
+    checked = [line for line in shown if line.startswith("checked ")]
+    signed = [line for line in shown if line.startswith("signed ")]
+    assert checked[-1] == "checked 20 of 20 rows (100%)" and len(checked) == 11, shown
+    assert signed[-1] == "signed 20 of 20 rows (100%)" and len(signed) == 11, shown
+    assert shown == checked + signed  # all checked before the first is signed
+    # Below the threshold, nothing but the result.
+    monkeypatch.setattr(signer_cli, "PROGRESS_FROM", 21)
+    rows.write_text(
+        "lot,material,quantity.value,quantity.unit,facility\n"
+        + f"{LOT}:Q1,silk-mulberry,1,KGM,main"
+    )
+    code, _, err = run(capsys, "sign", "material", "--from", str(rows))
+    assert code == 0 and err == ""
 
 
 def test_sign_sync_queue_and_rotate_through_the_api(
