@@ -123,6 +123,10 @@ class RetryPolicy:
     jitter: Callable[[], float] = field(default=random.random, compare=False)
     clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"a retry policy makes at least one attempt, not {self.attempts}")
+
     @classmethod
     def no_wait(cls, attempts: int = 6) -> RetryPolicy:
         """Retries without sleeping (tests, and a person pressing a button)."""

@@ -83,3 +83,12 @@ def test_no_request_starts_once_the_deadline_has_passed() -> None:
     with pytest.raises(TransportError, match="no time left for GET /v1/log/checkpoint"):
         transport.checkpoint()
     assert calls == []
+
+
+@pytest.mark.parametrize("attempts", [0, -1])
+def test_a_policy_without_one_attempt_is_refused_when_made(attempts: int) -> None:
+    # A policy of no attempts made every request fail with AssertionError("unreachable").
+    with pytest.raises(ValueError, match="at least one attempt"):
+        RetryPolicy(attempts=attempts)
+    with pytest.raises(ValueError, match="at least one attempt"):
+        RetryPolicy.no_wait(attempts)
