@@ -121,21 +121,30 @@ def nest(cells: dict[str, str], label: str) -> dict[str, Any]:
         if len(parts) > MAX_DEPTH:
             raise RowError(f"{label}: column {name[:64]!r}… nests deeper than {MAX_DEPTH} levels")
         node = root
-        for part in parts[:-1]:
-            node = _child(node, part, name, label)
+        for depth, part in enumerate(parts[:-1], 1):
+            node = _child(node, part, ".".join(parts[:depth]), label)
         _set(node, parts[-1], _cell(parts[-1], value, label, name), name, label)
     nested: dict[str, Any] = _lists(root)
     return nested
 
 
-def _child(node: dict[str, Any], part: str, name: str, label: str) -> dict[str, Any]:
+def _plain_and_nested(plain: str, label: str) -> RowError:
+    return RowError(
+        f"{label}: column {plain!r} holds a plain value, and other columns nest under it "
+        f"({plain + '.…'!r}): keep one or the other"
+    )
+
+
+def _child(node: dict[str, Any], part: str, prefix: str, label: str) -> dict[str, Any]:
     existing = node.setdefault(part, {})
     if not isinstance(existing, dict):
-        raise RowError(f"{label}: column {name!r} nests under a plain value")
+        raise _plain_and_nested(prefix, label)
     return existing
 
 
 def _set(node: dict[str, Any], part: str, value: Any, name: str, label: str) -> None:
+    if isinstance(node.get(part), dict):
+        raise _plain_and_nested(name, label)
     if part in node:
         raise RowError(f"{label}: column {name!r} is given twice")
     node[part] = value

@@ -326,9 +326,15 @@ def test_a_json_event_that_is_no_object_is_named(tmp_path: Path) -> None:
         (
             "quantity,quantity.value",
             "1,2",
-            "row 2: column 'quantity.value' nests under a plain value",
+            "row 2: column 'quantity' holds a plain value, and other columns nest under it "
+            "('quantity.…'): keep one or the other",
         ),
-        ("quantity.value,quantity", "1,2", "row 2: column 'quantity' is given twice"),
+        (
+            "quantity.value.x,quantity.value",
+            "1,2",
+            "row 2: column 'quantity.value' holds a plain value, and other columns nest under "
+            "it ('quantity.value.…'): keep one or the other",
+        ),
     ],
 )
 def test_a_csv_row_that_does_not_fit_its_header_is_named(

@@ -172,3 +172,18 @@ def test_a_superscript_digit_is_no_whole_number() -> None:
     with pytest.raises(RowError, match=r"workforce\.workers: must be a whole number"):
         nest({"workforce.workers": "²"}, "row 2")  # "²".isdigit(), but int("²") fails
     assert nest({"inputs.².lot": "x"}, "row 2") == {"inputs": {"²": {"lot": "x"}}}
+
+
+@pytest.mark.parametrize(
+    "cells", [{"quantity.value": "1", "quantity": "2"}, {"quantity": "2", "quantity.value": "1"}]
+)
+def test_a_plain_column_beside_columns_nested_under_it_is_named_as_such(
+    cells: dict[str, str],
+) -> None:
+    # 'quantity' and 'quantity.value' side by side were said to be "given twice".
+    with pytest.raises(RowError) as refused:
+        nest(cells, "row 2")
+    assert str(refused.value) == (
+        "row 2: column 'quantity' holds a plain value, and other columns nest under it "
+        "('quantity.…'): keep one or the other"
+    )
