@@ -536,10 +536,10 @@ def _empty_argument(argv: Sequence[str], args: argparse.Namespace) -> str | None
     ]
     if not empty:
         return None
-    for i, token in enumerate(argv):
-        if token.startswith("-") and token.endswith("="):
-            return token[:-1]
-        if token == "" and i and argv[i - 1].startswith("-") and "=" not in argv[i - 1]:
+    for i, word in enumerate(argv):
+        if word.startswith("-") and word.endswith("="):
+            return word[:-1]
+        if word == "" and i and argv[i - 1].startswith("-") and "=" not in argv[i - 1]:
             return argv[i - 1]
     return empty[0]  # a positional, by its name
 
