@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
+from ledger.errors import LimitError
 from ledger.passport import Fact
 from ledger.quantities import Quantity, unit
 from ledger.supply import (
@@ -126,6 +127,11 @@ class Graph:
         splits and merges form a lattice whose paths grow as 2 ** layers, but its lots do not.
         Nodes are taken latest-made first, so every consumer of a lot has added its share to
         the lot before the lot is expanded (an input is always made before it is consumed).
+
+        Raises LimitError when something lies more than ``MAX_DEPTH`` making steps upstream
+        (the ledger admits a chain of any length; the walk does not follow one that deep), and
+        ValueError when a lot or item is an input of what it made (facts the ledger never
+        admits: a lot is made once and only a lot already made is consumed).
         """
         result = Walk()
         pending: dict[str, Decimal] = {subject: kg}
@@ -142,7 +148,7 @@ class Graph:
                 pending[child] += share
                 depth[child] = max(depth.get(child, 0), depth[node] + 1)
                 if depth[child] > MAX_DEPTH:
-                    raise ValueError(f"the making chain of {subject} is deeper than {MAX_DEPTH}")
+                    raise LimitError(f"the making chain of {subject} is deeper than {MAX_DEPTH}")
         return result
 
     def _order(self, subject: str) -> int:

@@ -1,0 +1,69 @@
+"""Refusals of the passport graph reached over HTTP, which nothing else pinned.
+
+A supplier may sign a making chain of any length: every process the ledger admits. The walk
+behind a passport refuses one deeper than ``passports.graph.MAX_DEPTH`` rather than follow it;
+that refusal was a bare ValueError, answered 500 "the service failed to answer" (and logged as
+an unexpected error) on every read of the passport and of its item's circularity. It is now an
+input over a documented bound, answered as one. Each test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ledger.identifiers import DigitalLink
+from passports.graph import MAX_DEPTH
+from tests.integration.api_support import Api, assert_problem
+from tests.supply import item, lifecycle, make, material, passport, process, take
+
+pytestmark = pytest.mark.integration
+
+LOT = "urn:spola:lot:seteria:L{}".format
+WORKS = {"id": "main", "name": "Seteria", "town": "Como", "region": "Lombardia",
+         "country": "IT", "lat": "45.8081", "lon": "9.0852"}  # fmt: skip
+
+
+def _issue(app: Api, processes: int) -> str:
+    """A raw lot, ``processes`` events each turning the last lot into the next, a scarf made of
+    the last one and its passport: the raw lot lies ``processes + 1`` steps upstream of it."""
+    mill = app.enrol("seteria", roles=["supplier"], facilities=[WORKS])
+    brand = app.enrol("maison", roles=["brand"])
+    piece = DigitalLink("08000000001016", serial=f"DEEP{processes}").path()
+    signed = [mill.sign(material(LOT(0), "10"))]
+    signed += [
+        mill.sign(process([take(LOT(n), "10")], [make(LOT(n + 1), "10")])) for n in range(processes)
+    ]
+    signed.append(mill.sign(process([take(LOT(processes), "1")], items=[item(piece)])))
+    signed.append(mill.sign(lifecycle("sale", piece, to=brand.actor)))
+    receipts = app.accept(signed) + app.accept([brand.sign(passport(piece))])
+    assert [r["violation"] for r in receipts if not r["applied"]] == []
+    return piece
+
+
+@pytest.fixture
+def deep(app: Api) -> Iterator[tuple[Api, str]]:
+    yield app, _issue(app, MAX_DEPTH)
+
+
+def test_a_chain_as_deep_as_the_bound_builds_its_passport(app: Api) -> None:
+    # The counterpart of the refusals below: one process fewer.
+    piece = _issue(app, MAX_DEPTH - 1)
+
+    response = app.client.get(f"/v1/passports{piece}")
+
+    assert response.status_code == 200, response.text[:300]
+    assert [m["material"] for m in response.json()["materials"]] == ["silk-mulberry"]
+
+
+@pytest.mark.parametrize("path", ["/v1/passports{}", "/v1/items{}/circularity"])
+def test_a_passport_whose_making_chain_is_too_deep_is_refused_as_over_the_limit(
+    deep: tuple[Api, str], path: str
+) -> None:
+    app, piece = deep
+
+    response = app.client.get(path.format(piece))
+
+    body = assert_problem(response, 413, "too-large")
+    assert body["detail"] == f"the making chain of {piece} is deeper than {MAX_DEPTH}"
