@@ -38,7 +38,7 @@ from api.directory_page import (
     render_company_refused,
 )
 from api.problems import ledger_problem, problem
-from ledger.errors import NotFoundError
+from ledger.errors import LimitError, NotFoundError
 from ledger.quantities import format_decimal
 from ledger.store.ledger import LedgerStore
 from ledger.store.maturity import MAX_ENTRIES, Evidence, MaturityFacts, Metric
@@ -198,7 +198,7 @@ def _product_mci(store: LedgerStore, subject: str, version: int) -> Decimal | No
         found = product_mci(
             build_passport(facts).document, recycled_output_kg=recycled_output_kg(facts)
         )
-    except ScoringInputError:
+    except (ScoringInputError, LimitError):  # no materials; a making chain over the limit
         return None
     return found.result.mci
 

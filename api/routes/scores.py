@@ -22,6 +22,7 @@ from fastapi import APIRouter, Path, Query
 from api.auth import ViewerDep
 from api.deps import StoreDep
 from api.routes.domain import _ident
+from ledger.errors import LimitError
 from ledger.quantities import format_decimal
 from ledger.store.circularity import InflowRecord, OutflowRecord
 from ledger.store.ledger import LedgerStore
@@ -101,16 +102,24 @@ def _flow_json(flow: Flow, kind: str, *, inflow: bool) -> dict[str, Any]:
 
 def _products(
     store: LedgerStore, subjects: list[str], method: Literal["2015", "2019"]
-) -> tuple[list[tuple[ProductCircularity, Decimal]], list[str]]:
+) -> tuple[list[tuple[ProductCircularity, Decimal]], list[str], list[str]]:
+    """The products weighted by mass, those without a mass, and those whose passport cannot be
+    built (a making chain over the walk's limit, which any supplier upstream could sign): left
+    out and named, so that one product does not take the company's figures down."""
     weighted: list[tuple[ProductCircularity, Decimal]] = []
     unweighed: list[str] = []
+    unbuilt: list[str] = []
     for subject in subjects[:MAX_PRODUCTS]:
-        found, _ = _product(store, subject, method)
+        try:
+            found, _ = _product(store, subject, method)
+        except LimitError:
+            unbuilt.append(subject)
+            continue
         if found.mass_kg is None or found.mass_kg <= 0:
             unweighed.append(subject)
         else:
             weighted.append((found, found.mass_kg))
-    return weighted, unweighed
+    return weighted, unweighed, unbuilt
 
 
 @router.get("/actors/{actor_id}/circularity", summary="A company's MCI and CTI from its events")
@@ -129,7 +138,7 @@ def get_actor_circularity(
     if weighting != "mass":
         raise ScoringInputError("weighting", f"is mass or revenue, not {weighting!r}")
     flows = store.actor_flows(actor_id, limit=MAX_FLOWS)
-    weighted, unweighed = _products(store, flows.passports, method)
+    weighted, unweighed, unbuilt = _products(store, flows.passports, method)
     company = company_mci(weighted, "mass")
     inflows = [_inflow(r) for r in flows.inflows]
     outflows = [_outflow(r) for r in flows.outflows]
@@ -143,7 +152,8 @@ def get_actor_circularity(
     answer = {
         "actor": actor_id,
         "method": method,
-        "company_mci": mci_json | {"unweighed": unweighed, RESTRICTED: restricted_mci},
+        "company_mci": mci_json
+        | {"unweighed": unweighed, "unbuilt": unbuilt, RESTRICTED: restricted_mci},
         "cti": result | {RESTRICTED: kg},
         "truncated": flows.truncated or len(flows.passports) > MAX_PRODUCTS,
         RESTRICTED: {

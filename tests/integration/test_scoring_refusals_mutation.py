@@ -67,3 +67,21 @@ def test_a_passport_whose_making_chain_is_too_deep_is_refused_as_over_the_limit(
 
     body = assert_problem(response, 413, "too-large")
     assert body["detail"] == f"the making chain of {piece} is deeper than {MAX_DEPTH}"
+
+
+def test_one_unbuildable_passport_does_not_take_the_brands_figures_down(
+    deep: tuple[Api, str],
+) -> None:
+    # A supplier's chain of 257 steps made the brand's company circularity and its maturity
+    # answer 413 as a whole: one supplier could take any brand's company figures down. The
+    # passport that cannot be built is left out of the figures, and named.
+    app, piece = deep
+    brand = "urn:spola:actor:maison"
+    circularity = app.client.get(f"/v1/actors/{brand}/circularity")
+    assert circularity.status_code == 200, circularity.text[:300]
+    company = circularity.json()["company_mci"]
+    assert company["unbuilt"] == [piece]
+    assert piece not in [p["subject"] for p in company["products"]]
+    maturity = app.client.get(f"/v1/actors/{brand}/maturity")
+    assert maturity.status_code == 200, maturity.text[:300]
+    assert maturity.json()["evidence"]["mean_product_mci"]["value"] is None
