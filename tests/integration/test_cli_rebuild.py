@@ -11,7 +11,7 @@ from api.operator import load_operator
 from ledger.store.bundle import export_bundle
 from ledger.store.ledger import LedgerStore
 from ledger.store.schema import balances, handovers, log_head
-from tests.conftest import ORIGIN, operator_after_genesis
+from tests.conftest import operator_after_genesis
 from tests.integration.api_support import operator_at_head
 from tests.integration.test_cli import Operator
 from tests.supply import enrol_actor, handover, material, take
@@ -20,12 +20,18 @@ from verifier import verify_bundle
 LOT = "urn:spola:lot:seteria:S-1"
 
 
+def _store(database_url: str, home: Path) -> LedgerStore:
+    """The store as the operator of ``home`` opens it: its log key and its log's origin."""
+    operator = load_operator(home)
+    return LedgerStore.open(database_url, operator=operator.key, origin=operator.origin)
+
+
 @pytest.fixture
 def op_db(tmp_path: Path, database_url: str) -> Operator:
     operator = Operator(tmp_path / "home", database_url, tmp_path, [])
     assert operator.spola("init").code == 0
     key = load_operator(operator.home).key
-    store = LedgerStore.open(database_url, operator=key, origin=ORIGIN)
+    store = _store(database_url, operator.home)
     try:
         op = operator_after_genesis(store, key)
         mill = enrol_actor(store, op, "seteria")
@@ -39,7 +45,7 @@ def op_db(tmp_path: Path, database_url: str) -> Operator:
 
 
 def _tamper(database_url: str, home: Path, amount: str = "700", lines: str | None = None) -> None:
-    store = LedgerStore.open(database_url, operator=load_operator(home).key, origin=ORIGIN)
+    store = _store(database_url, home)
     try:
         with store.engine.begin() as conn:
             conn.execute(update(balances).where(balances.c.lot == LOT), {"amount": amount})
@@ -107,8 +113,7 @@ def test_rebuild_finds_a_tampered_log_head_and_repairs_it(
     # The head row is the sequencer's cache of the log (size, last chain hash, compact range):
     # edited, the next append would chain and sign from it into the append-only log. Rebuild
     # said "equal" over a wrong chain hash, and died (IndexError) over a smaller size.
-    key = load_operator(op_db.home).key
-    store = LedgerStore.open(op_db.database_url, operator=key, origin=ORIGIN)
+    store = _store(op_db.database_url, op_db.home)
     try:
         with store.engine.begin() as conn:
             conn.execute(update(log_head), edit)
@@ -122,7 +127,7 @@ def test_rebuild_finds_a_tampered_log_head_and_repairs_it(
 
     repaired = op_db.spola("rebuild", "--repair")
     assert repaired.code == 0, repaired
-    store = LedgerStore.open(op_db.database_url, operator=key, origin=ORIGIN)
+    store = _store(op_db.database_url, op_db.home)
     try:
         with store.connect() as conn:
             head = conn.execute(select(log_head)).one()
