@@ -18,7 +18,7 @@ from typing import Final
 
 from sqlalchemy import Connection, and_, func, select
 
-from ledger.errors import NotFoundError
+from ledger.errors import LimitError, NotFoundError
 from ledger.events import ActorEvent, Event, parse_event
 from ledger.passport import LIFECYCLE_CAUSES, Fact, PassportFacts, VersionRef
 from ledger.store.queries import TRACE_MAX_NODES, made_at
@@ -162,7 +162,14 @@ def _upstream(conn: Connection, subject: str, upto: int) -> tuple[set[str], set[
             )
         ).scalars()
         for name in inputs:
-            if name not in seen and len(seen) < TRACE_MAX_NODES:
+            if name not in seen:
+                if len(seen) >= TRACE_MAX_NODES:
+                    # Built from part of its facts a passport would be wrong (and disagree with
+                    # an auditor's bundle, which holds them all): refused as over the bound.
+                    raise LimitError(
+                        f"the provenance of {subject} spans more than {TRACE_MAX_NODES} "
+                        "lots and items"
+                    )
                 seen.add(name)
                 queue.append(name)
     # material events make lots without provenance rows: their custody "made" row names them

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.identifiers import DigitalLink
+from ledger.store import passports as store_passports
 from passports.graph import MAX_DEPTH
 from tests.integration.api_support import Api, assert_problem
 from tests.supply import item, lifecycle, make, material, passport, process, take
@@ -85,3 +86,17 @@ def test_one_unbuildable_passport_does_not_take_the_brands_figures_down(
     maturity = app.client.get(f"/v1/actors/{brand}/maturity")
     assert maturity.status_code == 200, maturity.text[:300]
     assert maturity.json()["evidence"]["mean_product_mci"]["value"] is None
+
+
+def test_a_passport_whose_provenance_is_over_the_walks_bound_is_refused_not_cut(
+    app: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store gathers at most TRACE_MAX_NODES lots and items upstream of a passport; past
+    # it, the passport was built from part of its facts, as if the rest did not exist (its
+    # composition wrong, and an auditor's bundle, which holds them all, disagreeing with it).
+    piece = _issue(app, 6)  # 8 lots and items upstream, the piece included
+    assert app.client.get(f"/v1/passports{piece}").status_code == 200
+    monkeypatch.setattr(store_passports, "TRACE_MAX_NODES", 5)
+    for path in ("/v1/passports{}", "/v1/items{}/circularity"):
+        body = assert_problem(app.client.get(path.format(piece)), 413, "too-large")
+        assert body["detail"] == f"the provenance of {piece} spans more than 5 lots and items"
