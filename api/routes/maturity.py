@@ -193,12 +193,12 @@ def with_product_mci(
 
 
 def _product_mci(store: LedgerStore, subject: str, version: int) -> Decimal | None:
-    facts = store.passport_facts(subject, version)
     try:
+        facts = store.passport_facts(subject, version)
         found = product_mci(
             build_passport(facts).document, recycled_output_kg=recycled_output_kg(facts)
         )
-    except (ScoringInputError, LimitError):  # no materials; a making chain over the limit
+    except (ScoringInputError, LimitError):  # no materials; a provenance over the bounds
         return None
     return found.result.mci
 

@@ -100,3 +100,17 @@ def test_a_passport_whose_provenance_is_over_the_walks_bound_is_refused_not_cut(
     for path in ("/v1/passports{}", "/v1/items{}/circularity"):
         body = assert_problem(app.client.get(path.format(piece)), 413, "too-large")
         assert body["detail"] == f"the provenance of {piece} spans more than 5 lots and items"
+
+
+def test_a_provenance_over_the_bound_leaves_the_brands_figures_standing(
+    app: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    piece = _issue(app, 6)
+    monkeypatch.setattr(store_passports, "TRACE_MAX_NODES", 5)
+    brand = "urn:spola:actor:maison"
+    circularity = app.client.get(f"/v1/actors/{brand}/circularity")
+    assert circularity.status_code == 200, circularity.text[:300]
+    assert circularity.json()["company_mci"]["unbuilt"] == [piece]
+    maturity = app.client.get(f"/v1/actors/{brand}/maturity")
+    assert maturity.status_code == 200, maturity.text[:300]
+    assert maturity.json()["evidence"]["mean_product_mci"]["value"] is None
