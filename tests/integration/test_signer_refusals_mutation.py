@@ -20,7 +20,7 @@ from signer.client import LedgerClient, RetryPolicy
 from signer.errors import LedgerAlarm, RefusedBatchError, TransportError
 from signer.queue import PENDING, Queue
 from tests.fake_ledger import StoreTransport
-from tests.integration.test_signer_sync import lots, register
+from tests.integration.test_signer_sync import client, lots, register
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -88,9 +88,7 @@ def test_a_consistency_proof_refused_outright_is_an_alarm_at_the_first_answer(
 ) -> None:
     key = register(store, operator, SLUG)
     ledger = NoProofs(store)
-    terminal = LedgerClient(
-        transport=ledger, key=key, queue=Queue(tmp_path / "queue.db"), retry=RetryPolicy.no_wait()
-    )
+    terminal = client(ledger, key, tmp_path / "queue.db")
     terminal.sign(lots(0, 2, SLUG))
     terminal.sync()  # one tree: nothing to prove yet
     assert ledger.asked == 0
@@ -129,9 +127,7 @@ def test_a_checkpoint_of_the_same_size_over_another_root_is_a_fork_alarm(
 ) -> None:
     key = register(store, operator, SLUG)
     ledger = SameSizeFork(store, operator=operator_key)
-    terminal = LedgerClient(
-        transport=ledger, key=key, queue=Queue(tmp_path / "queue.db"), retry=RetryPolicy.no_wait()
-    )
+    terminal = client(ledger, key, tmp_path / "queue.db")
     terminal.sign(lots(0, 2, SLUG))
     size = terminal.sync().tree_size
     ledger.fork = True
@@ -161,9 +157,7 @@ def test_a_consistency_proof_that_cannot_be_fetched_is_no_alarm(
 ) -> None:
     key = register(store, operator, SLUG)
     ledger = ProofsUnreachable(store)
-    terminal = LedgerClient(
-        transport=ledger, key=key, queue=Queue(tmp_path / "queue.db"), retry=RetryPolicy.no_wait()
-    )
+    terminal = client(ledger, key, tmp_path / "queue.db")
     terminal.sign(lots(0, 2, SLUG))
     terminal.sync()
     store.append([operator.register(f"urn:spola:actor:{SLUG}-late")])  # the log grows

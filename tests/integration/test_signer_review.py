@@ -24,7 +24,7 @@ from signer.transport import HttpTransport
 from tests.conftest import operator_after_genesis
 from tests.fake_ledger import ForkingLedger, StoreTransport
 from tests.integration.api_support import running_api
-from tests.integration.test_signer_sync import lots, register
+from tests.integration.test_signer_sync import client, lots, register
 from tests.supply import facility
 from tests.terminal import Terminal
 
@@ -114,9 +114,7 @@ def test_resume_with_no_alarm_keeps_watching_the_history_it_verified(
 ) -> None:
     key = register(store, operator, SLUG)
     ledger = ForkingLedger(store, operator=operator_key)
-    terminal = LedgerClient(
-        transport=ledger, key=key, queue=Queue(tmp_path / "queue.db"), retry=RetryPolicy.no_wait()
-    )
+    terminal = client(ledger, key, tmp_path / "queue.db")
     terminal.sign(lots(0, 3, SLUG))
     terminal.sync()
     assert terminal.resume_after_alarm() is None  # `--resume-after-alarm` left in a cron line
