@@ -103,7 +103,12 @@ def facility_identifier(actor_id: str, facility_id: str, gln: str | None) -> str
 
 def party(actors: Actors, actor_id: str) -> str:
     """An actor as a party: its GLN (AI 417) when the profile gives one, else its URN."""
-    gln = actors.get(actor_id, {}).get("gln")
+    return party_identifier(actor_id, actors.get(actor_id, {}).get("gln"))
+
+
+def party_identifier(actor_id: str, gln: str | None) -> str:
+    """The identifier of the party ``actor_id``: ``https://id.gs1.org/417/{gln}`` with a GLN,
+    else its URN (the export's parties and the passport's operator alike)."""
     return f"{GS1_RESOLVER}/417/{gln}" if gln else actor_id
 
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from ledger.canonical import canonical_bytes
 from ledger.catalogue import catalogue
-from ledger.epcis_mapping import facility_identifier
+from ledger.epcis_mapping import facility_identifier, party_identifier
 from ledger.events import ActorEvent, Facility
 from ledger.passport import Fact, PassportEvent, PassportFacts
 from ledger.quantities import format_decimal
@@ -99,6 +99,7 @@ class _Places:
         return {
             "actor": actor,
             "name": actor if profile is None else profile.name,
+            "party": party_identifier(actor, None if profile is None else profile.gln),
             "facility": None if f is None else f.name,
             "location": None if f is None else facility_identifier(actor, f.id, f.gln),
             "town": None if f is None else f.town,

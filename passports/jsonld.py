@@ -168,7 +168,7 @@ def _espr(doc: Mapping[str, Any], uri: str) -> dict[str, Any]:
     return {
         "uniqueProductIdentifier": uri,
         "gtin": doc["product"]["gtin"],
-        "operatorIdentifier": doc["issued_by"]["actor"],
+        "operatorIdentifier": doc["issued_by"]["party"],
         "facilities": sorted({p["location"] for p in places if p and p.get("location")}),
         "complianceDocuments": doc["documents"],
         "instructions": doc["instructions"],

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ledger.epcis_mapping import location
+from ledger.epcis_mapping import location, party
 from ledger.errors import FormatError
 from ledger.events import ActorEvent, Event, encode_event, parse_event
 from ledger.passport import Fact, PassportFacts, VersionRef
@@ -255,3 +255,17 @@ def test_a_language_that_is_no_bcp47_tag_is_refused(tag: str) -> None:
     fields = passport(SCARF) | {"product": passport(SCARF)["product"] | {"lang": tag}}
     with pytest.raises(FormatError, match="lang"):
         _event(BRAND, 0, fields)
+
+
+def test_espr_operator_is_the_issuers_gln_as_the_epcis_export_names_it() -> None:
+    # ESPR's unique operator identifier: the brand's GLN (AI 417) when its registration gives
+    # one, else its URN, as the EPCIS export names parties.
+    gln = "8012345000029"
+    actors = ACTORS | {BRAND: ACTORS[BRAND].model_copy(update={"gln": gln})}
+    facts = _facts()
+    doc = build_passport(PassportFacts(facts.subject, facts.versions, facts.facts, actors)).document
+    espr = to_jsonld(doc, uri="https://id.example" + SCARF, api_url="https://id.example/v1/x")
+    assert espr["spola:espr"]["operatorIdentifier"] == f"https://id.gs1.org/417/{gln}"
+    assert doc["issued_by"]["party"] == party({BRAND: {"gln": gln}}, BRAND)
+    plain = to_jsonld(build_passport(facts).document, uri="u", api_url="https://id.example/v1/x")
+    assert plain["spola:espr"]["operatorIdentifier"] == BRAND
