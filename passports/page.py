@@ -327,7 +327,10 @@ def _brand_lang(doc: Mapping[str, Any]) -> Markup:
     return Markup("")
 
 
-def render_not_found(*, lang: Lang, path: str) -> str:
-    """A friendly 404 page for ``path`` (shown escaped), in the page's look."""
+def render_not_found(
+    *, lang: Lang, path: str, kind: Literal["not_found", "too_large"] = "not_found"
+) -> str:
+    """A friendly page for ``path`` (shown escaped), in the page's look: no passport there
+    (404), or one whose facts lie beyond the bounds the service follows (413, ``too_large``)."""
     template = _environment().get_template("not_found.html")
-    return template.render(_context(lang), path=clean_text(path[:300]))
+    return template.render(_context(lang), path=clean_text(path[:300]), kind=kind)

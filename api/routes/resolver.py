@@ -35,7 +35,7 @@ from api.passport_http import (
     subject_of,
 )
 from api.problems import problem
-from ledger.errors import FormatError, NotFoundError
+from ledger.errors import FormatError, LimitError, NotFoundError
 from ledger.store.ledger import LedgerStore
 from passports.build import Passport
 from passports.jsonld import to_jsonld
@@ -94,6 +94,15 @@ async def resolve(
         if wanted == "html":
             missing.headers["Content-Security-Policy"] = PAGE_POLICY
         return missing
+    except LimitError:
+        # Facts beyond the walk's bounds (api.problems answers machines with the same 413).
+        if wanted != "html":
+            raise
+        page = render_not_found(lang=language, path=path, kind="too_large").encode()
+        refused = Response(page, status_code=413, media_type="text/html; charset=utf-8")
+        refused.headers.update({"Cache-Control": REVALIDATE, "Vary": "Accept, Accept-Language"})
+        refused.headers["Content-Security-Policy"] = PAGE_POLICY
+        return refused
     except FormatError as exc:
         return problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc))
     uri = public_uri(settings.public_base_url, subject)

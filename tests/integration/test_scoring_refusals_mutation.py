@@ -16,7 +16,7 @@ import pytest
 from ledger.identifiers import DigitalLink
 from ledger.store import passports as store_passports
 from passports.graph import MAX_DEPTH
-from tests.integration.api_support import Api, assert_problem
+from tests.integration.api_support import Api, PageText, assert_problem
 from tests.supply import item, lifecycle, make, material, passport, process, take
 
 pytestmark = pytest.mark.integration
@@ -114,3 +114,21 @@ def test_a_provenance_over_the_bound_leaves_the_brands_figures_standing(
     maturity = app.client.get(f"/v1/actors/{brand}/maturity")
     assert maturity.status_code == 200, maturity.text[:300]
     assert maturity.json()["evidence"]["mean_product_mci"]["value"] is None
+
+
+def test_a_consumer_scanning_such_a_piece_gets_a_page_not_a_json_problem(
+    deep: tuple[Api, str],
+) -> None:
+    # The QR code's address, opened on a phone: the 413 was a JSON problem in the browser.
+    app, piece = deep
+    for lang, said in (
+        ("it", "Questo passaporto non può essere mostrato"),
+        ("en", "This passport cannot be shown"),
+    ):
+        page = app.client.get(piece, headers={"Accept": "text/html", "Accept-Language": lang})
+        assert page.status_code == 413
+        assert page.headers["content-type"].startswith("text/html"), page.headers
+        parsed = PageText(page.text)
+        assert parsed.lang == lang and said in parsed.text, parsed.text
+    machine = app.client.get(piece, headers={"Accept": "application/ld+json"})
+    assert assert_problem(machine, 413, "too-large")["detail"].startswith("the making chain")
