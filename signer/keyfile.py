@@ -34,6 +34,7 @@ from ledger.canonical import canonical_bytes
 from ledger.errors import FormatError, LedgerError
 from ledger.keys import PrivateKey, PublicKey
 from signer.errors import KeyFileError
+from signer.owners import why_not_yours
 
 FORMAT: Final = "spola terminal key v1"
 KDF_ALG: Final = "argon2id13"
@@ -147,8 +148,14 @@ def _read_document(path: Path) -> dict[str, Any]:
         raise KeyFileError(f"no key file at {path}: run `spola key generate` first") from None
     if stat.S_IMODE(mode) & 0o077:
         raise KeyFileError(f"{path} is readable by others: chmod 600 it")
-    with path.open("rb") as source:  # a pipe may never end: read one byte past the limit
-        raw = source.read(MAX_FILE_BYTES + 1)
+    try:
+        with path.open("rb") as source:  # a pipe may never end: read one byte past the limit
+            raw = source.read(MAX_FILE_BYTES + 1)
+    except PermissionError:
+        # A `sudo spola key rotate` leaves the new key file root's: say whose it is, and how
+        # to give it back.
+        why = why_not_yours(path) or "permission denied"
+        raise KeyFileError(f"cannot read the key file {path}: {why}") from None
     try:
         if len(raw) > MAX_FILE_BYTES:
             raise ValueError("too large")

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import stat
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +42,7 @@ from typing import Final
 from ledger.envelope import Envelope
 from ledger.receipt import Receipt
 from signer.errors import QueueError, SyncBusyError
+from signer.owners import why_not_yours
 
 PENDING: Final = "pending"
 APPLIED: Final = "applied"
@@ -207,7 +207,7 @@ class Queue:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            why = _why_not_yours(path) if _cannot_write(exc) else None
+            why = why_not_yours(path) if _cannot_write(exc) else None
             if why is None:
                 raise QueueError(f"cannot open the queue {path}: {exc}") from exc
             raise QueueError(
@@ -316,7 +316,7 @@ class Queue:
     def _unwritable(self, exc: sqlite3.Error, done: str) -> QueueError:
         """The queue cannot be written by this user: whose it is and what to do; ``done``
         says what became of the command's work."""
-        why = _why_not_yours(self.path)
+        why = why_not_yours(self.path)
         if why is None:
             return QueueError(f"cannot write to the queue {self.path}: {exc}; {done}")
         return QueueError(
@@ -583,54 +583,9 @@ def _cannot_write(exc: sqlite3.Error) -> bool:
     return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CANNOT_WRITE
 
 
-def _user(uid: int) -> str:
-    """The name of the user ``uid`` (its number where it has none)."""
-    try:
-        import pwd  # noqa: PLC0415 - POSIX only, and only once something failed
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return str(uid)
-
-
-def _why_not_yours(path: Path) -> str | None:
-    """Why this user may not write ``path`` — or, where it is not there, create it in its
-    folder — and what to do about it: the clause after "cannot …: "; None where its owner and
-    mode do not say (another system, another cause)."""
-    if not hasattr(os, "geteuid"):
-        return None
-    me = os.geteuid()
-    for target in (path, path.parent):
-        try:
-            info = target.lstat()
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return None
-        what = "it" if target == path else f"its folder {target}"
-        if info.st_uid != me:
-            you, owner = _user(me), _user(info.st_uid)
-            give_back = f"`sudo chown -R {you} {path.parent}`"
-            if info.st_uid == 0:
-                return (
-                    f"{what} belongs to root, not to you ({you}), as a `sudo spola` command "
-                    f"leaves it: give the terminal's home back to you with {give_back}"
-                )
-            return (
-                f"{what} belongs to {owner}, not to you ({you}): run spola as {owner}, or "
-                f"make the terminal's home yours with {give_back}"
-            )
-        if not info.st_mode & stat.S_IWUSR:
-            return (
-                f"{what} is read-only (mode {stat.S_IMODE(info.st_mode):04o}): make it writable "
-                f"with `chmod u+w {target}`"
-            )
-    return None
-
-
 def _why_lock(path: Path, exc: OSError) -> str:
     """Why the sync lock at ``path`` could not be opened, and what to do: one clause."""
-    if isinstance(exc, PermissionError) and (why := _why_not_yours(path)):
+    if isinstance(exc, PermissionError) and (why := why_not_yours(path)):
         return f"{why} and run this again; {NOTHING_DONE}"
     if path.is_symlink():  # O_NOFOLLOW: whoever planted it chose where it points
         return (

@@ -380,3 +380,27 @@ def test_the_deadline_holds_against_an_answer_trickling_in_and_the_batch_is_sent
         assert api.tree_size() == logged + 2
         seqs = Counter(p["seq"] for p in logged_payloads(store_of(api), ACTOR))
         assert seqs == Counter({0: 1, 1: 1, 2: 1})
+
+
+@posix_owners
+def test_a_key_file_left_to_root_by_sudo_is_one_line_saying_what_to_do(
+    workshop: Workshop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `sudo spola key rotate` leaves the new key file root's (mode 0600): the workshop's next
+    # command said only "spola: Permission denied: …/terminal.key".
+    if not workshop.as_root:
+        pytest.skip("only root can leave a file to root")
+    signed(capsys, 1)
+    key = workshop.home / "terminal.key"
+    advice = workshop.leave_to_root(key)
+    queue_before = workshop.queue.read_bytes()
+    with workshop.user():
+        code, out, err = run(
+            capsys, "sign", "material", "--material", "silk-mulberry", "--facility", "main",
+            "--lot", "urn:spola:lot:maglificio-drop:K", "--quantity", "1",
+        )  # fmt: skip
+    assert code == 1 and out == ""
+    line = one_line(err)
+    assert line.startswith(f"spola: cannot read the key file {key}: it belongs to root"), line
+    assert advice in line
+    assert workshop.queue.read_bytes() == queue_before
