@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +30,8 @@ from fpdf import FPDF
 
 from ledger.errors import FormatError, LimitError
 from passports.qr import QUIET_ZONE, dark_runs, qr_modules, qr_size, verify_qr_uri
+
+Modules = tuple[tuple[bool, ...], ...]  # a QR symbol's modules, dark as True (passports.qr)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,10 @@ COLUMNS = 3
 ROWS = 8
 # 10 000 labels are 417 pages; a larger run is printed in batches.
 MAX_LABELS = 10_000
+# From this many labels on, worker processes make the QR codes (starting them costs more than
+# a few codes); each is handed this many at a time.
+PARALLEL_FROM = 200
+_CHUNK = 32
 MAX_TEXT_LENGTH = 200
 # GS1 General Specifications, symbol specification tables: the smallest module (X-dimension), in
 # mm, of a QR code carrying a GS1 Digital Link URI, read by a consumer's phone or a scanner.
@@ -162,9 +169,8 @@ def unprintable(text: str) -> str:
     return "".join(lost)
 
 
-def _draw_qr(pdf: FPDF, uri: str, x: float, y: float) -> None:
+def _draw_qr(pdf: FPDF, modules: Modules, x: float, y: float) -> None:
     """The symbol in a ``_QR_BOX`` square at (x, y), its quiet zone left blank."""
-    modules = qr_modules(uri)
     module = _QR_BOX / (len(modules) + 2 * QUIET_ZONE)
     origin_x, origin_y = x + QUIET_ZONE * module, y + QUIET_ZONE * module
     pdf.set_fill_color(0)
@@ -238,10 +244,10 @@ def _draw_text(
     return y
 
 
-def _draw_label(pdf: FPDF, label: Label, x: float, y: float) -> None:
+def _draw_label(pdf: FPDF, label: Label, modules: Modules, x: float, y: float) -> None:
     pdf.set_draw_color(_GUIDE_GREY)
     pdf.rect(x, y, _CELL_WIDTH, _CELL_HEIGHT)
-    _draw_qr(pdf, label.uri, x + _PADDING, y + (_CELL_HEIGHT - _QR_BOX) / 2)
+    _draw_qr(pdf, modules, x + _PADDING, y + (_CELL_HEIGHT - _QR_BOX) / 2)
     text_x = x + _TEXT_X
     below = _draw_text(
         pdf,
@@ -294,11 +300,25 @@ def _new_document() -> FPDF:
     return pdf
 
 
+def _codes(uris: Sequence[str], jobs: int) -> Iterator[Modules]:
+    """Each URI's QR modules, in order: made by ``jobs`` worker processes for a long sheet
+    (each code costs milliseconds: the library tries all eight masks), else here."""
+    if jobs <= 1 or len(uris) < PARALLEL_FROM:
+        yield from map(qr_modules, uris)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(qr_modules, uris, chunksize=_CHUNK)
+
+
 def label_sheet(
-    labels: Sequence[Label], progress: Callable[[int, int], None] | None = None
+    labels: Sequence[Label],
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    jobs: int = 1,
 ) -> bytes:
     """A PDF of ``labels`` on A4 sheets, row by row, a new page after every ``COLUMNS * ROWS``;
-    ``progress(done, total)`` is called after each label drawn."""
+    ``progress(done, total)`` is called after each label drawn. ``jobs`` worker processes
+    make the QR codes of a sheet of ``PARALLEL_FROM`` labels or more; the PDF is the same."""
     if not labels:
         raise FormatError("no labels to print")
     if len(labels) > MAX_LABELS:
@@ -306,12 +326,14 @@ def label_sheet(
     _warn_unprintable(labels)
     pdf = _new_document()
     per_page = COLUMNS * ROWS
-    for index, label in enumerate(labels):
+    codes = _codes([label.uri for label in labels], jobs)
+    for index, (label, modules) in enumerate(zip(labels, codes, strict=True)):
         slot = index % per_page
         if slot == 0:
             pdf.add_page()
         row, column = divmod(slot, COLUMNS)
-        _draw_label(pdf, label, _MARGIN_X + column * _CELL_WIDTH, _MARGIN_Y + row * _CELL_HEIGHT)
+        x, y = _MARGIN_X + column * _CELL_WIDTH, _MARGIN_Y + row * _CELL_HEIGHT
+        _draw_label(pdf, label, modules, x, y)
         if progress is not None:
             progress(index + 1, len(labels))
     return bytes(pdf.output())

@@ -116,3 +116,20 @@ def test_a_long_sheet_shows_its_progress_on_stderr(
     monkeypatch.setattr(labels, "PROGRESS_FROM", 8)
     assert main(["labels", "--out", str(out)]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "17", "two"])
+def test_labels_refuse_a_number_of_processes_out_of_range(
+    seeded: Operator, jobs: str
+) -> None:
+    run = seeded.spola("labels", "--out", str(seeded.cwd / "x.pdf"), "--jobs", jobs)
+    assert run.code == 2
+    assert "--jobs: must be a whole number of processes from 1 to 16" in run.stderr
+    assert not (seeded.cwd / "x.pdf").exists()
+
+
+def test_labels_with_several_processes_print_the_same_sheet(seeded: Operator) -> None:
+    one, two = seeded.cwd / "one.pdf", seeded.cwd / "two.pdf"
+    assert seeded.spola("labels", "--out", str(one), "--jobs", "1").code == 0
+    assert seeded.spola("labels", "--out", str(two), "--jobs", "2").code == 0
+    assert one.read_bytes() == two.read_bytes()

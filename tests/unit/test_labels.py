@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
 from ledger.errors import FormatError, LimitError
+from passports import labels as labels_module
 from passports.labels import (
     COLUMNS,
     MAX_LABELS,
@@ -192,3 +194,25 @@ BAD_LABELS = {
 def test_label_unfit_to_print_is_refused(fields: tuple[str, str, str]) -> None:
     with pytest.raises(FormatError):
         Label(*fields)
+
+
+def test_codes_made_by_worker_processes_give_the_same_sheet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each QR code costs ~6 ms (all eight masks are tried): a long sheet has its codes made in
+    # worker processes, and is the very sheet one process draws.
+    labels = _labels(30)
+    alone = label_sheet(labels)
+    started: list[int] = []
+    real = labels_module.ProcessPoolExecutor
+
+    def recording(max_workers: int) -> Any:
+        started.append(max_workers)
+        return real(max_workers=max_workers)
+
+    monkeypatch.setattr(labels_module, "ProcessPoolExecutor", recording)
+    monkeypatch.setattr(labels_module, "PARALLEL_FROM", 10)
+    assert label_sheet(labels, jobs=2) == alone
+    assert started == [2]
+    assert label_sheet(labels[:9], jobs=2) == label_sheet(labels[:9])  # too few: no workers
+    assert started == [2]
