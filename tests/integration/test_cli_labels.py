@@ -119,9 +119,7 @@ def test_a_long_sheet_shows_its_progress_on_stderr(
 
 
 @pytest.mark.parametrize("jobs", ["0", "-1", "17", "two"])
-def test_labels_refuse_a_number_of_processes_out_of_range(
-    seeded: Operator, jobs: str
-) -> None:
+def test_labels_refuse_a_number_of_processes_out_of_range(seeded: Operator, jobs: str) -> None:
     run = seeded.spola("labels", "--out", str(seeded.cwd / "x.pdf"), "--jobs", jobs)
     assert run.code == 2
     assert "--jobs: must be a whole number of processes from 1 to 16" in run.stderr
