@@ -16,7 +16,7 @@ description file).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -40,6 +40,7 @@ from ledger.store.ledger import LedgerStore
 from passports.build import Passport
 from passports.jsonld import to_jsonld
 from passports.linkset import GS1, LINK_TYPES, LINKSET_JSON, link_targets, linkset
+from passports.page import Lang as PageLang
 from passports.page import choose_language, render_not_found, render_page
 from passports.qr import qr_svg
 
@@ -85,24 +86,15 @@ async def resolve(
         passport = await load(store, subject)
     except NotFoundError as exc:
         if wanted == "html":
-            page = render_not_found(lang=language, path=path).encode()
-            missing = Response(page, status_code=404, media_type="text/html; charset=utf-8")
-        else:
-            missing = problem(404, "not-found", "No passport", str(exc))
-        # A label is printed before its passport is issued: never keep "missing" unchecked.
-        missing.headers.update({"Cache-Control": REVALIDATE, "Vary": "Accept, Accept-Language"})
-        if wanted == "html":
-            missing.headers["Content-Security-Policy"] = PAGE_POLICY
+            return _refusal_page(404, "not_found", lang=language, path=path)
+        missing = problem(404, "not-found", "No passport", str(exc))
+        missing.headers.update(_REFUSAL_HEADERS)
         return missing
     except LimitError:
         # Facts beyond the walk's bounds (api.problems answers machines with the same 413).
         if wanted != "html":
             raise
-        page = render_not_found(lang=language, path=path, kind="too_large").encode()
-        refused = Response(page, status_code=413, media_type="text/html; charset=utf-8")
-        refused.headers.update({"Cache-Control": REVALIDATE, "Vary": "Accept, Accept-Language"})
-        refused.headers["Content-Security-Policy"] = PAGE_POLICY
-        return refused
+        return _refusal_page(413, "too_large", lang=language, path=path)
     except FormatError as exc:
         return problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc))
     uri = public_uri(settings.public_base_url, subject)
@@ -121,6 +113,21 @@ async def resolve(
     if wanted == "html":
         response.headers["Content-Security-Policy"] = PAGE_POLICY
     return response
+
+
+# A label is printed before its passport is issued: never keep a refusal unchecked.
+_REFUSAL_HEADERS = {"Cache-Control": REVALIDATE, "Vary": "Accept, Accept-Language"}
+
+
+def _refusal_page(
+    status: int, kind: Literal["not_found", "too_large"], *, lang: PageLang, path: str
+) -> Response:
+    """The page a browser gets for a passport the resolver cannot show: none at ``path``
+    (404), or one beyond the walk's bounds (413)."""
+    page = render_not_found(lang=lang, path=path, kind=kind).encode()
+    answer = Response(page, status_code=status, media_type="text/html; charset=utf-8")
+    answer.headers.update(_REFUSAL_HEADERS | {"Content-Security-Policy": PAGE_POLICY})
+    return answer
 
 
 def _without_trailing_slash(rest: str) -> str:
