@@ -1,4 +1,4 @@
-"""The docs' links and code fences, as GitHub renders them.
+"""The docs' links and code fences, as GitHub renders them, and what their code names.
 
 Every relative link in README.md and docs/*.md names a file that exists and, after `#`, a
 heading of that file by GitHub's anchor rules (lowercase; punctuation dropped; each space a
@@ -6,14 +6,26 @@ hyphen; a repeated heading gets -1, -2, ...). Code blocks are read as CommonMark
 (0.31, section 4.5): a fence closes only on a line of its own character, at least as long, with
 nothing after it. A would-be closing fence with text after it closes nothing, and the page
 below it renders as code with its headings gone, so such a line is refused too.
+
+What the docs name in code (spans and code blocks) points somewhere too: a repository path
+(`ledger/store/attest.py`) is a file or folder of the tree, a dotted name
+(`passports.build.build_passport`) imports, an HTTP request (`GET /v1/passports/{path}`) is one
+a route of the service answers, and docs/architecture.md, the map, names every module.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from starlette.routing import Match
+
+from api.main import create_app
+from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -24,6 +36,19 @@ CODE_SPAN = re.compile(r"`[^`\n]*`")
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 LINK = re.compile(r"\]\(([^()\s]+)\)")
 NOT_IN_ANCHOR = re.compile(r"[^\w\- ]")
+
+PACKAGES = ("ledger", "api", "spola", "signer", "verifier", "passports", "scoring")
+TOP = (*PACKAGES, "tests", "scripts", "bench", "migrations", "docs")
+# A path of the tree in a code span; a pattern (`retired-….key`, `test_verifier*.py`) is not one.
+TREE_PATH = re.compile(rf"(?<![\w./-])((?:{'|'.join(TOP)})/(?:[\w.-]+/)*[\w.-]*)(?![\w*…<{{])")
+# A dotted name of a package's module or attribute: `ledger.store.passports.facts`.
+# A name that goes on with `.`, `/` or `-` is a host or a file (`ledger.example.it/spola`).
+DOTTED = re.compile(rf"(?<![\w./-])((?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_]\w*)+)(?![\w./-])")
+FILE_SUFFIXES = (".py", ".md", ".json", ".db", ".dump", ".sh", ".toml")
+REQUEST = re.compile(r"\b(GET|POST|HEAD|PUT|PATCH|DELETE) (/[^\s`\"),;]*)")
+PLACEHOLDER = re.compile(r"\{[^}/]*\}|\.\.\.|…")
+# A placeholder's stand-in: a passport's {path} is a Digital Link path, anything else a word.
+SAMPLE_PATH = "01/08000000002020/21/I2WCYWNLMFBZJF7IAH3A"
 
 
 def _blocks(text: str) -> list[tuple[str, str | None]]:
@@ -113,3 +138,165 @@ def test_no_code_block_swallows_the_page_below_it(page: Path) -> None:
     assert not stray, f"{page.relative_to(ROOT)}: a fence with text after it closes nothing: " + (
         "; ".join(stray)
     )
+
+
+# -- what the code spans name ------------------------------------------------------------------
+
+
+def code_spans(page: Path) -> Iterator[tuple[int, str]]:
+    """Each code span of the page's prose and each line of its code blocks, numbered."""
+    for number, (line, fence) in enumerate(_blocks(page.read_text(encoding="utf-8")), 1):
+        if fence is not None:
+            yield number, line
+        else:
+            for span in CODE_SPAN.findall(line):
+                yield number, span.strip("`")
+
+
+def _imports(dotted: str) -> bool:
+    """Whether ``dotted`` is a module, or an attribute reached from the longest module prefix."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_tree_path_quoted_exists(page: Path) -> None:
+    missing = [
+        f"line {number}: {path}"
+        for number, text in code_spans(page)
+        for path in TREE_PATH.findall(text)
+        if not (ROOT / path.rstrip("/")).exists()
+    ]
+    assert not missing, f"{page.relative_to(ROOT)}: no such file or folder: " + "; ".join(missing)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_dotted_name_quoted_imports(page: Path) -> None:
+    missing = [
+        f"line {number}: {name}"
+        for number, text in code_spans(page)
+        for name in DOTTED.findall(text)
+        if not name.endswith(FILE_SUFFIXES) and not _imports(name)
+    ]
+    assert not missing, f"{page.relative_to(ROOT)}: names nothing the code has: " + "; ".join(
+        missing
+    )
+
+
+def _without_options(quoted: str) -> str:
+    return re.sub(r"\[[^\]]*\]", "", quoted.split("?", maxsplit=1)[0])
+
+
+def request_path(quoted: str) -> str:
+    """The path of a quoted request as a client would send it: no query, optional parts
+    (`[/10/{lot}]`) left out, each placeholder given a value."""
+    path = _without_options(quoted).replace("{path}", SAMPLE_PATH)
+    return PLACEHOLDER.sub("x1", path)
+
+
+def template(quoted: str) -> str:
+    """The quoted path (or a route's) with every placeholder written `{}`."""
+    return PLACEHOLDER.sub("{}", _without_options(quoted))
+
+
+def _matched(app: FastAPI, method: str, path: str) -> bool:
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+
+def served(app: FastAPI, templates: set[tuple[str, str]], method: str, quoted: str) -> bool:
+    """Whether a route answers the quoted request: one of the OpenAPI schema with that path, or,
+    for the pages outside the schema, a route that matches it. A route ending in a catch-all
+    (`/v1/passports/{pid:path}`) matches any tail, so a quoted path that ends in a word after a
+    placeholder matches no more once that word is changed, or it is not served."""
+    if (method, template(quoted)) in templates:
+        return True
+    path = request_path(quoted)
+    if not _matched(app, method, path):
+        return False
+    ends_in_word = "{}" in template(quoted) and not template(quoted).endswith("{}")
+    return not (ends_in_word and _matched(app, method, path + "-no-such-route"))
+
+
+def _templates(app: FastAPI) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), template(path))
+        for path, methods in app.openapi()["paths"].items()
+        for method in methods
+    }
+
+
+def test_request_path_reads_placeholders_and_options() -> None:
+    assert request_path("/v1/passports/{path}/versions/{n}") == (
+        f"/v1/passports/{SAMPLE_PATH}/versions/x1"
+    )
+    assert request_path("/01/{gtin}[/10/{lot}][/21/{serial}]") == "/01/x1"
+    assert request_path("/v1/actors/{id}/circularity?method=&weighting=mass") == (
+        "/v1/actors/x1/circularity"
+    )
+    assert template("/v1/passports/...") == "/v1/passports/{}"
+    assert template("/v1/passports/{pid}/qr.png") == "/v1/passports/{}/qr.png"
+
+
+def test_every_request_quoted_is_served() -> None:
+    app = create_app(Settings())  # the routes only: no store is opened outside the lifespan
+    templates = _templates(app)
+    assert served(app, templates, "GET", "/companies/{slug}")  # a page outside the schema
+    assert not served(app, templates, "GET", "/v1/no-such-thing")
+    assert not served(app, templates, "POST", "/v1/log/key")  # that path takes another method
+    assert not served(app, templates, "GET", "/v1/passports/{path}/qr.gif")  # a catch-all's tail
+    unserved = [
+        f"{page.relative_to(ROOT)}:{number}: {method} {path}"
+        for page in PAGES
+        for number, text in code_spans(page)
+        for method, path in REQUEST.findall(text)
+        if not served(app, templates, method, path)
+    ]
+    assert not unserved, "no route answers: " + "; ".join(unserved)
+
+
+def _modules() -> list[Path]:
+    return sorted(
+        path.relative_to(ROOT)
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    )
+
+
+def named_in_map(module: Path, text: str) -> bool:
+    """Whether the architecture map names ``module``: by its path, or by its file name on a line
+    that names its folder (`ledger/store/schema.py` … `engine.py`; `verifier/` … `steps.py`)."""
+    if f"`{module.as_posix()}`" in text:
+        return True
+    folder = module.parent.as_posix()
+    folder_named = re.compile(rf"`{re.escape(folder)}/(?:[\w.-]+\.py)?`")
+    return any(
+        f"`{module.name}`" in line and folder_named.search(line) for line in text.splitlines()
+    )
+
+
+def test_named_in_map_reads_folder_rows() -> None:
+    row = (
+        "| `ledger/store/schema.py` | tables; `engine.py` engines; `sequencer.py` the append path |"
+    )
+    assert named_in_map(Path("ledger/store/engine.py"), row)
+    assert not named_in_map(Path("ledger/engine.py"), row)
+    assert named_in_map(Path("verifier/steps.py"), "| `verifier/` | `steps.py` the steps |")
+    assert not named_in_map(Path("api/deps.py"), "| `api/main.py` | `create_app` |")
+
+
+def test_the_architecture_map_names_every_module() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [module.as_posix() for module in _modules() if not named_in_map(module, text)]
+    assert not missing, "docs/architecture.md does not name: " + ", ".join(missing)
