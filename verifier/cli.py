@@ -180,7 +180,13 @@ def run(args: argparse.Namespace) -> int:
             trusted = _read_bounded(
                 Path(args.trusted_checkpoint), MAX_CHECKPOINT_BYTES, "the trusted checkpoint"
             )
-        with Path(args.bundle).open("rb") as source:
+        try:
+            opened = Path(args.bundle).open("rb")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            raise UnusableInputError(
+                f"cannot read the bundle {args.bundle}: {exc.strerror or exc}"
+            ) from exc
+        with opened as source:
             try:
                 report = verify_bundle(
                     source, vkey, trusted_checkpoint=trusted, jobs=args.jobs, progress=progress

@@ -351,3 +351,16 @@ def test_an_empty_argument_is_refused_by_name(
         argv += ["--trusted-checkpoint", given["--trusted-checkpoint"]]
     assert main(argv) == 2
     assert capsys.readouterr().err == f"verify: {said}\n"
+
+
+@pytest.mark.parametrize("name", ["no-such.bundle", "."])
+def test_a_bundle_that_cannot_be_opened_is_named_with_why(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It was "verify: No such file or directory: no-such.bundle": which file, and as what, is
+    # said first, as for the log key and the trusted checkpoint.
+    path = tmp_path / name
+    assert main([str(path), "--log-key", LOG_VKEY]) == 2
+    err = capsys.readouterr().err
+    why = "No such file or directory" if name != "." else "Is a directory"
+    assert err == f"verify: cannot read the bundle {path}: {why}\n"
