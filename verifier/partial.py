@@ -13,6 +13,7 @@ are not applicable, and are reported so, never as passed.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Final
 
 from ledger.assessment import NewerModelError
@@ -72,8 +73,13 @@ class PartialRun:
         self.registry.keys[log_key.key_id] = log_key
         self.passports = passports
         self.last: tuple[int, bytes] | None = None  # (index, published chain) of the last entry
-        self.highest = -1  # the highest index step 7 has taken (``check_chunk``)
-        # (index, leaf, index in order) of the entry awaiting its proof
+        # The highest index of an entry in order so far: an entry is in order when its index is
+        # above every one before it and below the tree size. Only such an entry is the bundle's
+        # one entry at its index: its proof proves the index (step 6), and only its event and
+        # verdict count for step 10. Every other entry is a finding of step 5.
+        self.highest = -1
+        self.in_order: deque[bool] = deque()  # for ``check_chunk``, one per entry in line order
+        # (index, leaf, in order) of the entry awaiting its proof
         self.pending: tuple[int, bytes, bool] | None = None
         self.entries = 0
         self.verdicts = VerdictDigest()  # of the published verdicts, for the log's statement
@@ -98,11 +104,16 @@ class PartialRun:
         self.genesis = self.genesis or number == 0
         if not self.mentioned and self.needle is not None and isinstance(envelope, Envelope):
             self.mentioned = _names(envelope.payload, self.needle)
-        previous = -1 if self.last is None else self.last[0]
-        ordered = previous < number < self.tree_size
-        if not ordered:
-            want = f"an index above {previous} and below {self.tree_size}"
+        # Below the head's size, which the log key signed; the manifest's, which nobody signed,
+        # only when the head did not verify (step 3 says so either way).
+        size = self.tree_size if self.head is None else self.head.size
+        in_order = self.highest < number < size
+        if in_order:
+            self.highest = number
+        else:
+            want = f"an index above {self.highest} and below {size}"
             report.add(5, number, "entry.index", want, f"index {number}")
+        self.in_order.append(in_order)
         if isinstance(envelope, str):
             report.add(5, number, "entry.envelope", "a DSSE envelope", envelope)
         elif not canonical:
@@ -116,7 +127,7 @@ class PartialRun:
             )
         self.last = (number, published_chain)
         self._missing_proof()
-        self.pending = (number, leaf, ordered)
+        self.pending = (number, leaf, in_order)
 
     def _missing_proof(self) -> None:
         if self.pending is not None:
@@ -146,26 +157,25 @@ class PartialRun:
         except ProofError as exc:
             self.report.add(6, record.index, "inclusion.proof", head.root_hash.hex(), str(exc))
             return
-        if pending[2]:  # in the log at its index (above the entry before it; see check_chunk)
+        if pending[2]:  # the bundle's one entry at its index, in the log there
             self.passports.events.proven.add(record.index)
 
     # -- (7) signatures and key validity by index, from the bundle's registry entries ------
 
     def check_chunk(self, chunk: list[EntryResult], known: KeyCache) -> None:
         for number, _, parsed, _, _, _, published, checked in chunk:
-            # Only an index above every one before is the bundle's only entry there: step 10
+            # Only an entry in order (``entry``) is the bundle's one entry at its index: step 10
             # takes nothing (verdict, event) of any other, whose index another entry's proof
             # may have proved (``proven`` is by index), so that it makes no version.
-            first = self.highest < number < self.tree_size
-            self.highest = max(self.highest, number)
+            in_order = self.in_order.popleft()
             if not isinstance(parsed, Envelope):
-                if first:
+                if in_order:
                     self.passports.events.add(number, None, published is None)
                 continue  # reported in step 5
             signature = checked if checked is not None else check_signature(parsed, known)
             event = self._admit(number, parsed, signature)
             kept = event if self.passports.records else None  # only step 10 needs the events
-            if first:
+            if in_order:
                 self.passports.events.add(number, kept, published is None)
             if event is not None and published is None:
                 self._registry(number, parsed, event)
