@@ -30,6 +30,9 @@ from ledger.assessment import NewerModelError
 from ledger.bundle import (
     MAX_MANIFEST_BYTES,
     ROLE_HEAD,
+    SCOPE_ACTOR,
+    SCOPE_ITEM,
+    SCOPE_LEDGER,
     SCOPE_PASSPORT,
     CheckpointRecord,
     ConsistencyRecord,
@@ -378,7 +381,7 @@ class _Run:
             report.add(10, None, "passport.missing", documents, "none")
         self.passports.check()
         if not self.passports.records:
-            report.skipped[10] = "no passport in the bundle"
+            report.skipped[10] = _no_passports(manifest.scope)
 
     def _finish_partial(self, partial: PartialRun) -> None:
         partial.finish()
@@ -519,3 +522,17 @@ def verify_bundle(
         run.checker.close()
     run.report.seconds = time.perf_counter() - started
     return run.report
+
+
+def _no_passports(scope: str) -> str:
+    """Why step 10 checked nothing: a passport bundle without records is a finding already;
+    any other scope carries no passport documents, which a passport's own bundle does (an
+    auditor told only "no passport in the bundle" of a ledger that issued some would think
+    them missing)."""
+    if scope == SCOPE_PASSPORT:
+        return "no passport in the bundle"
+    bundle = {SCOPE_LEDGER: "a whole-ledger", SCOPE_ITEM: "an item", SCOPE_ACTOR: "an actor"}
+    return (
+        f"{bundle.get(scope, 'this')} bundle carries no passport documents: a passport's own "
+        "bundle does (GET /v1/passports/{path}/bundle)"
+    )

@@ -233,7 +233,10 @@ def test_passport_records_in_an_item_or_actor_bundle_are_refused(scope: str, sub
         "no passport record",
         f"2 lines in an {scope} bundle",
     )
-    assert report.step_status(10) == "skipped: no passport in the bundle"
+    assert report.step_status(10) == (
+        f"skipped: an {scope} bundle carries no passport documents: a passport's own bundle "
+        "does (GET /v1/passports/{path}/bundle)"
+    )
 
 
 def test_passport_records_the_manifest_does_not_count_are_refused_and_counted() -> None:
