@@ -41,7 +41,10 @@ def init_home(home: Path, *, origin: str = DEFAULT_ORIGIN, exist_ok: bool = Fals
         if exist_ok:
             load_operator(home)  # refuse a half-made or unsafe home even then
             return False
-        raise OperatorHomeError(f"{home} already holds a log key; refusing to overwrite it")
+        raise OperatorHomeError(
+            f"{home} already holds a log key; refusing to overwrite it "
+            "(`spola init --exist-ok` keeps it and succeeds)"
+        )
     if not origin or any(c.isspace() or c == "+" for c in origin):
         raise OperatorHomeError(f"origin {origin!r} must be non-empty, without spaces or '+'")
     home.mkdir(parents=True, exist_ok=True, mode=0o700)

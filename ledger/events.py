@@ -181,11 +181,17 @@ class KeyEvent(Event):
 EVENT_MODELS: dict[str, type[Event]] = {model.type_name: model for model in (ActorEvent, KeyEvent)}
 
 
+EXPLAINED_ERRORS = 5  # faulty fields a refusal names one by one; the rest are counted
+
+
 def _explain(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "payload"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    errors = exc.errors()
+    named = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
+        for error in errors[:EXPLAINED_ERRORS]
+    ]
+    more = f" (and {len(errors) - len(named)} more)" if len(errors) > len(named) else ""
+    return "; ".join(named) + more
 
 
 def parse_event(payload: bytes) -> Event:

@@ -127,10 +127,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _operator_event(args: argparse.Namespace, fields: dict[str, object]) -> int:
-    """Sign ``fields`` as the operator's next event and append it; exit 1 if not applied."""
+def _operator_event(
+    args: argparse.Namespace,
+    fields: dict[str, object],
+    check: Callable[[LedgerStore], None] | None = None,
+) -> int:
+    """Sign ``fields`` as the operator's next event and append it; exit 1 if not applied.
+    ``check`` may refuse first, with a CommandError, what the ledger would log as refused."""
     _, store = open_store(args)
     try:
+        if check is not None:
+            check(store)
         receipt = store.operator_event(fields)
     finally:
         store.close()
@@ -193,7 +200,32 @@ def cmd_actor_revoke_key(args: argparse.Namespace) -> int:
     }
     if args.reason:
         fields["reason"] = args.reason
-    return _operator_event(args, fields)
+    return _operator_event(
+        args, fields, lambda store: _refuse_retired_key(store, args.actor, args.key_id)
+    )
+
+
+def _refuse_retired_key(store: LedgerStore, actor: str, key_id: str) -> None:
+    """A key of ``actor`` already rotated or revoked is refused here, saying which and where,
+    rather than logged as a revocation the registry refuses (rule registry.key_not_valid)."""
+    from ledger.envelope import Envelope
+    from ledger.errors import NotFoundError
+    from ledger.events import KeyEvent, parse_event
+
+    try:
+        record = store.key(key_id)
+    except NotFoundError:
+        return  # the registry's rule names it (registry.unknown_key)
+    if record.actor != actor or record.revoked_at_index is None:
+        return
+    at = record.revoked_at_index - 1  # the entry that retired it
+    event = parse_event(Envelope.from_bytes(store.verdict(at).entry).payload)
+    if isinstance(event, KeyEvent) and event.op == "rotate" and event.replaces == key_id:
+        raise CommandError(
+            f"key {key_id} was rotated at log index {at} (replaced by key {event.key_id}), "
+            f"not revoked: it signs nothing from index {at + 1}, so there is nothing to revoke"
+        )
+    raise CommandError(f"key {key_id} was already revoked at log index {at}")
 
 
 def _add_actor(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
@@ -231,15 +263,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["SPOLA_DATABASE_URL"] = args.db  # the workers read the same settings
     if "SPOLA_PUBLIC_BASE_URL" not in os.environ:
         base = served_base_url(args.host, args.port)
-        if base is None:
+        if base is None:  # every address: this machine's own stands for them, on this port
+            base = f"http://127.0.0.1:{args.port}"
             print(
-                "spola: serving on every address of this machine; QR codes and Digital Link "
-                "URIs name http://127.0.0.1:8000 until SPOLA_PUBLIC_BASE_URL names the address "
-                "phones reach",
+                f"spola: serving on every address of this machine; QR codes and Digital Link "
+                f"URIs name {base}: set SPOLA_PUBLIC_BASE_URL to the address phones reach",
                 file=sys.stderr,
             )
-        else:
-            os.environ["SPOLA_PUBLIC_BASE_URL"] = base  # what the QR codes and URIs name
+        os.environ["SPOLA_PUBLIC_BASE_URL"] = base  # what the workers' QR codes and URIs name
     _check_listen(args.host, args.port)
     # Migrate and write the genesis once, here, before any worker starts: a bad URL (the
     # replica's too) or key fails with one line now instead of inside every worker.
@@ -544,6 +575,48 @@ def _empty_argument(argv: Sequence[str], args: argparse.Namespace) -> str | None
     return empty[0]  # a positional, by its name
 
 
+# The packages each extra of pyproject.toml installs beyond the core, by import name
+# (with starlette, FastAPI's own): a command that imports one on an install without it
+# names the extra to install instead of a traceback.
+_SERVER_PACKAGES = frozenset(
+    (
+        *("sqlalchemy", "alembic", "psycopg", "fastapi", "starlette", "uvicorn", "httpx"),
+        *("httpcore", "qrcode", "png", "fpdf", "jinja2", "pygal"),
+    )
+)
+_TERMINAL_PACKAGES = frozenset(("httpx", "httpcore"))
+_TERMINAL_COMMANDS = frozenset(("key", "sign", "sync", "queue"))  # signer/cli.py's
+
+
+def _extra_missing(args: argparse.Namespace, exc: ModuleNotFoundError) -> str | None:
+    """The extra (``server``, ``terminal``) whose package ``exc`` misses, for this command;
+    None if the missing module is no package of an extra."""
+    package = (exc.name or "").partition(".")[0]
+    if args.command in _TERMINAL_COMMANDS:
+        return "terminal" if package in _TERMINAL_PACKAGES else None
+    return "server" if package in _SERVER_PACKAGES else None
+
+
+def _run(func: Command, args: argparse.Namespace) -> int:
+    """``func(args)``, a package of an extra this install lacks named as the extra to add."""
+    try:
+        return func(args)
+    except ModuleNotFoundError as exc:
+        if (extra := _extra_missing(args, exc)) is None:
+            raise  # a module of spola's own: a fault to report with its traceback
+        raise CommandError(
+            f"`spola {_command_name(args)}` needs the {extra} install: "
+            f"pip install 'spola[{extra}]' (no module named {exc.name!r})"
+        ) from None
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    """The command as typed, without its arguments: ``log key``, ``export epcis``, ``demo``."""
+    words = [args.command]
+    words += [v for k, v in vars(args).items() if k.endswith("_command") and isinstance(v, str)]
+    return " ".join(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -556,7 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     func: Command = args.func
     try:
-        status = func(args)
+        status = _run(func, args)
         sys.stdout.flush()  # a pipe is buffered: a closed reader is found here, not at exit
         return status
     except BrokenPipeError:  # `spola … | head` read what it wanted and closed the pipe

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, select, union
+from sqlalchemy import Connection, Select, func, select, union
 
 from ledger.epcis import EXPORTED_TYPES, actors_named, subject_id, time_bound, to_epcis_event
 from ledger.errors import FormatError, NotFoundError
@@ -80,7 +80,7 @@ class EpcisPage:
     events: list[dict[str, Any]]
     entries: int  # log entries exported on this page
     next_cursor: int | None  # where the next page starts; None: nothing more to read
-    scanned_to: int  # the first log index this page did not read
+    scanned_to: int  # the first log index this page did not read (the log's size at the end)
 
 
 def _payload(entry: bytes) -> dict[str, Any]:
@@ -210,7 +210,12 @@ def epcis_page(conn: Connection, where: EpcisFilter, *, cursor: int, limit: int)
         found = {a: p for a, p in named.items() if p is not None}
         handover = _handover(conn, payload) if payload["type"] == "receipt" else None
         events.extend(to_epcis_event(index, payload, found, handover=handover))
-    return EpcisPage(events, len(taken), position if more else None, position)
+    if more:
+        return EpcisPage(events, len(taken), position, position)
+    # Nothing further meets the filter: the last page has read the log to its end, whether
+    # or not the entries after the last one taken are exported.
+    end = conn.execute(select(func.coalesce(func.max(log_entries.c.idx) + 1, 0))).scalar_one()
+    return EpcisPage(events, len(taken), None, max(position, end))
 
 
 def epcis_pages(
