@@ -320,15 +320,16 @@ def cmd_queue(args: argparse.Namespace) -> int:
                     f"{where}{why}"
                 )
         head = queue.pending(limit=1)
+        blocked = None
+        if head and head[0].refusal is not None:
+            advice = LedgerClient(transport=None, key=None, queue=queue).advice(head[0])
+            blocked = f"SYNC BLOCKED by queued event {head[0].position}: {advice}"
     summary = [f"{n} {state.replace('_', ' ')}" for state, n in counts.items()]
     if dropped:
         summary.append(f"{len(dropped)} dropped or re-signed (`spola queue --dropped`)")
     print(", ".join(summary))
-    if head and head[0].refusal is not None:
-        print(
-            f"SYNC BLOCKED by queued event {head[0].position}, refused by the ledger: "
-            f"`spola queue drop {head[0].position}` removes it if it may be dropped"
-        )
+    if blocked is not None:
+        print(blocked)
     if halted:
         print(f"SYNC HALTED by an alarm: {halted}")
     return 0

@@ -24,8 +24,12 @@ stored, sync halts and stays halted until a person runs ``resume_after_alarm``.
 A refusal (4xx) of one event — the ledger names its place in the batch, else the head is sent
 alone to find out — sends the events before it first; the refusal is then recorded on the event
 (``Queue.refuse``) and sync stops with ``BlockedQueueError``, one line naming the event and what
-to do: ``drop`` removes it and re-signs the later events of its feed, only if no request that
-may have put any of them in the log went unanswered (``why_not_droppable``).
+to do (``advice``, which ``spola queue`` and ``spola queue drop`` give too): ``drop`` removes it
+and re-signs the later events of its feed, only if no request that may have put any of them in
+the log went unanswered, and never for an event refused for its key — unknown, revoked, or
+another actor's — whose feed the ledger refuses whole (``why_not_droppable``). A refused key
+rotation is dropped alone: the new key's feed does not chain to it, and the operator registers
+that key instead.
 
 A crash at any point is safe: events are sent again until their receipts are stored, and the
 ledger answers a repeat with its original receipt (``duplicate``).
@@ -49,6 +53,7 @@ import json
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,13 +100,12 @@ EVENT_REFUSALS: Final = frozenset(
 # Refused for its bytes alone (the ledger checks them before it looks for a logged copy): no
 # request, however timed, could have logged such an event.
 BYTES_REFUSED: Final = frozenset({"format"})
-# Refused for its key: every later event of the feed would be, too; dropping helps nothing.
-KEY_REFUSALS: Final = {
-    "unknown-key": "the ledger does not know its key yet: once the operator registers it "
-    "(`spola key show`), the next sync sends it",
-    "revoked-key": "its key is revoked, so every later event it signed would be refused too: "
-    "ask the operator",
-}
+# A 403 ``signature`` for the key's owner (``check_attribution``), not the envelope's bytes:
+# like ``unknown-key`` and ``revoked-key``, refused for its key (``_key_refusal``).
+_OTHER_ACTOR: Final = re.compile(
+    r"key [0-9a-f]{64} belongs to (?P<owner>[^\s,]{1,200}), "
+    r"but the event claims actor (?P<claim>[^\s,]{1,200})"
+)
 
 
 class _NotProvableYet(TransportError):
@@ -493,17 +497,8 @@ class LedgerClient:
             f"queued event {event.position} ({event.type}, seq {event.seq}) blocks the queue: "
             f"the ledger refused it ({refusal})"
         )
-        why_not = self.why_not_droppable(event)
-        if why_not is None:
-            later = len(self.queue.feed_after(event.key_id, event.seq))
-            advice = (
-                f"`spola queue drop {event.position}` removes it and re-signs the {later} "
-                "later event(s) of its feed"
-            )
-        else:
-            advice = why_not
         return BlockedQueueError(
-            f"{what}; {advice}",
+            f"{what}; {self.advice(event)}",
             status=exc.status,
             kind=exc.kind,
             detail=exc.detail,
@@ -512,23 +507,47 @@ class LedgerClient:
 
     # -- dropping a refused event ------------------------------------------------------------
 
+    def advice(self, event: QueuedEvent) -> str:
+        """What to do about ``event``, refused by the ledger: the one clause ``sync``,
+        ``queue`` and ``queue drop`` all give. A drop only where ``drop`` does it."""
+        if (why_not := self.why_not_droppable(event)) is not None:
+            return why_not
+        drop = f"`spola queue drop {event.position}` removes"
+        if (new := _rotates_to(event)) is not None:
+            assert event.refusal is not None  # why_not_droppable: only a refused event
+            other = _other_actor(event)
+            also = "" if other is None else f" and revokes the old one from {other['owner']}"
+            return (
+                f"{drop} the rotation (kept in `spola queue --dropped`); then the operator "
+                f"registers the terminal's new key {new[:16]}… (`spola key show`){also}, and "
+                "the next sync sends its events"
+            )
+        later = len(self.queue.feed_after(event.key_id, event.seq))
+        return f"{drop} it and re-signs the {later} later event(s) of its feed"
+
     def why_not_droppable(self, event: QueuedEvent) -> str | None:
-        """None if ``event`` may be dropped and the rest of its feed re-signed; else why not.
+        """None if ``event`` may be dropped and the rest of its feed re-signed; else why not,
+        and what to do instead.
 
         Only an event the ledger definitively refused, and none that may be in the log: a
         re-signed seq beside a logged one would be an equivocation, and the ledger keeps that.
+        A rotation refused for any reason may be dropped (its new key is then registered by
+        the operator), but only as the last event of its feed: the old key signs nothing after
+        it. Any other event refused for its key may not: its feed is refused whole.
         """
         where = f"queued event {event.position}"
         if (why_not := _refusal_problem(event)) is not None:
             return f"{where} {why_not}"
         assert event.refusal is not None
-        payload = json.loads(event.envelope().payload)
-        if event.type == "key" and payload.get("op") == "rotate":
-            return (
-                f"{where} rotates the key to {str(payload.get('key_id'))[:16]}…, whose events "
-                "depend on it: it cannot be dropped; ask the operator"
-            )
         later = self.queue.feed_after(event.key_id, event.seq)
+        if (new := _rotates_to(event)) is not None:
+            if later:
+                return (
+                    f"{where} rotates the key to {new[:16]}…, and {len(later)} later event(s) "
+                    "of the old key's feed follow it: it cannot be dropped; ask the operator"
+                )
+        elif (why_not := self._key_refusal(event)) is not None:
+            return f"{where} cannot be dropped: {why_not}"
         if any(e.state != PENDING for e in later):
             return f"later events of the feed of {where} are in the log: it cannot be dropped"
         if event.refusal.kind not in BYTES_REFUSED and any(
@@ -537,6 +556,40 @@ class LedgerClient:
             return (
                 f"{where} may be in the log (a request carrying it got no answer), so neither "
                 "it nor the events after it can be re-signed; ask the operator"
+            )
+        return None
+
+    def _key_refusal(self, event: QueuedEvent) -> str | None:
+        """Why no drop helps an event refused for its key, and who must do what; None if it
+        was refused for something else."""
+        assert event.refusal is not None
+        kind, key = event.refusal.kind, event.key_id
+        actor = str(_fields(event).get("actor"))
+        if kind == "unknown-key":
+            if self.queue.rotated_to(key) is not None:
+                where = f"`public_key` in retired-{key[:16]}.key"
+            else:
+                where = "`spola key show`"
+            return (
+                f"the ledger does not know its key {key}: once the operator registers it for "
+                f"{actor} (`spola actor add-key`, its public key from {where}), the next sync "
+                "sends it"
+            )
+        cured = (
+            "the ledger refuses every event this key signed, so neither this event nor any "
+            "queued after it can be sent, and re-signing them with that key cures nothing: keep "
+            "this terminal's home (its queue holds them), and sign them again in a new home "
+            f"with a new key (`spola key generate --home NEW --actor {actor}`) once the operator "
+            "has registered that key (`spola actor add-key`)"
+        )
+        if kind == "revoked-key":
+            return f"its key {key[:16]}… is revoked: {cured}"
+        other = _other_actor(event) if kind == "signature" else None
+        if other is not None:
+            return (
+                f"its key {key[:16]}… is registered to {other['owner']}, but the events it "
+                f"signs claim {other['claim']}, and a registered key cannot be moved to "
+                f"another actor: the operator revokes it from {other['owner']}; {cured}"
             )
         return None
 
@@ -555,7 +608,7 @@ class LedgerClient:
             key = sign_with.get(event.key_id)
             if key is None or key.public_key.key_id != event.key_id:
                 raise SignerError(f"no key {event.key_id[:16]}… to re-sign the events after it")
-            prev = json.loads(event.envelope().payload)["prev"]
+            prev = self._prev(event)
             resigned: list[tuple[QueuedEvent, bytes]] = []
             for old in later:
                 fields = json.loads(old.envelope().payload)
@@ -571,6 +624,16 @@ class LedgerClient:
             next_seq = self.queue.feed_head(event.key_id)[0] - 1
             self.queue.drop(event, resigned, head=(next_seq, prev))
         return self.queue.feed_after(event.key_id, event.seq - 1)
+
+    def _prev(self, event: QueuedEvent) -> str | None:
+        """The ``prev`` ``event`` was signed with: the digest of the feed's event before it,
+        as queued (not as its own payload reads: that may be what was damaged)."""
+        if event.seq == 0:
+            return None
+        before = self.queue.feed_after(event.key_id, event.seq - 2)[:1]
+        if not before or before[0].seq != event.seq - 1:  # every signed event stays queued
+            raise SignerError(f"the event before queued event {event.position} is not queued")
+        return payload_digest(before[0].envelope().payload)
 
     def _submit(self, batch: Sequence[QueuedEvent]) -> list[Receipt]:
         transport = self._transport()
@@ -679,6 +742,28 @@ def _refusal_problem(event: QueuedEvent) -> str | None:
         return f"is in the log ({event.state.replace('_', ' ')}): it stays"
     if event.refusal is None:
         return "was not refused by the ledger: only a refused event can be dropped"
-    if event.refusal.kind in KEY_REFUSALS:
-        return f"cannot be dropped: {KEY_REFUSALS[event.refusal.kind]}"
     return None
+
+
+def _other_actor(event: QueuedEvent) -> re.Match[str] | None:
+    """The ledger's refusal of ``event``'s key as another actor's: its owner and the actor the
+    event claims; None if the refusal says nothing of the kind."""
+    assert event.refusal is not None
+    return _OTHER_ACTOR.search(event.refusal.detail)
+
+
+def _rotates_to(event: QueuedEvent) -> str | None:
+    """The key id ``event`` rotates its key to, if it is a ``key`` ``rotate``; else None."""
+    if event.type != "key":
+        return None
+    payload = _fields(event)
+    return str(payload.get("key_id")) if payload.get("op") == "rotate" else None
+
+
+def _fields(event: QueuedEvent) -> dict[str, Any]:
+    """The queued event's payload fields; none of a damaged entry (the advice still shows)."""
+    try:
+        fields = json.loads(event.envelope().payload)
+    except (FormatError, ValueError):
+        return {}
+    return fields if isinstance(fields, dict) else {}

@@ -259,20 +259,60 @@ def test_a_refused_event_before_a_key_rotation_is_dropped_with_the_retired_key(
         assert logged_seqs(api, new) == [(0, f"{LOT}:R3")]
 
 
-def test_a_rotation_refused_cannot_be_dropped(
-    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_refused_rotation_is_dropped_alone_and_the_new_key_stays(
+    home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Events signed by the new key depend on the rotation: it is never dropped."""
+    """The new key's feed does not chain to the rotation: dropping it re-signs nothing, and the
+    new key, registered by the operator instead, signs on."""
     assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
     assert run(capsys, "key", "rotate")[0] == 0
+    new = read_key_info(home / "terminal.key").key_id
     queue = Queue(home / "queue.db")
     try:
         (rotation,) = queue.events()
         queue.refuse(rotation.position, Refusal(status=422, kind="format", detail="refused"))
     finally:
         queue.close()
+    code, out, err = run(capsys, "queue", "drop", str(rotation.position))
+    assert code == 0, err
+    assert "re-signed the 0 later event(s)" in out
+    assert read_key_info(home / "terminal.key").key_id == new
+    sign_lot(capsys, "K1")
+    queue = Queue(home / "queue.db")
+    try:
+        (signed,) = queue.events()
+        assert (signed.key_id, signed.seq) == (new, 0)
+        assert [gone.type for gone in queue.dropped()] == ["key"]
+    finally:
+        queue.close()
+
+
+def test_a_refused_rotation_followed_by_events_of_its_feed_cannot_be_dropped(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A queue where the old key signed on after its rotation (as no terminal does now): those
+    events chain to the rotation, and would be re-signed by a key that is to be replaced."""
+    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
+    old = read_key_file(home / "terminal.key", TERMINAL_PASSPHRASE)
+    assert run(capsys, "key", "rotate")[0] == 0
+    queue = Queue(home / "queue.db")
+    try:
+        (rotation,) = queue.events()
+        seq, prev = queue.feed_head(rotation.key_id)
+        payload = canonical_bytes(
+            {"v": 1, "actor": ACTOR, "seq": seq, "prev": prev, "time": event_time_now(),
+             **material(f"{LOT}:K2")}
+        )  # fmt: skip
+        queue.add(
+            key_id=rotation.key_id, seq=seq, kind="material",
+            envelope=sign_envelope(payload, old.key), digest=payload_digest(payload),
+        )  # fmt: skip
+        queue.refuse(rotation.position, Refusal(status=422, kind="format", detail="refused"))
+    finally:
+        queue.close()
     code, _, err = run(capsys, "queue", "drop", str(rotation.position))
     assert code == 1 and "rotates the key" in err and "cannot be dropped" in err
+    assert "1 later event(s) of the old key's feed follow it" in err
 
 
 OLD_SCHEMA = """
