@@ -70,6 +70,15 @@ def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> JS
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def problem_kind(error: LedgerError) -> tuple[int, str, str] | None:
+    """The status, kind (``urn:spola:problem:{kind}``) and title the API answers ``error``
+    with; None for an error it does not expect (a 500)."""
+    for kind, status, slug, title in _KINDS:
+        if isinstance(error, kind):
+            return status, slug, title
+    return None
+
+
 def ledger_problem(exc: LedgerError) -> JSONResponse:
     extra: dict[str, Any] = {}
     cause = exc
@@ -77,9 +86,9 @@ def ledger_problem(exc: LedgerError) -> JSONResponse:
         cause, extra["position"] = exc.cause, exc.position
     if isinstance(cause, EquivocationError):
         extra.update(key_id=cause.key_id, seq=cause.seq, logged_index=cause.existing_index)
-    for kind, status, slug, title in _KINDS:
-        if isinstance(cause, kind):
-            return problem(status, slug, title, str(exc), **extra)
+    if (sorted_as := problem_kind(cause)) is not None:
+        status, slug, title = sorted_as
+        return problem(status, slug, title, str(exc), **extra)
     log.error("unmapped ledger error %s: %s", type(exc).__name__, exc)
     return problem(500, "internal", "Internal error", "the ledger could not handle this request")
 

@@ -13,17 +13,11 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from api.problems import problem_kind
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.envelope import Envelope
-from ledger.errors import (
-    FeedError,
-    FormatError,
-    LedgerError,
-    LimitError,
-    RefusedEnvelope,
-    SignatureError,
-)
+from ledger.errors import LedgerError, RefusedEnvelope
 from ledger.keys import PrivateKey
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
@@ -32,15 +26,9 @@ from signer.transport import Transport
 
 
 def _status(error: LedgerError) -> tuple[int, str]:
-    if isinstance(error, FeedError):
-        return 409, "feed"
-    if isinstance(error, SignatureError):
-        return 403, "signature"
-    if isinstance(error, LimitError):
-        return 413, "too-large"
-    if isinstance(error, FormatError):
-        return 422, "format"
-    return 400, "bad-request"
+    """As the API answers it (api/problems.py), so the terminal meets the kinds it would."""
+    sorted_as = problem_kind(error)
+    return (500, "internal") if sorted_as is None else sorted_as[:2]
 
 
 @dataclass

@@ -384,3 +384,29 @@ def test_a_latest_checkpoint_that_does_not_verify_halts_sync(
     assert liar.halted() and liar.queue.counts()[APPLIED] == 3  # its receipts were proven
     with pytest.raises(SyncHaltedError, match="resume-after-alarm"):
         client(StoreTransport(store), None, path).sync()
+
+
+def test_the_store_ledger_refuses_with_the_kinds_the_api_names(
+    store: LedgerStore, operator: Terminal, tmp_path: Path
+) -> None:
+    # The terminal's advice differs by kind (unknown-key, revoked-key, signature): a test
+    # ledger that sorted both key refusals under "signature" gave the terminal's tests a
+    # ledger no terminal ever meets.
+    key = register(store, operator)
+    stranger = TerminalKey(actor=key.actor, key=PrivateKey.generate())  # never registered
+    unknown = client(StoreTransport(store), stranger, tmp_path / "unknown.db")
+    unknown.sign(lots(0, 1))
+    with pytest.raises(SignerError):
+        unknown.sync()
+    (refused,) = unknown.queue.events(state=PENDING)
+    assert refused.refusal is not None
+    assert (refused.refusal.status, refused.refusal.kind) == (403, "unknown-key")
+
+    store.append([operator.revoke(key.actor, key.key.public_key.key_id)])
+    revoked = client(StoreTransport(store), key, tmp_path / "revoked.db")
+    revoked.sign(lots(1, 1))
+    with pytest.raises(SignerError):
+        revoked.sync()
+    (refused,) = revoked.queue.events(state=PENDING)
+    assert refused.refusal is not None
+    assert (refused.refusal.status, refused.refusal.kind) == (403, "revoked-key")
