@@ -82,6 +82,19 @@ def output_path(text: str) -> Path:
     return out
 
 
+def read_bounded(path: str, limit: int) -> bytes:
+    """The bytes of the file at ``path``, at most ``limit``: a pipe or device that never ends
+    (/dev/zero) is refused one byte past the limit, not read whole."""
+    try:
+        with open(path, "rb") as source:
+            data = source.read(limit + 1)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise CommandError(f"cannot read {path}: over the limit of {limit} bytes")
+    return data
+
+
 def _check_listen(host: str, port: int) -> None:
     """Bind ``host``:``port`` once and let it go, as the server will (SO_REUSEADDR): an address
     in use or a host that does not resolve is one line now, not a server log after start-up.
@@ -125,133 +138,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
-
-
-def _operator_event(
-    args: argparse.Namespace,
-    fields: dict[str, object],
-    check: Callable[[LedgerStore], None] | None = None,
-) -> int:
-    """Sign ``fields`` as the operator's next event and append it; exit 1 if not applied.
-    ``check`` may refuse first, with a CommandError, what the ledger would log as refused."""
-    _, store = open_store(args)
-    try:
-        if check is not None:
-            check(store)
-        receipt = store.operator_event(fields)
-    finally:
-        store.close()
-    if receipt.violation is not None:
-        print(
-            f"spola: entry {receipt.index} logged but not applied: rule "
-            f"{receipt.violation.rule}: {receipt.violation.detail}",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"{fields['type']} {fields['op']}: applied as log entry {receipt.index}")
-    return 0
-
-
-def cmd_actor_profile(args: argparse.Namespace) -> int:
-    """``spola actor register|update --from FILE``: the actor's profile as JSON."""
-    import json
-    from pathlib import Path
-
-    from ledger.errors import FormatError
-
-    try:
-        text = Path(args.source).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise FormatError(f"{args.source}: not UTF-8 text") from None
-    try:
-        profile = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{args.source}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(profile, dict):
-        raise FormatError(f"{args.source}: the profile must be a JSON object")
-    header = {"v", "type", "actor", "seq", "prev", "time", "op"} & set(profile)
-    if header:
-        raise FormatError(f"{args.source}: {sorted(header)[0]!r} is set by the operator's log")
-    return _operator_event(args, {"type": "actor", "op": args.op, **profile})
-
-
-def cmd_actor_add_key(args: argparse.Namespace) -> int:
-    from ledger.keys import PublicKey
-
-    key = PublicKey.from_base64(args.public_key)
-    return _operator_event(
-        args,
-        {
-            "type": "key",
-            "op": "add",
-            "subject": args.actor,
-            "key_id": key.key_id,
-            "public_key": key.to_base64(),
-        },
-    )
-
-
-def cmd_actor_revoke_key(args: argparse.Namespace) -> int:
-    fields: dict[str, object] = {
-        "type": "key",
-        "op": "revoke",
-        "subject": args.actor,
-        "key_id": args.key_id,
-    }
-    if args.reason:
-        fields["reason"] = args.reason
-    return _operator_event(
-        args, fields, lambda store: _refuse_retired_key(store, args.actor, args.key_id)
-    )
-
-
-def _refuse_retired_key(store: LedgerStore, actor: str, key_id: str) -> None:
-    """A key of ``actor`` already rotated or revoked is refused here, saying which and where,
-    rather than logged as a revocation the registry refuses (rule registry.key_not_valid)."""
-    from ledger.envelope import Envelope
-    from ledger.errors import NotFoundError
-    from ledger.events import KeyEvent, parse_event
-
-    try:
-        record = store.key(key_id)
-    except NotFoundError:
-        return  # the registry's rule names it (registry.unknown_key)
-    if record.actor != actor or record.revoked_at_index is None:
-        return
-    at = record.revoked_at_index - 1  # the entry that retired it
-    event = parse_event(Envelope.from_bytes(store.verdict(at).entry).payload)
-    if isinstance(event, KeyEvent) and event.op == "rotate" and event.replaces == key_id:
-        raise CommandError(
-            f"key {key_id} was rotated at log index {at} (replaced by key {event.key_id}), "
-            f"not revoked: it signs nothing from index {at + 1}, so there is nothing to revoke"
-        )
-    raise CommandError(f"key {key_id} was already revoked at log index {at}")
-
-
-def _add_actor(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
-    actorp = sub.add_parser("actor", help="the operator registers actors and their terminal keys")
-    actors = actorp.add_subparsers(dest="actor_command", required=True)
-    for op in ("register", "update"):
-        p = actors.add_parser(op, help=f"{op} an actor from a JSON profile (docs/formats.md)")
-        p.add_argument(
-            "--from",
-            dest="source",
-            required=True,
-            help="JSON: id, name, roles, country, region, gln, facilities",
-        )
-        p.add_argument("--db", help=db_help)
-        p.set_defaults(func=cmd_actor_profile, op=op)
-    p = actors.add_parser("add-key", help="add a terminal key (from `spola key show`)")
-    p.add_argument("actor", help="the actor's id, urn:spola:actor:…")
-    p.add_argument("--public-key", required=True, help="the base64 public key")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_actor_add_key)
-    p = actors.add_parser("revoke-key", help="revoke a terminal key (lost, stolen, retired)")
-    p.add_argument("actor", help="the actor's id")
-    p.add_argument("key_id", help="the key ID (64 hex)")
-    p.add_argument("--reason", help="why, for the log")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_actor_revoke_key)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -352,83 +238,6 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 1
 
 
-def _export_progress(size: int) -> Callable[[int], None]:
-    """Report every tenth of the log read (or every page on a terminal), on stderr."""
-    shown = [-1]
-
-    def progress(done: int) -> None:
-        percent = min(done, size) * 100 // max(size, 1)
-        if sys.stderr.isatty() or percent // 10 != shown[0] // 10:
-            print(f"read {min(done, size):,} of {size:,} log entries ({percent}%)", file=sys.stderr)
-            shown[0] = percent
-
-    return progress
-
-
-def cmd_export_epcis(args: argparse.Namespace) -> int:
-    from collections.abc import Iterator
-    from typing import Any
-
-    from ledger.epcis import creation_date_now, document_chunks
-    from ledger.files import replaced_atomically
-    from ledger.store.epcis import EpcisFilter, epcis_pages
-
-    where = EpcisFilter.parse(
-        actor=args.actor, item=args.item, lot=args.lot, since=args.since, until=args.until
-    )
-    out = output_path(args.out)
-    _, store = open_store(args)
-    counts = [0, 0]  # entries, events
-    try:
-        progress = _export_progress(store.tree_size())
-        with store.connect() as conn:
-
-            def events() -> Iterator[dict[str, Any]]:
-                for page in epcis_pages(conn, where):
-                    counts[0] += page.entries
-                    counts[1] += len(page.events)
-                    yield from page.events
-                    progress(page.scanned_to)
-
-            # Write beside the target, then rename: a reader never sees half a document.
-            with replaced_atomically(out) as file:
-                file.writelines(document_chunks(events(), creation_date_now()))
-    finally:
-        store.close()
-    print(f"exported {counts[1]:,} EPCIS events from {counts[0]:,} log entries to {out}")
-    return 0
-
-
-def cmd_export_bundle(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM
-    from ledger.store.bundle import export_bundle, export_partial_bundle
-
-    scope, subject = (SCOPE_ITEM, args.item) if args.item else (SCOPE_ACTOR, args.actor)
-    if subject and args.since_checkpoint:
-        raise SystemExit("spola: --since-checkpoint is for whole-ledger bundles only")
-    since = Path(args.since_checkpoint).read_bytes() if args.since_checkpoint else None
-    out = output_path(args.out)
-    _, store = open_store(args)
-    try:
-        if subject:
-            summary = export_partial_bundle(store, out, scope=scope, subject=subject)
-            print(
-                f"exported the {scope} bundle of {subject} (tree size {summary.tree_size:,}, "
-                f"{summary.bytes:,} bytes) to {summary.path}"
-            )
-            return 0
-        progress = _export_progress(store.tree_size())
-        summary = export_bundle(
-            store, out, since_checkpoint=since, progress=lambda done, _: progress(done)
-        )
-    finally:
-        store.close()
-    print(f"exported {summary.tree_size:,} log entries ({summary.bytes:,} bytes) to {summary.path}")
-    return 0
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     from verifier.cli import run
 
@@ -440,34 +249,6 @@ def _verify_jobs(text: str) -> int:
     from verifier.cli import jobs
 
     return jobs(text)
-
-
-def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser], db_help: str) -> None:
-    exportp = sub.add_parser("export", help="export the ledger in standard formats")
-    exports = exportp.add_subparsers(dest="export_command", required=True)
-    p = exports.add_parser(
-        "epcis", help="write the applied supply-chain events as a GS1 EPCIS 2.0 document"
-    )
-    p.add_argument("--out", required=True, help="the file to write (replaced atomically)")
-    p.add_argument("--actor", help="only events this actor signed (urn:spola:actor:…)")
-    p.add_argument("--item", help="only events about this item (URN or Digital Link)")
-    p.add_argument("--lot", help="only events about this lot (URN or Digital Link)")
-    p.add_argument("--since", help="only events at or after this RFC 3339 time")
-    p.add_argument("--until", help="only events before this RFC 3339 time")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_export_epcis)
-    p = exports.add_parser(
-        "bundle", help="write the whole log (or one item's or actor's part) as an audit bundle"
-    )
-    p.add_argument("--out", required=True, help="the file to write (replaced atomically)")
-    p.add_argument(
-        "--since-checkpoint", help="an earlier signed checkpoint: add a consistency proof from it"
-    )
-    only = p.add_mutually_exclusive_group()
-    only.add_argument("--item", help="a partial bundle: this item's or lot's entries (path, URN)")
-    only.add_argument("--actor", help="a partial bundle: the entries this actor signed (URN)")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_export_bundle)
 
 
 def _port(text: str) -> int:
@@ -513,12 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_rebuild)
 
-    _add_export(sub, db_help)
-    _add_actor(sub, db_help)
     from spola.access import add_token_commands
+    from spola.actor import add_actor_commands
     from spola.directory import add_directory_commands
+    from spola.export import add_export_commands
     from spola.labels import add_labels_command
 
+    add_export_commands(sub, db_help)
+    add_actor_commands(sub, db_help)
     add_token_commands(sub, db_help)
     add_labels_command(sub, db_help)
     add_directory_commands(sub, db_help)

@@ -193,3 +193,43 @@ def test_init_on_a_half_made_home_names_the_missing_file_instead_of_asking_for_i
     line = _one_line_error(run, str(op.home), lost, "missing")
     assert "run `spola init`" not in line
     assert {p.name: p.read_bytes() for p in op.home.iterdir()} == kept
+
+
+# -- files given to read -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "bundle", "--out", "OUT", "--since-checkpoint", "SOURCE"],
+        ["actor", "register", "--from", "SOURCE"],
+    ],
+    ids=["since-checkpoint", "actor-profile"],
+)
+def test_a_file_to_read_that_never_ends_is_refused_at_its_limit(
+    ready: Operator, argv: list[str]
+) -> None:
+    # /dev/zero (or a pipe nobody closes) was read whole before any check: the command took
+    # all the memory there was, or hung.
+    out = ready.cwd / "out.bundle"
+    args = [a.replace("OUT", str(out)).replace("SOURCE", "/dev/zero") for a in argv]
+    _one_line_error(ready.spola(*args), "/dev/zero", "over the limit of 65536 bytes")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "bundle", "--out", "OUT", "--since-checkpoint", "SOURCE"],
+        ["actor", "register", "--from", "SOURCE"],
+    ],
+    ids=["since-checkpoint", "actor-profile"],
+)
+def test_a_file_to_read_that_is_missing_is_named_in_one_line(
+    ready: Operator, argv: list[str]
+) -> None:
+    out = ready.cwd / "out.bundle"
+    missing = ready.cwd / "no-such-file"
+    args = [a.replace("OUT", str(out)).replace("SOURCE", str(missing)) for a in argv]
+    _one_line_error(ready.spola(*args), f"cannot read {missing}", "No such file or directory")
+    assert not out.exists()
