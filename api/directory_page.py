@@ -9,7 +9,8 @@ Jinja2.
 A refused filter (``Refused``, from the route) is said in the page's language: the filter as
 the form labels it (its parameter's name when the form has no field for it) and what is wrong,
 with the refused value quoted as typed, in a ``<bdi>`` of its own, any character that would
-print nothing (a control, a bidi mark, a lone surrogate) shown as its escape. The profile page
+print nothing (a control, a bidi mark, a lone surrogate) shown as its escape; the form puts a
+value back in its field only when it prints whole (``shown_in_field``). The profile page
 refuses the same way: a parameter or an actor id it refused, or an actor the directory does not
 know, is a page of its own in the reader's language (``render_profile_refused``,
 ``render_profile_unknown``). So are the company page's (``/companies/{slug}``, which
@@ -149,6 +150,10 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
                 "sono ammessi al massimo {limit} caratteri",
                 "at most {limit} characters",
             ),
+            "nul": (
+                "{value} contiene un carattere NUL, che nessun filtro ammette",
+                "{value} holds a NUL character, which no filter may",
+            ),
             "not_a_date": ("{value} non è una data AAAA-MM-GG", "{value} is not a date YYYY-MM-DD"),
             "too_early": (
                 "{value} è una data troppo antica: la storia verificata è quella dell'anno prima",
@@ -192,8 +197,8 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
 )
 
 Reason = Literal[
-    "twice", "too_long", "not_a_date", "too_early", "not_a_place", "off_the_globe", "not_km",
-    "km_out_of_range", "not_a_slug", "not_catalogued",
+    "twice", "too_long", "nul", "not_a_date", "too_early", "not_a_place", "off_the_globe",
+    "not_km", "km_out_of_range", "not_a_slug", "not_catalogued",
 ]  # fmt: skip
 # The form's fields by parameter, and the parts of a page's address, as STRINGS labels them.
 _FIELD_LABELS: Final = {
@@ -301,16 +306,35 @@ def _render(template: str, lang: Lang, params: Mapping[str, Any], **values: Any)
                        **values)  # fmt: skip
 
 
+def shown_in_field(value: Any, limit: int) -> str | None:
+    """``value`` as the search form puts it back in its field: as typed when every character
+    of it prints and it is at most ``limit`` characters, else nothing. An invisible character
+    in a field (a control, a bidi override, a no-break space) cannot be seen to be corrected,
+    and a value longer than a filter may be would only be refused again: the refusal above the
+    form quotes the value with its escapes instead."""
+    if not isinstance(value, str) or len(value) > limit or printable(value) != value:
+        return None
+    return value
+
+
 def render_directory(
-    filters: Mapping[str, Any], answer: Mapping[str, Any], error: Refused | None, lang: Lang
+    filters: Mapping[str, Any],
+    answer: Mapping[str, Any],
+    error: Refused | None,
+    lang: Lang,
+    *,
+    limit: int,
 ) -> str:
     """The search page: the filters as a plain GET form, and the matches; with ``error``, the
-    refused filter marked invalid and the refusal said in ``lang``."""
+    refused filter marked invalid and the refusal said in ``lang``. A field shows its filter
+    only as ``shown_in_field`` allows (``limit``: the characters a filter may have); the links
+    to the page in another language carry the query as given, so the refusal is said there
+    too."""
     return _render(
         "directory.html",
         lang,
         filters,
-        filters=filters,
+        filters={name: shown_in_field(value, limit) for name, value in filters.items()},
         answer=answer,
         bad=error.name if error else "",
         error=refusal(error, lang) if error else "",

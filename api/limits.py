@@ -9,7 +9,8 @@ A pure ASGI middleware, the outermost of the app's own:
   Link holds one; a route pattern cannot match a line break (a bare 404 "Not Found"), others
   would look the value up (``urlsplit`` even drops a line break, naming another item);
 - a NUL character in the query string (``%00``) is refused with 400 too: no filter holds one,
-  and PostgreSQL text cannot, so a route would fail in the driver;
+  and PostgreSQL text cannot, so a route would fail in the driver; except on the pages of
+  ``PAGES_REFUSING_CONTROLS``, which say it in their reader's language;
 - a declared Content-Length over ``max_bytes`` (or one that is not a number) is refused with
   413 at once, before a byte of the body is read; a body without one (chunked) is counted as it
   streams and cut off at the limit.
@@ -29,6 +30,9 @@ from ledger.identifiers import control_character
 # is at most 2,048 characters) and well below what the server itself would buffer.
 MAX_TARGET_BYTES: Final = 8 * 1024
 MAX_HEADER_BYTES: Final = 16 * 1024
+# Pages that refuse a control character in any parameter they read themselves, before any
+# read, in their reader's language (the search page: api.routes.directory).
+PAGES_REFUSING_CONTROLS: Final = frozenset({"/directory"})
 
 
 class BodyLimit:
@@ -83,7 +87,7 @@ class BodyLimit:
         if (control := control_character(scope["path"])) is not None:
             detail = f"the request path holds {control}, which no identifier, URN or slug may"
             return 400, "bad-request", "Bad request", detail
-        if b"%00" in scope["query_string"]:
+        if b"%00" in scope["query_string"] and scope["path"] not in PAGES_REFUSING_CONTROLS:
             detail = "the request target holds a NUL character (%00), which no parameter may"
             return 400, "bad-request", "Bad request", detail
         headers = sum(len(name) + len(value) for name, value in scope["headers"])

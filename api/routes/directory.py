@@ -10,9 +10,9 @@ Access: the public sees the figures each actor made public; a brand token sees e
 its own actor; the operator sees all. A hidden figure is left out of the answer entirely and
 does not count in the ranking. Filters are checked here and refused with a 400 ``bad-request``
 problem whose detail starts with the field's name: a value over ``MAX_FILTER_TEXT``
-characters, a parameter given twice, a value not of its shape or range. Each refusal also
-carries the reason and the refused value (``Refused``), so that the search page says the same
-in its reader's language; the JSON detail stays in English.
+characters, a parameter given twice, a value not of its shape or range, a NUL character in a
+free-text filter. Each refusal also carries the reason and the refused value (``Refused``), so
+that the search page says the same in its reader's language; the JSON detail stays in English.
 """
 
 from __future__ import annotations
@@ -107,6 +107,18 @@ def _too_long(name: str) -> Refusal:
     return _refuse(name, "too_long", f"at most {MAX_FILTER_TEXT} characters", limit=MAX_FILTER_TEXT)
 
 
+def _text(name: str, value: str | None) -> str | None:
+    """A free-text filter (``certificate``, ``region``): None when blank, else stripped. A NUL
+    character is refused: no scheme or region holds one, and PostgreSQL text cannot (the other
+    filters refuse it as not of their shape)."""
+    if value is None or not value.strip():
+        return None
+    if "\x00" in value:
+        problem = "holds a NUL character (%00), which no filter may"
+        raise _refuse(name, "nul", problem, value=value)
+    return value.strip()
+
+
 def once_each(request: Request) -> None:
     """Refuse a query parameter given more than once: which one would count is a guess."""
     if (name := given_twice(request)) is not None:
@@ -169,13 +181,9 @@ def _catalogued(name: str, value: str | None) -> str | None:
     return value
 
 
-def _blank(value: str | None) -> str | None:
-    return None if value is None or not value.strip() else value.strip()
-
-
 @dataclass(frozen=True)
 class Filters:
-    """The search's query parameters as given: ``search()`` checks them, 422 naming the field."""
+    """The search's query parameters as given: ``search()`` checks them, 400 naming the field."""
 
     process: str | None = None
     material: str | None = None
@@ -193,10 +201,10 @@ class Filters:
             on=day_of(self.on),
             process=_catalogued("process", self.process),
             material=_catalogued("material", self.material),
-            certificate=_blank(self.certificate),
+            certificate=_text("certificate", self.certificate),
             near=_near(self.near),
             radius_km=_km("radius_km", self.radius_km, DEFAULT_RADIUS_KM),
-            region=_blank(self.region),
+            region=_text("region", self.region),
         )
 
 
@@ -418,7 +426,7 @@ async def directory_page(
         answer = await run_in_threadpool(run_search, store, filters, viewer)
     except Refusal as exc:
         answer, error = {"matches": []}, exc.refused
-    html = render_directory(asdict(filters), answer, error, language)
+    html = render_directory(asdict(filters), answer, error, language, limit=MAX_FILTER_TEXT)
     return HTMLResponse(html, status_code=200 if error is None else 400, headers=PAGE_HEADERS)
 
 

@@ -10,8 +10,8 @@ than content negotiation on the API path: it is the address a person shares, it 
 ``?lang=it|en`` and it renders the same JSON document (``scoring.maturity_page``). Both are public
 unless the company left ``maturity`` out of its profile's ``public_figures`` (the directory's
 access tiers, docs/directory.md): then only its own brand token and the operator read them, and
-anyone else gets 404, as for a company with no such page. Scoring is ``scoring.maturity``'s;
-queries are ``ledger.store.maturity``'s.
+anyone else gets 404, worded as for an unknown actor and the ledger's operator (``missing``).
+Scoring is ``scoring.maturity``'s; queries are ``ledger.store.maturity``'s.
 """
 
 from __future__ import annotations
@@ -203,6 +203,15 @@ def _product_mci(store: LedgerStore, subject: str, version: int) -> Decimal | No
     return found.result.mci
 
 
+def missing(actor_id: str) -> str:
+    """The detail of the 404 for a company without a maturity ``viewer`` may read: the same
+    whether no such company is registered, it is the ledger's operator or it keeps its maturity
+    from the reader. Each is learnt elsewhere (``/v1/actors``, the directory's profile and its
+    ``public_figures``), but the maturity routes answer one question: is there a public
+    document."""
+    return f"no company {actor_id} makes its maturity public"
+
+
 def _shown(viewer: Viewer, actor_id: str, public: tuple[str, ...]) -> bool:
     """Whether ``viewer`` sees the maturity of a company making ``public`` figures public."""
     return "maturity" in public or viewer.may_see_restricted(actor_id)
@@ -213,11 +222,19 @@ def maturity_document(
 ) -> dict[str, Any]:
     """Read, complete with product MCIs, score: the document both routes answer with.
 
-    With a ``viewer``, NotFoundError when the company hides its maturity from them, told
-    from the same read as the facts, before its evidence is read; without one, the caller
-    decides what to show (the directory's profile)."""
-    shown = None if viewer is None else partial(_shown, viewer, actor_id)
-    facts = store.maturity(actor_id, shown)
+    With a ``viewer``, NotFoundError (``missing``) when there is no such company, when it is
+    the ledger's operator or when the company hides its maturity from them, told from the same
+    read as the facts, before its evidence is read; without one, the caller decides what to
+    show (the directory's profile)."""
+    if viewer is None:
+        facts = store.maturity(actor_id)
+    else:
+        try:
+            facts = store.maturity(actor_id, partial(_shown, viewer, actor_id))
+        except NotFoundError:
+            # One wording for an unknown actor, the ledger's operator and a hidden maturity,
+            # as the company page's: the reader is told there is nothing public to read.
+            raise NotFoundError(missing(actor_id)) from None
     scored: dict[tuple[str, int], Decimal | None] = {}
     records = tuple(
         replace(r, evidence=with_product_mci(store, r.evidence, scored)) for r in facts.assessments
