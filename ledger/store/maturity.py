@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, or_, select, true
 
 from ledger.assessment import AssessmentEvent
 from ledger.directory_event import DEFAULT_PUBLIC
@@ -77,7 +77,8 @@ class AssessmentRecord:
 class MaturityFacts:
     actor: ActorEvent  # the company's current registration
     evidence: Evidence  # now
-    assessments: tuple[AssessmentRecord, ...]  # oldest first, the latest MAX_ASSESSMENTS
+    # oldest first: the first ever and the latest, at most MAX_ASSESSMENTS (``_assessments``)
+    assessments: tuple[AssessmentRecord, ...]
     # What its latest profile makes public, read with the registration: the API hides the
     # maturity from the public when it is not among them.
     public_figures: tuple[str, ...] = DEFAULT_PUBLIC
@@ -109,6 +110,25 @@ def _events(
     first."""
     rows = latest_of_types(conn, actor, kinds, limit=limit, upto=upto)
     return [(index, parse_event(_payload(entry))) for index, entry in reversed(rows)]
+
+
+def _assessments(conn: Connection, actor: str, upto: int) -> list[tuple[int, Event]]:
+    """The company's applied assessments up to ``upto``, oldest first: all of them, or when
+    there are more than ``MAX_ASSESSMENTS``, the first ever and the latest ones after it (the
+    company page compares today with the first assessment, not with the oldest one kept)."""
+    latest = _events(conn, actor, ("assessment",), upto, limit=MAX_ASSESSMENTS)
+    if len(latest) < MAX_ASSESSMENTS:
+        return latest
+    first = conn.execute(
+        select(log_entries.c.idx, log_entries.c.entry)
+        .where(log_entries.c.actor == actor, log_entries.c.event_type == "assessment")
+        .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
+        .order_by(log_entries.c.idx)
+        .limit(1)
+    ).one()
+    if first.idx == latest[0][0]:
+        return latest
+    return [(first.idx, parse_event(_payload(bytes(first.entry)))), *latest[1:]]
 
 
 def _own(conn: Connection, actor: str, upto: int) -> _Own:
@@ -339,7 +359,7 @@ def maturity_facts(
     now = size.scalar_one()
     records = [
         AssessmentRecord(index, event, evidence(conn, actor, index))
-        for index, event in _events(conn, actor, ("assessment",), now, limit=MAX_ASSESSMENTS)
+        for index, event in _assessments(conn, actor, now)
         if isinstance(event, AssessmentEvent)
     ]
     return MaturityFacts(profile, evidence(conn, actor, now), tuple(records), public)

@@ -163,3 +163,21 @@ def test_the_operator_is_no_company_and_has_no_maturity_page(
         page = api.client.get("/companies/operator", headers={"Accept": "text/html"})
         assert page.status_code == 404
         assert "Overall level" not in page.text and "Livello complessivo" not in page.text
+
+
+def test_the_history_keeps_the_first_assessment_when_it_is_cut(
+    database_url: str, tmp_path: Path
+) -> None:
+    # The history holds at most 24 assessments; cut to the latest 24, its oldest was taken by
+    # the page for "First assessment" and the radar compared today with, say, the third.
+    # It keeps the first ever and the latest 23.
+    with running_api(database_url, tmp_path / "home") as api:
+        terminal = api.enrol(SLUG, name="Conceria Riva", roles=["supplier", "brand"])
+        days = [f"2026-01-{day:02d}" for day in range(1, 27)]  # 26 assessments
+        receipts = api.accept([terminal.sign({**ASSESSMENT, "date": day}) for day in days])
+        doc = api.client.get(f"/v1/actors/{urn(SLUG)}/maturity").json()
+        page = api.client.get(f"/companies/{SLUG}?lang=en").text
+    indexes = [r["index"] for r in receipts]
+    assert [h["date"] for h in doc["history"]] == [days[0], *days[-23:]]
+    assert [h["index"] for h in doc["history"]] == [indexes[0], *indexes[-23:]]
+    assert "First assessment (1 Jan 2026)" in page and "First assessment (3 Jan 2026)" not in page
