@@ -76,11 +76,19 @@ _MODELS: Final[dict[str, type[Any]]] = {
 }
 
 
-def subject_id(text: str) -> str:
-    """A lot or item as the ledger stores it, from a URN, a Digital Link path or URI."""
+def subject_id(text: str, what: str | None = None) -> str:
+    """A lot or item as the ledger stores it, from a URN, a Digital Link path or URI.
+
+    ``what`` names the filter in the FormatError of a malformed Digital Link, so that a client
+    giving both an item and a lot learns which of the two is wrong."""
     if text.startswith("urn:"):
         return text
-    return DigitalLink.parse(text).path()
+    try:
+        return DigitalLink.parse(text).path()
+    except FormatError as exc:
+        if what is None:
+            raise
+        raise FormatError(f"{what}: {exc}") from None
 
 
 def time_bound(text: str, what: str) -> datetime:

@@ -26,7 +26,10 @@ order, or fails: a timestamp's milliseconds round half up, as rule 9 says (the r
 half to even); type-first order holds whatever the JSON member order; a standard CURIE in a
 vocabulary field is expanded (rule 15); bare terms are expanded in vocabulary fields only (the
 reference replaces any value of the document that equals a CBV term used elsewhere in it); text
-that Python's ``float()`` reads but that is no decimal number (``1_000``, ``inf``) stays text.
+that Python's ``float()`` reads but that is no decimal number (``1_000``, ``inf``) stays text; a
+JSON-LD keyword of the ``@context`` (``@base``, ``@vocab``) is no prefix (the reference expands
+``@base:x`` as if it were one); a JSON ``null`` is no value, so the field is absent (the
+reference writes ``None``).
 spola's exports meet these cases only through free text (a product name, a reason) that equals a
 CBV term or reads as a Python number; its tests check that the two agree everywhere else.
 

@@ -125,15 +125,22 @@ def _constrained_link(uri: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
         return None
     segments = [_DL_SHORT.get(s, s) for s in parts.path.split("/")]
-    starts = [
+    keyed = [
         i
-        for key in _DL_KEYS
         for i in range(len(segments) - 1)
-        if segments[i] == key and re.match(r"\d{4}[^/]", segments[i + 1])
+        if segments[i] in _DL_KEYS and re.match(r"\d{4}[^/]", segments[i + 1])
     ]
-    if not starts:
-        return None
-    tail = segments[starts[0] :]
+    if not keyed:
+        return None  # no primary key followed by four digits: no Digital Link
+    # As the reference does: a URI on id.gs1.org that opens with a key keeps it; any other one
+    # starts at the first key in _DL_KEYS order, whatever follows that key (and then fails the
+    # constrained forms below if it is not the key's value).
+    on_resolver = parts.scheme == "https" and parts.netloc == "id.gs1.org"
+    if on_resolver and keyed[0] == 1:
+        start = 1
+    else:
+        start = next(i for key in _DL_KEYS for i in range(len(segments) - 1) if segments[i] == key)
+    tail = segments[start:]
     if len(tail) % 2:
         return None
     pairs = dict(zip(tail[2::2], tail[3::2], strict=True))
