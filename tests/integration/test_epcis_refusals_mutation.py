@@ -204,3 +204,27 @@ def test_the_export_is_the_public_log_whatever_the_authorization(
         assert response.json()["epcisBody"]["eventList"] == public
     (shipped,) = [e for e in public if e["spola:eventType"] == "handover"]
     assert shipped["quantityList"] == [{"epcClass": LOT, "quantity": 10, "uom": "KGM"}]
+
+
+def test_a_party_is_named_by_its_applied_profile_not_a_refused_one(app: Api) -> None:
+    """An actor event the registry refused (here a workshop's own update, which only the
+    operator may sign) stays in the log, not applied. An event exported later names its party
+    by the profile that held at its index: the applied registration, never the refused update
+    (its GLN was the workshop's own claim)."""
+    mill = app.enrol("seteria", gln=GLN_MILL, facilities=[works()])
+    brand = app.enrol("maison", roles=["brand"], gln=GLN_BRAND, facilities=[works()])
+    step(app, mill, material(LOT, "100"), 1)
+    claimed = "8012345000029"
+    profile = {"type": "actor", "op": "update", "id": mill.actor, "name": "Seteria"}
+    profile |= {"roles": ["supplier"], "country": "IT", "facilities": [works()]}
+    (refused,) = app.accept(mill.sign(profile | {"gln": claimed}))
+    assert refused["violation"]["rule"] == "registry.operator_only"
+    shipped = step(app, mill, handover("B-1", brand.actor, [take(LOT, "5")]), 3)
+    # A later applied update: the event above is read from the profile history, not the
+    # latest profile.
+    app.accept(app.operator.sign(profile | {"gln": GLN_MILL, "name": "Seteria di Como"}))
+    (event,) = [e for e in export(app) if e["spola:logIndex"] == shipped]
+    assert {"type": "possessing_party", "source": f"https://id.gs1.org/417/{GLN_MILL}"} in event[
+        "sourceList"
+    ]
+    assert claimed not in str(event)
