@@ -28,12 +28,15 @@ def cmd_export_epcis(args: argparse.Namespace) -> int:
     from collections.abc import Iterator
     from typing import Any
 
-    from ledger.epcis import creation_date_now, document_chunks
+    from ledger.epcis import creation_date_now, document_chunks, subject_id
     from ledger.files import replaced_atomically
     from ledger.store.epcis import EpcisFilter, epcis_pages
 
+    # Read here first so that a malformed Digital Link names its flag.
+    item = None if args.item is None else subject_id(args.item, "--item")
+    lot = None if args.lot is None else subject_id(args.lot, "--lot")
     where = EpcisFilter.parse(
-        actor=args.actor, item=args.item, lot=args.lot, since=args.since, until=args.until
+        actor=args.actor, item=item, lot=lot, since=args.since, until=args.until
     )
     out = output_path(args.out)
     _, store = open_store(args)

@@ -233,3 +233,16 @@ def test_a_file_to_read_that_is_missing_is_named_in_one_line(
     args = [a.replace("OUT", str(out)).replace("SOURCE", str(missing)) for a in argv]
     _one_line_error(ready.spola(*args), f"cannot read {missing}", "No such file or directory")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flag", ["--item", "--lot"])
+def test_export_epcis_names_the_filter_whose_digital_link_is_malformed(
+    ready: Operator, flag: str
+) -> None:
+    # With both given, "GTIN ... has check digit 3" left the operator to guess which was wrong.
+    good, bad = "/01/09506000134352/21/A1", "/01/09506000134353/21/A1"
+    other = "--lot" if flag == "--item" else "--item"
+    out = ready.cwd / "out.jsonld"
+    run = ready.spola("export", "epcis", "--out", str(out), flag, bad, other, good)
+    _one_line_error(run, f"spola: {flag}: ", "check digit")
+    assert not out.exists()
