@@ -357,8 +357,12 @@ def cmd_queue_drop(args: argparse.Namespace) -> int:
             raise QueueError(f"no queued event at position {args.position} (see `spola queue`)")
         if (why_not := client.why_not_droppable(event)) is not None:
             raise QueueError(why_not)
-        key = read_key_file(_key_path(home, event.key_id), _passphrase())
-        resigned = client.drop(event.position, {event.key_id: key.key})
+        sign_with = {}
+        if queue.feed_after(event.key_id, event.seq):  # else nothing to re-sign: no key asked
+            sign_with[event.key_id] = read_key_file(
+                _key_path(home, event.key_id), _passphrase()
+            ).key
+        resigned = client.drop(event.position, sign_with)
     print(
         f"dropped queued event {event.position} ({event.type}, seq {event.seq}), refused by "
         f"the ledger ({event.refusal}); re-signed the {len(resigned)} later event(s) of its "

@@ -606,7 +606,7 @@ class LedgerClient:
                 raise QueueError(why_not)
             later = self.queue.feed_after(event.key_id, event.seq)
             key = sign_with.get(event.key_id)
-            if key is None or key.public_key.key_id != event.key_id:
+            if later and (key is None or key.public_key.key_id != event.key_id):
                 raise SignerError(f"no key {event.key_id[:16]}… to re-sign the events after it")
             prev = self._prev(event)
             resigned: list[tuple[QueuedEvent, bytes]] = []
@@ -619,6 +619,7 @@ class LedgerClient:
                     raise SignerError(
                         f"queued event {old.position} cannot be re-signed: {exc}"
                     ) from None
+                assert key is not None  # checked above: there are later events
                 resigned.append((old, sign_envelope(payload, key).to_bytes()))
                 prev = payload_digest(payload)
             next_seq = self.queue.feed_head(event.key_id)[0] - 1

@@ -287,6 +287,25 @@ def test_a_refused_rotation_is_dropped_alone_and_the_new_key_stays(
         queue.close()
 
 
+def test_a_drop_that_re_signs_nothing_asks_for_no_key(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dropping the last event of a feed (a refused rotation always is) re-signs nothing: it
+    asked for the retired key's passphrase all the same, and failed on a wrong one."""
+    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
+    assert run(capsys, "key", "rotate")[0] == 0
+    queue = Queue(home / "queue.db")
+    try:
+        (rotation,) = queue.events()
+        queue.refuse(rotation.position, Refusal(status=422, kind="format", detail="refused"))
+    finally:
+        queue.close()
+    monkeypatch.setenv("SPOLA_KEY_PASSPHRASE", "not the passphrase")
+    code, out, err = run(capsys, "queue", "drop", str(rotation.position))
+    assert code == 0, err
+    assert "re-signed the 0 later event(s)" in out
+
+
 def test_a_refused_rotation_followed_by_events_of_its_feed_cannot_be_dropped(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

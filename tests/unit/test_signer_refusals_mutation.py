@@ -820,6 +820,9 @@ def test_dropping_an_event_whose_key_is_gone_says_to_restore_it(
     lot = f"urn:spola:lot:{ACTOR[16:]}:A"
     signed = ("sign", "material", "--lot", lot, "--material", "silk-mulberry")
     assert run_cli(capsys, *signed, "--quantity", "1", "--facility", "main")[0] == 0
+    # A later event of the feed, to be re-signed once the first is dropped (the last event of
+    # a feed is dropped with no key at all: nothing is re-signed).
+    assert run_cli(capsys, *signed, "--quantity", "2", "--facility", "main")[0] == 0
     queue = Queue(home / "queue.db")
     queue.refuse(1, Refusal(status=422, kind="format", detail="a bad quantity"))
     queue.close()
@@ -833,7 +836,7 @@ def test_dropping_an_event_whose_key_is_gone_says_to_restore_it(
         f"spola: the key {signed_by[:16]}… that signed this feed is not in {home}: "
         "restore its retired-….key file from your backup"
     ]
-    assert [e.position for e in Queue(home / "queue.db").events()] == [1]
+    assert [e.position for e in Queue(home / "queue.db").events()] == [1, 2]
 
 
 def test_no_passphrase_and_no_terminal_to_ask_it_at_is_one_line(
