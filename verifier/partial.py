@@ -25,6 +25,7 @@ from ledger.errors import LedgerError, ProofError, RuleViolation, SignatureError
 from ledger.events import ActorEvent, Event, KeyEvent, parse_event
 from ledger.hashing import CHAIN_GENESIS, chain_hash
 from ledger.keys import PublicKey
+from ledger.passport import passport_versions
 from ledger.proofs import verify_inclusion
 from ledger.receipt import Violation
 from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
@@ -81,6 +82,10 @@ class PartialRun:
         self.in_order: deque[bool] = deque()  # for ``check_chunk``, one per entry in line order
         # (index, leaf, in order) of the entry awaiting its proof
         self.pending: tuple[int, bytes, bool] | None = None
+        self.unread_entry = False  # a line that did not parse, taken as an entry: awaits its proof
+        # (the lowest index it may stand for, what it is) of each entry or proof line that did
+        # not parse: step 10's facts are complete only below the lowest
+        self.unread: list[tuple[int, str]] = []
         self.entries = 0
         self.verdicts = VerdictDigest()  # of the published verdicts, for the log's statement
         self.genesis = False  # index 0 seen: the operator's registration, the registry's root
@@ -99,6 +104,9 @@ class PartialRun:
     def entry(self, result: EntryResult) -> None:
         number, _, envelope, canonical, leaf, published_chain, published, _ = result
         report = self.report
+        if self.unread_entry:  # the line before, taken as an entry, had no proof after it
+            self.unread_entry = False
+            self._unread_entry(None)
         self.entries += 1
         self.verdicts.add(number, published_chain, published is None, published)
         self.genesis = self.genesis or number == 0
@@ -129,6 +137,34 @@ class PartialRun:
         self._missing_proof()
         self.pending = (number, leaf, in_order)
 
+    def unreadable(self) -> None:
+        """A body line that did not parse (reported in step 1), taken for what the line order
+        puts there: the proof of the entry awaiting one, else an entry, whose proof is the next
+        line. Either way step 10 is told that the facts from there on are incomplete, rather
+        than rebuilding passports without them and blaming the documents."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            if pending[2]:  # the bundle's entry at its index, which no proof can prove now
+                index = pending[0]
+                self._unread(index, f"the inclusion proof of entry {index}")
+        elif self.unread_entry:
+            self.unread_entry = False  # its proof, if any: nothing to check it against
+            self._unread_entry(None)
+        else:
+            self.unread_entry = True
+
+    def _unread(self, index: int, what: str) -> None:
+        self.unread.append((index, what))
+
+    def _unread_entry(self, claimed: int | None) -> None:
+        """The entry line that did not parse: at the index its proof names when that is in
+        order, else somewhere after the last entry in order."""
+        size = self.tree_size if self.head is None else self.head.size
+        if claimed is not None and self.highest < claimed < size:
+            self._unread(claimed, f"entry {claimed}")
+        else:
+            self._unread(self.highest + 1, f"an entry after {self.highest}")
+
     def _missing_proof(self) -> None:
         if self.pending is not None:
             index = self.pending[0]
@@ -138,6 +174,10 @@ class PartialRun:
     # -- (6) inclusion proofs -------------------------------------------------------------
 
     def inclusion(self, record: InclusionRecord) -> None:
+        if self.unread_entry:  # the proof of the line before, which cannot be checked
+            self.unread_entry = False
+            self._unread_entry(record.index)
+            return
         pending, self.pending = self.pending, None
         if pending is None or pending[0] != record.index:
             if pending is not None:
@@ -220,10 +260,39 @@ class PartialRun:
             return
         self.registry.apply(changes)
 
+    def _incomplete_facts(self) -> None:
+        """(10) with an entry or a proof line unread, the facts are complete only below its
+        index: the versions made there are rebuilt and checked, the records of later ones are
+        not (their facts, or the version numbers themselves, may lack the unread entry), and
+        step 10 says so once, naming the line, instead of blaming the documents."""
+        if not self.unread:
+            return
+        limit, what = min(self.unread)
+        passports = self.passports
+        events = passports.events
+        events.proven = {index for index in events.proven if index < limit}
+        subject = self.report.subject
+        if subject is None or not passports.records:
+            return
+        facts = sorted(events.facts, key=lambda f: f.index)
+        known = len(passport_versions(subject, [f for f in facts if f.index in events.proven]))
+        later = [r for r in passports.records if r.subject == subject and r.version > known]
+        if not later:
+            return
+        passports.records = [r for r in passports.records if r not in later]
+        records = f"{len(later)} passport record{'s' if len(later) != 1 else ''}"
+        self.report.skipped[10] = (
+            f"{records} not checked: {what} could not be read (step 1), "
+            f"and the versions from index {limit} on depend on it"
+        )
+
     # -- the end --------------------------------------------------------------------------
 
     def finish(self) -> None:
         self._missing_proof()
+        if self.unread_entry:
+            self.unread_entry = False
+            self._unread_entry(None)
         if not self.genesis:
             want = "the genesis entry (index 0), which every partial bundle carries"
             self.report.add(5, None, "entry.genesis", want, "none")
@@ -232,6 +301,7 @@ class PartialRun:
             want = f"{signed} the bundle's subject {self.report.subject}"
             self.report.add(5, None, "entry.subject", want, "none")
         self.report.entries = self.entries
+        self._incomplete_facts()
         self.report.notes[5] = CHECKED_BY_PROOFS
         self.report.skipped[8] = NOT_APPLICABLE
         self.report.notes[9] = VERDICTS_SIGNED

@@ -79,20 +79,10 @@ def _read_header(run: _Run, body: _Body) -> bytes | None:
     return None
 
 
-def _passports_out_of_scope(run: _Run) -> None:
-    """(1) passport records in an item's or an actor's bundle: only a passport bundle carries
-    them. Refused once, with their number, as a whole-ledger bundle's are, and not checked."""
-    manifest, count = run.manifest, run.counts["passports"]
-    if manifest.partial and manifest.scope != SCOPE_PASSPORT and count:
-        got = f"{count} line{'s' if count != 1 else ''} in an {manifest.scope} bundle"
-        run.report.add(1, None, "bundle.line", "no passport record", got)
-
-
 def read_body(run: _Run, source: BinaryIO) -> None:
     """Read everything after the manifest into ``run``; then let it finish."""
     body = _Body(source)
     line = _read_header(run, body)
-    _passports_out_of_scope(run)
     run.consistency_proofs()
     if run.partial is not None:
         run.partial.head = run.header.head

@@ -241,11 +241,14 @@ class _Run:
             if isinstance(result, str):
                 # In a whole ledger, a line that does not parse is most likely an entry: the
                 # entry after it says so by its index (``entry``), and the positions between
-                # are then taken, so that later findings name their own entries.
+                # are then taken, so that later findings name their own entries. A partial
+                # run takes it for the entry or the proof its place in the line order says.
                 index = self.compact.size + self.unreadable if self.partial is None else None
                 self.taken += 1
                 self.unreadable += self.partial is None
                 self.report.add(1, index, "bundle.line", "a well-formed record", result)
+                if self.partial is not None:
+                    self.partial.unreadable()
             elif isinstance(result, InclusionRecord):
                 # A whole ledger's are counted and reported once, at the end.
                 self.counts["inclusion"] += 1
@@ -357,13 +360,12 @@ class _Run:
         report, manifest = self.report, self.manifest
         if body_hash != manifest.body_sha256:
             report.add(1, None, "bundle.body_sha256", manifest.body_sha256.hex(), body_hash.hex())
-        counted = [
-            ("entries", manifest.entries),
-            ("checkpoints", manifest.checkpoints),
-            ("consistency", manifest.consistency),
-        ]
+        counted = [("entries", manifest.entries), ("checkpoints", manifest.checkpoints)]
         if manifest.partial:  # a whole ledger's manifest counts neither (_finish_ledger)
             counted += [("inclusion", manifest.inclusion), ("passports", manifest.passports)]
+        else:  # a partial manifest's consistency count must be 0, whatever the lines
+            # (``_out_of_scope``): compared with the lines only in a whole ledger's
+            counted.append(("consistency", manifest.consistency))
         for name, want in counted:
             if lines[name] != want:
                 report.add(
@@ -380,17 +382,12 @@ class _Run:
             documents = "the documents of the subject's passport versions"
             report.add(10, None, "passport.missing", documents, "none")
         self.passports.check()
-        if not self.passports.records:
-            report.skipped[10] = _no_passports(manifest.scope)
+        if not self.passports.records:  # or none of them checkable (``PartialRun.finish``)
+            report.skipped.setdefault(10, _no_passports(manifest.scope))
 
     def _finish_partial(self, partial: PartialRun) -> None:
         partial.finish()
-        if count := self.counts["consistency"]:
-            # A record this scope does not carry, as a whole ledger refuses inclusion and
-            # passport lines: not verified, so step 4 does not take it for checked.
-            records = f"{count} consistency record{'s' if count != 1 else ''}, not checked"
-            want = "no consistency proof in a partial bundle"
-            self.report.add(1, None, "bundle.line", want, records)
+        self._out_of_scope()
         head = self.header.head
         self._check_verdicts(partial, head)
         if self.trusted is None and self.header.since is None:
@@ -414,6 +411,26 @@ class _Run:
                 want = f"root {checkpoint.root_hash.hex()} at size {head.size}"
                 got = f"head root {head.root_hash.hex()}"
                 self.report.add(4, None, f"consistency.{rule}_root", want, got)
+
+    def _out_of_scope(self) -> None:
+        """(1) what a partial bundle's scope does not carry, each refused once, with its number,
+        as a whole ledger refuses inclusion and passport lines (``_finish_ledger``), and not
+        checked: a consistency proof (so step 4 does not take it for checked), counted by the
+        manifest or written; passport records, but in a passport bundle."""
+        manifest, report = self.manifest, self.report
+        if manifest.consistency:
+            want = "0: a partial bundle carries no consistency proof"
+            report.add(
+                1, None, "bundle.consistency", want, f"{manifest.consistency} in the manifest"
+            )
+        if count := self.counts["consistency"]:
+            records = f"{count} consistency record{'s' if count != 1 else ''}, not checked"
+            want = "no consistency proof in a partial bundle"
+            report.add(1, None, "bundle.line", want, records)
+        count = self.counts["passports"]
+        if manifest.scope != SCOPE_PASSPORT and count:
+            got = f"{count} line{'s' if count != 1 else ''} in an {manifest.scope} bundle"
+            report.add(1, None, "bundle.line", "no passport record", got)
 
     def _check_verdicts(self, partial: PartialRun, head: Checkpoint | None) -> None:
         """(3) the log key's statement is about this head, scope and subject; (9) the published

@@ -5,7 +5,7 @@ proof" (docs/bundle.md, "Partial bundles"); `spola export bundle` refuses `--sin
 with `--item`/`--actor` and writes `consistency: 0` in a partial manifest. A consistency line
 in one is a record its scope does not carry, refused as a whole-ledger bundle refuses inclusion
 and passport lines (`bundle.line`), and not verified: step 4 stays skipped, and the report says
-why it is invalid.
+why it is invalid. A manifest counting one breaks the format too (`bundle.consistency`).
 
 The hostile bundles are the passport vector (`valid_passport.bundle`) with a consistency line
 added; the proof is cut from the whole log behind it (`passport_story`, 20 entries), so it is
@@ -47,6 +47,9 @@ REFUSED: Final = (1, "bundle.line", None)
 EXPECTED: Final = "no consistency proof in a partial bundle"
 ACTUAL: Final = "1 consistency record, not checked"
 NOT_CARRIED: Final = "skipped: a partial bundle carries no consistency proof"
+COUNTED: Final = (1, "bundle.consistency", None)
+COUNT_EXPECTED: Final = "0: a partial bundle carries no consistency proof"
+COUNT_ACTUAL: Final = "1 in the manifest"
 
 
 def _leaves() -> list[bytes]:
@@ -100,47 +103,57 @@ def test_a_consistency_proof_in_a_partial_bundle_is_refused(scope: str) -> None:
     # A correct proof from a checkpoint the auditor trusts, which the manifest counts. It was
     # verified, yet step 4 said "skipped: a partial bundle carries no consistency proof" and
     # the report VALID: what was checked misstated, a record the format excludes accepted.
+    # The manifest's count of it is reported too: a partial manifest's is 0 by the format
+    # (before, a count the line bore out was not reported).
     data = _hostile(scope).to_bytes()
     report = _verify(data, _trusted())
     assert not report.valid
-    assert _found(report) == Counter([REFUSED]), report.to_text(width=200)
-    (finding,) = report.findings
-    assert (finding.expected, finding.actual) == (EXPECTED, ACTUAL)
+    assert _found(report) == Counter([REFUSED, COUNTED]), report.to_text(width=200)
+    texts = {f.rule: (f.expected, f.actual) for f in report.findings}
+    assert texts == {
+        "bundle.line": (EXPECTED, ACTUAL),
+        "bundle.consistency": (COUNT_EXPECTED, COUNT_ACTUAL),
+    }
     # Not verified, so not reported as checked: step 4 is what it is without the line.
-    assert report.step_status(1) == "1 finding"
+    assert report.step_status(1) == "2 findings"
     assert report.step_status(4) == NOT_CARRIED
 
 
 def test_without_a_trusted_checkpoint_the_line_is_refused_and_not_examined() -> None:
     # Before: a step 4 finding (consistency.sizes: no verified checkpoint to start from), as
-    # if the proof were a part of the bundle that merely failed.
+    # if the proof were a part of the bundle that merely failed. (The manifest's count of the
+    # line is reported as well: a partial manifest's is 0 by the format.)
     report = _verify(_hostile().to_bytes())
-    assert _found(report) == Counter([REFUSED]), report.to_text(width=200)
+    assert _found(report) == Counter([REFUSED, COUNTED]), report.to_text(width=200)
     assert report.step_status(4) == "skipped: no trusted checkpoint given"
 
 
 def test_a_proof_that_does_not_verify_is_refused_the_same_way() -> None:
-    # Refused for what it is, whatever it holds: not reported as a failed step 4 check.
+    # Refused for what it is, whatever it holds: not reported as a failed step 4 check. (The
+    # manifest counts the line: that count is reported as well, a partial manifest's being 0.)
     bundle = _hostile()
     assert bundle.consistency is not None
     broken = replace(bundle.consistency, proof=bundle.consistency.proof[:-1])
     report = _verify(replace(bundle, consistency=broken).to_bytes(), _trusted())
-    assert _found(report) == Counter([REFUSED]), report.to_text(width=200)
+    assert _found(report) == Counter([REFUSED, COUNTED]), report.to_text(width=200)
 
 
-def test_a_line_the_manifest_does_not_count_is_reported_twice_over() -> None:
-    # The manifest's count (0, as the exporter writes it) and the line: both findings.
+def test_a_line_the_manifest_does_not_count_is_refused_once() -> None:
+    # The manifest's count (0, as the exporter writes it) is the format's: only the line is
+    # reported. (Before, the count was compared with the lines, and "0 in the manifest" was a
+    # second finding, as if the manifest were wrong not to count a record it must not count.)
     data = _hostile().to_bytes()
     first, rest = data.split(b"\n", 1)
     manifest = replace(Manifest.from_line(first + b"\n"), consistency=0)
     assert manifest.body_sha256 == hashlib.sha256(rest).digest()
     report = _verify(manifest.to_line() + rest, _trusted())
-    assert _found(report) == Counter([REFUSED, (1, "bundle.consistency", None)])
+    assert _found(report) == Counter([REFUSED]), report.to_text(width=200)
 
 
 def test_the_reports_name_the_refused_line(tmp_path: Path) -> None:
     # What an auditor runs: `python -m verifier` exits 1; the human report and the JSON one
-    # say which line was refused, and that step 4 did not check it.
+    # say which line was refused, that the manifest counts it against the format, and that
+    # step 4 did not check it (the manifest's count is a second finding: before, only the line).
     bundle, trusted = tmp_path / "passport.bundle", tmp_path / "trusted.checkpoint"
     bundle.write_bytes(_hostile().to_bytes())
     trusted.write_bytes(_trusted())
@@ -148,21 +161,31 @@ def test_the_reports_name_the_refused_line(tmp_path: Path) -> None:
     human = _run([*args, "--jobs", "1"])
     assert human.returncode == 1, human.stderr
     lines = human.stdout.splitlines()
-    assert any(line.startswith("1 ") and line.endswith(" 1 finding") for line in lines)
+    assert any(line.startswith("1 ") and line.endswith(" 2 findings") for line in lines)
     assert any(line.startswith("4 ") and line.endswith(NOT_CARRIED) for line in lines)
     at = next(i for i, line in enumerate(lines) if "bundle.line" in line)
     assert lines[at].split() == ["1", "-", "bundle.line", *EXPECTED.split()]
     assert lines[at + 1].split() == ACTUAL.split()
-    assert lines[-1].startswith("INVALID: 1 finding (")
+    counted = next(i for i, line in enumerate(lines) if "bundle.consistency" in line)
+    assert lines[counted].split() == ["1", "-", "bundle.consistency", *COUNT_EXPECTED.split()]
+    assert lines[counted + 1].split() == COUNT_ACTUAL.split()
+    assert lines[-1].startswith("INVALID: 2 findings (")
     machine = _run([*args, "--json", "--jobs", "1"])
     assert machine.returncode == 1, machine.stderr
     report = json.loads(machine.stdout)
     assert report["valid"] is False
     assert (report["scope"], report["subject"]) == (SCOPE_PASSPORT, SCARF)
     status = {step["step"]: step["status"] for step in report["steps"]}
-    assert (status[1], status[4]) == ("1 finding", NOT_CARRIED)
+    assert (status[1], status[4]) == ("2 findings", NOT_CARRIED)
     assert report["findings"] == [
-        {"step": 1, "index": None, "rule": "bundle.line", "expected": EXPECTED, "actual": ACTUAL}
+        {
+            "step": 1,
+            "index": None,
+            "rule": "bundle.consistency",
+            "expected": COUNT_EXPECTED,
+            "actual": COUNT_ACTUAL,
+        },
+        {"step": 1, "index": None, "rule": "bundle.line", "expected": EXPECTED, "actual": ACTUAL},
     ]
 
 

@@ -63,7 +63,7 @@ from tests.vectors.bundles.story import FILANDA, SCARF, add_key, honest_story, p
 from verifier import Report, UnusableInputError, verify_bundle
 
 Found = Counter[tuple[int, str, int | None]]
-Line = EntryRecord | InclusionRecord
+Line = EntryRecord | InclusionRecord | bytes  # bytes: a line as written, read as no record
 
 TREE: Final = 20  # the head checkpoint's size
 MAISON_KEY: Final = 14  # the operator adds the brand's key: valid from 15
@@ -107,12 +107,13 @@ def _bundle(
     header: Sequence[bytes] = (),
     consistency: int | None = None,
 ) -> bytes:
-    """A partial bundle of ``lines`` (entries and proofs, in this order), the log key's
-    statement of its entries' verdicts, the vector's passport records (for a passport bundle,
-    unless ``passports``), ``header`` lines after the statement; the manifest counts the lines
-    (its consistency count ``consistency`` if given)."""
+    """A partial bundle of ``lines`` (entries, proofs and lines as written, in this order), the
+    log key's statement of its entries' verdicts, the vector's passport records (for a
+    passport bundle, unless ``passports``), ``header`` lines after the statement; the manifest
+    counts the lines (its consistency count ``consistency`` if given)."""
     good = _good()
     entries = [line for line in lines if isinstance(line, EntryRecord)]
+    proofs = [line for line in lines if isinstance(line, InclusionRecord)]
     if passports is None:
         passports = good.passports if scope == SCOPE_PASSPORT else []
     statement = sign_bundle_verdicts(good.head, entries, scope, subject)
@@ -121,7 +122,7 @@ def _bundle(
         VerdictsRecord(statement).to_line(),
         *header,
         *(p.to_line() for p in passports),
-        *(line.to_line() for line in lines),
+        *(line if isinstance(line, bytes) else line.to_line() for line in lines),
     ]
     data = b"".join(body)
     counted = sum(b'"kind":"consistency"' in line for line in header)
@@ -134,7 +135,7 @@ def _bundle(
         consistency=counted if consistency is None else consistency,
         body_sha256=hashlib.sha256(data).digest(),
         subject=subject,
-        inclusion=len(lines) - len(entries),
+        inclusion=len(proofs),
         passports=len(passports),
     )
     return manifest.to_line() + data
@@ -251,20 +252,40 @@ def test_passport_records_the_manifest_does_not_count_are_refused_and_counted() 
     assert texts["bundle.passports"] == ("0 in the manifest", "1 lines")
 
 
+COUNT_REFUSED: Final = ("0: a partial bundle carries no consistency proof", "1 in the manifest")
+
+
 def test_a_partial_manifest_counting_a_consistency_proof_it_lacks_names_the_count() -> None:
-    # The format fixes a partial manifest's consistency count at 0: one the body does not
-    # bear out is reported in step 1, naming the field.
+    # The format fixes a partial manifest's consistency count at 0: any other is reported in
+    # step 1, naming the field and the format's rule. (It was compared with the lines instead,
+    # "1 in the manifest" against "0 lines", as if a line would have made it right.)
     report = _invalid_with(_bundle(_honest(), consistency=1), (1, "bundle.consistency", None))
     (finding,) = report.findings
-    assert (finding.expected, finding.actual) == ("1 in the manifest", "0 lines")
+    assert (finding.expected, finding.actual) == COUNT_REFUSED
 
 
 def test_a_counted_consistency_proof_in_a_partial_bundle_is_refused_in_step_1() -> None:
-    # A correct proof, from a checkpoint of the same log: the record is refused, not checked.
+    # A correct proof, from a checkpoint of the same log: the record is refused, not checked,
+    # and so is the manifest's count of it (which the line bore out before, so that only the
+    # line was reported: the manifest breaks the format as much as the line does).
     leaves = _whole_leaves()
     proof = ConsistencyRecord(13, TREE, tuple(consistency_proof(leaves, 13))).to_line()
-    report = _invalid_with(_bundle(_honest(), header=[proof]), (1, "bundle.line", None))
+    report = _invalid_with(
+        _bundle(_honest(), header=[proof]),
+        (1, "bundle.line", None),
+        (1, "bundle.consistency", None),
+    )
+    counted = next(f for f in report.findings if f.rule == "bundle.consistency")
+    assert (counted.expected, counted.actual) == COUNT_REFUSED
     assert report.step_status(4) == "skipped: no trusted checkpoint given"
+
+
+def test_an_uncounted_consistency_proof_in_a_partial_bundle_is_refused_once() -> None:
+    # The manifest's 0, as the format fixes it, and a consistency line: the line alone is
+    # reported; the count is not compared with the lines.
+    leaves = _whole_leaves()
+    proof = ConsistencyRecord(13, TREE, tuple(consistency_proof(leaves, 13))).to_line()
+    _invalid_with(_bundle(_honest(), header=[proof], consistency=0), (1, "bundle.line", None))
 
 
 # -- (5) and (6): the order of entries and proofs --------------------------------------------
@@ -393,6 +414,111 @@ def test_a_valid_proof_to_an_earlier_tree_is_reported() -> None:
     at = lines.index(_proof(15))
     lines[at] = InclusionRecord(15, 17, tuple(inclusion_proof(leaves[:17], 15)))
     _invalid_with(_bundle(lines), (6, "inclusion.tree_size", 15))
+
+
+def _cut(index: int) -> bytes:
+    """Entry ``index``'s line cut short: no record, as a transfer that lost its end leaves it."""
+    line = _entry(index).to_line()
+    return line[: len(line) // 2] + b"\n"
+
+
+def _cut_proof(index: int) -> bytes:
+    """Proof ``index``'s line cut short."""
+    line = _proof(index).to_line()
+    return line[: len(line) // 2] + b"\n"
+
+
+def test_an_unreadable_entry_line_is_one_finding_and_step_10_names_it() -> None:
+    # The brand's receipt (16) cut short, its proof after it; the statement is the log key's
+    # over the entries the bundle holds. Before, the proof was "an entry first" (the line was
+    # not told to step 6), and step 10 rebuilt both versions from facts without the receipt:
+    # field differences blaming the genuine passport documents.
+    lines = _honest()
+    lines[lines.index(_entry(16))] = _cut(16)
+    report = _invalid_with(_bundle(lines), (1, "bundle.line", None))
+    assert report.step_status(6) == "ok"
+    assert report.step_status(10) == (
+        "skipped: 2 passport records not checked: entry 16 could not be read (step 1), "
+        "and the versions from index 16 on depend on it"
+    )
+
+
+def test_an_unreadable_entry_line_without_its_proof_is_named_by_its_place() -> None:
+    # The proof gone too: the line's index is unknown, only that it follows entry 15.
+    lines = _honest()
+    lines[lines.index(_entry(16))] = _cut(16)
+    lines.remove(_proof(16))
+    report = _invalid_with(_bundle(lines), (1, "bundle.line", None))
+    assert report.step_status(10) == (
+        "skipped: 2 passport records not checked: an entry after 15 could not be read "
+        "(step 1), and the versions from index 16 on depend on it"
+    )
+
+
+def test_an_unreadable_entry_line_after_the_versions_leaves_them_checked() -> None:
+    # An entry line cut short after the sale, with a proof naming an index past it: the
+    # versions before it are rebuilt from complete facts, and checked.
+    lines = [*_honest(), _cut(SALE), replace(_proof(SALE), index=SALE)]
+    report = _invalid_with(_bundle(lines), (1, "bundle.line", None))
+    assert report.step_status(10) == "ok"
+
+
+def test_an_unreadable_entry_line_and_its_unreadable_proof_are_one_finding_each() -> None:
+    # Both lines of the receipt cut short: the second stands for the first's proof.
+    lines = _honest()
+    at = lines.index(_entry(16))
+    lines[at : at + 2] = [_cut(16), _cut_proof(16)]
+    report = _invalid_with(_bundle(lines), (1, "bundle.line", None), (1, "bundle.line", None))
+    assert report.step_status(10) == (
+        "skipped: 2 passport records not checked: an entry after 15 could not be read "
+        "(step 1), and the versions from index 16 on depend on it"
+    )
+
+
+def test_the_unreadable_proof_of_an_entry_out_of_order_leaves_step_10_whole() -> None:
+    # A second copy of entry 15 after the sale, its proof cut short: the copy is no entry of
+    # the bundle's at its index (step 5), so its proof, readable or not, proves nothing step
+    # 10 uses, and the versions are checked.
+    lines = [*_honest(), _entry(15), _cut_proof(15)]
+    report = _invalid_with(_bundle(lines), (5, "entry.index", 15), (1, "bundle.line", None))
+    assert report.step_status(10) == "ok"
+
+
+def test_of_two_unreadable_lines_step_10_names_the_first() -> None:
+    # The facts are complete below the lower of the two: the sale's proof cut short, and the
+    # receipt's before it.
+    lines = _honest()
+    for index in (SALE, 16):
+        lines[lines.index(_proof(index))] = _cut_proof(index)
+    report = _invalid_with(_bundle(lines), (1, "bundle.line", None), (1, "bundle.line", None))
+    assert report.step_status(10) == (
+        "skipped: 2 passport records not checked: the inclusion proof of entry 16 could not "
+        "be read (step 1), and the versions from index 16 on depend on it"
+    )
+
+
+def test_a_bundle_cut_short_in_an_entry_line_names_it() -> None:
+    # The file ends in the middle of the issue's line (the manifest made to match): the
+    # records of both versions cannot be rebuilt; they are not "beyond the events".
+    lines = [*_honest(ISSUE, SALE), _cut(ISSUE)]
+    report = _invalid_with(_bundle(lines), (1, "bundle.line", None))
+    assert report.step_status(10) == (
+        "skipped: 2 passport records not checked: an entry after 17 could not be read "
+        "(step 1), and the versions from index 18 on depend on it"
+    )
+
+
+def test_an_unreadable_proof_line_is_taken_as_its_entrys_proof() -> None:
+    # The issue's proof cut short: the line stands where the issue's proof goes. Before, the
+    # issue's proof was also "missing", and step 10, without the issue proved, found the
+    # two records beyond the versions of the events.
+    lines = _honest()
+    lines[lines.index(_proof(ISSUE))] = _cut_proof(ISSUE)
+    report = _invalid_with(_bundle(lines), (1, "bundle.line", None))
+    assert report.step_status(10) == (
+        "skipped: 2 passport records not checked: the inclusion proof of entry 18 could not "
+        "be read (step 1), and the versions from index 18 on depend on it"
+    )
 
 
 # -- (7): key events ------------------------------------------------------------------------
