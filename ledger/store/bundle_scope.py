@@ -106,12 +106,21 @@ def item_scope(conn: Connection, subject: str, upto: int) -> Scope:
                 select(custody.c.idx).where(
                     custody.c.subject.in_(chunk),
                     custody.c.idx <= upto,
-                    custody.c.action.in_(
-                        (*passport_queries.TRACE_ACTIONS, *passport_queries.VERSION_ACTIONS)
-                    ),
+                    custody.c.action.in_(passport_queries.TRACE_ACTIONS),
                 )
             ).scalars()
         )
+    # What happened to the subject itself (a batch's passport, an item's life) — not to an
+    # item upstream of it, such as a garment recycled into it, whose life made nothing here.
+    indexes.update(
+        conn.execute(
+            select(custody.c.idx).where(
+                custody.c.subject == subject,
+                custody.c.idx <= upto,
+                custody.c.action.in_(passport_queries.VERSION_ACTIONS),
+            )
+        ).scalars()
+    )
     if not indexes:
         raise NotFoundError(f"no entry makes, moves or concerns {subject}")
     return Scope(indexes=indexes)
