@@ -259,21 +259,28 @@ def test_a_refused_event_before_a_key_rotation_is_dropped_with_the_retired_key(
         assert logged_seqs(api, new) == [(0, f"{LOT}:R3")]
 
 
-def test_a_refused_rotation_is_dropped_alone_and_the_new_key_stays(
-    home: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The new key's feed does not chain to the rotation: dropping it re-signs nothing, and the
-    new key, registered by the operator instead, signs on."""
+def refused_rotation(home: Path, capsys: pytest.CaptureFixture[str]) -> int:
+    """A new terminal's key rotated at once, the rotation refused by the ledger (format): the
+    queue's one event; its position."""
     assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
     assert run(capsys, "key", "rotate")[0] == 0
-    new = read_key_info(home / "terminal.key").key_id
     queue = Queue(home / "queue.db")
     try:
         (rotation,) = queue.events()
         queue.refuse(rotation.position, Refusal(status=422, kind="format", detail="refused"))
     finally:
         queue.close()
-    code, out, err = run(capsys, "queue", "drop", str(rotation.position))
+    return rotation.position
+
+
+def test_a_refused_rotation_is_dropped_alone_and_the_new_key_stays(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The new key's feed does not chain to the rotation: dropping it re-signs nothing, and the
+    new key, registered by the operator instead, signs on."""
+    rotation = refused_rotation(home, capsys)
+    new = read_key_info(home / "terminal.key").key_id
+    code, out, err = run(capsys, "queue", "drop", str(rotation))
     assert code == 0, err
     assert "re-signed the 0 later event(s)" in out
     assert read_key_info(home / "terminal.key").key_id == new
@@ -292,16 +299,9 @@ def test_a_drop_that_re_signs_nothing_asks_for_no_key(
 ) -> None:
     """Dropping the last event of a feed (a refused rotation always is) re-signs nothing: it
     asked for the retired key's passphrase all the same, and failed on a wrong one."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    assert run(capsys, "key", "rotate")[0] == 0
-    queue = Queue(home / "queue.db")
-    try:
-        (rotation,) = queue.events()
-        queue.refuse(rotation.position, Refusal(status=422, kind="format", detail="refused"))
-    finally:
-        queue.close()
+    rotation = refused_rotation(home, capsys)
     monkeypatch.setenv("SPOLA_KEY_PASSPHRASE", "not the passphrase")
-    code, out, err = run(capsys, "queue", "drop", str(rotation.position))
+    code, out, err = run(capsys, "queue", "drop", str(rotation))
     assert code == 0, err
     assert "re-signed the 0 later event(s)" in out
 
