@@ -197,8 +197,8 @@ def test_init_on_a_half_made_home_names_the_missing_file_instead_of_asking_for_i
 
 # -- files given to read -----------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
+# The commands that read a file the operator names (SOURCE), writing nothing else (OUT).
+READING_COMMANDS = pytest.mark.parametrize(
     "argv",
     [
         ["export", "bundle", "--out", "OUT", "--since-checkpoint", "SOURCE"],
@@ -206,6 +206,9 @@ def test_init_on_a_half_made_home_names_the_missing_file_instead_of_asking_for_i
     ],
     ids=["since-checkpoint", "actor-profile"],
 )
+
+
+@READING_COMMANDS
 def test_a_file_to_read_that_never_ends_is_refused_at_its_limit(
     ready: Operator, argv: list[str]
 ) -> None:
@@ -217,14 +220,7 @@ def test_a_file_to_read_that_never_ends_is_refused_at_its_limit(
     assert not out.exists()
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["export", "bundle", "--out", "OUT", "--since-checkpoint", "SOURCE"],
-        ["actor", "register", "--from", "SOURCE"],
-    ],
-    ids=["since-checkpoint", "actor-profile"],
-)
+@READING_COMMANDS
 def test_a_file_to_read_that_is_missing_is_named_in_one_line(
     ready: Operator, argv: list[str]
 ) -> None:
