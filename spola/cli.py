@@ -404,7 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    if (name := _empty_argument(argv, args)) is not None:
+    # `spola verify` words an empty argument as `python -m verifier` does (verifier/cli.py).
+    if args.command != "verify" and (name := _empty_argument(argv, args)) is not None:
         print(
             f"spola: {name} is empty: give it a non-empty value (is a shell variable unset?)",
             file=sys.stderr,

@@ -16,6 +16,7 @@ import pytest
 from api.operator import KEY_FILE, LOG_FILE, load_operator
 from spola.cli import main
 from tests.integration.test_cli import Operator, Run, _one_line_error
+from verifier.cli import main as verifier_main
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +243,27 @@ def test_export_epcis_names_the_filter_whose_digital_link_is_malformed(
     run = ready.spola("export", "epcis", "--out", str(out), flag, bad, other, good)
     _one_line_error(run, f"spola: {flag}: ", "check digit")
     assert not out.exists()
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("empty", ["bundle", "--log-key", "--trusted-checkpoint"])
+def test_verify_words_an_empty_argument_as_python_m_verifier_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], empty: str
+) -> None:
+    # The auditor reads the same line whichever way the verifier was started: `spola verify`
+    # said "bundle is empty: give it a non-empty value", `python -m verifier` what to give.
+    given = {
+        "bundle": str(tmp_path / "ledger.bundle"),
+        "--log-key": "ledger.example+01234567+AQ==",
+        "--trusted-checkpoint": str(tmp_path / "trusted"),
+    }
+    given[empty] = ""
+    argv = [given["bundle"], "--log-key", given["--log-key"]]
+    argv += ["--trusted-checkpoint", given["--trusted-checkpoint"]]
+    assert verifier_main(argv) == 2
+    said = capsys.readouterr().err
+    assert main(["verify", *argv]) == 2
+    assert capsys.readouterr().err == said
+    assert said.startswith("verify: ") and said.count("\n") == 1 and "is empty" in said
