@@ -15,7 +15,9 @@ refuses the same way: a parameter or an actor id it refused, or an actor the dir
 know, is a page of its own in the reader's language (``render_profile_refused``,
 ``render_profile_unknown``). So are the company page's (``/companies/{slug}``, which
 ``scoring.maturity_page`` renders): an address it refused, or a company without a public
-maturity page (``render_company_refused``, ``render_company_missing``), leading to the directory.
+maturity page (``render_company_refused``, ``render_company_missing``), leading to the directory;
+the home page's (``render_home_refused``); and an address refused before any route read it
+(``render_request_refused``, for ``api.limits``).
 A browser gets the page, a client asking for JSON the API's problem (``refusal_answer``).
 """
 
@@ -139,6 +141,7 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
             "company up in the supplier directory.",
         ),
         "open_company": ("Apri la pagina dell'azienda", "Open the company page"),
+        "open_home": ("Vai alla pagina iniziale", "Go to the home page"),
         # The parts of a page's address a refusal names.
         "actor_id": ("Identificativo del fornitore", "Supplier identifier"),
         "slug": ("Indirizzo della pagina", "Page address"),
@@ -149,6 +152,16 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
             "too_long": (
                 "sono ammessi al massimo {limit} caratteri",
                 "at most {limit} characters",
+            ),
+            "control": (
+                "{value} contiene un carattere di controllo, che nessun indirizzo ammette",
+                "{value} holds a control character, which no address may",
+            ),
+            "escape": (
+                "{value} contiene un '%' non seguito da due cifre esadecimali, o escape che non "
+                "sono testo UTF-8",
+                "{value} holds a '%' not followed by two hex digits, or escapes that are no "
+                "UTF-8 text",
             ),
             "nul": (
                 "{value} contiene un carattere NUL, che nessun filtro ammette",
@@ -197,14 +210,14 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
 )
 
 Reason = Literal[
-    "twice", "too_long", "nul", "not_a_date", "too_early", "not_a_place", "off_the_globe",
-    "not_km", "km_out_of_range", "not_a_slug", "not_catalogued",
+    "twice", "too_long", "control", "escape", "nul", "not_a_date", "too_early", "not_a_place",
+    "off_the_globe", "not_km", "km_out_of_range", "not_a_slug", "not_catalogued",
 ]  # fmt: skip
 # The form's fields by parameter, and the parts of a page's address, as STRINGS labels them.
 _FIELD_LABELS: Final = {
     "process": "process", "material": "material", "certificate": "certificate",
     "region": "region", "near": "near", "radius_km": "radius", "actor_id": "actor_id",
-    "slug": "slug",
+    "slug": "slug", "path": "slug",
 }  # fmt: skip
 # A page's refusal varies with Accept as well: a page, or a problem for a client asking for JSON.
 REFUSAL_HEADERS: Final = {
@@ -391,6 +404,23 @@ def render_company_missing(slug: str, lang: Lang) -> str:
     t = STRINGS[lang]
     said = escape(t["company_missing"]).format(company=_isolated(slug))
     return _refused(lang, t["company_missing_title"], said=said)
+
+
+def render_request_refused(refused: Refused, lang: Lang) -> str:
+    """A page's address refused before any route read it (a control character in its path, a
+    NUL in its query, a broken percent-escape, a target over the limit: ``api.limits``), said
+    in ``lang``, and a way to the directory."""
+    t = STRINGS[lang]
+    return _refused(lang, t["refused_title"], error=refusal(refused, lang))
+
+
+def render_home_refused(refused: Refused, lang: Lang) -> str:
+    """The home page when it refused a parameter: said in ``lang``, and a link to the home page
+    without it."""
+    t = STRINGS[lang]
+    error = refusal(refused, lang)
+    return _refused(lang, t["refused_title"], error=error, back=f"/?lang={lang}",
+                    back_text=t["open_home"])  # fmt: skip
 
 
 def given_twice(request: Request) -> str | None:

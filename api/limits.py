@@ -14,17 +14,36 @@ A pure ASGI middleware, the outermost of the app's own:
 - a declared Content-Length over ``max_bytes`` (or one that is not a number) is refused with
   413 at once, before a byte of the body is read; a body without one (chunked) is counted as it
   streams and cut off at the limit.
-Every refusal is an RFC 9457 problem, as ``api.problems`` writes them.
+Every refusal is an RFC 9457 problem, as ``api.problems`` writes them; except that a browser
+refused one of the service's pages (``page_of``) gets a page in its reader's language, as the
+page's own refusals are: the passport page's look for an address a label would carry (``/01/``),
+the directory's for the home, directory and company pages. A client asking for JSON keeps the
+problem (``api.passport_http.negotiate``). The request headers' refusal (431) stays a problem.
+A browser is refused a page's broken percent-escape here too (422, as ``api.escapes`` refuses
+it to every other client after routing, naming the parameter).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+from urllib.parse import unquote
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.directory_page import (
+    MAX_NAME_SHOWN,
+    REFUSAL_HEADERS,
+    Refused,
+    page_language,
+    render_request_refused,
+)
+from api.escapes import escape_fault
+from api.passport_http import PAGE_POLICY, REVALIDATE, negotiate
 from ledger.identifiers import control_character
+from passports.page import render_not_found
 
 # Well above any real client (browsers send a few hundred bytes of headers, a Digital Link URI
 # is at most 2,048 characters) and well below what the server itself would buffer.
@@ -33,6 +52,37 @@ MAX_HEADER_BYTES: Final = 16 * 1024
 # Pages that refuse a control character in any parameter they read themselves, before any
 # read, in their reader's language (the search page: api.routes.directory).
 PAGES_REFUSING_CONTROLS: Final = frozenset({"/directory"})
+# Characters of a ``lang`` a refusal page reads: enough for any language tag a page answers in.
+MAX_LANG_READ: Final = 8
+# The passport page's refusals change with Accept and the language, and a label is printed
+# before its passport is issued: never kept unchecked (as api.routes.resolver's).
+_PASSPORT_REFUSAL_HEADERS: Final = {
+    "Cache-Control": REVALIDATE,
+    "Vary": "Accept, Accept-Language",
+}
+
+
+def page_of(path: str) -> Literal["passport", "directory"] | None:
+    """Which of the service's pages ``path`` (decoded) addresses, by the look its refusals
+    take: the passport page a label's QR code opens, or the home, directory and company
+    pages; None for an API route."""
+    if path.startswith("/01/"):
+        return "passport"
+    if path in ("/", "/directory") or path.startswith(("/directory/", "/companies/")):
+        return "directory"
+    return None
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A request refused before routing: its problem and, for a page to word it, ``refused``
+    (None when no page says it)."""
+
+    status: int
+    kind: str
+    title: str
+    detail: str
+    refused: Refused | None
 
 
 class BodyLimit:
@@ -53,8 +103,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if refusal := self._head_refusal(scope):
-            await _problem(send, *refusal)
+        if refusal := self._head_refusal(scope) or _broken_escape_on_a_page(scope):
+            await _refuse_before_routing(scope, send, refusal)
             return
         if self._declared_too_large(scope):
             await self._refuse(send)
@@ -78,24 +128,27 @@ class BodyLimit:
             if refused:
                 await self._refuse(send)
 
-    def _head_refusal(self, scope: Scope) -> tuple[int, str, str, str] | None:
-        target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
+    def _head_refusal(self, scope: Scope) -> _Refusal | None:
+        path: str = scope["path"]
+        target = len(scope.get("raw_path") or path.encode()) + len(scope["query_string"])
         if target > self.max_target_bytes:
             detail = f"request target is {target} bytes, over the limit of {self.max_target_bytes}"
-            return 414, "uri-too-long", "Request target too long", detail
+            refused = Refused("path", "too_long", limit=str(self.max_target_bytes))
+            return _Refusal(414, "uri-too-long", "Request target too long", detail, refused)
         # ``path`` is decoded (by the server, then api.paths): %0A arrives as a line feed.
-        if (control := control_character(scope["path"])) is not None:
+        if (control := control_character(path)) is not None:
             detail = f"the request path holds {control}, which no identifier, URN or slug may"
-            return 400, "bad-request", "Bad request", detail
-        if b"%00" in scope["query_string"] and scope["path"] not in PAGES_REFUSING_CONTROLS:
+            refused = Refused("path", "control", path)
+            return _Refusal(400, "bad-request", "Bad request", detail, refused)
+        if b"%00" in scope["query_string"] and path not in PAGES_REFUSING_CONTROLS:
             detail = "the request target holds a NUL character (%00), which no parameter may"
-            return 400, "bad-request", "Bad request", detail
+            return _Refusal(400, "bad-request", "Bad request", detail, _nul_parameter(scope))
         headers = sum(len(name) + len(value) for name, value in scope["headers"])
         if headers > self.max_header_bytes:
             detail = (
                 f"request headers are {headers} bytes, over the limit of {self.max_header_bytes}"
             )
-            return 431, "headers-too-large", "Request headers too large", detail
+            return _Refusal(431, "headers-too-large", "Request headers too large", detail, None)
         return None
 
     def _declared_too_large(self, scope: Scope) -> bool:
@@ -110,21 +163,83 @@ class BodyLimit:
         await _problem(send, 413, "too-large", "Request body too large", detail)
 
 
-async def _problem(send: Send, status: int, kind: str, title: str, detail: str) -> None:
+def _nul_parameter(scope: Scope) -> Refused:
+    # The first parameter holding a NUL, as a page names it: by its name, quoting its value.
+    for name, value in Request(scope).query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            return Refused(name[:MAX_NAME_SHOWN], "nul", value if "\x00" in value else name)
+    return Refused("query", "nul", "\x00")  # a NUL in no parameter: one without its '='
+
+
+def _broken_escape_on_a_page(scope: Scope) -> _Refusal | None:
+    """A browser's request for a page whose path or a query parameter holds a broken
+    percent-escape: the page quotes the part as written. None for any other request, which
+    ``api.escapes`` refuses after routing, naming the parameter (422 ``format``)."""
+    if page_of(scope["path"]) is None or negotiate(Request(scope)) != "html":
+        return None
+    raw_path: bytes = scope.get("raw_path") or b""
+    refused = None
+    if escape_fault(raw_path) is not None:
+        refused = Refused("path", "escape", raw_path.decode("ascii", "backslashreplace"))
+    for pair in scope["query_string"].split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if refused is None and (escape_fault(name) or escape_fault(value)):
+            shown = unquote(name.decode("ascii", "backslashreplace"))[:MAX_NAME_SHOWN]
+            broken = value if escape_fault(value) else name
+            refused = Refused(shown, "escape", broken.decode("ascii", "backslashreplace"))
+    if refused is None:
+        return None
+    return _Refusal(422, "format", "Malformed input", "broken percent-escape", refused)
+
+
+async def _refuse_before_routing(scope: Scope, send: Send, refusal: _Refusal) -> None:
+    """``refusal`` as a page for a browser that asked for one of the pages, else as a problem.
+    Either way, on a page's address, varying with Accept as the page's own refusals do."""
+    page = page_of(scope["path"])
+    if page is None or refusal.refused is None:
+        await _problem(send, refusal.status, refusal.kind, refusal.title, refusal.detail)
+        return
+    headers = REFUSAL_HEADERS if page == "directory" else _PASSPORT_REFUSAL_HEADERS
+    request = Request(scope)
+    if negotiate(request) != "html":
+        await _problem(send, refusal.status, refusal.kind, refusal.title, refusal.detail,
+                       headers=headers)  # fmt: skip
+        return
+    # A ``lang`` is read only when given once and short: else Accept-Language says it.
+    lang, _ = page_language(request, request.query_params.get("lang"), MAX_LANG_READ)
+    if page == "passport":
+        html = render_not_found(lang=lang, path=scope["path"], kind="bad_link")
+        headers = {**headers, "Content-Security-Policy": PAGE_POLICY}
+    else:
+        html = render_request_refused(refusal.refused, lang)
+    await _send(send, refusal.status, "text/html; charset=utf-8", html.encode(), headers)
+
+
+async def _problem(
+    send: Send, status: int, kind: str, title: str, detail: str, *,
+    headers: dict[str, str] | None = None,
+) -> None:  # fmt: skip
     body: dict[str, Any] = {
         "type": f"urn:spola:problem:{kind}",
         "title": title,
         "status": status,
         "detail": detail,
     }
-    data = json.dumps(body).encode()
+    await _send(send, status, "application/problem+json", json.dumps(body).encode(), headers)
+
+
+async def _send(
+    send: Send, status: int, media_type: str, data: bytes, headers: dict[str, str] | None = None
+) -> None:
+    extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", media_type.encode()),
                 (b"content-length", str(len(data)).encode()),
+                *extra,
             ],
         }
     )

@@ -41,8 +41,8 @@ from passports.display import clean_text, covered_steps, for_page
 from passports.journey_map import as_decimal, journey_map, places_of
 
 __all__ = [
-    "LANGUAGES", "Lang", "bundle_path", "by_language", "choose_language", "etag", "journey_map",
-    "render_not_found", "render_page",
+    "LANGUAGES", "Lang", "Refusal", "bundle_path", "by_language", "choose_language", "etag",
+    "journey_map", "render_not_found", "render_page",
 ]  # fmt: skip
 
 Lang = Literal["it", "en"]
@@ -327,10 +327,14 @@ def _brand_lang(doc: Mapping[str, Any]) -> Markup:
     return Markup("")
 
 
-def render_not_found(
-    *, lang: Lang, path: str, kind: Literal["not_found", "too_large"] = "not_found"
-) -> str:
+Refusal = Literal["not_found", "too_large", "bad_link", "no_link"]
+
+
+def render_not_found(*, lang: Lang, path: str, kind: Refusal = "not_found") -> str:
     """A friendly page for ``path`` (shown escaped), in the page's look: no passport there
-    (404), or one whose facts lie beyond the bounds the service follows (413, ``too_large``)."""
+    (404), one whose facts lie beyond the bounds the service follows (413, ``too_large``), an
+    address no label carries (400, 414 or 422, ``bad_link``: not a Digital Link, a parameter
+    refused, a control character, a broken escape), or a link type the passport does not offer
+    (404, ``no_link``)."""
     template = _environment().get_template("not_found.html")
     return template.render(_context(lang), path=clean_text(path[:300]), kind=kind)

@@ -8,25 +8,30 @@ read), the actors' names (``/v1/actors``) and, for each actor, its
 maturity assessments (``store.latest_assessments``, one indexed read an actor): an
 actor that signed one has a company page worth linking to. The page itself is
 ``api.home_page``'s. It is a page for people, left out of the OpenAPI document like the company
-page; other methods get the framework's 405 problem.
+page; other methods get the framework's 405 problem. A ``lang`` over ``MAX_LANG`` characters is
+refused on a page in the language Accept-Language asks for, as the other pages refuse theirs
+(``api.directory_page.refusal_answer``: a client asking for JSON gets the problem); one given
+twice is not read.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from typing import Annotated, Final
+from functools import partial
+from typing import Final
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import StoreDep
+from api.directory_page import Refused, page_language, refusal_answer, render_home_refused
 from api.home_page import AssessedCompany, Home, ListedPassport, render_home
 from api.passport_http import public_uri
+from api.problems import problem
 from ledger.registry import ActorRecord
 from ledger.store.ledger import LedgerStore
-from passports.page import choose_language
 
 router = APIRouter(tags=["pages"])
 
@@ -36,7 +41,8 @@ SCANNED_ACTORS: Final = 200
 ACTOR_PAGE: Final = 100
 # The company page's address: /companies/{slug} for urn:spola:actor:{slug}.
 _SLUG: Final = re.compile(r"urn:spola:actor:([a-z0-9][a-z0-9-]{0,62})")
-Lang = Annotated[str | None, Query(max_length=100)]
+# Characters of ``lang``: checked by the page, which refuses on a page (FastAPI's refusal is JSON).
+MAX_LANG: Final = 100
 
 
 def _actors(store: LedgerStore) -> list[ActorRecord]:
@@ -114,8 +120,14 @@ def _latest(app: FastAPI) -> _Latest:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def home_page(request: Request, store: StoreDep, lang: Lang = None) -> HTMLResponse:
-    language = choose_language(request.headers.get("accept-language"), lang)
+async def home_page(request: Request, store: StoreDep, lang: str | None = None) -> Response:
+    language, too_long = page_language(request, lang, MAX_LANG)
+    if too_long:
+        refused = Refused("lang", "too_long", limit=str(MAX_LANG))
+        detail = f"lang: at most {MAX_LANG} characters"
+        page = partial(render_home_refused, refused, language)
+        said = problem(400, "bad-request", "Bad request", detail)
+        return refusal_answer(request, 400, page, said)
     home = await run_in_threadpool(_latest(request.app).get, store)
     html = render_home(home, language)
     return HTMLResponse(html, headers={"Vary": "Accept-Language", "Cache-Control": "no-cache"})

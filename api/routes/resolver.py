@@ -7,8 +7,10 @@
   RFC 9264 linkset;
 - ``?linkType=gs1:pip`` (or another served link type, also written as its GS1 Web Vocabulary URI
   ``https://gs1.org/voc/pip``): a 307 redirect to that link.
-A malformed identifier or a GTIN whose check digit fails is a 400 saying why; an identifier with
-no passport is a friendly 404 page (or a problem+json for machines). One trailing slash after the
+A malformed identifier or a GTIN whose check digit fails is a 400 saying why, and so is a
+``lang`` or ``linkType`` over its bound; an identifier with no passport is a 404. A browser gets
+either as a friendly page in its reader's language (a label's QR code opens it), a machine a
+problem+json. One trailing slash after the
 last value is tolerated, as phones and people add it.
 ``/.well-known/gs1resolver`` describes this resolver (GS1 Digital Link standard, §7 resolver
 description file).
@@ -16,7 +18,7 @@ description file).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -34,20 +36,26 @@ from api.passport_http import (
     public_uri,
     subject_of,
 )
-from api.problems import problem
+from api.problems import BadRequest, problem
 from ledger.errors import FormatError, LimitError, NotFoundError
 from ledger.store.ledger import LedgerStore
 from passports.build import Passport
 from passports.jsonld import to_jsonld
 from passports.linkset import GS1, LINK_TYPES, LINKSET_JSON, link_targets, linkset
 from passports.page import Lang as PageLang
-from passports.page import choose_language, render_not_found, render_page
+from passports.page import Refusal, choose_language, render_not_found, render_page
 from passports.qr import qr_svg
 
 router = APIRouter(tags=["resolver"])
 
-LinkType = Annotated[str | None, Query(alias="linkType", max_length=64)]
-Lang = Annotated[str | None, Query(max_length=16)]
+# Bounded by the route, not by the query's schema (FastAPI's refusal is JSON, where a browser
+# gets a page); the schema still declares the bounds.
+MAX_LINK_TYPE: Final = 64
+MAX_LANG: Final = 16
+LinkType = Annotated[
+    str | None, Query(alias="linkType", json_schema_extra={"maxLength": MAX_LINK_TYPE})
+]
+Lang = Annotated[str | None, Query(json_schema_extra={"maxLength": MAX_LANG})]
 # GS1-Conformant Resolver: ``linkset`` asks for the linkset; ``all`` is its Digital Link 1.1 name.
 _LINKSET_TYPES = ("linkset", "all")
 
@@ -67,7 +75,17 @@ def resolver_description(settings: SettingsDep) -> dict[str, Any]:
     }
 
 
-@router.get("/01/{rest:path}", summary="Resolve a GS1 Digital Link URI to its passport")
+# The consumer page is an answer as the JSON-LD is: a browser's refusals are pages too.
+_PAGE_DECLARED: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+}
+
+
+@router.get(
+    "/01/{rest:path}",
+    summary="Resolve a GS1 Digital Link URI to its passport",
+    responses=_PAGE_DECLARED,
+)
 async def resolve(
     request: Request,
     store: StoreDep,
@@ -77,30 +95,26 @@ async def resolve(
     link_type: LinkType = None,
     lang: Lang = None,
 ) -> Response:
-    link_type = _compact(link_type)
+    overlong = _overlong(lang=lang, linkType=link_type)
+    link_type = None if overlong else _compact(link_type)
     wanted = "linkset" if link_type in _LINKSET_TYPES else negotiate(request)
-    language = choose_language(request.headers.get("accept-language"), lang)
+    told = None if overlong is not None and overlong.startswith("query.lang") else lang
+    language = choose_language(request.headers.get("accept-language"), told)
     path = "/01/" + _without_trailing_slash(rest)
     try:
+        if overlong is not None:
+            raise BadRequest(overlong)
         subject = subject_of(path)
         passport = await load(store, subject)
-    except NotFoundError as exc:
-        if wanted == "html":
-            return _refusal_page(404, "not_found", lang=language, path=path)
-        missing = problem(404, "not-found", "No passport", str(exc))
-        missing.headers.update(_REFUSAL_HEADERS)
-        return missing
-    except LimitError:
-        # Facts beyond the walk's bounds (api.problems answers machines with the same 413).
-        if wanted != "html":
-            raise
-        return _refusal_page(413, "too_large", lang=language, path=path)
-    except FormatError as exc:
-        return problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc))
+    except (BadRequest, NotFoundError, LimitError, FormatError) as exc:
+        return _refused(exc, html=wanted == "html", lang=language, path=path)
     uri = public_uri(settings.public_base_url, subject)
     api_url = passport_api_url(settings.public_base_url, subject)
     if link_type is not None and link_type not in _LINKSET_TYPES:
-        return _redirect(link_type, link_targets(uri, api_url))
+        targets = link_targets(uri, api_url)
+        if wanted == "html" and link_type not in targets:
+            return _refusal_page(404, "no_link", lang=language, path=path)
+        return _redirect(link_type, targets)
     if wanted == "html":
         body, media = await _page(store, passport, uri=uri, lang=language), "text/html"
     elif wanted == "linkset":
@@ -119,11 +133,49 @@ async def resolve(
 _REFUSAL_HEADERS = {"Cache-Control": REVALIDATE, "Vary": "Accept, Accept-Language"}
 
 
-def _refusal_page(
-    status: int, kind: Literal["not_found", "too_large"], *, lang: PageLang, path: str
-) -> Response:
+def _varying(answer: Response) -> Response:
+    # A refusal a browser gets as a page: the problem varies with Accept as the page does.
+    answer.headers.update(_REFUSAL_HEADERS)
+    return answer
+
+
+def _overlong(**given: str | None) -> str | None:
+    """What is wrong with the first of the parameters ``given`` over its bound, worded as
+    FastAPI words a parameter over its ``max_length``; None if none is."""
+    bounds = {"lang": MAX_LANG, "linkType": MAX_LINK_TYPE}
+    for name, value in given.items():
+        if value is not None and len(value) > bounds[name]:
+            return f"query.{name}: String should have at most {bounds[name]} characters"
+    return None
+
+
+def _refused(
+    exc: BadRequest | NotFoundError | LimitError | FormatError, *, html: bool, lang: PageLang,
+    path: str,
+) -> Response:  # fmt: skip
+    """The resolver's refusal of ``path``: for a browser (``html``) a page in ``lang``, for a
+    machine the problem. A parameter over its bound and an address that is no Digital Link are
+    400; no passport there is 404; facts beyond the walk's bounds 413 (``api.problems``
+    answers machines with it)."""
+    if isinstance(exc, LimitError):
+        if not html:
+            raise exc
+        return _refusal_page(413, "too_large", lang=lang, path=path)
+    if isinstance(exc, NotFoundError):
+        if html:
+            return _refusal_page(404, "not_found", lang=lang, path=path)
+        return _varying(problem(404, "not-found", "No passport", str(exc)))
+    if html:
+        return _refusal_page(400, "bad_link", lang=lang, path=path)
+    if isinstance(exc, BadRequest):
+        return _varying(problem(400, "bad-request", "Bad request", exc.detail))
+    return _varying(problem(400, "bad-identifier", "Not a valid GS1 Digital Link", str(exc)))
+
+
+def _refusal_page(status: int, kind: Refusal, *, lang: PageLang, path: str) -> Response:
     """The page a browser gets for a passport the resolver cannot show: none at ``path``
-    (404), or one beyond the walk's bounds (413)."""
+    (404), one beyond the walk's bounds (413), an address no label carries (400), or a link
+    type it does not offer (404)."""
     page = render_not_found(lang=lang, path=path, kind=kind).encode()
     answer = Response(page, status_code=status, media_type="text/html; charset=utf-8")
     answer.headers.update(_REFUSAL_HEADERS | {"Content-Security-Policy": PAGE_POLICY})
@@ -151,7 +203,7 @@ def _redirect(link_type: str, targets: dict[str, str]) -> Response:
     if link_type not in targets:
         served = ", ".join(["all", *targets, "linkset"])
         detail = f"linkType {link_type!r} is not served; served: {served}"
-        return problem(404, "not-found", "Link type not served", detail)
+        return _varying(problem(404, "not-found", "Link type not served", detail))
     return RedirectResponse(targets[link_type], status_code=307)
 
 

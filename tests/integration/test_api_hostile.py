@@ -231,14 +231,15 @@ def test_huge_header_is_refused_431(served: Served) -> None:
 
 def test_digital_link_path_of_100_kb_is_refused_414(served: Served) -> None:
     path = b"/01/09506000134352/21/" + b"A" * 100_000
-    response = raw_exchange(served.host, b"GET " + path + b" HTTP/1.1\r\naccept: text/html")
+    response = raw_exchange(served.host, b"GET " + path + b" HTTP/1.1\r\naccept: application/json")
 
     assert response.status == 414
     assert "request target is" in str(response.problem()["detail"])
 
 
 def test_digital_link_that_is_not_utf8_is_refused_422(served: Served) -> None:
-    response = served.client.get("/01/09506000134352/21/%FF%FE")
+    json_accept = {"Accept": "application/json"}  # a browser is refused with a page
+    response = served.client.get("/01/09506000134352/21/%FF%FE", headers=json_accept)
     assert_problem(response, 422, "path.rest: the escapes '%FF' do not decode as UTF-8")
 
 

@@ -86,10 +86,17 @@ def test_a_lot_in_an_item_uri_still_names_the_item(demo: Api) -> None:
 
 def test_bad_identifiers_are_refused_saying_why(demo: Api) -> None:
     bad_check = JACKET.replace("08000000002020", "08000000002021")
-    assert_problem(demo.client.get(bad_check), 400, "bad-identifier", "check digit 1, expected 0")
-    assert_problem(demo.client.get("/01/123/21/X"), 400, "bad-identifier", "8, 12, 13 or 14")
+    json = {"Accept": "application/json"}  # a browser is refused with a page
     assert_problem(
-        demo.client.get("/01/08000000002020/21/A/10/B"), 400, "bad-identifier", "out of order"
+        demo.client.get(bad_check, headers=json), 400, "bad-identifier", "check digit 1, expected 0"
+    )
+    answer = demo.client.get("/01/123/21/X", headers=json)
+    assert_problem(answer, 400, "bad-identifier", "8, 12, 13 or 14")
+    assert_problem(
+        demo.client.get("/01/08000000002020/21/A/10/B", headers=json),
+        400,
+        "bad-identifier",
+        "out of order",
     )
     unknown = "/01/08000000002020/21/NOSUCHSERIAL"
     page = demo.client.get(unknown, headers={"Accept": "text/html"})
@@ -104,7 +111,8 @@ def test_bad_identifiers_are_refused_saying_why(demo: Api) -> None:
         "not-found",
         "product model",
     )
-    assert_problem(demo.client.get(JACKET, params={"linkType": "gs1:nope"}), 404, "not-found")
+    not_served = demo.client.get(JACKET, params={"linkType": "gs1:nope"}, headers=json)
+    assert_problem(not_served, 404, "not-found")
 
 
 def test_each_life_event_adds_an_immutable_version(demo: Api) -> None:

@@ -224,7 +224,8 @@ def test_the_pages_refuse_on_a_page_in_the_readers_language(served: Served) -> N
     assert_problem(get(f"/directory/{urn('nobody')}", headers=json), 404, "not-found")
     assert_problem(get("/companies/Conceria_Riva", headers=json), 400, "bad-request", "slug")
     # The home page and the maturity route bound what they are given too.
-    assert_problem(get("/", params={"lang": long_lang}), 400, "bad-request", "lang")
+    _page(get("/", params={"lang": long_lang}, headers=italian), 400, "it")
+    assert_problem(get("/", params={"lang": long_lang}, headers=json), 400, "bad-request", "lang")
     for bad in ("nothing", "urn:spola:actor:Riva", "urn:spola:actor:" + "a" * 64):
         assert_problem(get(f"/v1/actors/{bad}/maturity"), 400, "bad-request", "actor_id")
 

@@ -18,12 +18,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import pytest
 
-from tests.integration.api_support import Api, PageText, assert_problem, store_of, urn
+from api.main import create_app
+from tests.integration.api_support import (
+    Api,
+    PageText,
+    assert_problem,
+    running_api,
+    serving,
+    store_of,
+    urn,
+)
+from tests.supply import item, material, passport, process, take
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -276,3 +288,238 @@ def test_a_lang_given_twice_is_refused_in_the_accept_language(companies: Api) ->
     assert search.status_code == 400
     page = PageText(search.text)
     assert page.lang == "en" and wording in page.text, page.text
+
+
+# -- 5. refusals before routing, and the home page's and passport page's own -----------------------
+#
+# A control character in a page's path, a NUL in its query and an address over the limit are
+# refused before any route runs; the home page refused an overlong ``lang``, and the passport page
+# (what a phone opens from a label) an overlong ``lang`` or ``linkType`` and a Digital Link it
+# cannot read. Each answered the API's English JSON problem to a browser: each is a page now, in
+# the reader's language, and stays the problem for a client asking for JSON. Asked of the real
+# server over real HTTP.
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # a phone's
+
+
+@pytest.fixture
+def site(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
+    """The service over a fresh ledger, served by uvicorn on a local port."""
+    with running_api(database_url, tmp_path / "home") as api:
+        settings = api.settings
+    with serving(create_app(settings)) as host, httpx.Client(base_url=f"http://{host}") as http:
+        yield http
+
+
+def _browser(lang: str) -> dict[str, str]:
+    return {"Accept": PAGE_ACCEPT, "Accept-Language": lang}
+
+
+def _refusal_page(response: httpx.Response, status: int, lang: str) -> PageText:
+    # A page, in ``lang``, never kept by a shared cache, and varying with what the client accepts.
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html"), response.headers
+    assert "no-cache" in response.headers["cache-control"], response.headers
+    assert {"accept", "accept-language"} <= {
+        v.strip().lower() for v in response.headers["vary"].split(",")
+    }, response.headers
+    page = PageText(response.text)
+    assert page.lang == lang, response.text[:300]
+    assert "urn:spola:problem" not in response.text
+    return page
+
+
+ITEM = f"/01/{GTIN}/21/A1"
+# Pages refused before routing: (the target, the status, what the refusal page says in it, en).
+BEFORE_ROUTING = [
+    ("/directory/urn:spola:actor:a%0Ab", 400, "Page address: “/directory/urn:spola:actor:a\\nb”"
+     " holds a control character"),
+    ("/companies/a%09b", 400, "Page address: “/companies/a\\tb” holds a control character"),
+    (f"/companies/{SLUG}?lang=%00", 400, "lang: “\\x00” holds a NUL character"),
+    (f"/directory/{urn(SLUG)}?on=%00", 400, "on: “\\x00” holds a NUL character"),
+    ("/?lang=%00", 400, "lang: “\\x00” holds a NUL character"),
+    ("/companies/" + "a" * 8200, 414, "Page address: at most 8192 characters"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("target", "status", "said"), BEFORE_ROUTING)
+def test_a_page_refused_before_routing_is_a_page(
+    site: httpx.Client, target: str, status: int, said: str
+) -> None:
+    english = _refusal_page(site.get(target, headers=_browser("en")), status, "en")
+    assert said in english.text, english.text
+    assert "/directory?lang=en" in english.links
+    italian = _refusal_page(site.get(target, headers=_browser("it-IT,it;q=0.9")), status, "it")
+    assert "Richiesta non valida" in italian.text, italian.text
+    head = site.head(target, headers=_browser("en"))
+    assert head.status_code == status and not head.content
+    assert head.headers["content-type"].startswith("text/html")
+    for accept in JSON_ACCEPTS:
+        kind = "uri-too-long" if status == 414 else "bad-request"
+        answer = site.get(target, headers={"Accept": accept})
+        assert_problem(answer, status, kind)
+        _problem_headers(answer)  # the same address answers a page: it varies with Accept
+
+
+def test_a_valid_lang_words_a_refusal_before_routing(site: httpx.Client) -> None:
+    response = site.get("/companies/a%0Ab?lang=it", headers=_browser("en"))
+    assert "Indirizzo della pagina" in _refusal_page(response, 400, "it").text
+
+
+@pytest.mark.parametrize(
+    "target",
+    [f"{ITEM}%0A", f"/01/{GTIN}/10/L%0A1/21/A", f"{ITEM}?lang=%00", f"/01/{GTIN}/21/" + "A" * 8200],
+)
+def test_a_scanned_address_refused_before_routing_is_the_passport_pages_refusal(
+    site: httpx.Client, target: str
+) -> None:
+    status = 414 if target.endswith("A" * 8200) else 400
+    italian = _refusal_page(site.get(target, headers=_browser("it")), status, "it")
+    assert "Indirizzo non valido" in italian.text, italian.text
+    response = site.get(target, headers=_browser("en-GB"))
+    english = _refusal_page(response, status, "en")
+    assert "Address not valid" in english.text, english.text
+    # In the passport page's look, and under its policy: no script, nothing fetched.
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
+    assert site.head(target).status_code == status
+    for accept in JSON_ACCEPTS:
+        answer = site.get(target, headers={"Accept": accept})
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "accept" in answer.headers["vary"].lower(), answer.headers
+
+
+def test_an_overlong_lang_on_the_home_page_is_a_page(site: httpx.Client) -> None:
+    target = "/?lang=" + "x" * 101
+    italian = _refusal_page(site.get(target, headers=_browser("it")), 400, "it")
+    assert "lang: sono ammessi al massimo 100 caratteri" in italian.text, italian.text
+    assert "/?lang=it" in italian.links  # the home page without the refused parameter
+    english = _refusal_page(site.get(target, headers=_browser("en")), 400, "en")
+    assert "lang: at most 100 characters" in english.text, english.text
+    head = site.head(target, headers=_browser("en"))
+    assert head.status_code == 400 and head.headers["content-type"].startswith("text/html")
+    for accept in JSON_ACCEPTS:
+        answer = site.get(target, headers={"Accept": accept})
+        assert_problem(answer, 400, "bad-request", "lang: at most 100 characters")
+    # At the bound, the home page is served.
+    assert site.get("/?lang=" + "x" * 100, headers=_browser("en")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("target", "detail"),
+    [
+        (f"{ITEM}?lang=" + "i" * 17, "query.lang: String should have at most 16 characters"),
+        (
+            f"{ITEM}?linkType=" + "g" * 65,
+            "query.linkType: String should have at most 64 characters",
+        ),
+        (f"/01/{GTIN[:-1]}7/21/A1", "check digit 7, expected 6"),
+        (f"/01/{GTIN}/21/" + "A" * 21, "is longer than 20"),
+        ("/01/123/21/X", "8, 12, 13 or 14"),
+        (f"/01/{GTIN}/21/", "is empty"),
+    ],
+)
+def test_a_label_address_the_passport_page_cannot_read_is_a_page(
+    site: httpx.Client, target: str, detail: str
+) -> None:
+    italian = _refusal_page(site.get(target, headers=_browser("it")), 400, "it")
+    assert "Indirizzo non valido" in italian.text, italian.text
+    assert "Controlla di aver inquadrato tutto il codice QR" in italian.text, italian.text
+    english = _refusal_page(site.get(target, headers=_browser("en")), 400, "en")
+    assert "Address not valid" in english.text, english.text
+    head = site.head(target, headers=_browser("en"))
+    assert head.status_code == 400 and head.headers["content-type"].startswith("text/html")
+    kind = "bad-request" if "query." in detail else "bad-identifier"
+    for accept in JSON_ACCEPTS:
+        answer = site.get(target, headers={"Accept": accept})
+        assert_problem(answer, 400, kind, detail)
+        assert "accept" in answer.headers["vary"].lower(), answer.headers
+
+
+def test_the_passport_page_reads_a_lang_up_to_its_bound(site: httpx.Client) -> None:
+    # 16 characters are read (and name no language: Accept-Language decides), not refused.
+    page = site.get(f"{ITEM}?lang=" + "i" * 16, headers=_browser("en"))
+    assert page.status_code == 404 and PageText(page.text).lang == "en"
+    assert site.get(f"{ITEM}?lang=it", headers=_browser("en")).status_code == 404
+    # Over it, a ``lang`` is not read, even one that starts as a language would.
+    refused = site.get(f"{ITEM}?lang=en-" + "x" * 14, headers=_browser("it"))
+    assert "Indirizzo non valido" in _refusal_page(refused, 400, "it").text
+
+
+# A broken percent-escape (``%ZZ``, or escapes that are no UTF-8) was the API's 422 problem on
+# every page: a browser now gets a page saying where it is, a client asking for JSON the problem.
+BROKEN_ESCAPES = [
+    ("/?lang=%ZZ", "lang: “%ZZ” holds a '%' not followed by two hex digits"),
+    ("/directory?region=Lomb%E9", "Region: “Lomb%E9” holds a '%' not followed by two hex"),
+    (f"/companies/{SLUG}?lang=e%E9n", "lang: “e%E9n” holds a '%'"),
+    ("/directory/urn:spola:actor:a%E9", "Page address: “/directory/urn:spola:actor:a%E9” holds"),
+    ("/companies/a%G1", "Page address: “/companies/a%G1” holds a '%'"),
+]
+
+
+@pytest.mark.parametrize(("target", "said"), BROKEN_ESCAPES)
+def test_a_broken_escape_on_a_page_is_a_page(site: httpx.Client, target: str, said: str) -> None:
+    english = _refusal_page(site.get(target, headers=_browser("en")), 422, "en")
+    assert said in english.text, english.text
+    italian = _refusal_page(site.get(target, headers=_browser("it")), 422, "it")
+    assert "Richiesta non valida" in italian.text, italian.text
+    head = site.head(target, headers=_browser("it"))
+    assert head.status_code == 422 and head.headers["content-type"].startswith("text/html")
+    for accept in JSON_ACCEPTS:
+        assert_problem(site.get(target, headers={"Accept": accept}), 422, "format")
+
+
+def test_a_broken_escape_in_a_scanned_address_is_the_passport_pages_refusal(
+    site: httpx.Client,
+) -> None:
+    for target in (f"{ITEM[:-1]}%ZZ", f"{ITEM}?lang=%E9"):
+        english = _refusal_page(site.get(target, headers=_browser("en")), 422, "en")
+        assert "Address not valid" in english.text, english.text
+        answer = site.get(target, headers={"Accept": "application/json"})
+        assert_problem(answer, 422, "format", "is not a percent-escape" if "ZZ" in target else "")
+
+
+# A link type the label's product does not offer (``?linkType=gs1:recallStatus``) was the API's
+# JSON 404 to a browser too: it is the passport page's 404 page, naming no passport missing.
+
+
+@pytest.fixture
+def issued(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
+    """The service, served by uvicorn, over one item whose passport is issued: ``ITEM``."""
+    with running_api(database_url, tmp_path / "home") as api:
+        works = {"id": "main", "name": "Opificio", "town": "Como", "region": "Lombardia",
+                 "country": "IT", "lat": "45.8081", "lon": "9.0852"}  # fmt: skip
+        brand = api.enrol("maison", name="Maison", roles=["supplier", "brand"], facilities=[works])
+        silk = "urn:spola:lot:maison:S1"
+        events = [material(silk), process([take(silk, "20")], items=[item(ITEM)]), passport(ITEM)]
+        for event in events:
+            (logged,) = api.accept([brand.sign(event)])
+            assert logged["applied"], logged
+        settings = api.settings
+    with serving(create_app(settings)) as host, httpx.Client(base_url=f"http://{host}") as http:
+        yield http
+
+
+def test_a_link_type_not_offered_is_a_page_for_a_browser(issued: httpx.Client) -> None:
+    assert issued.get(ITEM, headers=_browser("en")).status_code == 200
+    for link_type in ("gs1:recallStatus", ""):
+        target = f"{ITEM}?linkType={link_type}"
+        italian = _refusal_page(issued.get(target, headers=_browser("it")), 404, "it")
+        assert "Collegamento non disponibile" in italian.text, italian.text
+        english = _refusal_page(issued.get(target, headers=_browser("en")), 404, "en")
+        assert "Link not available" in english.text, english.text
+        assert "Passport not found" not in english.text
+        for accept in JSON_ACCEPTS:
+            answer = issued.get(target, headers={"Accept": accept})
+            assert_problem(answer, 404, "not-found", f"linkType {link_type!r} is not served")
+            assert "accept" in answer.headers["vary"].lower(), answer.headers
+    # A link type it offers is still a redirect, for a browser as for a machine.
+    served = issued.get(f"{ITEM}?linkType=gs1:pip", headers=_browser("en"), follow_redirects=False)
+    assert served.status_code == 307
+
+
+def test_the_home_page_does_not_read_a_lang_given_twice(site: httpx.Client) -> None:
+    # Which one would count is a guess, as on the other pages: Accept-Language chooses.
+    for query in ("lang=en&lang=en", "lang=it&lang=en"):
+        page = site.get(f"/?{query}", headers=_browser("it"))
+        assert page.status_code == 200 and PageText(page.text).lang == "it", query
+    assert PageText(site.get("/?lang=en", headers=_browser("it")).text).lang == "en"

@@ -151,8 +151,10 @@ def test_a_trailing_slash_opens_the_same_passport(site: Api) -> None:
     page = site.client.get(uri.removeprefix(site.settings.public_base_url) + "/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     # An empty value is still said to be empty, not hidden by the slash.
-    assert_problem(site.client.get(f"/01/{GTIN}/21/"), 400, "bad-identifier", "is empty")
-    assert_problem(site.client.get(f"/01/{GTIN}/21//"), 400, "bad-identifier")
+    json = {"Accept": "application/json"}  # a browser is refused with a page
+    empty = site.client.get(f"/01/{GTIN}/21/", headers=json)
+    assert_problem(empty, 400, "bad-identifier", "is empty")
+    assert_problem(site.client.get(f"/01/{GTIN}/21//", headers=json), 400, "bad-identifier")
 
 
 def test_gs1_link_type_spellings_are_understood(site: Api) -> None:
@@ -179,6 +181,9 @@ def test_gs1_link_type_spellings_are_understood(site: Api) -> None:
 )
 def test_a_link_type_not_served_is_named_in_the_refusal(site: Api, link_type: str) -> None:
     path = ITEMS[0].uri(site.settings.public_base_url).removeprefix(site.settings.public_base_url)
-    answer = site.client.get(path, params={"linkType": link_type}, follow_redirects=False)
+    answer = site.client.get(
+        path, params={"linkType": link_type}, headers={"Accept": "application/json"},
+        follow_redirects=False,
+    )  # fmt: skip
     assert "location" not in answer.headers
     assert_problem(answer, 404, "not-found", f"linkType {link_type!r} is not served", "gs1:pip")
