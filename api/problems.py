@@ -22,6 +22,7 @@ from ledger.errors import (
     EquivocationError,
     FeedError,
     FormatError,
+    KeyOwnerError,
     LedgerError,
     LimitError,
     NotFoundError,
@@ -44,6 +45,7 @@ _KINDS: list[tuple[type[LedgerError], int, str, str]] = [
     (FeedError, 409, "feed", "Event does not continue its feed"),
     (UnknownKeyError, 403, "unknown-key", "Unknown signing key"),
     (RevokedKeyError, 403, "revoked-key", "Signing key not valid"),
+    (KeyOwnerError, 403, "key-owner", "Signing key belongs to another actor"),
     (SignatureError, 403, "signature", "Signature refused"),
     (LimitError, 413, "too-large", "Input over the limit"),
     (ProofError, 400, "proof", "Proof request cannot be answered"),
@@ -79,13 +81,22 @@ def problem_kind(error: LedgerError) -> tuple[int, str, str] | None:
     return None
 
 
+def problem_members(error: LedgerError) -> dict[str, Any]:
+    """The RFC 9457 extension members the problem for ``error`` carries, besides a batch's
+    ``position``: what a client acts on without reading the ``detail``."""
+    if isinstance(error, EquivocationError):
+        return {"key_id": error.key_id, "seq": error.seq, "logged_index": error.existing_index}
+    if isinstance(error, KeyOwnerError):
+        return {"key_id": error.key_id, "key_owner": error.owner, "claimed_actor": error.claimed}
+    return {}
+
+
 def ledger_problem(exc: LedgerError) -> JSONResponse:
     extra: dict[str, Any] = {}
     cause = exc
     if isinstance(exc, RefusedEnvelope):
         cause, extra["position"] = exc.cause, exc.position
-    if isinstance(cause, EquivocationError):
-        extra.update(key_id=cause.key_id, seq=cause.seq, logged_index=cause.existing_index)
+    extra.update(problem_members(cause))
     if (sorted_as := problem_kind(cause)) is not None:
         status, slug, title = sorted_as
         return problem(status, slug, title, str(exc), **extra)
@@ -103,6 +114,29 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
+        # RFC 9457 extension members, each sent only with the problems named.
+        "position": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "A batch refused for one envelope: its place in the batch",
+        },
+        "key_id": {
+            "type": "string",
+            "description": "equivocation, key-owner: the signing key's ID",
+        },
+        "seq": {"type": "integer", "description": "equivocation: the seq used twice"},
+        "logged_index": {
+            "type": "integer",
+            "description": "equivocation: the log index of the event logged at that seq",
+        },
+        "key_owner": {
+            "type": "string",
+            "description": "key-owner: the actor the signing key is registered to",
+        },
+        "claimed_actor": {
+            "type": "string",
+            "description": "key-owner: the actor the refused event claims to speak for",
+        },
     },
 }
 _REFUSED = {

@@ -29,6 +29,16 @@ class RevokedKeyError(SignatureError):
     """The envelope is signed by a key that is no longer valid at this log index."""
 
 
+class KeyOwnerError(SignatureError):
+    """The envelope is signed by a key registered to another actor than the event claims."""
+
+    def __init__(self, *, key_id: str, owner: str, claimed: str) -> None:
+        super().__init__(f"key {key_id} belongs to {owner}, but the event claims actor {claimed}")
+        self.key_id = key_id
+        self.owner = owner
+        self.claimed = claimed
+
+
 class FeedError(LedgerError):
     """An event that does not continue its key's feed (gap, wrong ``prev``)."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ledger.errors import RevokedKeyError, RuleViolation, SignatureError, UnknownKeyError
+from ledger.errors import KeyOwnerError, RevokedKeyError, RuleViolation, UnknownKeyError
 from ledger.events import OPERATOR_ACTOR, ActorEvent, Event, KeyEvent
 
 
@@ -83,10 +83,7 @@ def signing_key(view: RegistryView, key_id: str, index: int) -> KeyRecord:
 def check_attribution(event: Event, signer: KeyRecord) -> None:
     """An event speaks for the actor that owns the key that signed it, and no other."""
     if event.actor != signer.actor:
-        raise SignatureError(
-            f"key {signer.key_id} belongs to {signer.actor}, but the event claims actor "
-            f"{event.actor}"
-        )
+        raise KeyOwnerError(key_id=signer.key_id, owner=signer.actor, claimed=event.actor)
 
 
 def apply_registry_event(

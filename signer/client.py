@@ -95,15 +95,22 @@ HEADER_FIELDS: Final = ("v", "actor", "seq", "prev")  # the terminal's to set, n
 DEFAULT_BATCH: Final = 100
 # Problem types that refuse one envelope for what it is, or for its key (RFC 9457 ``type``).
 EVENT_REFUSALS: Final = frozenset(
-    {"format", "signature", "unknown-key", "revoked-key", "too-large"}
+    {"format", "signature", "unknown-key", "revoked-key", "key-owner", "too-large"}
 )
 # Refused for its bytes alone (the ledger checks them before it looks for a logged copy): no
 # request, however timed, could have logged such an event.
 BYTES_REFUSED: Final = frozenset({"format"})
-# A 403 ``signature`` for the key's owner (``check_attribution``), not the envelope's bytes:
-# like ``unknown-key`` and ``revoked-key``, refused for its key (``_key_refusal``).
-_OTHER_ACTOR: Final = re.compile(
-    r"key [0-9a-f]{64} belongs to (?P<owner>[^\s,]{1,200}), "
+# 403 ``key-owner``, a key registered to another actor than the event claims: like
+# ``unknown-key`` and ``revoked-key``, refused for its key (``_key_refusal``); the owner and the
+# claim are the problem's members ``key_owner`` and ``claimed_actor`` (``Refusal.members``).
+# A ledger from before ``key-owner`` answered this case with 403 ``signature``, no members, and
+# this one sentence of ``ledger.registry.check_attribution`` as its detail. A queue keeps such
+# refusals as they were answered (one stored by an earlier terminal is still blocking it), and
+# a ledger and its terminals are upgraded each on its own: without this fallback their advice
+# would be a drop that cures nothing. It reads the whole detail of a ``signature`` refusal
+# only; any other ``signature`` is for the envelope's own bytes.
+_EARLIER_KEY_OWNER: Final = re.compile(
+    r"(?:envelopes\[\d{1,4}\]: )?key [0-9a-f]{64} belongs to (?P<owner>[^\s,]{1,200}), "
     r"but the event claims actor (?P<claim>[^\s,]{1,200})"
 )
 
@@ -490,7 +497,7 @@ class LedgerClient:
 
     def _blocked(self, event: QueuedEvent, exc: RefusedBatchError) -> BlockedQueueError:
         """Record the ledger's refusal of the queue's head; the one line that says what now."""
-        refusal = Refusal(status=exc.status, kind=exc.kind, detail=exc.detail)
+        refusal = Refusal(status=exc.status, kind=exc.kind, detail=exc.detail, members=exc.members)
         self.queue.refuse(event.position, refusal)
         event = dataclasses.replace(event, refusal=refusal)
         what = (
@@ -503,6 +510,7 @@ class LedgerClient:
             kind=exc.kind,
             detail=exc.detail,
             position=exc.position,
+            members=exc.members,
         )
 
     # -- dropping a refused event ------------------------------------------------------------
@@ -516,7 +524,7 @@ class LedgerClient:
         if (new := _rotates_to(event)) is not None:
             assert event.refusal is not None  # why_not_droppable: only a refused event
             other = _other_actor(event)
-            also = "" if other is None else f" and revokes the old one from {other['owner']}"
+            also = "" if other is None else f" and revokes the old one from {_owner(other)}"
             return (
                 f"{drop} the rotation (kept in `spola queue --dropped`); then the operator "
                 f"registers the terminal's new key {new[:16]}… (`spola key show`){also}, and "
@@ -584,12 +592,12 @@ class LedgerClient:
         )
         if kind == "revoked-key":
             return f"its key {key[:16]}… is revoked: {cured}"
-        other = _other_actor(event) if kind == "signature" else None
-        if other is not None:
+        if (other := _other_actor(event)) is not None:
+            owner, claim = other
             return (
-                f"its key {key[:16]}… is registered to {other['owner']}, but the events it "
-                f"signs claim {other['claim']}, and a registered key cannot be moved to "
-                f"another actor: the operator revokes it from {other['owner']}; {cured}"
+                f"its key {key[:16]}… is registered to {owner or 'another actor'}, but the "
+                f"events it signs claim {claim}, and a registered key cannot be moved to another "
+                f"actor: the operator revokes it from {_owner(other)}; {cured}"
             )
         return None
 
@@ -746,11 +754,22 @@ def _refusal_problem(event: QueuedEvent) -> str | None:
     return None
 
 
-def _other_actor(event: QueuedEvent) -> re.Match[str] | None:
-    """The ledger's refusal of ``event``'s key as another actor's: its owner and the actor the
-    event claims; None if the refusal says nothing of the kind."""
-    assert event.refusal is not None
-    return _OTHER_ACTOR.search(event.refusal.detail)
+def _other_actor(event: QueuedEvent) -> tuple[str | None, str] | None:
+    """(the key's owner, the actor the event claims) if the ledger refused ``event`` for a key
+    registered to another actor — the owner None if the ledger did not name it; else None."""
+    refusal = event.refusal
+    assert refusal is not None
+    if refusal.kind == "key-owner":
+        claim = refusal.members.get("claimed_actor") or str(_fields(event).get("actor"))
+        return refusal.members.get("key_owner"), claim
+    if refusal.kind == "signature" and (said := _EARLIER_KEY_OWNER.fullmatch(refusal.detail)):
+        return said["owner"], said["claim"]
+    return None
+
+
+def _owner(other: tuple[str | None, str]) -> str:
+    """Whom the operator revokes the key from."""
+    return other[0] or "the actor it is registered to"
 
 
 def _rotates_to(event: QueuedEvent) -> str | None:

@@ -7,6 +7,8 @@ the person as one sentence, never a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ledger.errors import LedgerError
 
 
@@ -68,12 +70,15 @@ class RefusedBatchError(SignerError):
         kind: str,
         detail: str = "",
         position: int | None = None,
+        members: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.kind = kind
         self.detail = detail or message
         self.position = position  # the refused envelope's place in the batch, if the ledger says
+        # The problem's extension members the terminal acts on (``signer.transport.KEPT_MEMBERS``)
+        self.members = dict(members or {})
 
 
 class BlockedQueueError(RefusedBatchError):

@@ -8,8 +8,9 @@ This module owns the terminal's durable state, each change one SQLite transactio
 - ``settings``: the log's vkey this terminal trusts, the latest checkpoint it verified, and
   ``halted`` — the reason sync stopped after an alarm, until a person lifts it;
 - ``alarms``: every alarm ever raised, kept;
-- ``refusals``: every refusal of a queued event by the ledger (status, problem type, detail),
-  kept; the latest is also on the event, shown by ``spola queue``;
+- ``refusals``: every refusal of a queued event by the ledger (status, problem type, detail,
+  and the problem's members the terminal acts on), kept; the latest is also on the event,
+  shown by ``spola queue``;
 - ``dropped``: every event ``spola queue drop`` removed, and the envelope each re-signed event
   replaced, with its exact bytes: nothing leaves the queue unrecorded.
 
@@ -34,7 +35,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -48,17 +49,22 @@ PENDING: Final = "pending"
 APPLIED: Final = "applied"
 NOT_APPLIED: Final = "not_applied"
 STATES: Final = (PENDING, APPLIED, NOT_APPLIED)
-# Columns added to ``events`` after the first release: a queue file from before gains them.
+# Columns added after the first release: a queue file from before gains them, and a terminal
+# from before, which names the columns it reads, reads a newer file as it always did.
 _ADDED_COLUMNS: Final = (
-    ("sending", "INTEGER NOT NULL DEFAULT 0"),
-    ("unanswered", "INTEGER NOT NULL DEFAULT 0"),
-    ("refused_status", "INTEGER"),
-    ("refused_kind", "TEXT"),
-    ("refused_detail", "TEXT"),
+    ("events", "sending", "INTEGER NOT NULL DEFAULT 0"),
+    ("events", "unanswered", "INTEGER NOT NULL DEFAULT 0"),
+    ("events", "refused_status", "INTEGER"),
+    ("events", "refused_kind", "TEXT"),
+    ("events", "refused_detail", "TEXT"),
+    # A refusal's problem members, a JSON object of strings; NULL for none (and for a refusal
+    # stored before they were kept).
+    ("events", "refused_members", "TEXT"),
+    ("refusals", "members", "TEXT"),
 )
 _COLUMNS: Final = (
     "position, key_id, seq, type, entry, state, log_index, rule, detail, "
-    "sending, unanswered, refused_status, refused_kind, refused_detail"
+    "sending, unanswered, refused_status, refused_kind, refused_detail, refused_members"
 )
 BUSY_TIMEOUT = 5.0  # seconds a command waits for another one's write (SQLite's busy timeout)
 _UNREAD: Final = object()
@@ -143,11 +149,13 @@ class QueuedEvent:
 
 @dataclass(frozen=True)
 class Refusal:
-    """The ledger's refusal of one queued event: HTTP status, problem type and its detail."""
+    """The ledger's refusal of one queued event: HTTP status, problem type, its detail, and
+    the problem's members the terminal acts on (``signer.transport.KEPT_MEMBERS``)."""
 
     status: int
     kind: str
     detail: str
+    members: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.status} {self.kind}: {self.detail}"
@@ -219,12 +227,16 @@ class Queue:
 
     def _upgrade(self) -> None:
         """Add the columns a queue file written by an older terminal lacks."""
-        have = {str(row[1]) for row in self._db.execute("PRAGMA table_info(events)")}
-        missing = [(name, decl) for name, decl in _ADDED_COLUMNS if name not in have]
+        have = {
+            (table, str(row[1]))
+            for table in {table for table, _, _ in _ADDED_COLUMNS}
+            for row in self._db.execute(f"PRAGMA table_info({table})")
+        }
+        missing = [added for added in _ADDED_COLUMNS if added[:2] not in have]
         if missing:
             with self.transaction():
-                for name, decl in missing:
-                    self._db.execute(f"ALTER TABLE events ADD COLUMN {name} {decl}")
+                for table, name, decl in missing:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         self._db.close()
@@ -427,23 +439,28 @@ class Queue:
             ).fetchone()
             if row is None:
                 raise QueueError(f"no queued event at position {position}")
+            members = _members_text(refusal.members)
             self._db.execute(
-                "INSERT INTO refusals (refused_at, position, key_id, seq, status, kind, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_now(), position, row[0], row[1], refusal.status, refusal.kind, refusal.detail),
+                "INSERT INTO refusals "
+                "(refused_at, position, key_id, seq, status, kind, detail, members) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), position, *row, refusal.status, refusal.kind, refusal.detail, members),
             )
             self._db.execute(
-                "UPDATE events SET refused_status = ?, refused_kind = ?, refused_detail = ? "
-                "WHERE position = ?",
-                (refusal.status, refusal.kind, refusal.detail, position),
+                "UPDATE events SET refused_status = ?, refused_kind = ?, refused_detail = ?, "
+                "refused_members = ? WHERE position = ?",
+                (refusal.status, refusal.kind, refusal.detail, members, position),
             )
 
     def refusals(self) -> list[tuple[str, int, Refusal]]:
         """(when, queue position, refusal) of every refusal ever recorded, oldest first."""
         rows = self._db.execute(
-            "SELECT refused_at, position, status, kind, detail FROM refusals ORDER BY id"
+            "SELECT refused_at, position, status, kind, detail, members FROM refusals ORDER BY id"
         ).fetchall()
-        return [(str(at), int(pos), Refusal(int(st), str(k), str(d))) for at, pos, st, k, d in rows]
+        return [
+            (str(at), int(pos), Refusal(int(st), str(k), str(d), _members(m)))
+            for at, pos, st, k, d, m in rows
+        ]
 
     def drop(
         self,
@@ -604,13 +621,36 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _members_text(members: dict[str, str]) -> str | None:
+    return json.dumps(members, sort_keys=True) if members else None
+
+
+def _members(text: object) -> dict[str, str]:
+    """A refusal's members as stored; none of a value that is not a JSON object of strings
+    (the advice then goes by the problem type alone)."""
+    if not isinstance(text, str):
+        return {}
+    try:
+        members = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(members, dict):
+        return {}
+    return {str(name): value for name, value in members.items() if isinstance(value, str)}
+
+
 def _event(row: tuple[object, ...]) -> QueuedEvent:
     position, key_id, seq, kind, entry, state, index, rule, detail = row[:9]
-    sending, unanswered, refused_status, refused_kind, refused_detail = row[9:]
+    sending, unanswered, refused_status, refused_kind, refused_detail, refused_members = row[9:]
     assert isinstance(entry, bytes)
     refusal = None
     if refused_status is not None:
-        refusal = Refusal(int(str(refused_status)), str(refused_kind), str(refused_detail))
+        refusal = Refusal(
+            int(str(refused_status)),
+            str(refused_kind),
+            str(refused_detail),
+            _members(refused_members),
+        )
     return QueuedEvent(
         position=int(str(position)),
         key_id=str(key_id),

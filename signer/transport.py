@@ -46,6 +46,9 @@ from signer.errors import (
 )
 
 PROBLEM_PREFIX = "urn:spola:problem:"
+# The problem members the terminal keeps with a refusal (RFC 9457 extension members): the key's
+# owner and the actor the event claims, of a ``key-owner`` problem.
+KEPT_MEMBERS: Final = ("key_owner", "claimed_actor")
 # The largest honest answer, 1,000 receipts, is a few MiB; the terminal talks to a URL a person
 # typed, and reads no more than this of whatever answers there.
 MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
@@ -167,13 +170,14 @@ class HttpTransport:
                 kind="redirect",
             )
         if status >= 400:
-            kind, detail, position = _problem(response, body)
+            kind, detail, position, members = _problem(response, body)
             raise RefusedBatchError(
                 f"the ledger refused {method} {path} ({status} {kind}): {detail}",
                 status=status,
                 kind=kind,
                 detail=detail,
                 position=position,
+                members=members,
             )
         return body
 
@@ -353,9 +357,10 @@ def _printable(text: str, limit: int) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
 
 
-def _problem(response: httpx.Response, raw: bytes) -> tuple[str, str, int | None]:
-    """(kind, detail, position) of an RFC 9457 problem — ``position``: the refused envelope's
-    place in the batch, when the ledger names one; the status text if the body is not one."""
+def _problem(response: httpx.Response, raw: bytes) -> tuple[str, str, int | None, dict[str, str]]:
+    """(kind, detail, position, members) of an RFC 9457 problem — ``position``: the refused
+    envelope's place in the batch, when the ledger names one; ``members``: those of
+    ``KEPT_MEMBERS`` it sends as strings; the status text if the body is not one."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
@@ -366,5 +371,10 @@ def _problem(response: httpx.Response, raw: bytes) -> tuple[str, str, int | None
         position = body.get("position")
         if type(position) is not int or position < 0:  # the client checks it is in the batch
             position = None
-        return _printable(kind, 64), _printable(detail, 500), position
-    return "problem", _printable(response.reason_phrase, 100), None
+        members = {
+            name: _printable(value, 200)
+            for name in KEPT_MEMBERS
+            if isinstance(value := body.get(name), str) and value
+        }
+        return _printable(kind, 64), _printable(detail, 500), position, members
+    return "problem", _printable(response.reason_phrase, 100), None, {}

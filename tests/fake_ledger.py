@@ -13,7 +13,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from api.problems import problem_kind
+from api.problems import problem_kind, problem_members
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.envelope import Envelope
@@ -22,7 +22,7 @@ from ledger.keys import PrivateKey
 from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
 from signer.errors import RefusedBatchError, TransportError
-from signer.transport import Transport
+from signer.transport import KEPT_MEMBERS, Transport
 
 
 def _status(error: LedgerError) -> tuple[int, str]:
@@ -41,7 +41,9 @@ class StoreTransport:
             receipts = self.store.append(list(envelopes))
         except RefusedEnvelope as exc:
             status, kind = _status(exc.cause)
-            raise RefusedBatchError(str(exc), status=status, kind=kind) from exc
+            sent = problem_members(exc.cause)
+            kept = {name: str(sent[name]) for name in KEPT_MEMBERS if name in sent}
+            raise RefusedBatchError(str(exc), status=status, kind=kind, members=kept) from exc
         self.batches += 1
         return [Receipt.from_json(r.to_json()) for r in receipts]
 

@@ -367,7 +367,7 @@ def test_event_claiming_another_actor_is_refused_403(app: Api) -> None:
     terminal = app.enrol("atelier")
     impostor = Terminal(actor="urn:spola:actor:maison", key=terminal.key)
     response = app.post(impostor.update_self("Maison"))
-    assert_problem(response, 403, "signature", f"belongs to {terminal.actor}")
+    assert_problem(response, 403, "key-owner", f"belongs to {terminal.actor}")
 
 
 def test_envelope_signed_by_a_revoked_key_is_refused_403(app: Api) -> None:

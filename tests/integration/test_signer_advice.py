@@ -111,7 +111,7 @@ def test_a_key_registered_to_another_actor_gets_the_operators_remedy(
         sign_lot(capsys, "W1")
         sign_lot(capsys, "W2")
         line, shown = blocked(capsys)
-        assert "403 signature" in line and f"belongs to {OTHER}" in line
+        assert "403 key-owner" in line and f"belongs to {OTHER}" in line
         said = advice(line)
         assert "cannot be dropped" in said and "`spola queue drop" not in said
         assert f"registered to {OTHER}" in said and ACTOR in said
@@ -304,7 +304,7 @@ def test_a_rotation_by_a_key_of_another_actor_is_dropped_and_the_new_key_registe
         add_key(api, OTHER, terminal_key(home))
         old, new = rotate_then_sign(capsys, home)
         line, _ = blocked(capsys)
-        assert "403 signature" in line and f"belongs to {OTHER}" in line
+        assert "403 key-owner" in line and f"belongs to {OTHER}" in line
         assert f"and revokes the old one from {OTHER}, and" in advice(line)
         recover_from_refused_rotation(api, home, capsys, old, new)
 

@@ -20,6 +20,7 @@ from ledger.errors import (
     EquivocationError,
     FeedError,
     FormatError,
+    KeyOwnerError,
     LedgerError,
     LimitError,
     RefusedEnvelope,
@@ -324,8 +325,14 @@ def test_event_claiming_another_actor_is_refused(
 ) -> None:
     victim = enrol(store, operator, "maison-vittima")
     impostor = Terminal(actor=victim.actor, key=workshop.key)
-    refused = _refused(store, [_update(impostor, "speaking for the victim")], SignatureError)
+    refused = _refused(store, [_update(impostor, "speaking for the victim")], KeyOwnerError)
     assert victim.actor in str(refused.cause)
+    assert isinstance(refused.cause, KeyOwnerError)
+    assert (refused.cause.key_id, refused.cause.owner, refused.cause.claimed) == (
+        workshop.key_id,
+        workshop.actor,
+        victim.actor,
+    )
 
 
 def test_tampered_payload_is_refused(store: LedgerStore, workshop: Terminal) -> None:
