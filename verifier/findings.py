@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ledger.envelope import Envelope
-from ledger.errors import FeedError, LedgerError, RevokedKeyError, SignatureError, UnknownKeyError
+from ledger.errors import (
+    FeedError,
+    KeyOwnerError,
+    LedgerError,
+    RevokedKeyError,
+    SignatureError,
+    UnknownKeyError,
+)
 from ledger.receipt import Violation
 from ledger.registry import RegistryView
 
@@ -44,7 +51,7 @@ def _signature_refusal(
         if key is not None and index < key.valid_from_index:
             return 7, "key.not_yet_valid", f"index >= {key.valid_from_index} (key registered)"
         return 7, "key.revoked", "a key not yet revoked or rotated at this index"
-    if "claims actor" in str(cause):  # ledger.registry.check_attribution
+    if isinstance(cause, KeyOwnerError):  # ledger.registry.check_attribution
         return 7, "signature.attribution", "the event's actor owns the signing key"
     return 7, "signature.invalid", "an Ed25519 signature by the named key"
 

@@ -23,6 +23,7 @@ import verifier.passports
 import verifier.steps
 from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, PassportRecord
 from ledger.keys import PrivateKey
+from tests.supply import material
 from tests.vectors.bundles.sealing import (
     DATA,
     LOG_VKEY,
@@ -211,3 +212,18 @@ def test_key_adds_signed_by_an_actor_cannot_grow_the_key_cache_past_its_bound(
     for jobs in (1, 2):
         bounded = verify_bundle(io.BytesIO(data), LOG_VKEY, jobs=jobs)
         assert (bounded.findings, bounded.valid) == (unbounded.findings, unbounded.valid)
+
+
+def test_an_event_signed_with_another_actors_key_is_named_as_such() -> None:
+    # The filanda's key signs an event that claims to be the tintoria's: the signature verifies,
+    # the key is registered, its feed continues; only the key's owner is wrong.
+    story = honest_story()
+    filanda = story.terminals[FILANDA]
+    filanda.actor = "urn:spola:actor:tintoria"
+    story.sign(FILANDA, material("urn:spola:lot:tintoria:X", "5"))
+    impostor = len(story.envelopes) - 1
+    report = _verify(seal(story.envelopes))
+    assert not report.valid
+    (finding,) = [f for f in report.findings if f.index == impostor]
+    assert (finding.step, finding.rule) == (7, "signature.attribution")
+    assert finding.expected == "the event's actor owns the signing key"
