@@ -1,10 +1,13 @@
 """The workshop terminal: keys, signing, the offline queue and sync (imports the core + httpx).
 
 - ``signer.keyfile``: the passphrase-encrypted Ed25519 key file (argon2id + SecretBox, 0600);
-- ``signer.queue``: the offline queue, a SQLite file (stdlib ``sqlite3``);
+- ``signer.queue``: the offline queue, a SQLite file (stdlib ``sqlite3``); ``signer.queue_file``
+  opens, upgrades and locks it, ``signer.records`` holds its tables and the records read back;
 - ``signer.transport``: the ``Transport`` protocol and ``HttpTransport`` (httpx);
-- ``signer.client``: ``LedgerClient`` — sign and queue events, sync them, verify every receipt
-  and checkpoint, halt on an alarm;
+- ``signer.client``: ``LedgerClient`` — sign and queue events, sync them, halt on an alarm;
+  ``signer.retry`` retries within the sync's deadline, ``signer.trust`` verifies every receipt
+  and checkpoint against the pinned log key, ``signer.refusals`` advises on a refused event and
+  drops it;
 - ``signer.rows``: events from CSV or JSON files; ``signer.cli``: the ``spola`` subcommands.
 
 Nothing here imports ``ledger.store``, SQLAlchemy or a web framework: a terminal's install needs
