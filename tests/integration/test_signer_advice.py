@@ -12,7 +12,10 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -66,14 +69,41 @@ def advice(sync_line: str) -> str:
     return sync_line.split("); ", 1)[1]
 
 
-def test_an_unregistered_key_is_not_advised_to_be_dropped_anywhere(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+@pytest.fixture
+def key(home: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """The terminal's key, generated for ACTOR (`spola key generate`): its key fields."""
     assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(api.operator.register(ACTOR, facilities=[facility()]))
+    return terminal_key(home)
+
+
+class StartLedger(Protocol):
+    def __call__(self, *actors: str, key_of: str | None = None) -> AbstractContextManager[Api]: ...
+
+
+@pytest.fixture
+def start_ledger(
+    key: dict[str, str], tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> StartLedger:
+    """`with start_ledger(*actors, key_of=None) as api`: a running ledger `spola sync` talks to,
+    with ``actors`` registered (one batch, a facility each) and the terminal's ``key`` added to
+    actor ``key_of`` (not added to any when None)."""
+
+    @contextmanager
+    def start(*actors: str, key_of: str | None = None) -> Iterator[Api]:
+        with running_api(database_url, tmp_path / "ledger-home") as api:
+            route_terminal_to(api, monkeypatch)
+            api.accept([api.operator.register(actor, facilities=[facility()]) for actor in actors])
+            if key_of is not None:
+                add_key(api, key_of, key)
+            yield api
+
+    return start
+
+
+def test_an_unregistered_key_is_not_advised_to_be_dropped_anywhere(
+    home: Path, capsys: pytest.CaptureFixture[str], start_ledger: StartLedger
+) -> None:
+    with start_ledger(ACTOR) as api:  # the terminal's key not added
         sign_lot(capsys, "U1")
         sign_lot(capsys, "U2")
         line, shown = blocked(capsys)
@@ -92,22 +122,11 @@ def test_an_unregistered_key_is_not_advised_to_be_dropped_anywhere(
 
 
 def test_a_key_registered_to_another_actor_gets_the_operators_remedy(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    capsys: pytest.CaptureFixture[str], key: dict[str, str], start_ledger: StartLedger
+) -> None:
     """The key is the wrong actor's for good: dropping (and re-signing with it) cures nothing,
     and the key cannot be moved to the right actor: only a new key can."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    wrong = terminal_key(home)
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(
-            [
-                api.operator.register(ACTOR, facilities=[facility()]),
-                api.operator.register(OTHER, facilities=[facility()]),
-            ]
-        )
-        add_key(api, OTHER, wrong)
+    with start_ledger(ACTOR, OTHER, key_of=OTHER) as api:  # the key generated for ACTOR
         sign_lot(capsys, "W1")
         sign_lot(capsys, "W2")
         line, shown = blocked(capsys)
@@ -123,22 +142,17 @@ def test_a_key_registered_to_another_actor_gets_the_operators_remedy(
 
         # Why a new key: the ledger logs the key's move to the right actor, but does not apply
         # it (a registered key is never reused), and the key stays refused.
-        api.accept(api.operator.revoke(OTHER, wrong["key_id"]))
-        (moved,) = add_key(api, ACTOR, wrong)
+        api.accept(api.operator.revoke(OTHER, key["key_id"]))
+        (moved,) = add_key(api, ACTOR, key)
         assert moved["applied"] is False and moved["violation"]["rule"] == "registry.key_exists"
         code, _, err = run(capsys, *SYNC)
         assert code == 1 and "403 revoked-key" in err and "cannot be dropped" in err
 
 
 def test_a_revoked_key_is_not_advised_to_be_dropped(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(api.operator.register(ACTOR, facilities=[facility()]))
-        add_key(api, ACTOR, terminal_key(home))
+    home: Path, capsys: pytest.CaptureFixture[str], start_ledger: StartLedger
+) -> None:
+    with start_ledger(ACTOR, key_of=ACTOR) as api:
         api.accept(api.operator.revoke(ACTOR, terminal_key(home)["key_id"]))
         sign_lot(capsys, "V1")
         sign_lot(capsys, "V2")
@@ -155,16 +169,11 @@ def test_a_revoked_key_is_not_advised_to_be_dropped(
 
 @pytest.mark.parametrize("damaged", ["signature", "payload"])
 def test_an_event_damaged_in_the_queue_is_advised_and_dropped(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, damaged: str,
-) -> None:  # fmt: skip
+    home: Path, capsys: pytest.CaptureFixture[str], start_ledger: StartLedger, damaged: str
+) -> None:
     """403 `signature` for the envelope's own bytes (not its key's owner): the rest of the feed,
     re-signed, goes through, so the drop is advised, the same way by sync and queue."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(api.operator.register(ACTOR, facilities=[facility()]))
-        add_key(api, ACTOR, terminal_key(home))
+    with start_ledger(ACTOR, key_of=ACTOR):
         sign_lot(capsys, "S0")
         sign_lot(capsys, "S1")
         sign_lot(capsys, "S2")
@@ -194,14 +203,9 @@ def test_an_event_damaged_in_the_queue_is_advised_and_dropped(
 
 
 def test_a_format_refusal_is_advised_the_same_by_sync_and_queue(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(api.operator.register(ACTOR, facilities=[facility()]))
-        add_key(api, ACTOR, terminal_key(home))
+    home: Path, capsys: pytest.CaptureFixture[str], start_ledger: StartLedger
+) -> None:
+    with start_ledger(ACTOR, key_of=ACTOR):
         bad = queue_as_an_older_terminal(
             home, material(f"{LOT}:F1", quantity={"value": "ten", "unit": "KGM"})
         )
@@ -254,31 +258,22 @@ def recover_from_refused_rotation(
 
 
 def test_a_rotation_by_a_key_never_registered_is_dropped_and_the_new_key_registered(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    home: Path, capsys: pytest.CaptureFixture[str], start_ledger: StartLedger
+) -> None:
     """Rotated before the first key was registered: the operator, given `spola key show` (the
     new key), registers that one, and the rotation signed by the old key is refused for good."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
     old, new = rotate_then_sign(capsys, home)
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(api.operator.register(ACTOR, facilities=[facility()]))
+    with start_ledger(ACTOR) as api:  # the first key not added
         line, _ = blocked(capsys)
         assert "403 unknown-key" in line and "(key, seq 0)" in line
         recover_from_refused_rotation(api, home, capsys, old, new)
 
 
 def test_a_rotation_of_a_revoked_key_is_dropped_and_the_new_key_registered(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    home: Path, capsys: pytest.CaptureFixture[str], start_ledger: StartLedger
+) -> None:
     """The operator revoked the key (reported lost) before the terminal's rotation got in."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(api.operator.register(ACTOR, facilities=[facility()]))
-        add_key(api, ACTOR, terminal_key(home))
+    with start_ledger(ACTOR, key_of=ACTOR) as api:
         old, new = rotate_then_sign(capsys, home)
         api.accept(api.operator.revoke(ACTOR, old))
         line, _ = blocked(capsys)
@@ -287,21 +282,11 @@ def test_a_rotation_of_a_revoked_key_is_dropped_and_the_new_key_registered(
 
 
 def test_a_rotation_by_a_key_of_another_actor_is_dropped_and_the_new_key_registered(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    home: Path, capsys: pytest.CaptureFixture[str], start_ledger: StartLedger
+) -> None:
     """The rotation gives the terminal the new key for the right actor that the wrong-actor
     advice asks for; the rotation itself, signed by the wrong actor's key, is refused."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(
-            [
-                api.operator.register(ACTOR, facilities=[facility()]),
-                api.operator.register(OTHER, facilities=[facility()]),
-            ]
-        )
-        add_key(api, OTHER, terminal_key(home))
+    with start_ledger(ACTOR, OTHER, key_of=OTHER) as api:  # the key generated for ACTOR
         old, new = rotate_then_sign(capsys, home)
         line, _ = blocked(capsys)
         assert "403 key-owner" in line and f"belongs to {OTHER}" in line
@@ -310,18 +295,13 @@ def test_a_rotation_by_a_key_of_another_actor_is_dropped_and_the_new_key_registe
 
 
 def test_an_unregistered_key_since_rotated_is_found_in_its_retired_file(
-    home: Path, tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    home: Path, capsys: pytest.CaptureFixture[str], key: dict[str, str], start_ledger: StartLedger
+) -> None:
     """Signed with, then rotated, before it was registered: `spola key show` shows the new key,
     so the advice sends the operator to the old key's file; registered, it sends it all."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    first = terminal_key(home)
     sign_lot(capsys, "R1")
     old, new = rotate_then_sign(capsys, home)
-    with running_api(database_url, tmp_path / "ledger-home") as api:
-        route_terminal_to(api, monkeypatch)
-        api.accept(api.operator.register(ACTOR, facilities=[facility()]))
+    with start_ledger(ACTOR) as api:  # the first key not added
         line, shown = blocked(capsys)
         assert "(material, seq 0)" in line and "403 unknown-key" in line
         said = advice(line)
@@ -329,9 +309,9 @@ def test_an_unregistered_key_since_rotated_is_found_in_its_retired_file(
         assert "`spola key show`" not in said and shown.endswith(said)
         assert (
             read_key_info(home / f"retired-{old[:16]}.key").public_key.to_base64()
-            == (first["public_key"])
+            == (key["public_key"])
         )
-        add_key(api, ACTOR, first)  # the advice, followed: the rotation registers the new key
+        add_key(api, ACTOR, key)  # the advice, followed: the rotation registers the new key
         code, out, err = run(capsys, *SYNC)
         assert code == 0 and "sent 3: 3 applied" in out, err
         assert new != old
