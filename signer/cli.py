@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.keys import PrivateKey
+from ledger.progress import tenths
 from signer.client import LedgerClient, Row
 from signer.errors import KeyFileError, QueueError, RowError
 from signer.keyfile import TerminalKey, read_key_file, read_key_info, write_key_file
@@ -274,28 +275,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _sign_progress() -> Callable[[str, int, int], None]:
     """Report every tenth of the rows checked, then signed, on stderr."""
-    shown: dict[str, int] = {}
+    stages: dict[str, Callable[[int, int], None]] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
-        percent = done * 100 // max(total, 1)
-        if percent // 10 != shown.get(stage, -1) // 10:
-            print(f"{stage} {done:,} of {total:,} rows ({percent}%)", file=sys.stderr)
-            shown[stage] = percent
+        if stage not in stages:
+            stages[stage] = tenths(stage, "rows", terminal_every=None)
+        stages[stage](done, total)
 
     return progress
 
 
 def _progress() -> Callable[[int, int], None]:
     """Report every tenth of the queue sent (every batch on a terminal), on stderr."""
-    shown = [-1]
-
-    def progress(done: int, total: int) -> None:
-        percent = done * 100 // max(total, 1)
-        if sys.stderr.isatty() or percent // 10 != shown[0] // 10:
-            print(f"synced {done:,} of {total:,} events ({percent}%)", file=sys.stderr)
-            shown[0] = percent
-
-    return progress
+    return tenths("synced", "events")
 
 
 def cmd_queue(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ledger.errors import LedgerError
+from ledger.progress import tenths
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -205,16 +206,8 @@ def cmd_log_key(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     _, store = open_store(args)
-    shown = [-1]
-
-    def progress(done: int, size: int) -> None:
-        percent = done * 100 // max(size, 1)
-        if sys.stderr.isatty() or percent // 10 != shown[0] // 10:
-            print(f"replayed {done:,} of {size:,} entries ({percent}%)", file=sys.stderr)
-            shown[0] = percent
-
     try:
-        report = store.rebuild(repair=args.repair, progress=progress)
+        report = store.rebuild(repair=args.repair, progress=tenths("replayed", "entries"))
     finally:
         store.close()
     compared = ", ".join(f"{n:,} {table}" for table, n in report.compared.items())

@@ -5,23 +5,16 @@ and renamed into place."""
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 
+from ledger.progress import tenths
 from spola.cli import open_store, output_path, read_bounded
 
 
 def _export_progress(size: int) -> Callable[[int], None]:
     """Report every tenth of the log read (or every page on a terminal), on stderr."""
-    shown = [-1]
-
-    def progress(done: int) -> None:
-        percent = min(done, size) * 100 // max(size, 1)
-        if sys.stderr.isatty() or percent // 10 != shown[0] // 10:
-            print(f"read {min(done, size):,} of {size:,} log entries ({percent}%)", file=sys.stderr)
-            shown[0] = percent
-
-    return progress
+    progress = tenths("read", "log entries")
+    return lambda done: progress(done, size)
 
 
 def cmd_export_epcis(args: argparse.Namespace) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from functools import partial
+from collections.abc import Callable
 
+from ledger.progress import tenths
 from spola.cli import open_store, output_path
 
 MAX_LABELS = 10_000
@@ -15,14 +16,16 @@ MAX_JOBS = 16  # processes making QR codes: more cores than this gain nothing on
 PROGRESS_FROM = 100
 
 
-def _progress(done: int, total: int, *, page: int, shown: list[int]) -> None:
-    # On a terminal at every ``page`` labels as well; elsewhere (a log file, CI) at every tenth.
-    if total < PROGRESS_FROM:
-        return
-    percent = done * 100 // total
-    if percent // 10 != shown[0] // 10 or (sys.stderr.isatty() and done % page == 0):
-        print(f"drew {done:,} of {total:,} labels ({percent}%)", file=sys.stderr)
-        shown[0] = percent
+def _progress(page: int) -> Callable[[int, int], None]:
+    """Report every tenth of the labels drawn (every ``page`` labels on a terminal as well), on
+    stderr; nothing for fewer than ``PROGRESS_FROM`` labels."""
+    progress = tenths("drew", "labels", terminal_every=page)
+
+    def shown(done: int, total: int) -> None:
+        if total >= PROGRESS_FROM:
+            progress(done, total)
+
+    return shown
 
 
 def cmd_labels(args: argparse.Namespace) -> int:
@@ -67,8 +70,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
         assert printed is not None  # passports name an item or a batch
         uri = public_uri(settings.public_base_url, subject)
         labels.append(Label(uri=uri, product=label_text(names[subject]), serial=printed))
-    progress = partial(_progress, page=COLUMNS * ROWS, shown=[-1])
-    pdf = label_sheet(labels, progress, jobs=args.jobs)
+    pdf = label_sheet(labels, _progress(COLUMNS * ROWS), jobs=args.jobs)
     with replaced_atomically(out, binary=True) as file:
         file.write(pdf)
     print(f"{len(labels)} labels for {settings.public_base_url} written to {out}")
