@@ -16,8 +16,10 @@ know, is a page of its own in the reader's language (``render_profile_refused``,
 ``render_profile_unknown``). So are the company page's (``/companies/{slug}``, which
 ``scoring.maturity_page`` renders): an address it refused, or a company without a public
 maturity page (``render_company_refused``, ``render_company_missing``), leading to the directory;
-the home page's (``render_home_refused``); and an address refused before any route read it
-(``render_request_refused``, for ``api.limits``).
+the home page's (``render_home_refused``); an address refused before any route read it
+(``render_request_refused``, for ``api.limits``); and an address no page answered: no route
+serves it, the method is not one a page serves, or the client's rate limit is spent
+(``render_unanswered``, for ``api.limits.page_refusal``).
 A browser gets the page, a client asking for JSON the API's problem (``refusal_answer``).
 """
 
@@ -141,6 +143,26 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
             "company up in the supplier directory.",
         ),
         "open_company": ("Apri la pagina dell'azienda", "Open the company page"),
+        # An address under the pages that no route answers, a method no page serves, a spent
+        # rate limit (``render_unanswered``, for api.problems and api.ratelimit).
+        "no_page_title": ("Pagina non trovata", "Page not found"),
+        "no_page": (
+            "Non c'è alcuna pagina all'indirizzo {path}: controlla l'indirizzo, o cerca "
+            "nell'elenco fornitori.",
+            "There is no page at {path}: check the address, or search the supplier directory.",
+        ),
+        "method": (
+            "Questa pagina si può soltanto aprire: non riceve moduli né dati. Aprila dal suo "
+            "indirizzo o da un collegamento.",
+            "This page can only be opened: it takes no form or data. Open it from its address "
+            "or a link.",
+        ),
+        "rate_limited_title": ("Troppe richieste", "Too many requests"),
+        "rate_limited": (
+            "Da questa connessione sono arrivate molte richieste in poco tempo. Aspetta un "
+            "minuto e riprova.",
+            "Many requests came from this connection in a short time. Wait a minute and try again.",
+        ),
         "open_home": ("Vai alla pagina iniziale", "Go to the home page"),
         # The parts of a page's address a refusal names.
         "actor_id": ("Identificativo del fornitore", "Supplier identifier"),
@@ -240,6 +262,10 @@ class Refused:
 
 # Characters of a refused parameter's name a refusal repeats.
 MAX_NAME_SHOWN: Final = 100
+# Characters of an address no route answers that its page quotes (as the passport page's).
+MAX_PATH_SHOWN: Final = 300
+# Why a page's address was answered by no page (``render_unanswered``).
+Unanswered = Literal["no_page", "method", "rate_limited"]
 MISSING: Final = "\u2013"  # an en dash where a figure is missing
 
 
@@ -412,6 +438,24 @@ def render_request_refused(refused: Refused, lang: Lang) -> str:
     in ``lang``, and a way to the directory."""
     t = STRINGS[lang]
     return _refused(lang, t["refused_title"], error=refusal(refused, lang))
+
+
+def render_unanswered(reason: Unanswered, path: str, lang: Lang) -> str:
+    """A page's address that no page answered, said in ``lang``, with a way to the directory:
+    no route serves ``path`` (404, the address quoted as typed, cut to ``MAX_PATH_SHOWN``
+    characters), the method is not one a page serves (405), or the client's rate limit is
+    spent (429)."""
+    t = STRINGS[lang]
+    if reason == "no_page":
+        said = escape(t["no_page"]).format(path=_quoted(path[:MAX_PATH_SHOWN], lang))
+        return _refused(lang, t["no_page_title"], said=said)
+    if reason == "method":
+        return _refused(lang, t["refused_title"], said=t["method"])
+    return _refused(lang, t["rate_limited_title"], said=t["rate_limited"])
+
+
+def _quoted(text: str, lang: Lang) -> Markup:
+    return escape(STRINGS[lang]["quoted"]).format(value=_isolated(text))
 
 
 def render_home_refused(refused: Refused, lang: Lang) -> str:

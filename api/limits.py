@@ -21,6 +21,10 @@ the directory's for the home, directory and company pages. A client asking for J
 problem (``api.passport_http.negotiate``). The request headers' refusal (431) stays a problem.
 A browser is refused a page's broken percent-escape here too (422, as ``api.escapes`` refuses
 it to every other client after routing, naming the parameter).
+
+``page_refusal`` words the same way what is refused of a page's address after this middleware:
+an address no route answers (404) and a method no page serves (405, ``api.problems``), and a
+spent rate limit (429, ``api.ratelimit``).
 """
 
 from __future__ import annotations
@@ -37,12 +41,15 @@ from api.directory_page import (
     MAX_NAME_SHOWN,
     REFUSAL_HEADERS,
     Refused,
+    Unanswered,
     page_language,
     render_request_refused,
+    render_unanswered,
 )
 from api.escapes import escape_fault
 from api.passport_http import PAGE_POLICY, REVALIDATE, negotiate
 from ledger.identifiers import control_character
+from passports.page import Refusal as PassportRefusal
 from passports.page import render_not_found
 
 # Well above any real client (browsers send a few hundred bytes of headers, a Digital Link URI
@@ -65,12 +72,43 @@ _PASSPORT_REFUSAL_HEADERS: Final = {
 def page_of(path: str) -> Literal["passport", "directory"] | None:
     """Which of the service's pages ``path`` (decoded) addresses, by the look its refusals
     take: the passport page a label's QR code opens, or the home, directory and company
-    pages; None for an API route."""
-    if path.startswith("/01/"):
+    pages; None for an API route. ``/01`` and ``/companies`` alone are a label's or a
+    company page's address cut short."""
+    if path == "/01" or path.startswith("/01/"):
         return "passport"
-    if path in ("/", "/directory") or path.startswith(("/directory/", "/companies/")):
+    if path in ("/", "/directory", "/companies") or path.startswith(("/directory/", "/companies/")):
         return "directory"
     return None
+
+
+# The passport page's wording of what ``render_unanswered`` says in the directory's look.
+_PASSPORT_UNANSWERED: Final[dict[Unanswered, PassportRefusal]] = {
+    "no_page": "not_found",
+    "method": "method",
+    "rate_limited": "rate_limited",
+}
+
+
+def page_refusal(
+    scope: Scope, reason: Unanswered
+) -> tuple[str | None, dict[str, str]] | None:  # fmt: skip
+    """How a page's address answers a request no page answered (``reason``): None when
+    ``scope`` addresses none of the pages (the API's problem, as it is); else the page's HTML
+    in the reader's language for a browser (None for a client asking for JSON, who gets the
+    problem) and the headers either answer carries, as the page's other refusals do."""
+    page = page_of(scope["path"])
+    if page is None:
+        return None
+    headers = dict(REFUSAL_HEADERS if page == "directory" else _PASSPORT_REFUSAL_HEADERS)
+    request = Request(scope)
+    if negotiate(request) != "html":
+        return None, headers
+    lang, _ = page_language(request, request.query_params.get("lang"), MAX_LANG_READ)
+    if page == "passport":
+        kind = _PASSPORT_UNANSWERED[reason]
+        headers["Content-Security-Policy"] = PAGE_POLICY
+        return render_not_found(lang=lang, path=scope["path"], kind=kind), headers
+    return render_unanswered(reason, scope["path"], lang), headers
 
 
 @dataclass(frozen=True)
@@ -212,7 +250,7 @@ async def _refuse_before_routing(scope: Scope, send: Send, refusal: _Refusal) ->
         headers = {**headers, "Content-Security-Policy": PAGE_POLICY}
     else:
         html = render_request_refused(refusal.refused, lang)
-    await _send(send, refusal.status, "text/html; charset=utf-8", html.encode(), headers)
+    await respond(send, refusal.status, "text/html; charset=utf-8", html.encode(), headers)
 
 
 async def _problem(
@@ -225,12 +263,13 @@ async def _problem(
         "status": status,
         "detail": detail,
     }
-    await _send(send, status, "application/problem+json", json.dumps(body).encode(), headers)
+    await respond(send, status, "application/problem+json", json.dumps(body).encode(), headers)
 
 
-async def _send(
+async def respond(
     send: Send, status: int, media_type: str, data: bytes, headers: dict[str, str] | None = None
 ) -> None:
+    """Answer ``data`` of ``media_type`` with ``status`` and ``headers``, from ASGI middleware."""
     extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await send(
         {

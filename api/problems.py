@@ -4,7 +4,10 @@ Every error the service reports leaves through here as ``application/problem+jso
 ``type`` naming the kind of problem, the HTTP ``status``, a short ``title`` and a ``detail``
 that says precisely what was wrong. The database not answering for the moment (a dropped
 connection, a lock held too long, an exhausted pool) is a 503 with ``Retry-After``; other
-unexpected exceptions become a 500 without internals.
+unexpected exceptions become a 500 without internals. Under one of the service's pages
+(``api.limits.page_of``), an address no route answers (404) and a method the page does not
+serve (405) are a page in the reader's language for a browser; a client asking for JSON keeps
+the problem.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.directory_page import Unanswered
+from api.limits import page_refusal
 from ledger.errors import (
     EquivocationError,
     FeedError,
@@ -189,6 +194,8 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# The framework's refusals a page's address words as a page for a browser.
+_UNANSWERED: dict[int, Unanswered] = {404: "no_page", 405: "method"}
 
 
 def install(app: FastAPI) -> None:
@@ -218,9 +225,16 @@ def install(app: FastAPI) -> None:
         return problem(400, "bad-request", "Bad request", f"{where}: {first.get('msg')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
-        answer = problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+        answer: Response = problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+        # Under a page's address a browser is told so in a page (api.limits.page_refusal).
+        reason = _UNANSWERED.get(exc.status_code)
+        if reason and (refusal := page_refusal(request.scope, reason)) is not None:
+            html, headers = refusal
+            if html is not None:
+                answer = HTMLResponse(html, exc.status_code)
+            answer.headers.update(headers)
         answer.headers.update(exc.headers or {})
         if exc.status_code == 405:
             answer.headers["Allow"] = ", ".join(allowed_methods(request))

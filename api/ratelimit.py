@@ -13,7 +13,9 @@ A pure ASGI middleware with two budgets, both in requests per minute (``api.sett
   cannot spend that key's budget.
 
 A bucket holds one minute's allowance and refills continuously. An empty bucket is answered
-with 429 ``application/problem+json`` and ``Retry-After`` (whole seconds). A budget of 0
+with 429 ``application/problem+json`` and ``Retry-After`` (whole seconds); a browser asking
+for one of the service's pages gets a page saying so in its reader's language instead
+(``api.limits.page_refusal``), with the same ``Retry-After``. A budget of 0
 disables that limit. The buckets live in this process: with N workers each keeps its own, so
 the effective limit is N times the setting (docs/operations.md). The number of buckets kept is
 bounded; the least recently used one is forgotten first (it comes back full).
@@ -35,6 +37,7 @@ from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.limits import page_refusal, respond
 from api.settings import Settings
 from ledger.canonical import parse_json
 from ledger.errors import LedgerError
@@ -143,7 +146,8 @@ class RateLimit:
         peer = client_name(str(client[0])) if client else "unknown"
         delay = self.clients.take(peer)
         if delay:
-            await _too_many(send, delay, f"client {peer} is over {self.clients.per_minute}/min")
+            detail = f"client {peer} is over {self.clients.per_minute}/min"
+            await _too_many(scope, send, delay, detail)
             return
         if not (self.keys.enabled and _is_entries_post(scope)):
             await self.app(scope, receive, send)
@@ -157,7 +161,7 @@ class RateLimit:
         if delay:
             over = next(k for k in key_ids if self.keys.wait(k))
             detail = f"signing key {over[:64]} is over {self.keys.per_minute}/min"
-            await _too_many(send, delay, detail)
+            await _too_many(scope, send, delay, detail)
             return
 
         async def charging_send(message: Message) -> None:
@@ -196,24 +200,17 @@ async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-async def _too_many(send: Send, delay: float, detail: str) -> None:
+async def _too_many(scope: Scope, send: Send, delay: float, detail: str) -> None:
     retry_after = max(1, math.ceil(delay))
+    html, headers = page_refusal(scope, "rate_limited") or (None, {})
+    headers["Retry-After"] = str(retry_after)
+    if html is not None:
+        await respond(send, 429, "text/html; charset=utf-8", html.encode(), headers)
+        return
     body = {
         "type": "urn:spola:problem:rate-limited",
         "title": "Too many requests",
         "status": 429,
         "detail": f"{detail}: retry after {retry_after} s",
     }
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(data)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
+    await respond(send, 429, "application/problem+json", json.dumps(body).encode(), headers)

@@ -327,14 +327,15 @@ def _brand_lang(doc: Mapping[str, Any]) -> Markup:
     return Markup("")
 
 
-Refusal = Literal["not_found", "too_large", "bad_link", "no_link"]
+Refusal = Literal["not_found", "too_large", "bad_link", "no_link", "method", "rate_limited"]
 
 
 def render_not_found(*, lang: Lang, path: str, kind: Refusal = "not_found") -> str:
     """A friendly page for ``path`` (shown escaped), in the page's look: no passport there
     (404), one whose facts lie beyond the bounds the service follows (413, ``too_large``), an
     address no label carries (400, 414 or 422, ``bad_link``: not a Digital Link, a parameter
-    refused, a control character, a broken escape), or a link type the passport does not offer
-    (404, ``no_link``)."""
+    refused, a control character, a broken escape), a link type the passport does not offer
+    (404, ``no_link``), a method the page does not serve (405, ``method``) or a client's rate
+    limit spent (429, ``rate_limited``)."""
     template = _environment().get_template("not_found.html")
     return template.render(_context(lang), path=clean_text(path[:300]), kind=kind)
