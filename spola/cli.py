@@ -223,6 +223,16 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     if report.repaired:
         print(f"repaired: {report.difference_count:,} differences rewritten from the log")
         return 0
+    if report.verdict_differences:
+        done = "nothing was repaired" if args.repair else "--repair would rewrite nothing"
+        print(
+            f"spola: {report.verdict_differences:,} verdict(s) of the log differ from the "
+            "replay's: the rules now judge those entries otherwise, and the log's verdicts are "
+            f"never rewritten, nor projections rebuilt to disagree with them; {done} (run the "
+            "release that appended those entries)",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"spola: {report.difference_count:,} differences between the stored projections and "
         "the log (run with --repair to rewrite the projections from the log)",

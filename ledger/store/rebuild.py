@@ -8,7 +8,15 @@ sequencer's ``log_head`` row (size, chain hash, compact range: recomputed from t
 Without ``repair`` it compares one snapshot of the database while appends go on; with
 ``repair=True`` the projections and the head row are rewritten from the replay, under the
 sequencer's lock; verdicts live in the append-only log and are never rewritten — a verdict
-that differs is reported, and means the rules changed meaning since the entry was appended.
+that differs is reported, and means the rules changed meaning since the entry was appended; it
+also stops the repair, as projections rebuilt by rules that judge the log's entries otherwise
+would disagree with the verdicts the log keeps.
+
+The log itself is never rewritten, and a damaged one is refused (``DamagedLogError``), repair
+or not: an index missing from the log, an entry no ledger could have admitted, or a log that
+does not give the root of the latest checkpoint the operator signed (shorter than it, or other
+bytes). A head rebuilt from such a log would make the next append sign a second tree at a size
+already signed; only a backup (or a bundle) holds what was lost.
 """
 
 from __future__ import annotations
@@ -21,10 +29,11 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from ledger.compact import CompactRange
+from ledger.errors import LedgerError
 from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
 from ledger.quantities import format_decimal
 from ledger.registry import KeyRecord
-from ledger.replay import Replay
+from ledger.replay import Replay, ReplayError
 from ledger.rules import Projection
 from ledger.store import domain as rows
 from ledger.store.engine import WRITE
@@ -33,6 +42,7 @@ from ledger.store.rows import bulk_insert
 from ledger.store.schema import (
     actors,
     balances,
+    checkpoints,
     custody,
     feeds,
     handovers,
@@ -44,6 +54,17 @@ from ledger.store.schema import (
     provenance,
 )
 
+
+class DamagedLogError(LedgerError):
+    """The log itself is damaged: rebuild rewrites projections from the log, never the log."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"the log itself is damaged: {what}; rebuild rewrites projections from the log, "
+            "never the log: restore the database from a backup"
+        )
+
+
 PAGE: Final = 5000
 MAX_REPORTED: Final = 50  # differences listed; the count is always exact
 
@@ -54,6 +75,7 @@ class RebuildReport:
     compared: dict[str, int] = field(default_factory=dict)  # table → rows compared
     differences: list[str] = field(default_factory=list)
     difference_count: int = 0
+    verdict_differences: int = 0  # counted in difference_count too; they stop a repair
     repaired: bool = False
 
     @property
@@ -77,12 +99,16 @@ class _Head:
     size: int = 0
     chain: bytes = CHAIN_GENESIS
     compact: CompactRange = field(default_factory=CompactRange)
+    signed: int = 0  # the size of the latest signed checkpoint
+    root: bytes | None = None  # the log's root at that size, once the replay reaches it
 
     def add(self, entry: bytes) -> None:
         leaf = leaf_hash(entry)
         self.chain = chain_hash(self.chain, leaf)
         self.compact.append(leaf)
         self.size += 1
+        if self.size == self.signed:
+            self.root = self.compact.root()
 
     def row(self) -> dict[str, Any]:
         return {
@@ -93,25 +119,32 @@ class _Head:
 
 
 def replay_log(
-    conn: Connection, log_key: KeyRecord, progress: Progress | None = None
+    conn: Connection, log_key: KeyRecord, progress: Progress | None = None, *, signed: int = 0
 ) -> tuple[Replay, _Head]:
-    """Replay every entry of the log, in order; the replay and the head it gives.
+    """Replay every entry of the log, in order; the replay and the head it gives (with its
+    root at size ``signed``). DamagedLogError if an index is missing or an entry could never
+    have been admitted.
 
     The log's size is counted from its entries, not read from the head row it is compared with.
     """
     last = conn.execute(select(func.max(log_entries.c.idx))).scalar_one()
     size = 0 if last is None else last + 1
-    replay, head = Replay(log_key), _Head()
+    replay, head = Replay(log_key), _Head(signed=signed)
     start = 0
     while start < size:
         page = conn.execute(
-            select(log_entries.c.entry)
+            select(log_entries.c.idx, log_entries.c.entry)
             .where(log_entries.c.idx >= start, log_entries.c.idx < start + PAGE)
             .order_by(log_entries.c.idx)
         ).all()
         for row in page:
+            if row.idx != head.size:  # a replay would give every later entry a wrong index
+                raise DamagedLogError(f"entry {head.size} is missing (the log runs to {last})")
             entry = bytes(row.entry)
-            replay.feed(entry)
+            try:
+                replay.feed(entry)
+            except ReplayError as exc:
+                raise DamagedLogError(str(exc)) from exc
             head.add(entry)
         start += PAGE
         if progress is not None:
@@ -131,6 +164,21 @@ def _compare_head(conn: Connection, head: _Head, report: RebuildReport) -> None:
     if bytes(stored.compact_range) != head.compact.to_bytes():
         report.differ("log_head compact_range: differs from the Merkle tree of the log's entries")
     report.compared["log head"] = 1
+
+
+def _check_signed(head: _Head, signed: Any) -> None:
+    """The log must give the root of the latest checkpoint the operator signed."""
+    if signed is None:
+        return
+    if head.size < signed.size:
+        raise DamagedLogError(
+            f"the latest checkpoint signs {signed.size} entries, the log holds {head.size}"
+        )
+    if head.root != bytes(signed.root_hash):
+        raise DamagedLogError(
+            f"its first {signed.size} entries do not give the root hash the checkpoint of that "
+            "size signs"
+        )
 
 
 def _compare(
@@ -211,6 +259,7 @@ def _compare_verdicts(conn: Connection, replay: Replay, report: RebuildReport) -
         have = (bool(row.applied), row.violation_rule, row.violation_detail)
         if have != want:
             report.differ(f"verdict of entry {row.idx}: stored {have}, replay gives {want}")
+            report.verdict_differences += 1
     report.compared["verdicts"] = replay.size
 
 
@@ -232,14 +281,22 @@ def rebuild(
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if repair:  # hold the sequencer's lock: nothing is appended while we rewrite
             conn.execute(select(log_head).where(log_head.c.id == 1).with_for_update()).one()
-        replay, head = replay_log(conn, log_key, progress)
+        signed = conn.execute(
+            select(checkpoints.c.size, checkpoints.c.root_hash)
+            .order_by(checkpoints.c.size.desc())
+            .limit(1)
+        ).first()
+        replay, head = replay_log(
+            conn, log_key, progress, signed=0 if signed is None else signed.size
+        )
+        _check_signed(head, signed)
         report.entries = replay.size
         _compare_head(conn, head, report)
         _compare_verdicts(conn, replay, report)
         stored, replayed = _stored(conn), _replayed(replay)
         for table in replayed:
             _compare(report, table, stored[table], replayed[table])
-        if repair and not report.equal:
+        if repair and not report.equal and not report.verdict_differences:
             conn.execute(update(log_head).where(log_head.c.id == 1), head.row())
             _rewrite(conn, replayed)
             report.repaired = True

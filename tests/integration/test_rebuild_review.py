@@ -1,0 +1,367 @@
+"""``spola rebuild`` on a damaged database: what it may rewrite, what it must refuse to.
+
+Rebuild rewrites projections (and the sequencer's head row) from the log; it never rewrites the
+log. A log that lost an entry, whose bytes were altered, or that is shorter than a checkpoint
+the operator signed is not something a replay can repair: a repaired head would make the next
+append sign a second, different tree at a size already signed. A verdict the log keeps that the
+replay disagrees with is not rewritten either, and ``--repair`` must not claim it was.
+
+The append-only triggers are bypassed here the way a damaged restore would: outside spola.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, delete, insert, select, update
+
+from api.operator import load_operator
+from ledger.store import rebuild as rebuild_module
+from ledger.store.ledger import LedgerStore
+from ledger.store.rebuild import DamagedLogError
+from ledger.store.schema import actors, balances, handovers, log_entries, log_head
+from tests.conftest import operator_after_genesis
+from tests.integration.api_support import operator_at_head
+from tests.integration.test_cli import Operator
+from tests.supply import enrol_actor, handover, material, take
+
+LOT = "urn:spola:lot:seteria:S-1"
+# The log the fixture writes: 0 genesis, 1-2 seteria's actor and key, 3-4 tintoria's, 5 the
+# material event, 6 handover H-1 (applied), 7 handover H-2 (refused: more than the balance).
+OPERATOR_LAST = 4  # the operator's last entry: the log replays without it, shifted by one
+APPLIED_HANDOVER = 6
+SIZE = 8
+
+
+def _store(database_url: str, home: Path) -> LedgerStore:
+    operator = load_operator(home)
+    return LedgerStore.open(database_url, operator=operator.key, origin=operator.origin)
+
+
+@pytest.fixture
+def op_db(tmp_path: Path, database_url: str) -> Operator:
+    operator = Operator(tmp_path / "home", database_url, tmp_path, [])
+    assert operator.spola("init").code == 0
+    key = load_operator(operator.home).key
+    store = _store(database_url, operator.home)
+    try:
+        op = operator_after_genesis(store, key)
+        mill = enrol_actor(store, op, "seteria")
+        dyer = enrol_actor(store, op, "tintoria")
+        store.append([mill.sign(material(LOT, "100"))])
+        store.append([mill.sign(handover("H-1", dyer.actor, [take(LOT, "30")]))])
+        store.append([mill.sign(handover("H-2", dyer.actor, [take(LOT, "80")]))])  # refused
+        assert store.tree_size() == SIZE
+        assert store.verdict(APPLIED_HANDOVER).applied
+        assert not store.verdict(SIZE - 1).applied
+    finally:
+        store.close()
+    return operator
+
+
+@contextmanager
+def _outside_spola(store: LedgerStore) -> Iterator[Connection]:
+    """A transaction in which the log's append-only triggers do not fire."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        else:
+            for action in ("update", "delete"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS log_entries_no_{action}")
+        yield conn
+
+
+def _head(store: LedgerStore) -> tuple[int, bytes, bytes]:
+    with store.connect() as conn:
+        row = conn.execute(select(log_head)).one()
+    return row.size, bytes(row.chain_hash), bytes(row.compact_range)
+
+
+def _damage(op_db: Operator, index: int) -> None:
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with _outside_spola(store) as conn:
+            conn.execute(delete(log_entries).where(log_entries.c.idx == index))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("repair", [False, True], ids=["compare", "repair"])
+def test_rebuild_refuses_a_log_with_a_missing_entry(op_db: Operator, repair: bool) -> None:
+    # Entry 4 gone: the rest replays, shifted by one index. Rebuild died with an IndexError
+    # when it came to compare verdicts; no projection of a shifted replay is the log's.
+    _damage(op_db, OPERATOR_LAST)
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        before = _head(store)
+        with pytest.raises(DamagedLogError, match=f"entry {OPERATOR_LAST} is missing"):
+            store.rebuild(repair=repair)
+        assert _head(store) == before
+    finally:
+        store.close()
+
+
+def test_repair_refuses_a_log_shorter_than_its_signed_checkpoint(op_db: Operator) -> None:
+    # The last entry gone: the log replays, and "repair" rewrote the head to 7 entries. The
+    # next append would then place a new entry at index 7, under a checkpoint of size 8 the
+    # operator already signed over the lost one: two trees of one size, both signed.
+    _damage(op_db, SIZE - 1)
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        before = _head(store)
+        with pytest.raises(DamagedLogError, match="checkpoint") as refused:
+            store.rebuild(repair=True)
+        assert f"signs {SIZE} entries" in str(refused.value)
+        assert f"holds {SIZE - 1}" in str(refused.value)
+        assert _head(store) == before
+    finally:
+        store.close()
+
+
+def test_rebuild_refuses_a_log_whose_entry_bytes_differ_from_the_signed_tree(
+    op_db: Operator,
+) -> None:
+    # Entry 5's bytes with one more leading space: whether or not the replay still reads them,
+    # they are not the bytes the operator's checkpoints signed, and no head may be rebuilt
+    # from them.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.connect() as conn:
+            entry = bytes(
+                conn.execute(select(log_entries.c.entry).where(log_entries.c.idx == 5)).scalar_one()
+            )
+        assert entry.startswith(b"{")
+        with _outside_spola(store) as conn:
+            conn.execute(update(log_entries).where(log_entries.c.idx == 5), {"entry": b" " + entry})
+        before = _head(store)
+        with pytest.raises(DamagedLogError, match="do not give the root hash the checkpoint"):
+            store.rebuild(repair=True)
+        assert _head(store) == before
+    finally:
+        store.close()
+
+
+def test_rebuild_refuses_a_log_no_ledger_could_have_admitted(op_db: Operator) -> None:
+    # Entry 5 overwritten with entry 6: the mill's feed then starts at its second event. The
+    # replay's own refusal said only "entry 5: ..."; it now says the log is damaged.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.connect() as conn:
+            sixth = conn.execute(
+                select(log_entries.c.entry).where(log_entries.c.idx == 6)
+            ).scalar_one()
+        with _outside_spola(store) as conn:
+            conn.execute(update(log_entries).where(log_entries.c.idx == 5), {"entry": sixth})
+        before = _head(store)
+        with pytest.raises(DamagedLogError, match=r"^the log itself is damaged: entry 5: "):
+            store.rebuild(repair=True)
+        assert _head(store) == before
+    finally:
+        store.close()
+
+
+def test_cli_rebuild_says_the_log_is_damaged_in_one_line(op_db: Operator) -> None:
+    _damage(op_db, OPERATOR_LAST)
+    for args in (("rebuild",), ("rebuild", "--repair")):
+        run = op_db.spola(*args)
+        assert run.code == 1, run
+        assert "Traceback" not in run.stderr, run.stderr
+        last = run.stderr.strip().splitlines()[-1]
+        assert last.startswith("spola: the log itself is damaged"), run.stderr
+        assert f"entry {OPERATOR_LAST} is missing" in last
+        assert "restore" in last
+
+
+def test_repair_does_not_claim_to_have_rewritten_a_verdict(op_db: Operator) -> None:
+    # The log keeps H-1 as refused, the replay applies it. Verdicts are never rewritten, yet
+    # "--repair" answered "repaired: 1 differences rewritten from the log" and exit 0, and the
+    # next rebuild found the same difference. It now rewrites nothing and says why: projections
+    # rebuilt by rules that judge the log's entries otherwise would disagree with the log.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with _outside_spola(store) as conn:
+            conn.execute(
+                update(log_entries).where(log_entries.c.idx == APPLIED_HANDOVER),
+                {"applied": False, "violation_rule": "balance", "violation_detail": "edited"},
+            )
+        before = _head(store)
+    finally:
+        store.close()
+
+    run = op_db.spola("rebuild", "--repair")
+    assert run.code == 1, run
+    assert "repaired" not in run.stdout, run.stdout
+    assert f"verdict of entry {APPLIED_HANDOVER}: stored (False, " in run.stdout, run.stdout
+    last = run.stderr.strip().splitlines()[-1]
+    assert "1 verdict" in last and "never rewritten" in last, run.stderr
+
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        assert _head(store) == before
+        report = store.rebuild()
+        assert report.difference_count == 1 and not report.repaired
+    finally:
+        store.close()
+
+
+def test_repair_with_a_verdict_difference_leaves_the_projections_alone(op_db: Operator) -> None:
+    # The same edit, and a balance edited too: the repair would rebuild the balances from a
+    # replay that disagrees with the log's verdicts; it rewrites nothing instead.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with _outside_spola(store) as conn:
+            conn.execute(
+                update(log_entries).where(log_entries.c.idx == APPLIED_HANDOVER),
+                {"applied": False, "violation_rule": "balance", "violation_detail": "edited"},
+            )
+            conn.execute(update(balances).where(balances.c.lot == LOT), {"amount": "700"})
+        report = store.rebuild(repair=True)
+        assert not report.repaired
+        assert report.verdict_differences == 1
+        assert report.difference_count == 2
+        with store.connect() as conn:
+            amounts = set(conn.execute(select(balances.c.amount)).scalars())
+        assert "700" in amounts
+    finally:
+        store.close()
+
+
+def test_cli_rebuild_lists_fifty_differences_and_counts_the_rest(op_db: Operator) -> None:
+    # Sixty balances the log never made: the listing stops at fifty, the count stays exact.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                insert(balances),
+                [
+                    {"lot": f"urn:spola:lot:seteria:X-{n:02}", "holder": "h", "amount": "1"}
+                    for n in range(60)
+                ],
+            )
+    finally:
+        store.close()
+
+    run = op_db.spola("rebuild")
+    assert run.code == 1, run
+    listed = [line for line in run.stdout.splitlines() if line.startswith("  balances ")]
+    assert len(listed) == 50, run.stdout
+    assert "  … and 10 more" in run.stdout.splitlines(), run.stdout
+    assert run.stderr.strip().splitlines()[-1].startswith("spola: 60 differences "), run.stderr
+
+
+def test_cli_rebuild_reports_its_progress_within_the_log(op_db: Operator) -> None:
+    run = op_db.spola("rebuild")
+    assert run.code == 0, run
+    assert run.stderr.splitlines() == [f"replayed {SIZE} of {SIZE} entries (100%)"], run.stderr
+
+
+NEWCOMER = "urn:spola:actor:arrived-during-the-rebuild"
+
+
+def test_rebuild_compares_one_snapshot_while_the_log_grows(op_db: Operator) -> None:
+    # An entry appended after the replay, before the comparisons: they must read the state the
+    # replay read. Each query on its own snapshot (PostgreSQL's READ COMMITTED) sees a log head
+    # and a verdict the replay never met, and an actor it never made.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        op = operator_at_head(store, op_db.home)
+        appended: list[int] = []
+
+        def append_meanwhile(done: int, size: int) -> None:
+            if not appended:
+                appended.append(store.append([op.register(NEWCOMER)])[0].index)
+
+        report = store.rebuild(progress=append_meanwhile)
+        assert appended == [SIZE]
+        assert report.equal, report.differences
+        assert report.entries == SIZE
+        assert store.rebuild().entries == SIZE + 1
+    finally:
+        store.close()
+
+
+def test_repair_keeps_out_an_append_until_it_has_committed(op_db: Operator) -> None:
+    # A repair rewrites every projection from its replay: an entry appended meanwhile would
+    # lose its projection rows (its actor here) to the rewrite. The repair holds the
+    # sequencer's lock, so the append waits for it and lands after.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(balances).where(balances.c.lot == LOT), {"amount": "700"})
+        op = operator_at_head(store, op_db.home)
+        appending: list[threading.Thread] = []
+        failed: list[BaseException] = []
+
+        def append() -> None:
+            try:
+                store.append([op.register(NEWCOMER)])
+            except BaseException as exc:  # reported by the test, not lost in the thread
+                failed.append(exc)
+
+        def append_meanwhile(done: int, size: int) -> None:
+            if not appending:
+                appending.append(threading.Thread(target=append))
+                appending[0].start()
+                appending[0].join(timeout=2)  # long enough to land, had it not been kept out
+
+        report = store.rebuild(repair=True, progress=append_meanwhile)
+        appending[0].join()
+        assert not failed, failed
+        assert report.repaired and report.entries == SIZE
+        again = store.rebuild()
+        assert again.equal, again.differences
+        assert again.entries == SIZE + 1
+        assert store.actor(NEWCOMER)[0].id == NEWCOMER
+    finally:
+        store.close()
+
+
+def test_repair_restores_projection_rows_the_store_lost(op_db: Operator) -> None:
+    # Rows gone from a projection (a partial restore): each is reported by its key, and the
+    # repair puts it back as the log makes it.
+    dyer = "urn:spola:actor:tintoria"
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(delete(actors).where(actors.c.id == dyer))
+            conn.execute(delete(handovers))
+        found = store.rebuild()
+        assert found.difference_count == 2, found.differences
+        assert f"actors {dyer}: missing from the store" in found.differences
+        assert "handovers ('urn:spola:actor:seteria', 'H-1'): missing from the store" in (
+            found.differences
+        )
+        repaired = store.rebuild(repair=True)
+        assert repaired.repaired and repaired.difference_count == 2
+        assert store.rebuild().equal
+        assert store.actor(dyer)[0].id == dyer
+    finally:
+        store.close()
+
+
+def test_repair_of_equal_projections_rewrites_nothing(op_db: Operator) -> None:
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        report = store.rebuild(repair=True)
+        assert report.equal and not report.repaired
+    finally:
+        store.close()
+
+
+def test_rebuild_reads_the_log_page_by_page(
+    op_db: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of three entries: each is read once, in order, and said as it is replayed.
+    monkeypatch.setattr(rebuild_module, "PAGE", 3)
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        said: list[tuple[int, int]] = []
+        report = store.rebuild(progress=lambda done, size: said.append((done, size)))
+        assert report.equal and report.entries == SIZE, report.differences
+        assert said == [(3, SIZE), (6, SIZE), (SIZE, SIZE)]
+    finally:
+        store.close()
