@@ -123,12 +123,16 @@ def _lot_inflows(conn: Connection, flows: ActorFlows, limit: int) -> None:
 
 
 def _item_inflows(conn: Connection, flows: ActorFlows, limit: int) -> None:
-    """Items delivered to it, taken back by it, or bought used by it."""
+    """Items delivered to it, taken back by it, or bought used by it from a private person.
+
+    A resale from a company passes the ownership only: the item enters the buyer with the
+    handover that delivers it (``received``), as after a sale, and counts there, once."""
     query = (
         select(custody.c.idx, custody.c.action, items)
         .join(items, items.c.id == custody.c.subject)
         .where(custody.c.kind == "item", custody.c.target == flows.actor)
         .where(custody.c.action.in_(("received", "taken-back", "resold")))
+        .where((custody.c.action != "resold") | custody.c.source.is_(None))
         .order_by(custody.c.idx, custody.c.n)
     )
     for row in _rows(conn, query, flows, limit):
