@@ -10,9 +10,11 @@ even begin on (no manifest, a log key that does not parse, a trusted checkpoint 
 verify) raises ``UnusableInputError``, as does a bundle (whole or partial) holding an entry signed
 against a maturity model newer than this installation's (upgrade, do not suspect the log).
 
-A partial bundle (one passport, item or actor) hands its entries and inclusion proofs to
-``verifier.partial`` instead (steps 5 to 9 as far as a subset allows); the passport records of
-any bundle are rebuilt and compared at the end (step 10, ``verifier.passports``).
+The header records (checkpoints, the verdict statement, the consistency proof: steps 3 and 4)
+are checked and kept by ``verifier.header``. A partial bundle (one passport, item or actor)
+hands its entries and inclusion proofs to ``verifier.partial`` instead (steps 5 to 9 as far as
+a subset allows); the passport records of any bundle are rebuilt and compared at the end (step
+10, ``verifier.passports``).
 
 It imports only the pure core (and the pure passport builder): an auditor's install has no
 database and no web framework.
@@ -23,13 +25,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from ledger.assessment import NewerModelError
 from ledger.bundle import (
     MAX_MANIFEST_BYTES,
-    ROLE_HEAD,
     SCOPE_ACTOR,
     SCOPE_ITEM,
     SCOPE_LEDGER,
@@ -48,10 +48,8 @@ from ledger.errors import CheckpointError, FormatError, LedgerError, LimitError
 from ledger.events import OPERATOR_ACTOR
 from ledger.hashing import CHAIN_GENESIS, chain_hash
 from ledger.note import Verifier
-from ledger.proofs import verify_consistency
 from ledger.registry import KeyRecord
 from ledger.replay import Replay
-from ledger.verdicts import VerdictStatement, verify_verdicts
 from verifier.entries import (
     EntryResult,
     LineChecker,
@@ -59,6 +57,7 @@ from verifier.entries import (
     check_signature,
 )
 from verifier.findings import UnusableInputError, classify_refusal, verdict_text
+from verifier.header import Header
 from verifier.partial import PartialRun
 from verifier.passports import PassportCheck
 from verifier.reading import read_body
@@ -70,18 +69,8 @@ CHUNK: Final = 2048  # entries replayed together, between progress reports
 MAX_PASSPORT_BYTES: Final = 64 * 1024 * 1024  # passport records held for step 10
 MAX_JOBS: Final = 256  # worker processes at most: far above any laptop's cores
 RECORD_OVERHEAD: Final = 128  # bytes a held record costs beyond its document and subject
-MAX_CONSISTENCY: Final = 1  # the proof from the one since checkpoint
 UNREADABLE_LEAF: Final = bytes(32)  # stands for the leaf of an entry line that did not parse
 Progress = Callable[[int, int], None]  # (entry lines checked, entries the manifest counts)
-
-
-@dataclass
-class _Header:
-    head: Checkpoint | None = None
-    since: Checkpoint | None = None
-    consistency: list[ConsistencyRecord] = field(default_factory=list)
-    checkpoints: int = 0
-    verdicts: VerdictStatement | None = None  # partial bundles: what the log key signed
 
 
 class _Run:
@@ -98,15 +87,12 @@ class _Run:
         progress: Progress | None,
     ) -> None:
         self.manifest = manifest
-        self.vkey = vkey
-        self.trusted = trusted
         self.progress = progress
         self.report = Report(origin=manifest.origin, tree_size=manifest.tree_size)
         self.report.scope, self.report.subject = manifest.scope, manifest.subject
-        self.header = _Header()
+        self.header = Header(self.report, manifest, vkey, trusted)
         self.counts = {"entries": 0, "checkpoints": 0, "consistency": 0}
         self.counts |= {"inclusion": 0, "passports": 0}
-        self.verdict_statements = 0
         self.unreadable = 0  # body lines that did not parse since the last entry (whole ledger)
         self.taken = 0  # entry lines and lines that did not parse: the progress made
         self.chain_unknown = False
@@ -122,35 +108,19 @@ class _Run:
         self.chunk: list[EntryResult] = []
         self.checker = LineChecker(jobs, log_key.public_key, self.lines)
 
-    # -- (3) checkpoints and (4) consistency -------------------------------------------------
+    # -- (3) checkpoints and (4) consistency: ``verifier.header``; passports kept for (10) ---
 
     def checkpoint(self, record: CheckpointRecord) -> None:
-        report = self.report
-        self.header.checkpoints += 1
-        try:
-            checkpoint = verify_checkpoint(record.note, self.vkey, origin=self.manifest.origin)
-        except CheckpointError as exc:
-            report.add(3, None, "checkpoint.signature", "signed by the log key", str(exc))
-            return
-        if record.role == ROLE_HEAD:
-            if self.header.head is not None:
-                report.add(3, None, "checkpoint.head", "one head checkpoint", "two")
-            self.header.head = checkpoint
-            if checkpoint.size != self.manifest.tree_size:
-                report.add(
-                    3,
-                    None,
-                    "checkpoint.tree_size",
-                    f"manifest tree size {self.manifest.tree_size}",
-                    f"checkpoint size {checkpoint.size}",
-                )
-        elif self.manifest.partial:
-            want = "no since checkpoint in a partial bundle"
-            report.add(3, None, "checkpoint.since", want, f"size {checkpoint.size}")
-        elif self.header.since is not None:
-            report.add(3, None, "checkpoint.since", "at most one since checkpoint", "two")
-        else:
-            self.header.since = checkpoint
+        self.header.checkpoint(record)
+
+    def verdicts(self, record: VerdictsRecord) -> None:
+        self.header.verdicts(record)
+
+    def keep_consistency(self, record: ConsistencyRecord) -> None:
+        self.header.keep_consistency(record)
+
+    def consistency_proofs(self) -> None:
+        self.header.consistency_proofs()
 
     def keep_passport(self, record: PassportRecord) -> None:
         """A passport record, kept for step 10 within ``MAX_PASSPORT_BYTES`` (a whole-ledger
@@ -166,72 +136,6 @@ class _Run:
             self.passports_dropped = True
             return
         self.passports.records.append(record)
-
-    def keep_consistency(self, record: ConsistencyRecord) -> None:
-        """A consistency proof, kept for step 4 (a partial bundle's is not kept: it carries
-        none, and one is a finding of step 1)."""
-        if self.manifest.partial:
-            return
-        if len(self.header.consistency) >= MAX_CONSISTENCY:
-            want = f"at most {MAX_CONSISTENCY} consistency proof"
-            self.report.add(1, None, "bundle.consistency", want, "another")
-            return
-        self.header.consistency.append(record)
-
-    def verdicts(self, record: VerdictsRecord) -> None:
-        """(3) a partial bundle's verdict statement: signed by the log key, for its origin."""
-        report = self.report
-        if not self.manifest.partial:
-            want = "no verdict statement in a whole-ledger bundle"
-            report.add(1, None, "bundle.verdicts", want, "one")
-            return
-        if self.verdict_statements:  # counts every statement read, good or bad
-            report.add(3, None, "verdicts.count", "one verdict statement", "more")
-        self.verdict_statements += 1
-        try:
-            statement = verify_verdicts(record.note, self.vkey, origin=self.manifest.origin)
-        except CheckpointError as exc:
-            report.add(3, None, "verdicts.signature", "signed by the log key", str(exc))
-            return
-        self.header.verdicts = statement
-
-    def consistency_proofs(self) -> None:
-        """(4) each proof from an earlier checkpoint (bundled or trusted) to the head."""
-        head = self.header.head
-        earlier = [c for c in (self.header.since, self.trusted) if c is not None]
-        for record in self.header.consistency:
-            start = next((c for c in earlier if c.size == record.size1), None)
-            if head is None or start is None or record.size2 != head.size:
-                self.report.add(
-                    4,
-                    None,
-                    "consistency.sizes",
-                    "a proof between two verified checkpoints",
-                    f"a proof from size {record.size1} to {record.size2}",
-                )
-                continue
-            try:
-                verify_consistency(
-                    record.size1, record.size2, record.proof, start.root_hash, head.root_hash
-                )
-            except LedgerError as exc:
-                self.report.add(4, None, "consistency.proof", "a valid proof", str(exc))
-
-    def _earlier_roots(self) -> None:
-        # A whole-ledger bundle recomputes the root at every size: each earlier checkpoint's
-        # root must be the root of the first entries of this log.
-        size = self.compact.size
-        for rule, checkpoint in (("trusted", self.trusted), ("since", self.header.since)):
-            if checkpoint is not None and checkpoint.size == size:
-                root = self.compact.root()
-                if root != checkpoint.root_hash:
-                    self.report.add(
-                        4,
-                        size - 1 if size else None,
-                        f"consistency.{rule}_root",
-                        f"root {checkpoint.root_hash.hex()} at size {size}",
-                        f"entries give {root.hex()}",
-                    )
 
     # -- (5) entries: what the workers found, taken in order --------------------------------
 
@@ -276,7 +180,7 @@ class _Run:
                 self._unreadable_entry()
         index = self.compact.size
         if index == 0:
-            self._earlier_roots()
+            self.header.earlier_roots(self.compact)
         if number != index:
             report.add(5, index, "entry.index", f"index {index}", f"index {number}")
         if isinstance(envelope, str):
@@ -292,7 +196,7 @@ class _Run:
             )
         self.chain = published_chain  # resynchronise: each link is checked on its own
         self.compact.append(leaf)
-        self._earlier_roots()
+        self.header.earlier_roots(self.compact)
         self.chunk.append(result)
 
     def _unreadable_entry(self) -> None:
@@ -300,7 +204,7 @@ class _Run:
         replay counts it and applies nothing, its leaf is unknown (so the root cannot match),
         and the next entry's chain link is taken as published."""
         self.compact.append(UNREADABLE_LEAF)
-        self._earlier_roots()
+        self.header.earlier_roots(self.compact)
         self.chain_unknown = True
         self.chunk.append(
             (self.compact.size - 1, b"", "unreadable line", False, b"", b"", None, False)
@@ -388,29 +292,8 @@ class _Run:
     def _finish_partial(self, partial: PartialRun) -> None:
         partial.finish()
         self._out_of_scope()
-        head = self.header.head
-        self._check_verdicts(partial, head)
-        if self.trusted is None and self.header.since is None:
-            self.report.skipped[4] = "no trusted checkpoint given"
-        # (4) with no consistency proof (one the bundle holds is refused above): a checkpoint
-        # of the head's size must have its root, a larger one is newer than the bundle; a
-        # smaller one cannot be checked
-        for rule, checkpoint in (("trusted", self.trusted), ("since", self.header.since)):
-            if checkpoint is None or head is None:
-                continue
-            if checkpoint.size > head.size:
-                # As for a whole ledger: the bundle shows the log as it was before the state
-                # the auditor already trusts (a passport before its item's resale, a key before
-                # its revocation).
-                want = f"a head of at least the {rule} checkpoint's {checkpoint.size} entries"
-                got = f"head of size {head.size}"
-                self.report.add(4, None, f"consistency.{rule}_size", want, got)
-            elif checkpoint.size < head.size:
-                self.report.skipped[4] = "a partial bundle carries no consistency proof"
-            elif checkpoint.root_hash != head.root_hash:
-                want = f"root {checkpoint.root_hash.hex()} at size {head.size}"
-                got = f"head root {head.root_hash.hex()}"
-                self.report.add(4, None, f"consistency.{rule}_root", want, got)
+        self.header.check_statement(partial.verdicts)  # (3) and (9) the log key's statement
+        self.header.partial_checkpoints()  # (4) earlier checkpoints against the head
 
     def _out_of_scope(self) -> None:
         """(1) what a partial bundle's scope does not carry, each refused once, with its number,
@@ -432,35 +315,6 @@ class _Run:
             got = f"{count} line{'s' if count != 1 else ''} in an {manifest.scope} bundle"
             report.add(1, None, "bundle.line", "no passport record", got)
 
-    def _check_verdicts(self, partial: PartialRun, head: Checkpoint | None) -> None:
-        """(3) the log key's statement is about this head, scope and subject; (9) the published
-        verdicts and chain hashes are those it signed."""
-        statement, report = self.header.verdicts, self.report
-        if statement is None:
-            if not self.verdict_statements:  # a bad one is reported in step 3
-                want = "the log key's statement of the verdicts"
-                report.add(9, None, "verdicts.missing", want, "none")
-            return
-        if head is not None and not statement.covers(head):
-            want = f"verdicts of the head checkpoint (size {head.size})"
-            got = f"verdicts of size {statement.size}, root {statement.root_hash.hex()}"
-            report.add(3, None, "verdicts.checkpoint", want, got)
-            return
-        signed = (statement.scope, statement.subject)
-        if signed != (self.manifest.scope, self.manifest.subject):
-            want = f"the {statement.scope} bundle of {statement.subject}, as the log key signed"
-            got = f"the manifest's {self.manifest.scope} bundle of {self.manifest.subject}"
-            report.add(3, None, "verdicts.subject", want, got)
-        published = partial.verdicts.digest()
-        if published != statement.digest:
-            report.add(
-                9,
-                None,
-                "verdicts.digest",
-                f"the verdicts the log key signed (SHA-256 {statement.digest.hex()})",
-                f"the bundle's chain hashes and verdicts give {published.hex()}",
-            )
-
     def _finish_ledger(self) -> None:
         report, head = self.report, self.header.head
         size = self.compact.size
@@ -469,17 +323,7 @@ class _Run:
             report.add(5, None, "entries.count", f"{head.size} entries", f"{size} entries")
         elif head is not None and (root := self.compact.root()) != head.root_hash:
             report.add(5, None, "merkle.root", head.root_hash.hex(), root.hex())
-        for rule, checkpoint in (("trusted", self.trusted), ("since", self.header.since)):
-            if checkpoint is not None and checkpoint.size > size:
-                report.add(
-                    4,
-                    None,
-                    f"consistency.{rule}_size",
-                    f"at most {size} entries",
-                    f"{rule} checkpoint of size {checkpoint.size}",
-                )
-        if self.trusted is None and self.header.since is None:
-            report.skipped[4] = "no trusted checkpoint given"
+        self.header.ledger_sizes(size)  # (4) no earlier checkpoint beyond these entries
         report.skipped[6] = "a whole-ledger bundle carries every entry"
         for name, record in (("inclusion", "inclusion"), ("passports", "passport")):
             if count := self.counts[name]:
