@@ -1,8 +1,9 @@
 """The demo's story: ten fictional workshops in real towns and one 2026 season of their events.
 
-Everything here is data, fixed once: event times, lot ids, item serials, delivery notes. Signed
-with the terminals' keys in this order, the story yields the same envelopes on every run, which
-is what makes ``spola demo`` idempotent and resumable (``api.demo`` does the signing).
+Everything here is data, fixed once: event times, delivery notes, the fields of each event; the
+workshops, lot ids and item serials are the cast's (``api.demo_cast``). Signed with the
+terminals' keys in this order, the story yields the same envelopes on every run, which is what
+makes ``spola demo`` idempotent and resumable (``api.demo`` does the signing).
 
 The season, March to November 2026:
 - silk: organic raw silk (GOTS, segregated) is thrown and woven into twill in Como, degummed and
@@ -31,140 +32,45 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-# -- the actors ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoFacility:
-    id: str
-    name: str
-    town: str
-    region: str
-    lat: str  # the town's (or the Milan district's) real coordinates
-    lon: str
-    country: str = "IT"
-
-
-@dataclass(frozen=True)
-class DemoActor:
-    slug: str
-    name: str
-    roles: tuple[str, ...]
-    facilities: tuple[DemoFacility, ...]
-
-    @property
-    def id(self) -> str:
-        return f"urn:spola:actor:{self.slug}"
-
-    def profile(self) -> dict[str, Any]:
-        """The fields of this actor's ``actor`` event (register or update)."""
-        home = self.facilities[0]
-        return {
-            "id": self.id,
-            "name": self.name,
-            "roles": list(self.roles),
-            "country": home.country,
-            "region": home.region,
-            "facilities": [
-                {
-                    "id": f.id,
-                    "name": f.name,
-                    "town": f.town,
-                    "region": f.region,
-                    "country": f.country,
-                    "lat": f.lat,
-                    "lon": f.lon,
-                }
-                for f in self.facilities
-            ],
-        }
-
-
-_REGIONS: Final = {"Biella": "Piemonte", "Prato": "Toscana"}  # the others: Lombardia
-
-
-def _actor(
-    slug: str, name: str, town: str, lat: str, lon: str, *roles: str, **more: DemoFacility
-) -> DemoActor:
-    region = _REGIONS.get(town, "Lombardia")
-    main = DemoFacility("main", name, town, region, lat, lon)
-    return DemoActor(slug, name, roles or ("supplier",), (main, *more.values()))
-
-
-SILK_MILL = "setificio-lariano"
-PRINTER = "stamperia-grandate"
-WOOL_MILL = "lanificio-valle-cervo"
-TANNERY = "conceria-del-ticino"
-TRIMS = "minuterie-lecchesi"
-ATELIER = "atelier-brera"
-BRAND = "maison-navigli"
-REPAIRER = "sartoria-riparo"
-RESALE = "seconda-vita"
-RECYCLER = "rigenera-tessile"
-LOCAL_RECYCLER = "fibra-brianza"  # offers recycling near Milan; has not done any yet
-
-_MAISON = "Maison Navigli (demo)"
-_BOUTIQUE = DemoFacility(
-    "boutique", f"{_MAISON}, via Monte Napoleone", "Milano", "Lombardia", "45.4684", "9.1955"
+from api.demo_cast import (
+    ATELIER,
+    BAG,
+    BAGS,
+    BLANKS,
+    BLEND_YARN,
+    BRAND,
+    BRASS,
+    BUCKLES,
+    BUCKLES_REPLATED,
+    CRUST,
+    DEGUMMED,
+    DEMO_ACTORS,
+    DOUBLE_SPEND,
+    FLANNEL,
+    GREIGE,
+    JACKET,
+    JACKETS,
+    LEATHER,
+    LOCAL_RECYCLER,
+    NEW_CLOTH,
+    PRINTED,
+    PRINTER,
+    RAW_SILK,
+    RECYCLED_WOOL,
+    RECYCLER,
+    REPAIRER,
+    RESALE,
+    SCARF,
+    SCARVES,
+    SILK_MILL,
+    SILK_YARN,
+    TANNERY,
+    TOPS,
+    TRIMS,
+    TWILL,
+    WOOL_MILL,
+    WOOL_YARN,
 )
-# Milan's workshops sit in their districts (Brera, Navigli, Isola, Porta Venezia).
-DEMO_ACTORS: Final = (
-    _actor(SILK_MILL, "Setificio Lariano (demo)", "Como", "45.8081", "9.0852"),
-    _actor(PRINTER, "Stamperia Grandate (demo)", "Grandate", "45.7712", "9.0585"),
-    _actor(WOOL_MILL, "Lanificio Valle Cervo (demo)", "Biella", "45.5629", "8.0583"),
-    _actor(TANNERY, "Conceria del Ticino (demo)", "Robecchetto con Induno", "45.5333", "8.7667"),
-    _actor(TRIMS, "Minuterie Lecchesi (demo)", "Lecco", "45.8500", "9.4000"),
-    _actor(ATELIER, "Atelier Brera (demo)", "Milano", "45.4719", "9.1881"),
-    _actor(BRAND, _MAISON, "Milano", "45.4520", "9.1760", "brand", "retailer", shop=_BOUTIQUE),
-    _actor(REPAIRER, "Sartoria Riparo (demo)", "Milano", "45.4880", "9.1899", "repairer"),
-    _actor(RESALE, "Seconda Vita (demo)", "Milano", "45.4745", "9.2052", "retailer"),
-    _actor(RECYCLER, "Rigenera Tessile (demo)", "Prato", "43.8808", "11.0966", "recycler"),
-    _actor(LOCAL_RECYCLER, "Fibra Brianza (demo)", "Seregno", "45.6510", "9.2044", "recycler"),
-)
-
-# -- identifiers --------------------------------------------------------------------------------
-
-# GTINs under a fictional Italian (80x) company prefix, mod-10 check digits correct.
-SCARF_GTIN: Final = "08000000001016"
-JACKET_GTIN: Final = "08000000002020"
-BAG_GTIN: Final = "08000000003034"
-
-
-def _items(gtin: str, *serials: str) -> tuple[str, ...]:
-    return tuple(f"/01/{gtin}/21/{serial}" for serial in serials)
-
-
-SCARVES: Final = _items(
-    SCARF_GTIN, "ORCIXS3356CPAJNMKYAQ", "BMO2ZTDZWCAXFY2VIAFQ", "FUA72WPOMAU2V7OFYHEQ"
-)
-JACKETS: Final = _items(JACKET_GTIN, "I2WCYWNLMFBZJF7IAH3A", "YMCKD52RLKDGHMY642TQ")
-BAGS: Final = _items(BAG_GTIN, "GXHD2LJAYBSI2WBWCSGA", "OSAPLTPSGSMADWF6M23A")
-
-
-def _lot(slug: str, local: str) -> str:
-    return f"urn:spola:lot:{slug}:{local}"
-
-
-RAW_SILK: Final = _lot(SILK_MILL, "GR26-031")
-SILK_YARN: Final = _lot(SILK_MILL, "OR26-031")
-TWILL: Final = _lot(SILK_MILL, "TW26-0117")
-DEGUMMED: Final = _lot(PRINTER, "SG26-0588")
-PRINTED: Final = _lot(PRINTER, "ST26-0588")
-TOPS: Final = _lot(WOOL_MILL, "TP26-118")
-WOOL_YARN: Final = _lot(WOOL_MILL, "FL26-118")
-GREIGE: Final = _lot(WOOL_MILL, "PZ26-0731")
-FLANNEL: Final = _lot(WOOL_MILL, "FN26-0731")
-CRUST: Final = _lot(TANNERY, "VG26-207")
-LEATHER: Final = _lot(TANNERY, "VF26-207")
-BRASS: Final = _lot(TRIMS, "OT26-0452")
-BLANKS: Final = _lot(TRIMS, "FB26-0452")
-BUCKLES: Final = _lot(TRIMS, "PL26-0452")
-BUCKLES_REPLATED: Final = _lot(TRIMS, "PL26-0452R")
-RECYCLED_WOOL: Final = _lot(RECYCLER, "RC26-0091")
-BLEND_YARN: Final = _lot(WOOL_MILL, "FR26-0091")
-NEW_CLOTH: Final = _lot(WOOL_MILL, "PZ26-0912")
-
-DOUBLE_SPEND: Final = "DDT-SL-0415"  # the silk mill's delivery note that the ledger refuses
 
 # -- events -------------------------------------------------------------------------------------
 
@@ -369,11 +275,6 @@ def _leather_and_trims() -> list[Step]:
                   [_take(BUCKLES_REPLATED, "24", "H87")], km="55"),
         _receipt(ATELIER, "2026-04-13T11:30:00Z", TRIMS, "DDT-ML-0213"),
     ]  # fmt: skip
-
-
-SCARF: Final = "Foulard Lario 90x90, printed organic silk twill"
-JACKET: Final = "Giacca Cervo, merino flannel jacket"
-BAG: Final = "Borsa Ticino, vegetable-tanned leather bag with palladium buckles"
 
 
 def _atelier() -> list[Step]:
@@ -601,3 +502,14 @@ def story() -> tuple[Step, ...]:
         *_assessments(), *_profiles(),
     ]  # fmt: skip
     return tuple(sorted(steps, key=lambda step: step.time))
+
+
+# The cast moved to ``api.demo_cast``; its names are still importable from here.
+__all__ = [
+    "ATELIER", "BAG", "BAGS", "BLANKS", "BLEND_YARN", "BRAND", "BRASS", "BUCKLES",
+    "BUCKLES_REPLATED", "CRUST", "DEGUMMED", "DEMO_ACTORS", "DOUBLE_SPEND", "FLANNEL",
+    "GOTS_SEGREGATED", "GREIGE", "JACKET", "JACKETS", "LEATHER", "LOCAL_RECYCLER", "NEW_CLOTH",
+    "PRINTED", "PRINTER", "RAW_SILK", "RECYCLED_WOOL", "RECYCLER", "REPAIRER", "RESALE",
+    "RWS_MASS_BALANCE", "RWS_SEGREGATED", "SCARF", "SCARVES", "SILK_MILL", "SILK_YARN", "TANNERY",
+    "TOPS", "TRIMS", "TWILL", "WOOL_MILL", "WOOL_YARN", "Step", "story",
+]  # fmt: skip
