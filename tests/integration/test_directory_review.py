@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -51,6 +51,13 @@ def profile(terminal: Terminal, **fields: Any) -> Any:
 
 def cert(valid_from: str, valid_until: str, scheme: str = "GOTS") -> dict[str, str]:
     return {**CERT_GOTS, "scheme": scheme, "valid_from": valid_from, "valid_until": valid_until}
+
+
+def year_around(day: str) -> tuple[str, str]:
+    """A validity from a year before ``day`` to a year after: valid on ``day``, whenever the
+    suite runs."""
+    middle = date.fromisoformat(day)
+    return (middle - timedelta(days=365)).isoformat(), (middle + timedelta(days=365)).isoformat()
 
 
 def matches(app: Api, query: str, **headers: str) -> list[dict[str, Any]]:
@@ -188,6 +195,29 @@ def test_a_certificate_counts_through_its_last_day_and_not_after(app: Api) -> No
     assert on_expiry[0]["certificates"] == []  # the expired one is not shown as held
 
 
+def test_the_year_up_to_a_leap_day_reaches_back_to_the_28th_of_february(app: Api) -> None:
+    """Events signed at fixed days around two 29 Februaries and a new year: the track record
+    is the year up to ``on``, both ends counted; a year before 29 February is 28 February."""
+    shop = enrol(app, "tintoria")
+    days = ["2027-02-27", "2027-02-28", "2027-12-31", "2028-01-01", "2028-02-29"]
+    app.accept([
+        shop.sign(material(f"urn:spola:lot:tintoria:{n}") | {"time": f"{day}T23:59:59Z"})
+        for n, day in enumerate(days)
+    ])  # fmt: skip
+
+    def made(on: str) -> int:
+        shown = get_json(app, f"/v1/directory/{urn('tintoria')}?on={on}")
+        events: int = shown["track_record"]["figures"]["certified"]["events"]
+        return events
+
+    assert made("2027-02-26") == 0 and made("2027-02-27") == 1
+    assert made("2027-12-31") == 3 and made("2028-01-01") == 4
+    assert made("2028-02-28") == 3  # from 2027-02-28: the 27th is out
+    assert made("2028-02-29") == 4 and made("2029-02-28") == 1  # both from the 28th
+    assert made("2029-03-01") == 0
+    assert_problem(app.client.get("/v1/directory?on=2027-02-29"), 400, "bad-request")
+
+
 def test_an_actor_without_a_profile_is_listed_with_the_default_figures(app: Api) -> None:
     enrol(app, "silent")
     (found,) = matches(app, "region=Lombardia")
@@ -200,13 +230,10 @@ def test_an_actor_without_a_profile_is_listed_with_the_default_figures(app: Api)
 def test_the_latest_profile_replaces_the_earlier_one(app: Api) -> None:
     shop = enrol(app, "tintoria")
     everything = ["volumes", "partners", "acceptance", "certified", "distance", "services"]
-    app.accept(
-        [
-            profile(shop, processes=["dyeing"], public_figures=everything,
-                    certificates=[cert("2026-01-01", "2027-12-31")]),
-            profile(shop, processes=["printing"]),
-        ]
-    )  # fmt: skip
+    held = cert(*year_around(ON))
+    app.accept(profile(shop, processes=["dyeing"], public_figures=everything, certificates=[held]))
+    assert [m["actor"] for m in matches(app, "certificate=GOTS")] == [urn("tintoria")]
+    app.accept(profile(shop, processes=["printing"]))
     assert matches(app, "process=dyeing") == [] and matches(app, "certificate=GOTS") == []
     assert [m["actor"] for m in matches(app, "process=printing")] == [urn("tintoria")]
     shown = get_json(app, f"/v1/directory/{urn('tintoria')}?on={ON}")
