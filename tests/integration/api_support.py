@@ -291,3 +291,40 @@ class PageText(HTMLParser):
     @property
     def text(self) -> str:
         return " ".join("".join(self._data).split())
+
+
+# -- the pages, as a phone's browser asks for them ---------------------------------------------
+
+PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # a phone's
+
+
+def browser(lang: str) -> dict[str, str]:
+    """The headers of a phone's browser whose reader asks for ``lang`` (Accept-Language)."""
+    return {"Accept": PAGE_ACCEPT, "Accept-Language": lang}
+
+
+def varies(response: httpx.Response) -> set[str]:
+    """The request headers ``response`` says it varies with, in lower case."""
+    return {v.strip().lower() for v in response.headers.get("vary", "").split(",") if v.strip()}
+
+
+def refusal_page(response: httpx.Response, status: int, lang: str) -> PageText:
+    """``response`` as a page refusing a browser: ``status``, HTML in ``lang``, never kept by a
+    shared cache, varying with what the client accepts, and no problem details in it."""
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html"), response.headers
+    assert "no-cache" in response.headers["cache-control"], response.headers
+    assert {"accept", "accept-language"} <= varies(response), response.headers
+    page = PageText(response.text)
+    assert page.lang == lang, response.text[:300]
+    assert "urn:spola:problem" not in response.text
+    return page
+
+
+@contextmanager
+def served_fresh(database_url: str, home: Path) -> Iterator[httpx.Client]:
+    """The service over a fresh ledger, served by uvicorn on a local port: a client of it."""
+    with running_api(database_url, home) as api:
+        settings = api.settings
+    with serving(create_app(settings)) as host, httpx.Client(base_url=f"http://{host}") as http:
+        yield http

@@ -30,7 +30,10 @@ from tests.integration.api_support import (
     Api,
     PageText,
     assert_problem,
+    browser,
+    refusal_page,
     running_api,
+    served_fresh,
     serving,
     store_of,
     urn,
@@ -299,34 +302,11 @@ def test_a_lang_given_twice_is_refused_in_the_accept_language(companies: Api) ->
 # the reader's language, and stays the problem for a client asking for JSON. Asked of the real
 # server over real HTTP.
 
-PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # a phone's
-
 
 @pytest.fixture
 def site(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
-    """The service over a fresh ledger, served by uvicorn on a local port."""
-    with running_api(database_url, tmp_path / "home") as api:
-        settings = api.settings
-    with serving(create_app(settings)) as host, httpx.Client(base_url=f"http://{host}") as http:
+    with served_fresh(database_url, tmp_path / "home") as http:
         yield http
-
-
-def _browser(lang: str) -> dict[str, str]:
-    return {"Accept": PAGE_ACCEPT, "Accept-Language": lang}
-
-
-def _refusal_page(response: httpx.Response, status: int, lang: str) -> PageText:
-    # A page, in ``lang``, never kept by a shared cache, and varying with what the client accepts.
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-type"].startswith("text/html"), response.headers
-    assert "no-cache" in response.headers["cache-control"], response.headers
-    assert {"accept", "accept-language"} <= {
-        v.strip().lower() for v in response.headers["vary"].split(",")
-    }, response.headers
-    page = PageText(response.text)
-    assert page.lang == lang, response.text[:300]
-    assert "urn:spola:problem" not in response.text
-    return page
 
 
 ITEM = f"/01/{GTIN}/21/A1"
@@ -346,12 +326,12 @@ BEFORE_ROUTING = [
 def test_a_page_refused_before_routing_is_a_page(
     site: httpx.Client, target: str, status: int, said: str
 ) -> None:
-    english = _refusal_page(site.get(target, headers=_browser("en")), status, "en")
+    english = refusal_page(site.get(target, headers=browser("en")), status, "en")
     assert said in english.text, english.text
     assert "/directory?lang=en" in english.links
-    italian = _refusal_page(site.get(target, headers=_browser("it-IT,it;q=0.9")), status, "it")
+    italian = refusal_page(site.get(target, headers=browser("it-IT,it;q=0.9")), status, "it")
     assert "Richiesta non valida" in italian.text, italian.text
-    head = site.head(target, headers=_browser("en"))
+    head = site.head(target, headers=browser("en"))
     assert head.status_code == status and not head.content
     assert head.headers["content-type"].startswith("text/html")
     for accept in JSON_ACCEPTS:
@@ -362,8 +342,8 @@ def test_a_page_refused_before_routing_is_a_page(
 
 
 def test_a_valid_lang_words_a_refusal_before_routing(site: httpx.Client) -> None:
-    response = site.get("/companies/a%0Ab?lang=it", headers=_browser("en"))
-    assert "Indirizzo della pagina" in _refusal_page(response, 400, "it").text
+    response = site.get("/companies/a%0Ab?lang=it", headers=browser("en"))
+    assert "Indirizzo della pagina" in refusal_page(response, 400, "it").text
 
 
 @pytest.mark.parametrize(
@@ -374,10 +354,10 @@ def test_a_scanned_address_refused_before_routing_is_the_passport_pages_refusal(
     site: httpx.Client, target: str
 ) -> None:
     status = 414 if target.endswith("A" * 8200) else 400
-    italian = _refusal_page(site.get(target, headers=_browser("it")), status, "it")
+    italian = refusal_page(site.get(target, headers=browser("it")), status, "it")
     assert "Indirizzo non valido" in italian.text, italian.text
-    response = site.get(target, headers=_browser("en-GB"))
-    english = _refusal_page(response, status, "en")
+    response = site.get(target, headers=browser("en-GB"))
+    english = refusal_page(response, status, "en")
     assert "Address not valid" in english.text, english.text
     # In the passport page's look, and under its policy: no script, nothing fetched.
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
@@ -390,18 +370,18 @@ def test_a_scanned_address_refused_before_routing_is_the_passport_pages_refusal(
 
 def test_an_overlong_lang_on_the_home_page_is_a_page(site: httpx.Client) -> None:
     target = "/?lang=" + "x" * 101
-    italian = _refusal_page(site.get(target, headers=_browser("it")), 400, "it")
+    italian = refusal_page(site.get(target, headers=browser("it")), 400, "it")
     assert "lang: sono ammessi al massimo 100 caratteri" in italian.text, italian.text
     assert "/?lang=it" in italian.links  # the home page without the refused parameter
-    english = _refusal_page(site.get(target, headers=_browser("en")), 400, "en")
+    english = refusal_page(site.get(target, headers=browser("en")), 400, "en")
     assert "lang: at most 100 characters" in english.text, english.text
-    head = site.head(target, headers=_browser("en"))
+    head = site.head(target, headers=browser("en"))
     assert head.status_code == 400 and head.headers["content-type"].startswith("text/html")
     for accept in JSON_ACCEPTS:
         answer = site.get(target, headers={"Accept": accept})
         assert_problem(answer, 400, "bad-request", "lang: at most 100 characters")
     # At the bound, the home page is served.
-    assert site.get("/?lang=" + "x" * 100, headers=_browser("en")).status_code == 200
+    assert site.get("/?lang=" + "x" * 100, headers=browser("en")).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -421,12 +401,12 @@ def test_an_overlong_lang_on_the_home_page_is_a_page(site: httpx.Client) -> None
 def test_a_label_address_the_passport_page_cannot_read_is_a_page(
     site: httpx.Client, target: str, detail: str
 ) -> None:
-    italian = _refusal_page(site.get(target, headers=_browser("it")), 400, "it")
+    italian = refusal_page(site.get(target, headers=browser("it")), 400, "it")
     assert "Indirizzo non valido" in italian.text, italian.text
     assert "Controlla di aver inquadrato tutto il codice QR" in italian.text, italian.text
-    english = _refusal_page(site.get(target, headers=_browser("en")), 400, "en")
+    english = refusal_page(site.get(target, headers=browser("en")), 400, "en")
     assert "Address not valid" in english.text, english.text
-    head = site.head(target, headers=_browser("en"))
+    head = site.head(target, headers=browser("en"))
     assert head.status_code == 400 and head.headers["content-type"].startswith("text/html")
     kind = "bad-request" if "query." in detail else "bad-identifier"
     for accept in JSON_ACCEPTS:
@@ -437,12 +417,12 @@ def test_a_label_address_the_passport_page_cannot_read_is_a_page(
 
 def test_the_passport_page_reads_a_lang_up_to_its_bound(site: httpx.Client) -> None:
     # 16 characters are read (and name no language: Accept-Language decides), not refused.
-    page = site.get(f"{ITEM}?lang=" + "i" * 16, headers=_browser("en"))
+    page = site.get(f"{ITEM}?lang=" + "i" * 16, headers=browser("en"))
     assert page.status_code == 404 and PageText(page.text).lang == "en"
-    assert site.get(f"{ITEM}?lang=it", headers=_browser("en")).status_code == 404
+    assert site.get(f"{ITEM}?lang=it", headers=browser("en")).status_code == 404
     # Over it, a ``lang`` is not read, even one that starts as a language would.
-    refused = site.get(f"{ITEM}?lang=en-" + "x" * 14, headers=_browser("it"))
-    assert "Indirizzo non valido" in _refusal_page(refused, 400, "it").text
+    refused = site.get(f"{ITEM}?lang=en-" + "x" * 14, headers=browser("it"))
+    assert "Indirizzo non valido" in refusal_page(refused, 400, "it").text
 
 
 # A broken percent-escape (``%ZZ``, or escapes that are no UTF-8) was the API's 422 problem on
@@ -458,11 +438,11 @@ BROKEN_ESCAPES = [
 
 @pytest.mark.parametrize(("target", "said"), BROKEN_ESCAPES)
 def test_a_broken_escape_on_a_page_is_a_page(site: httpx.Client, target: str, said: str) -> None:
-    english = _refusal_page(site.get(target, headers=_browser("en")), 422, "en")
+    english = refusal_page(site.get(target, headers=browser("en")), 422, "en")
     assert said in english.text, english.text
-    italian = _refusal_page(site.get(target, headers=_browser("it")), 422, "it")
+    italian = refusal_page(site.get(target, headers=browser("it")), 422, "it")
     assert "Richiesta non valida" in italian.text, italian.text
-    head = site.head(target, headers=_browser("it"))
+    head = site.head(target, headers=browser("it"))
     assert head.status_code == 422 and head.headers["content-type"].startswith("text/html")
     for accept in JSON_ACCEPTS:
         assert_problem(site.get(target, headers={"Accept": accept}), 422, "format")
@@ -472,7 +452,7 @@ def test_a_broken_escape_in_a_scanned_address_is_the_passport_pages_refusal(
     site: httpx.Client,
 ) -> None:
     for target in (f"{ITEM[:-1]}%ZZ", f"{ITEM}?lang=%E9"):
-        english = _refusal_page(site.get(target, headers=_browser("en")), 422, "en")
+        english = refusal_page(site.get(target, headers=browser("en")), 422, "en")
         assert "Address not valid" in english.text, english.text
         answer = site.get(target, headers={"Accept": "application/json"})
         assert_problem(answer, 422, "format", "is not a percent-escape" if "ZZ" in target else "")
@@ -499,13 +479,13 @@ def issued(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
         yield http
 
 
-def test_a_link_type_not_offered_is_a_page_for_a_browser(issued: httpx.Client) -> None:
-    assert issued.get(ITEM, headers=_browser("en")).status_code == 200
+def test_a_link_type_not_offered_is_a_page_for_abrowser(issued: httpx.Client) -> None:
+    assert issued.get(ITEM, headers=browser("en")).status_code == 200
     for link_type in ("gs1:recallStatus", ""):
         target = f"{ITEM}?linkType={link_type}"
-        italian = _refusal_page(issued.get(target, headers=_browser("it")), 404, "it")
+        italian = refusal_page(issued.get(target, headers=browser("it")), 404, "it")
         assert "Collegamento non disponibile" in italian.text, italian.text
-        english = _refusal_page(issued.get(target, headers=_browser("en")), 404, "en")
+        english = refusal_page(issued.get(target, headers=browser("en")), 404, "en")
         assert "Link not available" in english.text, english.text
         assert "Passport not found" not in english.text
         for accept in JSON_ACCEPTS:
@@ -513,13 +493,13 @@ def test_a_link_type_not_offered_is_a_page_for_a_browser(issued: httpx.Client) -
             assert_problem(answer, 404, "not-found", f"linkType {link_type!r} is not served")
             assert "accept" in answer.headers["vary"].lower(), answer.headers
     # A link type it offers is still a redirect, for a browser as for a machine.
-    served = issued.get(f"{ITEM}?linkType=gs1:pip", headers=_browser("en"), follow_redirects=False)
+    served = issued.get(f"{ITEM}?linkType=gs1:pip", headers=browser("en"), follow_redirects=False)
     assert served.status_code == 307
 
 
 def test_the_home_page_does_not_read_a_lang_given_twice(site: httpx.Client) -> None:
     # Which one would count is a guess, as on the other pages: Accept-Language chooses.
     for query in ("lang=en&lang=en", "lang=it&lang=en"):
-        page = site.get(f"/?{query}", headers=_browser("it"))
+        page = site.get(f"/?{query}", headers=browser("it"))
         assert page.status_code == 200 and PageText(page.text).lang == "it", query
-    assert PageText(site.get("/?lang=en", headers=_browser("it")).text).lang == "en"
+    assert PageText(site.get("/?lang=en", headers=browser("it")).text).lang == "en"

@@ -26,42 +26,26 @@ import httpx
 import pytest
 
 from api.main import create_app
-from tests.integration.api_support import PageText, assert_problem, running_api, serving
+from tests.integration.api_support import (
+    assert_problem,
+    browser,
+    refusal_page,
+    running_api,
+    served_fresh,
+    serving,
+    varies,
+)
 
 pytestmark = pytest.mark.integration
 
-PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # a phone's
 JSON_ACCEPTS = ("application/json", "application/ld+json", "application/problem+json")
 ITEM = "/01/08000000001016/21/A1"
 
 
 @pytest.fixture
 def site(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
-    """The service over a fresh ledger, served by uvicorn on a local port."""
-    with running_api(database_url, tmp_path / "home") as api:
-        settings = api.settings
-    with serving(create_app(settings)) as host, httpx.Client(base_url=f"http://{host}") as http:
+    with served_fresh(database_url, tmp_path / "home") as http:
         yield http
-
-
-def _browser(lang: str) -> dict[str, str]:
-    return {"Accept": PAGE_ACCEPT, "Accept-Language": lang}
-
-
-def _varies(response: httpx.Response) -> set[str]:
-    return {v.strip().lower() for v in response.headers.get("vary", "").split(",")}
-
-
-def _refusal_page(response: httpx.Response, status: int, lang: str) -> PageText:
-    # A page, in ``lang``, never kept by a shared cache, and varying with what the client accepts.
-    assert response.status_code == status, response.text[:300]
-    assert response.headers["content-type"].startswith("text/html"), response.headers
-    assert "no-cache" in response.headers["cache-control"], response.headers
-    assert {"accept", "accept-language"} <= _varies(response), response.headers
-    page = PageText(response.text)
-    assert page.lang == lang, response.text[:300]
-    assert "urn:spola:problem" not in response.text
-    return page
 
 
 def _json_keeps_the_problem(
@@ -72,7 +56,7 @@ def _json_keeps_the_problem(
         answer = site.request(method, target, headers={"Accept": accept, "Accept-Language": "it"})
         body = assert_problem(answer, status, kind)
         assert body["detail"] == detail, body
-        assert "accept" in _varies(answer), answer.headers  # the same address answers a page
+        assert "accept" in varies(answer), answer.headers  # the same address answers a page
         answers.append(answer)
     return answers
 
@@ -85,17 +69,17 @@ NO_ROUTE = ["/companies/", "/companies", "/companies/a/b", "/directory/a/b",
 
 @pytest.mark.parametrize("target", NO_ROUTE)
 def test_a_page_address_no_route_answers_is_a_404_page(site: httpx.Client, target: str) -> None:
-    italian = _refusal_page(site.get(target, headers=_browser("it-IT,it;q=0.9")), 404, "it")
+    italian = refusal_page(site.get(target, headers=browser("it-IT,it;q=0.9")), 404, "it")
     assert "Pagina non trovata" in italian.text, italian.text
     assert f"Non c'è alcuna pagina all'indirizzo «{target}»" in italian.text, italian.text
     assert "/directory?lang=it" in italian.links
-    english = _refusal_page(site.get(target, headers=_browser("en-GB")), 404, "en")
+    english = refusal_page(site.get(target, headers=browser("en-GB")), 404, "en")
     assert f"There is no page at “{target}”: check the address" in english.text, english.text
     assert "/directory?lang=en" in english.links
     # ?lang= words it, as on the pages themselves.
-    chosen = _refusal_page(site.get(f"{target}?lang=en", headers=_browser("it")), 404, "en")
+    chosen = refusal_page(site.get(f"{target}?lang=en", headers=browser("it")), 404, "en")
     assert "Page not found" in chosen.text
-    head = site.head(target, headers=_browser("en"))
+    head = site.head(target, headers=browser("en"))
     assert head.status_code == 404 and not head.content
     assert head.headers["content-type"].startswith("text/html")
     _json_keeps_the_problem(site, "GET", target, 404, "not-found", "Not Found")
@@ -103,7 +87,7 @@ def test_a_page_address_no_route_answers_is_a_404_page(site: httpx.Client, targe
 
 def test_the_address_is_quoted_escaped_and_cut(site: httpx.Client) -> None:
     target = "/directory/a/<b>%E2%80%AE" + "x" * 400
-    page = _refusal_page(site.get(target, headers=_browser("en")), 404, "en")
+    page = refusal_page(site.get(target, headers=browser("en")), 404, "en")
     assert "<b>" in page.text and "\\u202e" in page.text, page.text
     assert "x" * 250 in page.text and "x" * 320 not in page.text
 
@@ -112,9 +96,9 @@ def test_the_address_is_quoted_escaped_and_cut(site: httpx.Client) -> None:
     "target", ["/nothing-here", "/v1/nothing-here", "/directoryx", "/companiesx/a"]
 )
 def test_an_address_that_is_no_page_keeps_the_problem(site: httpx.Client, target: str) -> None:
-    answer = site.get(target, headers=_browser("it"))
+    answer = site.get(target, headers=browser("it"))
     assert_problem(answer, 404, "not-found", "Not Found")
-    assert "accept" not in _varies(answer)
+    assert "accept" not in varies(answer)
 
 
 # -- 2. a method a page does not serve ---------------------------------------------------------
@@ -128,12 +112,12 @@ def test_an_address_that_is_no_page_keeps_the_problem(site: httpx.Client, target
 def test_a_method_a_page_does_not_serve_is_a_405_page(
     site: httpx.Client, method: str, target: str
 ) -> None:
-    english = site.request(method, target, headers=_browser("en"))
-    page = _refusal_page(english, 405, "en")
+    english = site.request(method, target, headers=browser("en"))
+    page = refusal_page(english, 405, "en")
     assert "Request not valid" in page.text and "This page can only be opened" in page.text
     assert english.headers["allow"] == "GET, HEAD"
     if "lang=" not in target:
-        italian = _refusal_page(site.request(method, target, headers=_browser("it")), 405, "it")
+        italian = refusal_page(site.request(method, target, headers=browser("it")), 405, "it")
         assert "Questa pagina si può soltanto aprire" in italian.text, italian.text
     for answer in _json_keeps_the_problem(
         site, method, target, 405, "method-not-allowed", "Method Not Allowed"
@@ -144,20 +128,20 @@ def test_a_method_a_page_does_not_serve_is_a_405_page(
 def test_a_method_a_label_address_does_not_serve_is_the_passport_pages_405(
     site: httpx.Client,
 ) -> None:
-    response = site.post(ITEM, headers=_browser("it"))
-    italian = _refusal_page(response, 405, "it")
+    response = site.post(ITEM, headers=browser("it"))
+    italian = refusal_page(response, 405, "it")
     assert "Questo indirizzo si può soltanto aprire" in italian.text, italian.text
     assert response.headers["allow"] == "GET, HEAD"
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
-    english = _refusal_page(site.post(ITEM, headers=_browser("en")), 405, "en")
+    english = refusal_page(site.post(ITEM, headers=browser("en")), 405, "en")
     assert "This address can only be opened" in english.text, english.text
     _json_keeps_the_problem(site, "POST", ITEM, 405, "method-not-allowed", "Method Not Allowed")
 
 
 def test_an_api_operation_keeps_its_405_problem(site: httpx.Client) -> None:
-    answer = site.post("/v1/log/checkpoint", headers=_browser("en"))
+    answer = site.post("/v1/log/checkpoint", headers=browser("en"))
     assert_problem(answer, 405, "method-not-allowed")
-    assert answer.headers["allow"] == "GET, HEAD" and "accept" not in _varies(answer)
+    assert answer.headers["allow"] == "GET, HEAD" and "accept" not in varies(answer)
 
 
 # -- 3. a spent rate limit ---------------------------------------------------------------------
@@ -182,56 +166,54 @@ def _retry_after(response: httpx.Response) -> int:
 @pytest.mark.parametrize("target", ["/directory", "/", "/companies/conceria-riva",
                                     "/directory/urn:spola:actor:x"])  # fmt: skip
 def test_a_spent_rate_limit_on_a_page_is_a_429_page(limited: httpx.Client, target: str) -> None:
-    italian = limited.get(target, headers=_browser("it"))
-    page = _refusal_page(italian, 429, "it")
+    italian = limited.get(target, headers=browser("it"))
+    page = refusal_page(italian, 429, "it")
     assert "Troppe richieste" in page.text and "Aspetta un minuto e riprova" in page.text
     assert "/directory?lang=it" in page.links
     _retry_after(italian)
-    english = limited.get(f"{target}?lang=en", headers=_browser("it"))
-    assert "Too many requests" in _refusal_page(english, 429, "en").text
+    english = limited.get(f"{target}?lang=en", headers=browser("it"))
+    assert "Too many requests" in refusal_page(english, 429, "en").text
     _retry_after(english)
-    head = limited.head(target, headers=_browser("en"))
+    head = limited.head(target, headers=browser("en"))
     assert head.status_code == 429 and not head.content and _retry_after(head)
     for accept in JSON_ACCEPTS:
         answer = limited.get(target, headers={"Accept": accept})
         body = assert_problem(answer, 429, "rate-limited", "is over 1/min: retry after")
         assert body["detail"].endswith(f"retry after {_retry_after(answer)} s"), body
-        assert "accept" in _varies(answer), answer.headers
+        assert "accept" in varies(answer), answer.headers
 
 
 def test_a_spent_rate_limit_on_a_label_address_is_the_passport_pages_429(
     limited: httpx.Client,
 ) -> None:
-    response = limited.get(ITEM, headers=_browser("it"))
-    italian = _refusal_page(response, 429, "it")
+    response = limited.get(ITEM, headers=browser("it"))
+    italian = refusal_page(response, 429, "it")
     assert "Troppe richieste" in italian.text, italian.text
     assert "Aspetta un minuto, poi inquadra di nuovo il codice QR" in italian.text
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
     _retry_after(response)
-    english = _refusal_page(limited.get(ITEM, headers=_browser("en")), 429, "en")
+    english = refusal_page(limited.get(ITEM, headers=browser("en")), 429, "en")
     assert "Too many requests" in english.text, english.text
     answer = limited.get(ITEM, headers={"Accept": "application/ld+json"})
     assert_problem(answer, 429, "rate-limited")
-    assert _retry_after(answer) and "accept" in _varies(answer)
+    assert _retry_after(answer) and "accept" in varies(answer)
 
 
 def test_a_spent_rate_limit_on_the_api_keeps_the_problem(limited: httpx.Client) -> None:
-    answer = limited.get("/v1/log/checkpoint", headers=_browser("en"))
+    answer = limited.get("/v1/log/checkpoint", headers=browser("en"))
     assert_problem(answer, 429, "rate-limited", "is over 1/min")
-    assert _retry_after(answer) and "accept" not in _varies(answer)
+    assert _retry_after(answer) and "accept" not in varies(answer)
 
 
 # -- 4. /companies and /01 alone ---------------------------------------------------------------
 
 
 def test_companies_and_01_alone_are_page_addresses_before_routing(site: httpx.Client) -> None:
-    directory_look = _refusal_page(
-        site.get("/companies?lang=%00", headers=_browser("en")), 400, "en"
-    )
+    directory_look = refusal_page(site.get("/companies?lang=%00", headers=browser("en")), 400, "en")
     assert "lang: “\\x00” holds a NUL character" in directory_look.text, directory_look.text
-    passport_look = _refusal_page(site.get("/01?lang=%00", headers=_browser("it")), 400, "it")
+    passport_look = refusal_page(site.get("/01?lang=%00", headers=browser("it")), 400, "it")
     assert "Indirizzo non valido" in passport_look.text, passport_look.text
     for target in ("/companies?lang=%00", "/01?lang=%00"):
         answer = site.get(target, headers={"Accept": "application/json"})
         assert_problem(answer, 400, "bad-request", "NUL")
-        assert "accept" in _varies(answer)
+        assert "accept" in varies(answer)
