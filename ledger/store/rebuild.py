@@ -17,6 +17,15 @@ or not: an index missing from the log, an entry no ledger could have admitted, o
 does not give the root of the latest checkpoint the operator signed (shorter than it, or other
 bytes). A head rebuilt from such a log would make the next append sign a second tree at a size
 already signed; only a backup (or a bundle) holds what was lost.
+
+So are ``merkle_nodes`` that are not the tree of the log's entries: the sequencer stores every
+complete subtree, the leaves included (each node ``CompactRange.append`` completes), and
+inclusion and consistency proofs are read from them. The replay derives the same nodes as it
+appends each leaf to its compact range and compares them, a page of entries at a time, with the
+stored nodes those entries complete; then it looks for stored nodes beyond the log's size. A
+node with another hash, a missing node, or one the log does not give makes the ledger serve
+proofs that fail: it is damage, named (the first) and counted, and never rewritten (the table
+is append-only, like the log).
 """
 
 from __future__ import annotations
@@ -26,11 +35,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 
 from ledger.compact import CompactRange
 from ledger.errors import LedgerError
 from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
+from ledger.merkle import NodeID
 from ledger.quantities import format_decimal
 from ledger.registry import KeyRecord
 from ledger.replay import Replay, ReplayError
@@ -51,6 +61,7 @@ from ledger.store.schema import (
     log_entries,
     log_head,
     lots,
+    merkle_nodes,
     provenance,
 )
 
@@ -92,6 +103,75 @@ Progress = Callable[[int, int], None]  # (entries replayed, log size)
 
 
 @dataclass
+class _Nodes:
+    """The stored Merkle nodes, compared with the nodes the log's leaves give."""
+
+    compared: int = 0  # nodes the log gives
+    damaged: int = 0  # of them wrong or missing, and stored nodes the log does not give
+    first: str = ""  # the first damaged node, said
+
+    def damage(self, node: Any, what: str) -> None:
+        self.damaged += 1
+        if not self.first:
+            self.first = f"node (level {node[0]}, index {node[1]}) {what}"
+
+    def compare_page(
+        self, conn: Connection, start: int, end: int, given: list[tuple[NodeID, bytes]]
+    ) -> None:
+        """Compare the nodes that leaves [start, end) complete, in the order they complete.
+
+        Node (level, idx) completes with its last leaf, (idx + 1)·2^level - 1: at each level,
+        the leaves of the page complete exactly the nodes with start >> level ≤ idx <
+        end >> level, read in one query by primary key.
+        """
+        if not given:
+            return
+        ranges = [
+            and_(
+                merkle_nodes.c.level == level,
+                merkle_nodes.c.idx >= start >> level,
+                merkle_nodes.c.idx < end >> level,
+            )
+            for level in range(end.bit_length())
+            if start >> level < end >> level
+        ]
+        query = select(merkle_nodes.c.level, merkle_nodes.c.idx, merkle_nodes.c.hash)
+        rows = conn.execute(query.where(or_(*ranges)))
+        stored = {(level, idx): bytes(value) for level, idx, value in rows}
+        for node, value in given:
+            have = stored.get(node)
+            if have is None:
+                self.damage(node, "is missing")
+            elif have != value:
+                self.damage(node, "has another hash")
+        self.compared += len(given)
+
+    def check(self, conn: Connection, size: int) -> None:
+        """Look for stored nodes the log's ``size`` leaves do not give (beyond its tree), then
+        refuse the log if any node was damaged."""
+        level, idx = merkle_nodes.c.level, merkle_nodes.c.idx
+        beyond = or_(
+            *(and_(level == n, idx >= size >> n) for n in range(size.bit_length())),
+            level >= size.bit_length(),
+            level < 0,
+            idx < 0,
+        )
+        extra = conn.execute(select(func.count()).select_from(merkle_nodes).where(beyond))
+        count = extra.scalar_one()
+        if count:
+            node = conn.execute(
+                select(level, idx).where(beyond).order_by(level, idx).limit(1)
+            ).one()
+            self.damage(node, f"is stored, but the log's {size} entries do not give it")
+            self.damaged += count - 1
+        if self.damaged:
+            raise DamagedLogError(
+                f"{self.damaged:,} Merkle node(s) differ from the tree of its {size:,} entries "
+                f"(proofs read from them fail); the first: {self.first}"
+            )
+
+
+@dataclass
 class _Head:
     """The sequencer's head row as the log's entries give it: size, last chain hash, and the
     compact range, recomputed from the entry bytes alone."""
@@ -101,14 +181,17 @@ class _Head:
     compact: CompactRange = field(default_factory=CompactRange)
     signed: int = 0  # the size of the latest signed checkpoint
     root: bytes | None = None  # the log's root at that size, once the replay reaches it
+    nodes: _Nodes = field(default_factory=_Nodes)
 
-    def add(self, entry: bytes) -> None:
+    def add(self, entry: bytes) -> list[tuple[NodeID, bytes]]:
+        """Append the entry's leaf; the Merkle nodes it completes (the leaf's first)."""
         leaf = leaf_hash(entry)
         self.chain = chain_hash(self.chain, leaf)
-        self.compact.append(leaf)
+        completed = self.compact.append(leaf)
         self.size += 1
         if self.size == self.signed:
             self.root = self.compact.root()
+        return completed
 
     def row(self) -> dict[str, Any]:
         return {
@@ -123,7 +206,8 @@ def replay_log(
 ) -> tuple[Replay, _Head]:
     """Replay every entry of the log, in order; the replay and the head it gives (with its
     root at size ``signed``). DamagedLogError if an index is missing or an entry could never
-    have been admitted.
+    have been admitted. Each page's Merkle nodes are compared with the stored ones as it is
+    read (``head.nodes``: ``check`` it once the replay is done).
 
     The log's size is counted from its entries, not read from the head row it is compared with.
     """
@@ -137,6 +221,8 @@ def replay_log(
             .where(log_entries.c.idx >= start, log_entries.c.idx < start + PAGE)
             .order_by(log_entries.c.idx)
         ).all()
+        given: list[tuple[NodeID, bytes]] = []
+        first = head.size
         for row in page:
             if row.idx != head.size:  # a replay would give every later entry a wrong index
                 raise DamagedLogError(f"entry {head.size} is missing (the log runs to {last})")
@@ -145,7 +231,8 @@ def replay_log(
                 replay.feed(entry)
             except ReplayError as exc:
                 raise DamagedLogError(str(exc)) from exc
-            head.add(entry)
+            given += head.add(entry)
+        head.nodes.compare_page(conn, first, head.size, given)
         start += PAGE
         if progress is not None:
             progress(min(start, size), size)
@@ -290,8 +377,10 @@ def rebuild(
             conn, log_key, progress, signed=0 if signed is None else signed.size
         )
         _check_signed(head, signed)
+        head.nodes.check(conn, head.size)
         report.entries = replay.size
         _compare_head(conn, head, report)
+        report.compared["merkle nodes"] = head.nodes.compared
         _compare_verdicts(conn, replay, report)
         stored, replayed = _stored(conn), _replayed(replay)
         for table in replayed:

@@ -15,15 +15,23 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from api.operator import load_operator
 from ledger.store import rebuild as rebuild_module
 from ledger.store.ledger import LedgerStore
 from ledger.store.rebuild import DamagedLogError
-from ledger.store.schema import actors, balances, handovers, log_entries, log_head
+from ledger.store.schema import (
+    actors,
+    balances,
+    handovers,
+    log_entries,
+    log_head,
+    merkle_nodes,
+)
 from tests.conftest import operator_after_genesis
 from tests.integration.api_support import operator_at_head
 from tests.integration.test_cli import Operator
@@ -365,3 +373,133 @@ def test_rebuild_reads_the_log_page_by_page(
         assert said == [(3, SIZE), (6, SIZE), (SIZE, SIZE)]
     finally:
         store.close()
+
+
+# The Merkle nodes the sequencer stored: every complete subtree of the log's tree, the leaves
+# (level 0) included: 8 + 4 + 2 + 1 for the fixture's 8 entries. Proofs are read from them, so
+# a node the log does not give makes the ledger serve proofs that fail.
+NODES = 15
+
+
+@contextmanager
+def _nodes_outside_spola(op_db: Operator) -> Iterator[Connection]:
+    """A transaction in which the Merkle nodes' append-only triggers do not fire."""
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            else:
+                for action in ("update", "delete"):
+                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS merkle_nodes_no_{action}")
+            yield conn
+    finally:
+        store.close()
+
+
+def _node(level: int, index: int) -> Any:
+    return (merkle_nodes.c.level == level) & (merkle_nodes.c.idx == index)
+
+
+def _refused_nodes(op_db: Operator, first: str, count: int) -> None:
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        before = _head(store)
+        for repair in (False, True):
+            with pytest.raises(DamagedLogError) as refused:
+                store.rebuild(repair=repair)
+            said = str(refused.value)
+            assert f"{count} Merkle node(s) differ from the tree of its" in said, said
+            assert f"the first: node (level {first}" in said, said
+            assert "restore the database from a backup" in said, said
+        assert _head(store) == before
+    finally:
+        store.close()
+
+
+def test_rebuild_refuses_a_merkle_node_whose_hash_differs(op_db: Operator) -> None:
+    # Node (1, 2) covers entries 4 and 5: inclusion proofs of entries 6 and 7 (and consistency
+    # proofs) were served from it, and failed, while rebuild said all was equal.
+    with _nodes_outside_spola(op_db) as conn:
+        conn.execute(update(merkle_nodes).where(_node(1, 2)), {"hash": bytes(32)})
+        conn.execute(update(merkle_nodes).where(_node(0, 6)), {"hash": bytes(32)})
+    _refused_nodes(op_db, "1, index 2) has another hash", 2)
+
+
+def test_rebuild_refuses_a_missing_merkle_node(op_db: Operator) -> None:
+    with _nodes_outside_spola(op_db) as conn:
+        conn.execute(delete(merkle_nodes).where(_node(0, 3)))
+        conn.execute(delete(merkle_nodes).where(_node(3, 0)))
+    _refused_nodes(op_db, "0, index 3) is missing", 2)
+
+
+@pytest.mark.parametrize("node", [(0, SIZE), (2, 2), (3, 1), (4, 0)])
+def test_rebuild_refuses_a_merkle_node_beyond_the_log(
+    op_db: Operator, node: tuple[int, int]
+) -> None:
+    # A node for leaves the log does not hold yet: the next append would find its row taken.
+    with _nodes_outside_spola(op_db) as conn:
+        conn.execute(insert(merkle_nodes), {"level": node[0], "idx": node[1], "hash": bytes(32)})
+    _refused_nodes(
+        op_db, f"{node[0]}, index {node[1]}) is stored, but the log's {SIZE} entries do not", 1
+    )
+
+
+def test_cli_rebuild_says_a_merkle_node_is_damaged_in_one_line(op_db: Operator) -> None:
+    with _nodes_outside_spola(op_db) as conn:
+        conn.execute(delete(merkle_nodes).where(_node(2, 1)))
+    for args in (("rebuild",), ("rebuild", "--repair")):
+        run = op_db.spola(*args)
+        assert run.code == 1, run
+        assert "Traceback" not in run.stderr, run.stderr
+        last = run.stderr.strip().splitlines()[-1]
+        assert last.startswith("spola: the log itself is damaged: 1 Merkle node(s) differ"), last
+        assert "node (level 2, index 1) is missing" in last and "restore" in last, last
+
+
+GROWN = 300  # entries: a tree nine levels high
+
+
+def test_rebuild_checks_the_merkle_nodes_of_a_larger_log_page_by_page(
+    op_db: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of seven entries: most nodes above level 2 complete in a later page than the one
+    # holding their first leaf; every one is compared, none is said to be missing.
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        op = operator_at_head(store, op_db.home)
+        for start in range(SIZE, GROWN, 50):
+            store.append(
+                [
+                    op.register(f"urn:spola:actor:w-{n}")
+                    for n in range(start, min(start + 50, GROWN))
+                ]
+            )
+        assert store.tree_size() == GROWN
+        monkeypatch.setattr(rebuild_module, "PAGE", 7)
+        report = store.rebuild()
+        assert report.equal, report.differences
+        wanted = sum(GROWN >> level for level in range(GROWN.bit_length()))
+        assert report.compared["merkle nodes"] == wanted
+        with store.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(merkle_nodes)).scalar() == wanted
+    finally:
+        store.close()
+
+    with _nodes_outside_spola(op_db) as conn:
+        conn.execute(update(merkle_nodes).where(_node(7, 1)), {"hash": bytes(32)})
+    _refused_nodes(op_db, "7, index 1) has another hash", 1)
+
+
+def test_rebuild_counts_every_damaged_merkle_node_and_names_the_first_in_log_order(
+    op_db: Operator,
+) -> None:
+    # Nodes beyond the log are found once the replay is done: the first named is the wrong
+    # node the replay met, and the count holds them all.
+    with _nodes_outside_spola(op_db) as conn:
+        conn.execute(update(merkle_nodes).where(_node(2, 1)), {"hash": bytes(32)})
+        conn.execute(
+            insert(merkle_nodes),
+            [{"level": 0, "idx": n, "hash": bytes(32)} for n in range(SIZE, SIZE + 3)],
+        )
+    _refused_nodes(op_db, "2, index 1) has another hash", 4)
