@@ -20,7 +20,7 @@ from verifier import verify_bundle
 LOT = "urn:spola:lot:seteria:S-1"
 
 
-def _store(database_url: str, home: Path) -> LedgerStore:
+def operator_store(database_url: str, home: Path) -> LedgerStore:
     """The store as the operator of ``home`` opens it: its log key and its log's origin."""
     operator = load_operator(home)
     return LedgerStore.open(database_url, operator=operator.key, origin=operator.origin)
@@ -31,7 +31,7 @@ def op_db(tmp_path: Path, database_url: str) -> Operator:
     operator = Operator(tmp_path / "home", database_url, tmp_path, [])
     assert operator.spola("init").code == 0
     key = load_operator(operator.home).key
-    store = _store(database_url, operator.home)
+    store = operator_store(database_url, operator.home)
     try:
         op = operator_after_genesis(store, key)
         mill = enrol_actor(store, op, "seteria")
@@ -45,7 +45,7 @@ def op_db(tmp_path: Path, database_url: str) -> Operator:
 
 
 def _tamper(database_url: str, home: Path, amount: str = "700", lines: str | None = None) -> None:
-    store = _store(database_url, home)
+    store = operator_store(database_url, home)
     try:
         with store.engine.begin() as conn:
             conn.execute(update(balances).where(balances.c.lot == LOT), {"amount": amount})
@@ -113,7 +113,7 @@ def test_rebuild_finds_a_tampered_log_head_and_repairs_it(
     # The head row is the sequencer's cache of the log (size, last chain hash, compact range):
     # edited, the next append would chain and sign from it into the append-only log. Rebuild
     # said "equal" over a wrong chain hash, and died (IndexError) over a smaller size.
-    store = _store(op_db.database_url, op_db.home)
+    store = operator_store(op_db.database_url, op_db.home)
     try:
         with store.engine.begin() as conn:
             conn.execute(update(log_head), edit)
@@ -127,7 +127,7 @@ def test_rebuild_finds_a_tampered_log_head_and_repairs_it(
 
     repaired = op_db.spola("rebuild", "--repair")
     assert repaired.code == 0, repaired
-    store = _store(op_db.database_url, op_db.home)
+    store = operator_store(op_db.database_url, op_db.home)
     try:
         with store.connect() as conn:
             head = conn.execute(select(log_head)).one()

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from api.operator import load_operator
 from ledger.store import rebuild as rebuild_module
 from ledger.store.ledger import LedgerStore
 from ledger.store.rebuild import DamagedLogError
@@ -32,43 +31,31 @@ from ledger.store.schema import (
     log_head,
     merkle_nodes,
 )
-from tests.conftest import operator_after_genesis
+from tests.integration import test_cli_rebuild
 from tests.integration.api_support import operator_at_head
 from tests.integration.test_cli import Operator
-from tests.supply import enrol_actor, handover, material, take
+from tests.integration.test_cli_rebuild import LOT, operator_store
 
-LOT = "urn:spola:lot:seteria:S-1"
-# The log the fixture writes: 0 genesis, 1-2 seteria's actor and key, 3-4 tintoria's, 5 the
-# material event, 6 handover H-1 (applied), 7 handover H-2 (refused: more than the balance).
+# The log of test_cli_rebuild's fixture: 0 genesis, 1-2 seteria's actor and key, 3-4 tintoria's,
+# 5 the material event, 6 handover H-1 (applied), 7 handover H-2 (refused: more than the balance).
+op_db = test_cli_rebuild.op_db
 OPERATOR_LAST = 4  # the operator's last entry: the log replays without it, shifted by one
 APPLIED_HANDOVER = 6
 SIZE = 8
 
 
 def _store(database_url: str, home: Path) -> LedgerStore:
-    operator = load_operator(home)
-    return LedgerStore.open(database_url, operator=operator.key, origin=operator.origin)
+    return operator_store(database_url, home)
 
 
-@pytest.fixture
-def op_db(tmp_path: Path, database_url: str) -> Operator:
-    operator = Operator(tmp_path / "home", database_url, tmp_path, [])
-    assert operator.spola("init").code == 0
-    key = load_operator(operator.home).key
-    store = _store(database_url, operator.home)
+def test_the_log_is_the_one_these_tests_describe(op_db: Operator) -> None:
+    store = _store(op_db.database_url, op_db.home)
     try:
-        op = operator_after_genesis(store, key)
-        mill = enrol_actor(store, op, "seteria")
-        dyer = enrol_actor(store, op, "tintoria")
-        store.append([mill.sign(material(LOT, "100"))])
-        store.append([mill.sign(handover("H-1", dyer.actor, [take(LOT, "30")]))])
-        store.append([mill.sign(handover("H-2", dyer.actor, [take(LOT, "80")]))])  # refused
         assert store.tree_size() == SIZE
         assert store.verdict(APPLIED_HANDOVER).applied
         assert not store.verdict(SIZE - 1).applied
     finally:
         store.close()
-    return operator
 
 
 @contextmanager
