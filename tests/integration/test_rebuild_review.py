@@ -171,6 +171,14 @@ def test_cli_rebuild_says_the_log_is_damaged_in_one_line(op_db: Operator) -> Non
         assert "restore" in last
 
 
+def _refuse_the_applied_handover(conn: Connection) -> None:
+    """The log's verdict of H-1 edited to refused: the replay applies it."""
+    conn.execute(
+        update(log_entries).where(log_entries.c.idx == APPLIED_HANDOVER),
+        {"applied": False, "violation_rule": "balance", "violation_detail": "edited"},
+    )
+
+
 def test_repair_does_not_claim_to_have_rewritten_a_verdict(op_db: Operator) -> None:
     # The log keeps H-1 as refused, the replay applies it. Verdicts are never rewritten, yet
     # "--repair" answered "repaired: 1 differences rewritten from the log" and exit 0, and the
@@ -179,10 +187,7 @@ def test_repair_does_not_claim_to_have_rewritten_a_verdict(op_db: Operator) -> N
     store = _store(op_db.database_url, op_db.home)
     try:
         with _outside_spola(store) as conn:
-            conn.execute(
-                update(log_entries).where(log_entries.c.idx == APPLIED_HANDOVER),
-                {"applied": False, "violation_rule": "balance", "violation_detail": "edited"},
-            )
+            _refuse_the_applied_handover(conn)
         before = _head(store)
     finally:
         store.close()
@@ -209,10 +214,7 @@ def test_repair_with_a_verdict_difference_leaves_the_projections_alone(op_db: Op
     store = _store(op_db.database_url, op_db.home)
     try:
         with _outside_spola(store) as conn:
-            conn.execute(
-                update(log_entries).where(log_entries.c.idx == APPLIED_HANDOVER),
-                {"applied": False, "violation_rule": "balance", "violation_detail": "edited"},
-            )
+            _refuse_the_applied_handover(conn)
             conn.execute(update(balances).where(balances.c.lot == LOT), {"amount": "700"})
         report = store.rebuild(repair=True)
         assert not report.repaired
