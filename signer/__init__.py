@@ -8,7 +8,9 @@
   ``signer.retry`` retries within the sync's deadline, ``signer.trust`` verifies every receipt
   and checkpoint against the pinned log key, ``signer.refusals`` advises on a refused event and
   drops it;
-- ``signer.rows``: events from CSV or JSON files; ``signer.cli``: the ``spola`` subcommands.
+- ``signer.rows``: events from CSV or JSON files; ``signer.cli``: the ``spola`` subcommands
+  (sign and sync, and the wiring), ``signer.key_commands`` and ``signer.queue_commands`` the
+  key and queue commands, ``signer.home`` what they share (the terminal's home, the passphrase).
 
 Nothing here imports ``ledger.store``, SQLAlchemy or a web framework: a terminal's install needs
 no database server. httpx is imported only when ``signer.transport`` is (``spola sync``), so

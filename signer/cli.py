@@ -1,160 +1,59 @@
 """The terminal's commands: ``spola key``, ``spola sign``, ``spola sync`` and ``spola queue``
 (and ``spola queue drop``).
 
-A terminal's home (``--home``, else ``$SPOLA_TERMINAL_HOME``, else ``./.spola-terminal``) holds
-``terminal.key`` (the encrypted key, mode 0600) and ``queue.db`` (the offline queue). The
-passphrase comes from ``$SPOLA_KEY_PASSPHRASE`` or a prompt; it is never printed or logged.
+This module signs and syncs, and wires every command into ``spola`` (``add_terminal_commands``);
+the key commands are in ``signer.key_commands``, the queue's in ``signer.queue_commands``, and
+the terminal's home (its key file, queue and passphrase) in ``signer.home``.
 Errors are ``LedgerError`` leaves: ``spola.cli`` prints them as one line and exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import math
-import os
 import re
-import sqlite3
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.keys import PrivateKey
 from ledger.progress import tenths
 from signer.client import LedgerClient, Row
-from signer.errors import KeyFileError, QueueError, RowError
-from signer.keyfile import TerminalKey, read_key_file, read_key_info, write_key_file
-from signer.queue import PENDING, STATES, Queue
+from signer.errors import RowError
+from signer.home import (
+    HOME_ENV,
+    KEY_FILE,
+    PASSPHRASE_ENV,
+    QUEUE_FILE,
+    open_queue,
+    terminal_home,
+    unlock,
+)
+from signer.key_commands import cmd_key_generate, cmd_key_rotate, cmd_key_show
+from signer.queue import STATES
+from signer.queue_commands import cmd_queue, cmd_queue_drop
 from signer.rows import read_rows
 
-KEY_FILE: Final = "terminal.key"
-QUEUE_FILE: Final = "queue.db"
-PASSPHRASE_ENV: Final = "SPOLA_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
-HOME_ENV: Final = "SPOLA_TERMINAL_HOME"
+__all__ = [
+    "HOME_ENV",
+    "KEY_FILE",
+    "MAX_DEADLINE",
+    "PASSPHRASE_ENV",
+    "PROGRESS_FROM",
+    "QUEUE_FILE",
+    "add_terminal_commands",
+    "cmd_key_generate",
+    "cmd_key_rotate",
+    "cmd_key_show",
+    "cmd_queue",
+    "cmd_queue_drop",
+    "cmd_sign",
+    "cmd_sync",
+]
+
 # From this many rows on (a second or two of checking and signing), progress is shown on stderr.
 PROGRESS_FROM: Final = 5000
 _AMOUNT: Final = re.compile(r"(?P<value>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[A-Z][A-Z0-9]{1,2})")
-
-
-def _home(args: argparse.Namespace) -> Path:
-    return Path(args.home or os.environ.get(HOME_ENV) or ".spola-terminal")
-
-
-def _passphrase(*, confirm: bool = False) -> str:
-    given = os.environ.get(PASSPHRASE_ENV)
-    if given:
-        return given
-    if not sys.stdin.isatty():
-        raise KeyFileError(f"no passphrase: set {PASSPHRASE_ENV} or run in a terminal")
-    try:
-        first = getpass.getpass("key passphrase: ")
-        if confirm and getpass.getpass("again: ") != first:
-            raise KeyFileError("the two passphrases differ")
-    except EOFError:  # Ctrl-D at the prompt
-        raise KeyFileError("no passphrase given") from None
-    return first
-
-
-@contextmanager
-def _open_queue(home: Path) -> Iterator[Queue]:
-    """The terminal's queue, closed after use; a damaged file is one line, not a traceback."""
-    queue = Queue(home / QUEUE_FILE)
-    try:
-        yield queue
-    except sqlite3.DatabaseError as exc:
-        raise QueueError(
-            f"the queue {queue.path} cannot be used: {exc} (keep the file: it holds the events "
-            "you signed and their receipts)"
-        ) from None
-    finally:
-        queue.close()
-
-
-def _unlock(home: Path) -> TerminalKey:
-    _finish_rotation(home)
-    return read_key_file(home / KEY_FILE, _passphrase())
-
-
-def _retire(home: Path, queue: Queue) -> None:
-    """If the queue holds the rotation to ``terminal.key.new``, make it ``terminal.key`` and
-    keep the old key as ``retired-….key``. Under the queue's write lock, so that two commands
-    finishing one rotation do it once."""
-    path, fresh = home / KEY_FILE, home / f"{KEY_FILE}.new"
-    with queue.transaction():
-        if not fresh.exists():
-            return  # no rotation under way, or another command finished it
-        if not path.exists():  # cut short between the two renames
-            os.replace(fresh, path)
-            return
-        old = read_key_info(path)
-        successor = queue.rotated_to(old.key_id)
-        if successor is None:
-            return  # not queued: the old key stays; `spola key rotate` starts again
-        if read_key_info(fresh).key_id != successor:
-            raise KeyFileError(f"{fresh} is not the key {successor[:16]}… the rotation names")
-        os.replace(path, home / f"retired-{old.key_id[:16]}.key")
-        os.replace(fresh, path)
-
-
-def _finish_rotation(home: Path) -> None:
-    """Finish a ``key rotate`` cut short between queueing the rotation and renaming the files:
-    once the rotation is queued the new key takes over (signing on with the old key would
-    follow its own rotation, which the ledger refuses)."""
-    if (home / f"{KEY_FILE}.new").exists():
-        with _open_queue(home) as queue:
-            _retire(home, queue)
-
-
-def cmd_key_generate(args: argparse.Namespace) -> int:
-    home = _home(args)
-    key = TerminalKey(actor=args.actor, key=PrivateKey.generate())
-    write_key_file(home / KEY_FILE, key, _passphrase(confirm=True))
-    print(f"wrote {home / KEY_FILE}; give the operator this public key to register:")
-    _show(key.actor, key.key.public_key.key_id, key.key.public_key.to_base64())
-    return 0
-
-
-def _show(actor: str, key_id: str, public_key: str) -> None:
-    print(f"actor       {actor}")
-    print(f"key_id      {key_id}")
-    print(f"public_key  {public_key}")
-
-
-def cmd_key_show(args: argparse.Namespace) -> int:
-    _finish_rotation(_home(args))
-    info = read_key_info(_home(args) / KEY_FILE)
-    _show(info.actor, info.key_id, info.public_key.to_base64())
-    return 0
-
-
-def cmd_key_rotate(args: argparse.Namespace) -> int:
-    """Queue a rotation signed by the old key, then make the new key the terminal's key.
-
-    Order for a crash: the new key file is written first (``terminal.key.new``), the rotation
-    event queued, and only then the files renamed; the old key is kept as ``retired-….key``.
-    The next command that reads the key finishes a rotation cut short (``_finish_rotation``).
-    """
-    home = _home(args)
-    path, fresh = home / KEY_FILE, home / f"{KEY_FILE}.new"
-    _finish_rotation(home)
-    passphrase = _passphrase()
-    old = read_key_file(path, passphrase)
-    new = TerminalKey(actor=old.actor, key=PrivateKey.generate())
-    fresh.unlink(missing_ok=True)  # left by a rotation cut short before it was queued
-    write_key_file(fresh, new, passphrase)
-    with _open_queue(home) as queue:
-        try:
-            LedgerClient(transport=None, key=old, queue=queue).rotate(new.key, reason=args.reason)
-        except BaseException:
-            fresh.unlink(missing_ok=True)
-            raise
-        _retire(home, queue)
-    print(f"queued the rotation from key {old.key.public_key.key_id} (sync to send it); new key:")
-    _show(new.actor, new.key.public_key.key_id, new.key.public_key.to_base64())
-    return 0
 
 
 # -- sign ---------------------------------------------------------------------------------------
@@ -227,9 +126,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
         rows = [Row(label="--flags", fields=_flag_fields(kind, args))]
     if args.time:
         rows = [Row(label=r.label, fields={"time": args.time, **r.fields}) for r in rows]
-    home = _home(args)
-    key = _unlock(home)
-    with _open_queue(home) as queue:
+    home = terminal_home(args)
+    key = unlock(home)
+    with open_queue(home) as queue:
         client = LedgerClient(transport=None, key=key, queue=queue)
         positions = client.sign(rows, _sign_progress() if len(rows) >= PROGRESS_FROM else None)
         pending = queue.counts()["pending"]
@@ -237,7 +136,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- sync and queue -------------------------------------------------------------------------
+# -- sync ------------------------------------------------------------------------------------------
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -250,7 +149,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     deadline = None if args.deadline is None else time.monotonic() + args.deadline
     transport.deadline = deadline
     try:
-        with _open_queue(_home(args)) as queue:
+        with open_queue(terminal_home(args)) as queue:
             client = LedgerClient(
                 transport=transport,
                 key=None,
@@ -288,79 +187,6 @@ def _sign_progress() -> Callable[[str, int, int], None]:
 def _progress() -> Callable[[int, int], None]:
     """Report every tenth of the queue sent (every batch on a terminal), on stderr."""
     return tenths("synced", "events")
-
-
-def cmd_queue(args: argparse.Namespace) -> int:
-    with _open_queue(_home(args)) as queue:
-        counts = queue.counts()
-        halted = queue.setting("halted")
-        dropped = queue.dropped()
-        if args.dropped:
-            for gone in dropped:
-                print(
-                    f"{gone.position:>6} {gone.dropped_at} {gone.type:<9} seq {gone.seq}  "
-                    f"{gone.why}"
-                )
-        else:
-            for event in queue.events(state=args.state, limit=args.limit):
-                where = "" if event.index is None else f" index {event.index}"
-                why = "" if event.rule is None else f"  {event.rule}: {event.detail}"
-                if event.state == PENDING and event.refusal is not None:
-                    why = f"  refused {event.refusal}"
-                print(
-                    f"{event.position:>6} {event.state:<11} {event.type:<9} seq {event.seq}"
-                    f"{where}{why}"
-                )
-        head = queue.pending(limit=1)
-        blocked = None
-        if head and head[0].refusal is not None:
-            advice = LedgerClient(transport=None, key=None, queue=queue).advice(head[0])
-            blocked = f"SYNC BLOCKED by queued event {head[0].position}: {advice}"
-    summary = [f"{n} {state.replace('_', ' ')}" for state, n in counts.items()]
-    if dropped:
-        summary.append(f"{len(dropped)} dropped or re-signed (`spola queue --dropped`)")
-    print(", ".join(summary))
-    if blocked is not None:
-        print(blocked)
-    if halted:
-        print(f"SYNC HALTED by an alarm: {halted}")
-    return 0
-
-
-def _key_path(home: Path, key_id: str) -> Path:
-    """The file in ``home`` holding the key ``key_id``: the terminal's, or a retired one."""
-    for path in [home / KEY_FILE, *sorted(home.glob("retired-*.key"))]:
-        if path.exists() and read_key_info(path).key_id == key_id:
-            return path
-    raise KeyFileError(
-        f"the key {key_id[:16]}… that signed this feed is not in {home}: "
-        "restore its retired-….key file from your backup"
-    )
-
-
-def cmd_queue_drop(args: argparse.Namespace) -> int:
-    """Drop a pending event the ledger refused; re-sign the later events of its feed."""
-    home = _home(args)
-    _finish_rotation(home)
-    with _open_queue(home) as queue:
-        client = LedgerClient(transport=None, key=None, queue=queue)
-        event = queue.event(args.position)
-        if event is None:
-            raise QueueError(f"no queued event at position {args.position} (see `spola queue`)")
-        if (why_not := client.why_not_droppable(event)) is not None:
-            raise QueueError(why_not)
-        sign_with = {}
-        if queue.feed_after(event.key_id, event.seq):  # else nothing to re-sign: no key asked
-            sign_with[event.key_id] = read_key_file(
-                _key_path(home, event.key_id), _passphrase()
-            ).key
-        resigned = client.drop(event.position, sign_with)
-    print(
-        f"dropped queued event {event.position} ({event.type}, seq {event.seq}), refused by "
-        f"the ledger ({event.refusal}); re-signed the {len(resigned)} later event(s) of its "
-        "feed; both are kept in `spola queue --dropped`. Sync to send the rest."
-    )
-    return 0
 
 
 # -- the parsers ------------------------------------------------------------------------------
