@@ -121,6 +121,12 @@ STRINGS: Final[Mapping[Lang, Mapping[str, Any]]] = by_language(
         "figure_distance": ("Distanza media delle consegne", "Mean handover distance"),
         "figure_services": ("Servizi", "Services"),
         "figure_maturity": ("Livello di maturità", "Maturity level"),
+        "record_incomplete": (
+            "Il fornitore ha più voci nel registro di quante la storia ne legga: alcune voci di "
+            "questo periodo potrebbero non essere contate, e i dati essere parziali.",
+            "The supplier has more log entries than a track record reads: some entries of this "
+            "period may not be counted, so the figures may be partial.",
+        ),
         # The profile page's refusals: a parameter it refused, an actor it does not know.
         "refused_title": ("Richiesta non valida", "Request not valid"),
         "unknown_title": ("Fornitore non trovato", "Supplier not found"),

@@ -227,7 +227,8 @@ def _certificate(c: HeldCertificate, on: date) -> dict[str, Any]:
 
 def profile_json(p: Profile, viewer: Viewer) -> dict[str, Any]:
     """The profile as ``viewer`` may see it: hidden figures are left out, not blanked."""
-    shown = p.visible(all_figures=sees_all(viewer, p.actor.id))
+    every = sees_all(viewer, p.actor.id)
+    shown = p.visible(all_figures=every)
     figures = {
         name: (None if figure is None else figure.to_json())
         for name, figure in p.figures.items()
@@ -244,7 +245,8 @@ def profile_json(p: Profile, viewer: Viewer) -> dict[str, Any]:
         "materials": [_offer(o) for o in p.materials],
         "certificates": [_certificate(c, p.window[1]) for c in p.certificates],
         "track_record": {"from": p.window[0].isoformat(), "to": p.window[1].isoformat(),
-                         "public_figures": list(p.public_figures), "figures": figures},
+                         "public_figures": list(p.public_figures),
+                         "complete": p.complete(all_figures=every), "figures": figures},
         "notes": {"maturity": "the actor has signed no maturity assessment"}
         if figures.get("maturity", 0) is None else {},
     }  # fmt: skip

@@ -7,7 +7,9 @@ its own: the figures are read from ``log_entries`` (the actor's own events, thei
 the payloads), ``handovers``, ``provenance`` and ``lots``, and each figure names the entries
 behind it (at most ``MAX_ENTRIES``, latest first, with the total).
 
-The track record covers the twelve months up to ``on``; evidence that a process or material is
+The track record covers the twelve months up to ``on``; a figure is not ``complete`` when
+the ``MAX_EVENTS`` bounds of ``ledger.store.track_record`` may have left out an entry inside
+them (``Profile.complete``). Evidence that a process or material is
 really worked covers every applied entry read (the latest ``MAX_EVENTS`` of the actor). Which
 figures the public may see is the actor's choice; this module derives them all, the API hides.
 """
@@ -68,6 +70,12 @@ class Profile:
 
     def visible(self, *, all_figures: bool) -> tuple[str, ...]:
         return tuple(self.figures) if all_figures else self.public_figures
+
+    def complete(self, *, all_figures: bool) -> bool:
+        """Whether every figure the viewer sees counts all the entries of the window: a hidden
+        figure's gap is not said, so the answer tells nothing of what it hides."""
+        shown = self.visible(all_figures=all_figures)
+        return all(f is None or f.complete for n, f in self.figures.items() if n in shown)
 
     def candidate(self, *, all_figures: bool) -> Candidate:
         shown = self.visible(all_figures=all_figures)
@@ -249,6 +257,9 @@ def _profiles(
     def within(event: Event) -> bool:
         return start.isoformat() <= event.time[:10] <= on.isoformat()
 
+    def before(event: Event) -> bool:
+        return event.time[:10] < start.isoformat()
+
     found = []
     for actor in part:
         offers = _offers(history[actor.id], declared.get(actor.id), inputs)
@@ -259,7 +270,7 @@ def _profiles(
                 processes=offers[0],
                 materials=offers[1],
                 certificates=_certificates(history[actor.id], declared.get(actor.id)),
-                figures=figures(history[actor.id], places, within),
+                figures=figures(history[actor.id], places, within, before),
                 window=(start, on),
             )
         )

@@ -15,6 +15,11 @@ with the entries behind it:
 - ``services``: repairs, take-backs and recyclings the actor signed;
 - ``maturity``: None here; the API fills in the level of the latest assessment, if any
   (``api.routes.maturity``), as scoring it needs the maturity model.
+
+Each bound cuts the oldest entries: when one is reached, ``histories`` also reads the newest
+entry each cut left out (``History.cut``, a few more queries, for those actors only), and a
+figure is ``complete`` False when such an entry is not older than the window: it could have
+counted. An entry older than the window cannot, so a cut of old entries only is no gap.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import base64
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Final
 
@@ -50,6 +55,8 @@ class Figure:
 
     value: Mapping[str, Any]
     entries: tuple[int, ...]
+    # False: a bound of ``histories`` left out entries that may lie inside the window.
+    complete: bool = True
 
     def to_json(self) -> dict[str, Any]:
         latest = sorted(set(self.entries), reverse=True)
@@ -84,6 +91,19 @@ class History:
     received: list[Received] = field(default_factory=list)
     # making event index -> its provenance inputs
     consumed: defaultdict[int, list[Consumed]] = field(default_factory=lambda: defaultdict(list))
+    # "own" entry type (OWN_TYPES), "sent" or "received" -> the newest event a bound left out
+    cut: dict[str, Event] = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class _Read:
+    """What ``histories`` read of one actor, to tell whether a bound was reached: the entries
+    of each kind read and the oldest index among them."""
+
+    own: Counter[str] = field(default_factory=Counter)  # own entries read by type
+    own_oldest: dict[str, int] = field(default_factory=dict)  # by type
+    sent: list[int] = field(default_factory=list)  # handovers read, sent and received
+    received: list[int] = field(default_factory=list)
 
 
 def _payload(entry: bytes) -> bytes:
@@ -182,18 +202,21 @@ def histories(conn: Connection, actor_ids: Sequence[str]) -> dict[str, History]:
         return found  # an empty VALUES list is not SQL
     own = _own(actor_ids)
     sent = _handovers(handovers.c.sender, actor_ids)
-    status = {
-        (r.actor, r.logged_at_index): r.status
-        for r in conn.execute(select(sent.c.actor, sent.c.logged_at_index, sent.c.status))
-    }
+    read = {actor_id: _Read() for actor_id in found}
+    status = {}
+    for r in conn.execute(select(sent.c.actor, sent.c.logged_at_index, sent.c.status)):
+        status[(r.actor, r.logged_at_index)] = r.status
+        read[r.actor].sent.append(r.logged_at_index)
     rows = conn.execute(
-        select(own.c.actor, own.c.idx, log_entries.c.entry)
+        select(own.c.actor, own.c.idx, log_entries.c.entry, log_entries.c.event_type)
         .join_from(own, log_entries, log_entries.c.idx == own.c.idx)
         .where(own.c.rank <= MAX_EVENTS)
         .order_by(own.c.idx.desc())
     )
     for row in rows:
         history, idx, event = found[row.actor], row.idx, parse_event(_payload(row.entry))
+        read[row.actor].own[row.event_type] += 1
+        read[row.actor].own_oldest[row.event_type] = idx  # latest first: the last is the oldest
         if isinstance(event, MaterialEvent | ProcessEvent):
             history.making.append((idx, event))
         elif isinstance(event, LifecycleEvent) and event.kind in SERVICES:
@@ -217,6 +240,7 @@ def histories(conn: Connection, actor_ids: Sequence[str]) -> dict[str, History]:
         .order_by(received.c.logged_at_index.desc())
     )
     for row in rows:
+        read[row.actor].received.append(row.idx)
         if row.entry is None:
             continue  # not applied
         event = parse_event(_payload(row.entry))
@@ -225,6 +249,63 @@ def histories(conn: Connection, actor_ids: Sequence[str]) -> dict[str, History]:
                 Received(row.idx, event, row.status, row.settled_at_index)
             )
     _add_consumed(conn, own, found)
+    for actor_id, history in found.items():
+        history.cut.update(_cut(conn, actor_id, read[actor_id]))
+    return found
+
+
+def _newest_before(conn: Connection, statement: Any) -> Event | None:
+    entry = conn.execute(statement.order_by(log_entries.c.idx.desc()).limit(1)).scalar()
+    return None if entry is None else parse_event(_payload(entry))
+
+
+def _cut(conn: Connection, actor: str, read: _Read) -> dict[str, Event]:
+    """The newest entry of each kind that a bound left out of the actor's history: none when
+    no bound was reached (fewer entries read than it), so an actor under every bound costs no
+    query. ``own`` keeps, of each type, its latest entries (a suffix of the index): what it left
+    out of a type is older than the oldest it kept of that type or, when it kept none, than the
+    oldest it kept at all. A sent handover counts only with its status, so ``sent`` leaves out
+    the handovers older than either cut (own handover entries, handovers sent)."""
+    applied = (
+        select(log_entries.c.entry)
+        .where(log_entries.c.actor == actor)
+        .where(log_entries.c.applied == true())  # "IS true" would not seek on PostgreSQL
+    )
+    found: dict[str, Event] = {}
+    own_full = read.own.total() >= MAX_EVENTS
+    oldest = min(read.own_oldest.values(), default=None)
+    floors: dict[str, int] = {}
+    for kind in OWN_TYPES:
+        if (own_full or read.own[kind] >= MAX_EVENTS) and oldest is not None:
+            floors[kind] = read.own_oldest.get(kind, oldest)
+            event = _newest_before(
+                conn,
+                applied.where(log_entries.c.event_type == kind, log_entries.c.idx < floors[kind]),
+            )
+            if event is not None:
+                found[kind] = event
+    sent_floor = max(
+        floors.get("handover", 0), min(read.sent) if len(read.sent) >= MAX_EVENTS else 0
+    )
+    for name, by, floor in (
+        ("sent", handovers.c.sender, sent_floor),
+        ("received", handovers.c.receiver, min(read.received, default=0)),
+    ):
+        if floor == 0 or (name == "received" and len(read.received) < MAX_EVENTS):
+            continue
+        # One seek of the index (sender|receiver, logged_at_index) below the floor, then its
+        # entry by index: the handover the cut left out first, applied or not, as the cut
+        # counted it (its time is what the window is asked about).
+        newest = (
+            select(handovers.c.logged_at_index)
+            .where(by == actor, handovers.c.logged_at_index < floor)
+            .order_by(handovers.c.logged_at_index.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        event = _newest_before(conn, select(log_entries.c.entry).where(log_entries.c.idx == newest))
+        if event is not None:
+            found[name] = event
     return found
 
 
@@ -257,13 +338,41 @@ def _share(part: int, whole: int) -> str | None:
 
 Within = Callable[[Event], bool]
 
+# The entries each figure reads, as ``History.cut`` names the bounds that may leave them out.
+READS: Final[Mapping[str, tuple[str, ...]]] = {
+    "volumes": ("material", "process", "lifecycle"),
+    "partners": ("sent", "received"),
+    "acceptance": ("received",),
+    "certified": ("material", "process", "lifecycle"),
+    "distance": ("sent", "received"),
+    "services": ("lifecycle",),
+}
+
 
 def figures(
     history: History,
     everyone: Mapping[str, ActorEvent],
     within: Within,
+    before: Within | None = None,
 ) -> dict[str, Figure | None]:
-    """Every figure of the track record over the events ``within`` accepts."""
+    """Every figure of the track record over the events ``within`` accepts; a figure is not
+    ``complete`` when a bound left out an entry it reads that ``before`` (older than the
+    window) does not accept. Without ``before``, any entry left out makes it incomplete."""
+    gaps = {k for k, e in history.cut.items() if before is None or not before(e)}
+    found = _figures(history, everyone, within)
+    return {
+        name: figure
+        if figure is None or gaps.isdisjoint(READS.get(name, ()))
+        else replace(figure, complete=False)
+        for name, figure in found.items()
+    }
+
+
+def _figures(
+    history: History,
+    everyone: Mapping[str, ActorEvent],
+    within: Within,
+) -> dict[str, Figure | None]:
     making = [(i, e) for i, e in history.making if within(e)]
     services = [(i, e) for i, e in history.services if within(e)]
     sent = [(i, e) for i, e, status in history.sent if within(e) and status == "accepted"]
