@@ -13,17 +13,23 @@ httpx times each phase of a request on its own (connect, write, every read), so 
 trickles its answer a byte at a time keeps every read inside its timeout for as long as it
 likes. A transport made by ``HttpTransport.connect`` therefore opens its sockets through
 ``_DeadlineBackend``: every connect, write and read on them waits at most the time left, so a
-request ends at the deadline however the ledger paces its bytes.
+request ends at the deadline however the ledger paces its bytes. It resolves the ledger's
+name within the time left too (``_resolve``): a resolver that hangs (offline, a captive
+network, a dead DNS server) would otherwise hold a sync past its deadline by its own timeouts.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import math
+import queue
 import re
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -254,10 +260,32 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = self._sockets.connect_tcp(
-            host, port, self.bound(timeout, httpcore.ConnectTimeout), local_address, socket_options
-        )
-        return _DeadlineStream(stream, self)
+        if self._deadline() is None or _is_address(host):
+            stream = self._sockets.connect_tcp(
+                host,
+                port,
+                self.bound(timeout, httpcore.ConnectTimeout),
+                local_address,
+                socket_options,
+            )
+            return _DeadlineStream(stream, self)
+        # The name resolved here, within the time left; then each of its addresses in turn,
+        # as ``socket.create_connection`` does, each connect cut to the time left as it starts.
+        failure: httpcore.ConnectError | None = None
+        for address in _resolve(host, port, self.bound(timeout, httpcore.ConnectTimeout)):
+            try:
+                stream = self._sockets.connect_tcp(
+                    address,
+                    port,
+                    self.bound(timeout, httpcore.ConnectTimeout),
+                    local_address,
+                    socket_options,
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+                continue
+            return _DeadlineStream(stream, self)
+        raise failure or httpcore.ConnectError(f"{host}: no address to connect to")
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -306,6 +334,43 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
+
+
+def _is_address(host: str) -> bool:
+    """Whether ``host`` is an IP address (an IPv6 one with or without its brackets)."""
+    try:
+        ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """The addresses of ``host``, as ``socket.getaddrinfo`` gives them for a TCP connect, waited
+    for at most ``timeout`` seconds (None: as long as the resolver takes).
+
+    ``getaddrinfo`` takes no timeout, so it runs in a daemon thread, left behind (to end with
+    the resolver's own timeouts, or with the process) when the time is up; a name that does
+    not resolve is a ``ConnectError``, as from httpcore's own connect.
+    """
+    answer: queue.SimpleQueue[list[str] | OSError] = queue.SimpleQueue()
+
+    def lookup() -> None:
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            answer.put(exc)
+        else:
+            answer.put(list(dict.fromkeys(str(info[4][0]) for info in found)))
+
+    threading.Thread(target=lookup, name=f"resolve {host[:64]}", daemon=True).start()
+    try:
+        result = answer.get(timeout=timeout)
+    except queue.Empty:
+        raise httpcore.ConnectTimeout(f"{host}: the name did not resolve in time") from None
+    if isinstance(result, OSError):
+        raise httpcore.ConnectError(f"{host}: {result}") from result
+    return result
 
 
 def _open_sockets_through(client: httpx.Client, backend: httpcore.NetworkBackend) -> None:
