@@ -76,6 +76,16 @@ def _head(store: LedgerStore) -> tuple[int, bytes, bytes]:
     return row.size, bytes(row.chain_hash), bytes(row.compact_range)
 
 
+def _refused(store: LedgerStore, match: str, *, repair: bool = True) -> DamagedLogError:
+    """Rebuild (with ``repair``) refuses the log as damaged, matching ``match``, and leaves the
+    head row as it was; the refusal."""
+    before = _head(store)
+    with pytest.raises(DamagedLogError, match=match) as refused:
+        store.rebuild(repair=repair)
+    assert _head(store) == before
+    return refused.value
+
+
 def _damage(op_db: Operator, index: int) -> None:
     store = _store(op_db.database_url, op_db.home)
     try:
@@ -92,10 +102,7 @@ def test_rebuild_refuses_a_log_with_a_missing_entry(op_db: Operator, repair: boo
     _damage(op_db, OPERATOR_LAST)
     store = _store(op_db.database_url, op_db.home)
     try:
-        before = _head(store)
-        with pytest.raises(DamagedLogError, match=f"entry {OPERATOR_LAST} is missing"):
-            store.rebuild(repair=repair)
-        assert _head(store) == before
+        _refused(store, f"entry {OPERATOR_LAST} is missing", repair=repair)
     finally:
         store.close()
 
@@ -107,12 +114,9 @@ def test_repair_refuses_a_log_shorter_than_its_signed_checkpoint(op_db: Operator
     _damage(op_db, SIZE - 1)
     store = _store(op_db.database_url, op_db.home)
     try:
-        before = _head(store)
-        with pytest.raises(DamagedLogError, match="checkpoint") as refused:
-            store.rebuild(repair=True)
-        assert f"signs {SIZE} entries" in str(refused.value)
-        assert f"holds {SIZE - 1}" in str(refused.value)
-        assert _head(store) == before
+        refused = _refused(store, "checkpoint")
+        assert f"signs {SIZE} entries" in str(refused)
+        assert f"holds {SIZE - 1}" in str(refused)
     finally:
         store.close()
 
@@ -132,10 +136,7 @@ def test_rebuild_refuses_a_log_whose_entry_bytes_differ_from_the_signed_tree(
         assert entry.startswith(b"{")
         with _outside_spola(store) as conn:
             conn.execute(update(log_entries).where(log_entries.c.idx == 5), {"entry": b" " + entry})
-        before = _head(store)
-        with pytest.raises(DamagedLogError, match="do not give the root hash the checkpoint"):
-            store.rebuild(repair=True)
-        assert _head(store) == before
+        _refused(store, "do not give the root hash the checkpoint")
     finally:
         store.close()
 
@@ -151,10 +152,7 @@ def test_rebuild_refuses_a_log_no_ledger_could_have_admitted(op_db: Operator) ->
             ).scalar_one()
         with _outside_spola(store) as conn:
             conn.execute(update(log_entries).where(log_entries.c.idx == 5), {"entry": sixth})
-        before = _head(store)
-        with pytest.raises(DamagedLogError, match=r"^the log itself is damaged: entry 5: "):
-            store.rebuild(repair=True)
-        assert _head(store) == before
+        _refused(store, r"^the log itself is damaged: entry 5: ")
     finally:
         store.close()
 
