@@ -5,16 +5,18 @@ BIN := $(VENV)/bin
 SPOLA_PORT ?= 8000
 SPOLA_HOST ?= 127.0.0.1
 
-.PHONY: run test lint typecheck security verifier-install-check browser bench clean
+.PHONY: run test lint typecheck security verifier-install-check browser bench clean constraints
 
-$(BIN)/spola: pyproject.toml
+# Every install reads the pinned versions of constraints.txt: an upstream release changes
+# nothing here until `make constraints` records it.
+$(BIN)/spola: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[server]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[server]'
 	@touch $@
 
 $(VENV)/.dev: $(BIN)/spola
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
 ## run: install, create the log key if missing, seed the demo ledger if empty, serve on :$(SPOLA_PORT)
@@ -40,7 +42,8 @@ verifier-install-check:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; venv="$$tmp/venv"; \
 	mkdir "$$tmp/src"; git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$$tmp/src"; \
 	$(PYTHON) -m venv "$$venv"; \
-	"$$venv/bin/pip" install --quiet --disable-pip-version-check "$$tmp/src[verifier]" pytest hypothesis; \
+	"$$venv/bin/pip" install --quiet --disable-pip-version-check -c constraints.txt \
+		"$$tmp/src[verifier]" pytest hypothesis; \
 	"$$venv/bin/python" -c "import importlib.util as u, sys; \
 	found = [m for m in ('sqlalchemy', 'fastapi', 'psycopg') if u.find_spec(m)]; \
 	sys.exit(f'verifier install pulled in {found}' if found else 0)"; \
@@ -100,6 +103,15 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/passport_page.py
+
+## constraints: resolve `.[dev]` afresh (newest releases pyproject.toml allows) in a throw-away
+## venv and record every version in constraints.txt; then run `make clean test` and commit it.
+constraints:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/pip" install --quiet -e '.[dev]'; \
+	{ sed -n '/^#/p' constraints.txt; "$$tmp/venv/bin/pip" freeze --exclude-editable; } > "$$tmp/pins"; \
+	mv "$$tmp/pins" constraints.txt; echo "constraints.txt: $$(grep -c '==' constraints.txt) packages pinned"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
