@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,11 @@ import pytest
 from api.main import create_app
 from api.operator import init_home
 from api.settings import Settings
-from tests.integration.api_support import Api, running_api, seeded_api, serving
+from tests.integration.api_support import Api, route_terminal_to, running_api, seeded_api, serving
+from tests.integration.sync_support import ACTOR, StartLedger, add_key, terminal_key
+from tests.supply import facility
 from tests.terminal import TERMINAL_PASSPHRASE
+from tests.terminal import run_cli as run
 
 
 @pytest.fixture
@@ -46,3 +50,31 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SPOLA_TERMINAL_HOME", str(folder))
     monkeypatch.setenv("SPOLA_KEY_PASSPHRASE", TERMINAL_PASSPHRASE)
     return folder
+
+
+@pytest.fixture
+def actor_key(home: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
+    """The terminal's key, generated for ``sync_support.ACTOR`` (`spola key generate`): its
+    key fields."""
+    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
+    return terminal_key(home)
+
+
+@pytest.fixture
+def start_ledger(
+    actor_key: dict[str, str], tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> StartLedger:
+    """`with start_ledger(*actors, key_of=None) as api`: a running ledger `spola sync` talks to,
+    with ``actors`` registered (one batch, a facility each) and the terminal's ``actor_key``
+    added to actor ``key_of`` (not added to any when None)."""
+
+    @contextmanager
+    def start(*actors: str, key_of: str | None = None) -> Iterator[Api]:
+        with running_api(database_url, tmp_path / "ledger-home") as api:
+            route_terminal_to(api, monkeypatch)
+            api.accept([api.operator.register(actor, facilities=[facility()]) for actor in actors])
+            if key_of is not None:
+                add_key(api, key_of, actor_key)
+            yield api
+
+    return start

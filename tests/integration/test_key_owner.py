@@ -26,9 +26,8 @@ from signer.keyfile import TerminalKey
 from signer.queue import PENDING, Queue, Refusal
 from signer.transport import HttpTransport
 from tests.fake_ledger import StoreTransport
-from tests.integration import test_signer_advice
 from tests.integration.api_support import Api, assert_problem, running_api, serving
-from tests.integration.test_signer_advice import (
+from tests.integration.sync_support import (
     ACTOR,
     OTHER,
     StartLedger,
@@ -46,10 +45,6 @@ pytestmark = pytest.mark.integration
 IMPOSTOR_SLUG = "maison"
 IMPOSTOR = f"urn:spola:actor:{IMPOSTOR_SLUG}"
 LOT = "urn:spola:lot:tessitura-consiglio"
-
-# The terminal's key and a ledger it syncs to, set up as for the advice tests.
-key = test_signer_advice.key
-start_ledger = test_signer_advice.start_ledger
 
 
 def _owner_members(body: dict[str, object], key_id: str, owner: str, claim: str) -> None:
@@ -161,7 +156,10 @@ def test_members_a_ledger_sends_are_kept_only_as_printable_bounded_strings(
 
 
 def test_sync_stores_the_key_owner_refusal_with_its_members_and_advises_from_them(
-    home: Path, capsys: pytest.CaptureFixture[str], key: dict[str, str], start_ledger: StartLedger
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    actor_key: dict[str, str],
+    start_ledger: StartLedger,
 ) -> None:
     with start_ledger(ACTOR, OTHER, key_of=OTHER):  # the key generated for ACTOR
         sign_lot(capsys, "K1")
@@ -170,7 +168,7 @@ def test_sync_stores_the_key_owner_refusal_with_its_members_and_advises_from_the
     assert "403 key-owner" in line
     said = advice(line)
     assert said == (
-        f"queued event 1 cannot be dropped: its key {key['key_id'][:16]}… is registered to "
+        f"queued event 1 cannot be dropped: its key {actor_key['key_id'][:16]}… is registered to "
         f"{OTHER}, but the events it signs claim {ACTOR}, and a registered key cannot be moved "
         f"to another actor: the operator revokes it from {OTHER}; the ledger refuses every "
         "event this key signed, so neither this event nor any queued after it can be sent, "

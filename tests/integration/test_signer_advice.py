@@ -12,92 +12,31 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 
 from ledger.canonical import canonical_bytes
 from signer.keyfile import read_key_info
 from signer.queue import Queue, Refusal
-from tests.integration.api_support import Api, route_terminal_to, running_api
+from tests.integration.api_support import Api
+from tests.integration.sync_support import (
+    ACTOR,
+    LOT,
+    OTHER,
+    SYNC,
+    StartLedger,
+    add_key,
+    advice,
+    blocked,
+    sign_lot,
+    terminal_key,
+)
 from tests.integration.test_signer_queue_drop import queue_as_an_older_terminal
-from tests.supply import facility, material
+from tests.supply import material
 from tests.terminal import run_cli as run
 
 pytestmark = pytest.mark.integration
-
-ACTOR = "urn:spola:actor:tessitura-consiglio"
-OTHER = "urn:spola:actor:filatura-altrove"
-LOT = "urn:spola:lot:tessitura-consiglio"
-SYNC = ("sync", "--ledger", "http://ledger.test")
-
-
-def sign_lot(capsys: pytest.CaptureFixture[str], lot: str) -> None:
-    code, _, err = run(
-        capsys, "sign", "material", "--lot", f"{LOT}:{lot}", "--material", "silk-mulberry",
-        "--quantity", "10", "--facility", "main",
-    )  # fmt: skip
-    assert code == 0, err
-
-
-def terminal_key(home: Path) -> dict[str, str]:
-    """The key fields of the terminal's current key (`spola key show`)."""
-    info = read_key_info(home / "terminal.key")
-    return {"key_id": info.key_id, "public_key": info.public_key.to_base64()}
-
-
-def add_key(api: Api, subject: str, key: dict[str, str]) -> list[dict[str, object]]:
-    return api.accept(api.operator.sign({"type": "key", "op": "add", "subject": subject, **key}))
-
-
-def blocked(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
-    """Sync (refused: exit 1, one line) and the queue's SYNC BLOCKED line: both advices."""
-    code, _, err = run(capsys, *SYNC)
-    assert code == 1
-    (line,) = [line for line in err.splitlines() if line.startswith("spola:")]
-    code, out, _ = run(capsys, "queue")
-    assert code == 0
-    (shown,) = [line for line in out.splitlines() if line.startswith("SYNC BLOCKED")]
-    return line, shown
-
-
-def advice(sync_line: str) -> str:
-    """What `spola sync` advises: its line after the refusal it quotes."""
-    return sync_line.split("); ", 1)[1]
-
-
-@pytest.fixture
-def key(home: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
-    """The terminal's key, generated for ACTOR (`spola key generate`): its key fields."""
-    assert run(capsys, "key", "generate", "--actor", ACTOR)[0] == 0
-    return terminal_key(home)
-
-
-class StartLedger(Protocol):
-    def __call__(self, *actors: str, key_of: str | None = None) -> AbstractContextManager[Api]: ...
-
-
-@pytest.fixture
-def start_ledger(
-    key: dict[str, str], tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> StartLedger:
-    """`with start_ledger(*actors, key_of=None) as api`: a running ledger `spola sync` talks to,
-    with ``actors`` registered (one batch, a facility each) and the terminal's ``key`` added to
-    actor ``key_of`` (not added to any when None)."""
-
-    @contextmanager
-    def start(*actors: str, key_of: str | None = None) -> Iterator[Api]:
-        with running_api(database_url, tmp_path / "ledger-home") as api:
-            route_terminal_to(api, monkeypatch)
-            api.accept([api.operator.register(actor, facilities=[facility()]) for actor in actors])
-            if key_of is not None:
-                add_key(api, key_of, key)
-            yield api
-
-    return start
 
 
 def test_an_unregistered_key_is_not_advised_to_be_dropped_anywhere(
@@ -122,7 +61,7 @@ def test_an_unregistered_key_is_not_advised_to_be_dropped_anywhere(
 
 
 def test_a_key_registered_to_another_actor_gets_the_operators_remedy(
-    capsys: pytest.CaptureFixture[str], key: dict[str, str], start_ledger: StartLedger
+    capsys: pytest.CaptureFixture[str], actor_key: dict[str, str], start_ledger: StartLedger
 ) -> None:
     """The key is the wrong actor's for good: dropping (and re-signing with it) cures nothing,
     and the key cannot be moved to the right actor: only a new key can."""
@@ -142,8 +81,8 @@ def test_a_key_registered_to_another_actor_gets_the_operators_remedy(
 
         # Why a new key: the ledger logs the key's move to the right actor, but does not apply
         # it (a registered key is never reused), and the key stays refused.
-        api.accept(api.operator.revoke(OTHER, key["key_id"]))
-        (moved,) = add_key(api, ACTOR, key)
+        api.accept(api.operator.revoke(OTHER, actor_key["key_id"]))
+        (moved,) = add_key(api, ACTOR, actor_key)
         assert moved["applied"] is False and moved["violation"]["rule"] == "registry.key_exists"
         code, _, err = run(capsys, *SYNC)
         assert code == 1 and "403 revoked-key" in err and "cannot be dropped" in err
@@ -295,7 +234,10 @@ def test_a_rotation_by_a_key_of_another_actor_is_dropped_and_the_new_key_registe
 
 
 def test_an_unregistered_key_since_rotated_is_found_in_its_retired_file(
-    home: Path, capsys: pytest.CaptureFixture[str], key: dict[str, str], start_ledger: StartLedger
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    actor_key: dict[str, str],
+    start_ledger: StartLedger,
 ) -> None:
     """Signed with, then rotated, before it was registered: `spola key show` shows the new key,
     so the advice sends the operator to the old key's file; registered, it sends it all."""
@@ -309,9 +251,9 @@ def test_an_unregistered_key_since_rotated_is_found_in_its_retired_file(
         assert "`spola key show`" not in said and shown.endswith(said)
         assert (
             read_key_info(home / f"retired-{old[:16]}.key").public_key.to_base64()
-            == (key["public_key"])
+            == (actor_key["public_key"])
         )
-        add_key(api, ACTOR, key)  # the advice, followed: the rotation registers the new key
+        add_key(api, ACTOR, actor_key)  # the advice, followed: the rotation registers the new key
         code, out, err = run(capsys, *SYNC)
         assert code == 0 and "sent 3: 3 applied" in out, err
         assert new != old
