@@ -20,27 +20,15 @@ from typing import Any, Final
 from ledger.progress import tenths
 from signer.client import LedgerClient, Row
 from signer.errors import RowError
-from signer.home import (
-    HOME_ENV,
-    KEY_FILE,
-    PASSPHRASE_ENV,
-    QUEUE_FILE,
-    open_queue,
-    terminal_home,
-    unlock,
-)
+from signer.home import HOME_ENV, open_queue, terminal_home, unlock
 from signer.key_commands import cmd_key_generate, cmd_key_rotate, cmd_key_show
 from signer.queue import STATES
 from signer.queue_commands import cmd_queue, cmd_queue_drop
 from signer.rows import read_rows
 
 __all__ = [
-    "HOME_ENV",
-    "KEY_FILE",
     "MAX_DEADLINE",
-    "PASSPHRASE_ENV",
     "PROGRESS_FROM",
-    "QUEUE_FILE",
     "add_terminal_commands",
     "cmd_key_generate",
     "cmd_key_rotate",
