@@ -41,8 +41,9 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 def cmd_directory_search(args: argparse.Namespace) -> int:
+    from api.directory_query import Filters
     from api.problems import BadRequest
-    from api.routes.directory import Filters, run_search
+    from api.routes.directory import run_search
     from ledger.store.tokens import PUBLIC
 
     filters = Filters(
@@ -85,8 +86,9 @@ def _say_cuts(answer: dict[str, Any]) -> None:
 
 
 def cmd_directory_show(args: argparse.Namespace) -> int:
+    from api.directory_query import day_of
     from api.problems import BadRequest
-    from api.routes.directory import day_of, full_profile, profile_json
+    from api.routes.directory import full_profile, profile_json
     from ledger.store.tokens import PUBLIC
 
     actor = args.actor if args.actor.startswith("urn:") else f"urn:spola:actor:{args.actor}"

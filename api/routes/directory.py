@@ -8,33 +8,28 @@ done far from the brand, certified actors near the brand offering the same proce
 
 Access: the public sees the figures each actor made public; a brand token sees every figure of
 its own actor; the operator sees all. A hidden figure is left out of the answer entirely and
-does not count in the ranking. Filters are checked here and refused with a 400 ``bad-request``
-problem whose detail starts with the field's name: a value over ``MAX_FILTER_TEXT``
-characters, a parameter given twice, a value not of its shape or range, a NUL character in a
-free-text filter. Each refusal also carries the reason and the refused value (``Refused``), so
-that the search page says the same in its reader's language; the JSON detail stays in English.
+does not count in the ranking. Query parameters are checked by ``api.directory_query``,
+which refuses a bad one with a 400 ``bad-request`` problem naming it (``Refusal``); the pages
+say the same refusal in their reader's language.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import ViewerDep
 from api.deps import StoreDep
 from api.directory_page import (
-    Reason,
     Refused,
-    given_twice,
     page_language,
     refusal_answer,
     render_directory,
@@ -42,10 +37,24 @@ from api.directory_page import (
     render_profile_refused,
     render_profile_unknown,
 )
+from api.directory_query import (
+    DEFAULT_LOCAL_RADIUS_KM,
+    DEFAULT_MAX_KM,
+    MAX_ACTOR_ID,
+    MAX_FILTER_TEXT,
+    ActorPath,
+    Filters,
+    Refusal,
+    Text,
+    day_of,
+    km_parameter,
+    once_each,
+    overlong,
+    refuse,
+)
 from api.passport_http import subject_of
 from api.problems import BadRequest, ledger_problem, problem
 from api.routes.maturity import maturity_document
-from ledger.catalogue import catalogue
 from ledger.errors import FormatError, NotFoundError
 from ledger.events import ActorEvent
 from ledger.profiles import Candidate, HeldCertificate, Offer, Place
@@ -65,147 +74,12 @@ from scoring.directory import (
     search,
 )
 
+# What others use: the router, and what the CLI (``spola.directory``) reads the directory with.
+__all__ = ["full_profile", "profile_json", "router", "run_search"]
+
 router = APIRouter(tags=["directory"])
 
-MAX_RADIUS_KM: Final = Decimal(2000)
-DEFAULT_RADIUS_KM: Final = Decimal(100)
-DEFAULT_MAX_KM: Final = Decimal(100)
-DEFAULT_LOCAL_RADIUS_KM: Final = Decimal(60)
 MAX_MATCHES: Final = 200
-MAX_FILTER_TEXT: Final = 100  # characters of any one query parameter
-# Plain decimals only: the answer echoes a distance in fixed-point notation, so "1e-999999999"
-# (a dozen characters in the URL) would become a gigabyte of zeros.
-_KM_TEXT: Final = re.compile(r"[0-9]+(\.[0-9]+)?")
-_DAY_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Decimal() also reads "4_5", "4.5e1", "NaN" and non-ASCII digits: degrees are plain decimals.
-_DEGREES: Final = re.compile(r"[+-]?[0-9]{1,3}(\.[0-9]{1,15})?")
-_CATALOGUE_ROUTE: Final = {
-    "process": "/v1/catalogue/processes",
-    "material": "/v1/catalogue/materials",
-}
-Text = Annotated[str | None, Query(max_length=MAX_FILTER_TEXT)]
-MAX_ACTOR_ID: Final = 80  # characters of an actor id in a path
-ActorPath = Annotated[str, Path(max_length=MAX_ACTOR_ID)]
-
-
-class Refusal(BadRequest):
-    """A refused query parameter: ``detail`` the API's English problem detail, ``refused`` the
-    same refusal for a page to word in its own language."""
-
-    def __init__(self, refused: Refused, problem: str) -> None:
-        super().__init__(f"{refused.name}: {problem}")
-        self.refused = refused
-
-
-def _refuse(
-    name: str, reason: Reason, problem: str, *, value: str | None = None, limit: Decimal | int = 0
-) -> Refusal:
-    return Refusal(Refused(name, reason, value, str(limit) if limit else None), problem)
-
-
-def _too_long(name: str) -> Refusal:
-    return _refuse(name, "too_long", f"at most {MAX_FILTER_TEXT} characters", limit=MAX_FILTER_TEXT)
-
-
-def _text(name: str, value: str | None) -> str | None:
-    """A free-text filter (``certificate``, ``region``): None when blank, else stripped. A NUL
-    character is refused: no scheme or region holds one, and PostgreSQL text cannot (the other
-    filters refuse it as not of their shape)."""
-    if value is None or not value.strip():
-        return None
-    if "\x00" in value:
-        problem = "holds a NUL character (%00), which no filter may"
-        raise _refuse(name, "nul", problem, value=value)
-    return value.strip()
-
-
-def once_each(request: Request) -> None:
-    """Refuse a query parameter given more than once: which one would count is a guess."""
-    if (name := given_twice(request)) is not None:
-        raise _refuse(name, "twice", "given more than once; give it once")
-
-
-def day_of(value: str | None) -> date:
-    """The ``on`` parameter: a date YYYY-MM-DD, today (UTC) when absent."""
-    if value is None:
-        return datetime.now(UTC).date()
-    try:
-        # fromisoformat() also takes week dates and the basic format: the shape is checked first.
-        day = date.fromisoformat(value) if _DAY_TEXT.fullmatch(value) else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise _refuse("on", "not_a_date", f"{value!r} is not a date YYYY-MM-DD", value=value)
-    if day.year < 2:
-        problem = f"{value} is too early: the track record is the year before it"
-        raise _refuse("on", "too_early", problem, value=value)
-    return day
-
-
-def _near(value: str | None) -> Place | None:
-    if value is None or not value.strip():
-        return None
-    lat, _, lon = value.partition(",")
-    if not (_DEGREES.fullmatch(lat.strip()) and _DEGREES.fullmatch(lon.strip())):
-        raise _refuse(
-            "near", "not_a_place", "give it as lat,lon in decimal degrees, e.g. 45.4642,9.19"
-        )
-    point = Decimal(lat.strip()), Decimal(lon.strip())
-    if abs(point[0]) > 90 or abs(point[1]) > 180:
-        problem = "latitude must lie in [-90, 90] and longitude in [-180, 180]"
-        raise _refuse("near", "off_the_globe", problem)
-    return Place(point[0], point[1])
-
-
-def _km(name: str, value: str | None, default: Decimal) -> Decimal:
-    if value is None or not value.strip():
-        return default
-    if not _KM_TEXT.fullmatch(value.strip()):
-        problem = f"{value!r} is not a number of km (decimal digits, e.g. 60 or 12.5)"
-        raise _refuse(name, "not_km", problem, value=value)
-    number = Decimal(value.strip())
-    if not 0 < number <= MAX_RADIUS_KM:
-        problem = f"must be more than 0 and at most {MAX_RADIUS_KM} km"
-        raise _refuse(name, "km_out_of_range", problem, limit=MAX_RADIUS_KM)
-    return number
-
-
-def _catalogued(name: str, value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    known = catalogue().process if name == "process" else catalogue().material
-    if known(value) is None:
-        route = _CATALOGUE_ROUTE[name]
-        problem = f"{value!r} is not a {name} id of the catalogue (GET {route})"
-        raise _refuse(name, "not_catalogued", problem, value=value)
-    return value
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The search's query parameters as given: ``search()`` checks them, 400 naming the field."""
-
-    process: str | None = None
-    material: str | None = None
-    certificate: str | None = None
-    near: str | None = None
-    radius_km: str | None = None
-    region: str | None = None
-    on: str | None = None
-
-    def search(self) -> Search:
-        for name, value in asdict(self).items():
-            if value is not None and len(value) > MAX_FILTER_TEXT:
-                raise _too_long(name)
-        return Search(
-            on=day_of(self.on),
-            process=_catalogued("process", self.process),
-            material=_catalogued("material", self.material),
-            certificate=_text("certificate", self.certificate),
-            near=_near(self.near),
-            radius_km=_km("radius_km", self.radius_km, DEFAULT_RADIUS_KM),
-            region=_text("region", self.region),
-        )
 
 
 def sees_all(viewer: Viewer, actor: str) -> bool:
@@ -252,7 +126,11 @@ def profile_json(p: Profile, viewer: Viewer) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def match_json(m: Match, on: date, process: str | None) -> dict[str, Any]:
+def match_json(
+    m: Match, on: date, process: str | None, whole: Mapping[str, bool]
+) -> dict[str, Any]:
+    """A match as the search lists it; ``whole`` says, by actor, whether the figures the viewer
+    sees count all the entries of the window (``_as_seen``)."""
     c: Candidate = m.candidate
     place = m.place or (c.places[0] if c.places else None)
     offer = None if process is None else c.offer(process)
@@ -263,6 +141,7 @@ def match_json(m: Match, on: date, process: str | None) -> dict[str, Any]:
         "region": c.region if place is None else place.region,
         "distance_km": None if m.distance_km is None else km(m.distance_km),
         "score": format(m.score, "f"),
+        "record_complete": whole[c.actor],
         "process": None if offer is None else _offer(offer),
         "certificates": [_certificate(x, on) for x in c.certified_on(on)],
         "profile": f"/v1/directory/{c.actor}",
@@ -291,17 +170,26 @@ def _registration_allows(query: Search) -> Callable[[ActorEvent], bool] | None:
     return keep
 
 
+def _as_seen(found: Sequence[Profile], viewer: Viewer) -> tuple[list[Candidate], dict[str, bool]]:
+    """The profiles as ``viewer`` may see them: each a candidate ranked on its visible figures,
+    and by actor whether those figures are whole (``Profile.complete``, the profile's rule: a
+    gap in a hidden figure is not said)."""
+    every = {p.actor.id: sees_all(viewer, p.actor.id) for p in found}
+    candidates = [p.candidate(all_figures=every[p.actor.id]) for p in found]
+    return candidates, {p.actor.id: p.complete(all_figures=every[p.actor.id]) for p in found}
+
+
 def run_search(store: LedgerStore, filters: Filters, viewer: Viewer) -> dict[str, Any]:
     query = filters.search()
     found = store.directory_profiles(query.on, _registration_allows(query))
-    candidates = [p.candidate(all_figures=sees_all(viewer, p.actor.id)) for p in found]
+    candidates, whole = _as_seen(found, viewer)
     matches = search(candidates, query)
     return {
         "on": query.on.isoformat(),
         "radius_km": None if query.near is None else format(query.radius_km, "f"),
         "complete": found.complete,
         "matched": len(matches),
-        "matches": [match_json(m, query.on, query.process) for m in matches[:MAX_MATCHES]],
+        "matches": [match_json(m, query.on, query.process, whole) for m in matches[:MAX_MATCHES]],
     }
 
 
@@ -356,7 +244,7 @@ def _alternatives(
     home = brand.facilities[0]
     origin = Place(Decimal(home.lat), Decimal(home.lon), home.name, home.town, home.region)
     profiles = store.directory_profiles(on, within_reach(origin, radius_km))
-    candidates = [p.candidate(all_figures=sees_all(viewer, p.actor.id)) for p in profiles]
+    candidates, whole = _as_seen(profiles, viewer)
     steps = journey_steps(passport.document["journey"])
     far = local_alternatives(steps, origin, candidates, on=on, max_km=max_km, radius_km=radius_km)
     return {
@@ -365,11 +253,11 @@ def _alternatives(
         "complete": profiles.complete,
         "brand": {"actor": brand.id, "name": brand.name, "facility": home.name,
                   "town": home.town, "lat": home.lat, "lon": home.lon},
-        "far_steps": [_far_json(f, on) for f in far],
+        "far_steps": [_far_json(f, on, whole) for f in far],
     }  # fmt: skip
 
 
-def _far_json(f: FarStep, on: date) -> dict[str, Any]:
+def _far_json(f: FarStep, on: date, whole: Mapping[str, bool]) -> dict[str, Any]:
     s = f.step
     return {
         "step": {"index": s.index, "kind": s.kind, "what": s.what, "processes": list(s.processes),
@@ -377,7 +265,7 @@ def _far_json(f: FarStep, on: date) -> dict[str, Any]:
         "distance_km": km(f.distance_km),
         "abroad": f.abroad,
         "alternatives": [
-            match_json(a.match, on, None)
+            match_json(a.match, on, None, whole)
             | {"saved_km": km(a.saved_km),
                "offers": [_offer(o) for o in a.match.candidate.processes if o.id in s.processes]}
             for a in f.alternatives
@@ -400,8 +288,8 @@ async def get_local_alternatives(
         subject = subject_of(item_id)
     except FormatError as exc:
         raise BadRequest(f"item: {exc}") from None
-    far = _km("max_km", max_km, DEFAULT_MAX_KM)
-    near = _km("radius_km", radius_km, DEFAULT_LOCAL_RADIUS_KM)
+    far = km_parameter("max_km", max_km, DEFAULT_MAX_KM)
+    near = km_parameter("radius_km", radius_km, DEFAULT_LOCAL_RADIUS_KM)
     return await run_in_threadpool(
         partial(_alternatives, store, subject, viewer, max_km=far, radius_km=near, on=day_of(on))
     )
@@ -424,7 +312,7 @@ async def directory_page(
     try:
         once_each(request)
         if too_long:
-            raise _too_long("lang")
+            raise overlong("lang")
         answer = await run_in_threadpool(run_search, store, filters, viewer)
     except Refusal as exc:
         answer, error = {"matches": []}, exc.refused
@@ -434,21 +322,25 @@ async def directory_page(
 
 @router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
 async def profile_page(
-    request: Request, store: StoreDep, viewer: ViewerDep, actor_id: str, lang: str | None = None
-) -> Response:
-    # A refused parameter (``lang`` bounded here, as on the search page) or actor id (bounded
-    # here, not by the path: FastAPI's refusal is JSON) is a 400 page and an unknown actor a
-    # 404 page, in the reader's language; a client asking for JSON gets the API's problem
-    # instead, as from the passport page (``refusal_answer``).
+    request: Request, store: StoreDep, viewer: ViewerDep, actor_id: str, *,
+    lang: str | None = None, on: str | None = None,
+) -> Response:  # fmt: skip
+    # A refused parameter (``lang`` and ``on`` bounded here, as on the search page) or actor id
+    # (bounded here, not by the path: FastAPI's refusal is JSON) is a 400 page and an unknown
+    # actor a 404 page, in the reader's language; a client asking for JSON gets the API's
+    # problem instead, as from the passport page (``refusal_answer``). ``on`` is read as the
+    # JSON profile reads it (``day_of``).
     language, too_long = page_language(request, lang, MAX_FILTER_TEXT)
     try:
         if len(actor_id) > MAX_ACTOR_ID:
-            raise _refuse("actor_id", "too_long", f"at most {MAX_ACTOR_ID} characters",
+            raise refuse("actor_id", "too_long", f"at most {MAX_ACTOR_ID} characters",
                           limit=MAX_ACTOR_ID)  # fmt: skip
         once_each(request)
         if too_long:
-            raise _too_long("lang")
-        found = await run_in_threadpool(full_profile, store, actor_id, day_of(None))
+            raise overlong("lang")
+        if on is not None and len(on) > MAX_FILTER_TEXT:
+            raise overlong("on")
+        found = await run_in_threadpool(full_profile, store, actor_id, day_of(on))
     except Refusal as exc:
         refused = partial(render_profile_refused, actor_id, exc.refused, language)
         return refusal_answer(
@@ -457,5 +349,5 @@ async def profile_page(
     except NotFoundError as exc:
         unknown = partial(render_profile_unknown, actor_id, language)
         return refusal_answer(request, 404, unknown, ledger_problem(exc))
-    html = render_profile(profile_json(found, viewer), language)
+    html = render_profile(profile_json(found, viewer), language, dated=on is not None)
     return HTMLResponse(html, headers=PAGE_HEADERS)
