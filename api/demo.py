@@ -1,11 +1,11 @@
 """The demo supply chain, signed by each workshop's own terminal key and appended through the
 same path as every client's events (``LedgerStore.append``, as ``POST /v1/entries``).
 
-``api.demo_cast`` and ``api.demo_story`` hold the story: ten fictional workshops "(demo)" in
-real towns of the Lombardy fashion district and beyond, and one 2026 season of their events,
-from organic silk in Como to a recycled-wool cloth back in Biella, with one refused double
-spend. This module registers the actors and their keys (the operator's events), signs the story
-and appends it.
+``api.demo_cast``, ``api.demo_story`` and ``api.demo_events`` hold the story: ten fictional
+workshops "(demo)" in real towns of the Lombardy fashion district and beyond, and one 2026
+season of their events, from organic silk in Como to a recycled-wool cloth back in Biella, with
+one refused double spend. This module registers the actors and their keys (the operator's
+events), signs the story and appends it.
 
 Idempotent and resumable:
 - an actor already registered is not registered again (its profile is updated only if the
@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from api.demo_cast import DEMO_ACTORS, SILK_MILL, DemoActor
-from api.demo_story import Step, story
+from api.demo_events import Step
+from api.demo_story import story
 from api.operator import write_private
 from ledger.envelope import Envelope, sign_envelope
 from ledger.errors import LedgerError, NotFoundError

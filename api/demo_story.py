@@ -1,9 +1,10 @@
 """The demo's story: ten fictional workshops in real towns and one 2026 season of their events.
 
 Everything here is data, fixed once: event times, delivery notes, the fields of each event; the
-workshops, lot ids and item serials are the cast's (``api.demo_cast``). Signed with the
-terminals' keys in this order, the story yields the same envelopes on every run, which is what
-makes ``spola demo`` idempotent and resumable (``api.demo`` does the signing).
+workshops, lot ids and item serials are the cast's (``api.demo_cast``), the shape of each event
+type's fields the builders' (``api.demo_events``). Signed with the terminals' keys in this
+order, the story yields the same envelopes on every run, which is what makes ``spola demo``
+idempotent and resumable (``api.demo`` does the signing).
 
 The season, March to November 2026:
 - silk: organic raw silk (GOTS, segregated) is thrown and woven into twill in Como, degummed and
@@ -28,8 +29,6 @@ The season, March to November 2026:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from api.demo_cast import (
@@ -71,241 +70,158 @@ from api.demo_cast import (
     WOOL_MILL,
     WOOL_YARN,
 )
+from api.demo_events import (
+    Step,
+    assessment,
+    certificate,
+    handover,
+    lifecycle,
+    made,
+    made_item,
+    material,
+    process,
+    profile,
+    quantity,
+    receipt,
+    take,
+    workforce,
+)
 
-# -- events -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    """One event of the story: who signs it, when, its fields, and the rule it is meant to
-    break (None: it is meant to be applied)."""
-
-    actor: str  # slug
-    time: str
-    fields: Mapping[str, Any]
-    refused: str | None = None
-
-
-def _q(value: str, unit: str = "KGM") -> dict[str, str]:
-    return {"value": value, "unit": unit}
-
-
-def _take(lot_id: str, value: str, unit: str = "KGM") -> dict[str, Any]:
-    return {"lot": lot_id, "quantity": _q(value, unit)}
-
-
-def _made(
-    lot_id: str, material: str, value: str, unit: str = "KGM", per: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"lot": lot_id, "material": material, "quantity": _q(value, unit)}
-    if per is not None:
-        out["mass_per_unit"] = _q(per)
-    return out | extra
-
-
-def _cert(scheme: str, cid: str, valid_from: str, valid_until: str) -> dict[str, str]:
-    issuer = "Ente Certificazione Filiera (demo)"
-    return dict(
-        scheme=scheme, id=cid, issuer=issuer, valid_from=valid_from, valid_until=valid_until
-    )
-
-
+# Chain-of-custody claims and certificates the season's events carry.
 GOTS_SEGREGATED: Final = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 RWS_SEGREGATED: Final = {"model": "segregated", "scheme": "RWS", "certified_fraction": "1"}
 RWS_MASS_BALANCE: Final = {"model": "mass_balance", "scheme": "RWS", "certified_fraction": "0.7"}
 _GOTS = {
-    SILK_MILL: _cert("GOTS", "GOTS-DEMO-SL-2026", "2026-01-15", "2027-01-14"),
-    PRINTER: _cert("GOTS", "GOTS-DEMO-SG-2026", "2025-11-03", "2026-11-02"),
-    ATELIER: _cert("GOTS", "GOTS-DEMO-AB-2026", "2026-02-01", "2027-01-31"),
+    SILK_MILL: certificate("GOTS", "GOTS-DEMO-SL-2026", "2026-01-15", "2027-01-14"),
+    PRINTER: certificate("GOTS", "GOTS-DEMO-SG-2026", "2025-11-03", "2026-11-02"),
+    ATELIER: certificate("GOTS", "GOTS-DEMO-AB-2026", "2026-02-01", "2027-01-31"),
 }
-_RWS = _cert("RWS", "RWS-DEMO-LV-2026", "2026-02-10", "2027-02-09")
-_LWG = _cert("LWG", "LWG-DEMO-CT-0412", "2025-09-01", "2027-08-31")
-
-
-def _material(actor: str, time: str, lot_id: str, material: str, value: str, **extra: Any) -> Step:
-    fields = {"type": "material", "facility": "main", **_made(lot_id, material, value, **extra)}
-    return Step(actor, time, fields)
-
-
-def _process(
-    actor: str, time: str, process: str, inputs: list[dict[str, Any]], **extra: Any
-) -> Step:
-    fields = {"type": "process", "process": process, "facility": "main", "inputs": inputs}
-    return Step(actor, time, fields | extra)
-
-
-def _handover(
-    actor: str,
-    time: str,
-    hid: str,
-    to: str,
-    lines: list[dict[str, Any]],
-    *,
-    km: str,
-    mode: str = "road",
-    refused: str | None = None,
-) -> Step:
-    fields = {
-        "type": "handover",
-        "id": hid,
-        "to": f"urn:spola:actor:{to}",
-        "lines": lines,
-        "from_facility": "main",
-        "to_facility": "main",
-        "transport": {"mode": mode, "distance_km": km},
-    }
-    return Step(actor, time, fields, refused)
-
-
-def _receipt(actor: str, time: str, sender: str, hid: str, reason: str | None = None) -> Step:
-    fields: dict[str, Any] = {
-        "type": "receipt",
-        "handover": {"sender": f"urn:spola:actor:{sender}", "id": hid},
-        "accepted": reason is None,
-        "facility": "main",
-    }
-    if reason is not None:
-        fields["reason"] = reason
-    return Step(actor, time, fields)
-
-
-def _lifecycle(
-    actor: str, time: str, kind: str, item: str, facility: str = "main", **extra: Any
-) -> Step:
-    fields = {"type": "lifecycle", "kind": kind, "item": item, "facility": facility}
-    return Step(actor, time, fields | extra)
-
-
-def _item(item_id: str, product: str, kg: str, **extra: Any) -> dict[str, Any]:
-    return {"id": item_id, "product": product, "mass": _q(kg)} | extra
-
-
-def _workforce(workers: int, hours: str, women: int) -> dict[str, Any]:
-    return {"workers": workers, "hours": hours, "women": women}
+_RWS = certificate("RWS", "RWS-DEMO-LV-2026", "2026-02-10", "2027-02-09")
+_LWG = certificate("LWG", "LWG-DEMO-CT-0412", "2025-09-01", "2027-08-31")
 
 
 def _silk() -> list[Step]:
     gots = [_GOTS[SILK_MILL]]
     printer_gots = [_GOTS[PRINTER]]
     return [
-        _material(SILK_MILL, "2026-03-03T08:30:00Z", RAW_SILK, "silk-mulberry-organic", "30",
-                  feedstock={"renewable": "1"}, claim=GOTS_SEGREGATED, certificates=gots),
-        _process(SILK_MILL, "2026-03-10T14:00:00Z", "silk-throwing", [_take(RAW_SILK, "30")],
-                 outputs=[_made(SILK_YARN, "silk-mulberry-organic", "29.4",
-                                claim=GOTS_SEGREGATED)],
-                 certificates=gots, energy_kwh="310", workforce=_workforce(4, "64", 3)),
-        _process(SILK_MILL, "2026-03-24T16:00:00Z", "weaving", [_take(SILK_YARN, "29.4")],
-                 outputs=[_made(TWILL, "silk-mulberry-organic", "300", "MTR", "0.095",
-                                claim=GOTS_SEGREGATED)],
-                 certificates=gots, energy_kwh="540", workforce=_workforce(6, "96", 4)),
-        _handover(SILK_MILL, "2026-03-30T07:30:00Z", "DDT-SL-0412", PRINTER,
-                  [_take(TWILL, "240", "MTR")], km="6"),
-        _receipt(PRINTER, "2026-03-30T10:15:00Z", SILK_MILL, "DDT-SL-0412"),
+        material(SILK_MILL, "2026-03-03T08:30:00Z", RAW_SILK, "silk-mulberry-organic", "30",
+                 feedstock={"renewable": "1"}, claim=GOTS_SEGREGATED, certificates=gots),
+        process(SILK_MILL, "2026-03-10T14:00:00Z", "silk-throwing", [take(RAW_SILK, "30")],
+                outputs=[made(SILK_YARN, "silk-mulberry-organic", "29.4",
+                              claim=GOTS_SEGREGATED)],
+                certificates=gots, energy_kwh="310", workforce=workforce(4, "64", 3)),
+        process(SILK_MILL, "2026-03-24T16:00:00Z", "weaving", [take(SILK_YARN, "29.4")],
+                outputs=[made(TWILL, "silk-mulberry-organic", "300", "MTR", "0.095",
+                              claim=GOTS_SEGREGATED)],
+                certificates=gots, energy_kwh="540", workforce=workforce(6, "96", 4)),
+        handover(SILK_MILL, "2026-03-30T07:30:00Z", "DDT-SL-0412", PRINTER,
+                 [take(TWILL, "240", "MTR")], km="6"),
+        receipt(PRINTER, "2026-03-30T10:15:00Z", SILK_MILL, "DDT-SL-0412"),
         # 60 m of the twill are left in Como; the mill's order system sells 80 m again.
-        _handover(SILK_MILL, "2026-04-02T09:00:00Z", DOUBLE_SPEND, ATELIER,
-                  [_take(TWILL, "80", "MTR")], km="50", refused="balance.insufficient"),
-        _process(PRINTER, "2026-04-08T15:00:00Z", "pretreatment", [_take(TWILL, "240", "MTR")],
-                 outputs=[_made(DEGUMMED, "silk-mulberry-organic", "236", "MTR", "0.074",
-                                claim=GOTS_SEGREGATED)],
-                 certificates=printer_gots, water_l="5200", energy_kwh="410",
-                 chemicals=[{"name": "Marseille soap (degumming)", "quantity": _q("9"),
-                             "zdhc_mrsl_compliant": True}]),
-        _process(PRINTER, "2026-04-17T15:00:00Z", "printing", [_take(DEGUMMED, "236", "MTR")],
-                 outputs=[_made(PRINTED, "silk-mulberry-organic", "232", "MTR", "0.075",
-                                claim=GOTS_SEGREGATED)],
-                 certificates=printer_gots, water_l="3100", energy_kwh="380",
-                 chemicals=[{"name": "Reactive dyes, GOTS-approved", "quantity": _q("2.4"),
-                             "zdhc_mrsl_compliant": True}],
-                 workforce=_workforce(5, "60", 3)),
-        _handover(PRINTER, "2026-04-22T08:00:00Z", "DDT-SG-0371", ATELIER,
-                  [_take(PRINTED, "120", "MTR")], km="42"),
-        _receipt(ATELIER, "2026-04-22T10:30:00Z", PRINTER, "DDT-SG-0371"),
+        handover(SILK_MILL, "2026-04-02T09:00:00Z", DOUBLE_SPEND, ATELIER,
+                 [take(TWILL, "80", "MTR")], km="50", refused="balance.insufficient"),
+        process(PRINTER, "2026-04-08T15:00:00Z", "pretreatment", [take(TWILL, "240", "MTR")],
+                outputs=[made(DEGUMMED, "silk-mulberry-organic", "236", "MTR", "0.074",
+                              claim=GOTS_SEGREGATED)],
+                certificates=printer_gots, water_l="5200", energy_kwh="410",
+                chemicals=[{"name": "Marseille soap (degumming)", "quantity": quantity("9"),
+                            "zdhc_mrsl_compliant": True}]),
+        process(PRINTER, "2026-04-17T15:00:00Z", "printing", [take(DEGUMMED, "236", "MTR")],
+                outputs=[made(PRINTED, "silk-mulberry-organic", "232", "MTR", "0.075",
+                              claim=GOTS_SEGREGATED)],
+                certificates=printer_gots, water_l="3100", energy_kwh="380",
+                chemicals=[{"name": "Reactive dyes, GOTS-approved", "quantity": quantity("2.4"),
+                            "zdhc_mrsl_compliant": True}],
+                workforce=workforce(5, "60", 3)),
+        handover(PRINTER, "2026-04-22T08:00:00Z", "DDT-SG-0371", ATELIER,
+                 [take(PRINTED, "120", "MTR")], km="42"),
+        receipt(ATELIER, "2026-04-22T10:30:00Z", PRINTER, "DDT-SG-0371"),
     ]  # fmt: skip
 
 
 def _wool() -> list[Step]:
     rws = [_RWS]
     return [
-        _material(WOOL_MILL, "2026-03-05T09:00:00Z", TOPS, "wool-merino", "400",
-                  feedstock={"renewable": "1"}, claim=RWS_SEGREGATED, certificates=rws),
-        _process(WOOL_MILL, "2026-03-17T15:30:00Z", "spinning", [_take(TOPS, "360")],
-                 outputs=[_made(WOOL_YARN, "wool-merino", "345", claim=RWS_SEGREGATED)],
-                 certificates=rws, energy_kwh="2900", workforce=_workforce(9, "216", 5)),
-        _process(WOOL_MILL, "2026-03-31T16:45:00Z", "weaving", [_take(WOOL_YARN, "345")],
-                 outputs=[_made(GREIGE, "wool-merino", "1100", "MTR", "0.3",
-                                claim=RWS_SEGREGATED)],
-                 certificates=rws, energy_kwh="3600", workforce=_workforce(7, "168", 3)),
-        _process(WOOL_MILL, "2026-04-09T14:00:00Z", "textile-finishing",
-                 [_take(GREIGE, "1100", "MTR")],
-                 outputs=[_made(FLANNEL, "wool-merino", "1080", "MTR", "0.295",
-                                claim=RWS_SEGREGATED)],
-                 certificates=rws, water_l="21000", energy_kwh="2100"),
-        _handover(WOOL_MILL, "2026-04-14T07:00:00Z", "DDT-LV-1093", ATELIER,
-                  [_take(FLANNEL, "40", "MTR")], km="102"),
-        _receipt(ATELIER, "2026-04-14T10:30:00Z", WOOL_MILL, "DDT-LV-1093"),
+        material(WOOL_MILL, "2026-03-05T09:00:00Z", TOPS, "wool-merino", "400",
+                 feedstock={"renewable": "1"}, claim=RWS_SEGREGATED, certificates=rws),
+        process(WOOL_MILL, "2026-03-17T15:30:00Z", "spinning", [take(TOPS, "360")],
+                outputs=[made(WOOL_YARN, "wool-merino", "345", claim=RWS_SEGREGATED)],
+                certificates=rws, energy_kwh="2900", workforce=workforce(9, "216", 5)),
+        process(WOOL_MILL, "2026-03-31T16:45:00Z", "weaving", [take(WOOL_YARN, "345")],
+                outputs=[made(GREIGE, "wool-merino", "1100", "MTR", "0.3",
+                              claim=RWS_SEGREGATED)],
+                certificates=rws, energy_kwh="3600", workforce=workforce(7, "168", 3)),
+        process(WOOL_MILL, "2026-04-09T14:00:00Z", "textile-finishing",
+                [take(GREIGE, "1100", "MTR")],
+                outputs=[made(FLANNEL, "wool-merino", "1080", "MTR", "0.295",
+                              claim=RWS_SEGREGATED)],
+                certificates=rws, water_l="21000", energy_kwh="2100"),
+        handover(WOOL_MILL, "2026-04-14T07:00:00Z", "DDT-LV-1093", ATELIER,
+                 [take(FLANNEL, "40", "MTR")], km="102"),
+        receipt(ATELIER, "2026-04-14T10:30:00Z", WOOL_MILL, "DDT-LV-1093"),
     ]  # fmt: skip
 
 
 def _leather_and_trims() -> list[Step]:
     lwg = [_LWG]
-    palladium = {"material": "palladium-plating", "quantity": _q("0.004")}
+    palladium = {"material": "palladium-plating", "quantity": quantity("0.004")}
     return [
-        _material(TRIMS, "2026-03-09T07:45:00Z", BRASS, "brass", "25"),
-        _material(TANNERY, "2026-03-12T08:15:00Z", CRUST, "leather-bovine-vegetable", "1200",
-                  unit="FTK", per="0.13", feedstock={"renewable": "1"}, certificates=lwg),
-        _process(TRIMS, "2026-03-19T13:00:00Z", "hardware-casting", [_take(BRASS, "25")],
-                 outputs=[_made(BLANKS, "brass", "800", "H87", "0.028")], energy_kwh="95"),
-        _process(TANNERY, "2026-03-26T10:30:00Z", "leather-finishing",
-                 [_take(CRUST, "1200", "FTK")],
-                 outputs=[_made(LEATHER, "leather-bovine-vegetable", "1180", "FTK", "0.12")],
-                 certificates=lwg, water_l="1800", energy_kwh="260"),
-        _process(TRIMS, "2026-03-27T11:00:00Z", "hardware-plating", [_take(BLANKS, "200", "H87")],
-                 outputs=[_made(BUCKLES, "brass", "200", "H87", "0.028")], untraced=[palladium]),
-        _handover(TRIMS, "2026-04-03T08:00:00Z", "DDT-ML-0207", ATELIER,
-                  [_take(BUCKLES, "24", "H87")], km="55"),
-        _receipt(ATELIER, "2026-04-06T09:30:00Z", TRIMS, "DDT-ML-0207",
-                 reason="palladium finish too thin: 0.3 µm measured, 0.5 µm ordered"),
-        _handover(TANNERY, "2026-04-07T07:30:00Z", "DDT-CT-0988", ATELIER,
-                  [_take(LEATHER, "60", "FTK")], km="38"),
-        _receipt(ATELIER, "2026-04-07T11:00:00Z", TANNERY, "DDT-CT-0988"),
-        _process(TRIMS, "2026-04-10T10:00:00Z", "hardware-plating", [_take(BUCKLES, "24", "H87")],
-                 outputs=[_made(BUCKLES_REPLATED, "brass", "24", "H87", "0.028")],
-                 untraced=[{"material": "palladium-plating", "quantity": _q("0.0006")}]),
-        _handover(TRIMS, "2026-04-13T08:00:00Z", "DDT-ML-0213", ATELIER,
-                  [_take(BUCKLES_REPLATED, "24", "H87")], km="55"),
-        _receipt(ATELIER, "2026-04-13T11:30:00Z", TRIMS, "DDT-ML-0213"),
+        material(TRIMS, "2026-03-09T07:45:00Z", BRASS, "brass", "25"),
+        material(TANNERY, "2026-03-12T08:15:00Z", CRUST, "leather-bovine-vegetable", "1200",
+                 unit="FTK", per="0.13", feedstock={"renewable": "1"}, certificates=lwg),
+        process(TRIMS, "2026-03-19T13:00:00Z", "hardware-casting", [take(BRASS, "25")],
+                outputs=[made(BLANKS, "brass", "800", "H87", "0.028")], energy_kwh="95"),
+        process(TANNERY, "2026-03-26T10:30:00Z", "leather-finishing",
+                [take(CRUST, "1200", "FTK")],
+                outputs=[made(LEATHER, "leather-bovine-vegetable", "1180", "FTK", "0.12")],
+                certificates=lwg, water_l="1800", energy_kwh="260"),
+        process(TRIMS, "2026-03-27T11:00:00Z", "hardware-plating", [take(BLANKS, "200", "H87")],
+                outputs=[made(BUCKLES, "brass", "200", "H87", "0.028")], untraced=[palladium]),
+        handover(TRIMS, "2026-04-03T08:00:00Z", "DDT-ML-0207", ATELIER,
+                 [take(BUCKLES, "24", "H87")], km="55"),
+        receipt(ATELIER, "2026-04-06T09:30:00Z", TRIMS, "DDT-ML-0207",
+                reason="palladium finish too thin: 0.3 µm measured, 0.5 µm ordered"),
+        handover(TANNERY, "2026-04-07T07:30:00Z", "DDT-CT-0988", ATELIER,
+                 [take(LEATHER, "60", "FTK")], km="38"),
+        receipt(ATELIER, "2026-04-07T11:00:00Z", TANNERY, "DDT-CT-0988"),
+        process(TRIMS, "2026-04-10T10:00:00Z", "hardware-plating", [take(BUCKLES, "24", "H87")],
+                outputs=[made(BUCKLES_REPLATED, "brass", "24", "H87", "0.028")],
+                untraced=[{"material": "palladium-plating", "quantity": quantity("0.0006")}]),
+        handover(TRIMS, "2026-04-13T08:00:00Z", "DDT-ML-0213", ATELIER,
+                 [take(BUCKLES_REPLATED, "24", "H87")], km="55"),
+        receipt(ATELIER, "2026-04-13T11:30:00Z", TRIMS, "DDT-ML-0213"),
     ]  # fmt: skip
 
 
 def _atelier() -> list[Step]:
     gots = [_GOTS[ATELIER]]
-    thread = {"material": "thread-polyester", "quantity": _q("0.012")}
+    thread = {"material": "thread-polyester", "quantity": quantity("0.012")}
     buttons = {
         "material": "button-corozo",
-        "quantity": _q("10", "H87"),
-        "mass_per_unit": _q("0.003"),
+        "quantity": quantity("10", "H87"),
+        "mass_per_unit": quantity("0.003"),
     }
-    made = [*SCARVES, *JACKETS, *BAGS]
+    pieces = [*SCARVES, *JACKETS, *BAGS]
     return [
-        _process(ATELIER, "2026-05-04T15:00:00Z", "sewing", [_take(PRINTED, "3", "MTR")],
-                 items=[_item(i, SCARF, "0.068", claim=GOTS_SEGREGATED) for i in SCARVES],
-                 untraced=[{"material": "thread-silk", "quantity": _q("0.002")}],
-                 certificates=gots, workforce=_workforce(2, "9", 2)),
-        _process(ATELIER, "2026-05-06T15:00:00Z", "sewing", [_take(FLANNEL, "3.6", "MTR")],
-                 items=[_item(i, JACKET, "0.74") for i in JACKETS],
-                 untraced=[{"material": "cupro", "quantity": _q("0.42")}, buttons, thread],
-                 workforce=_workforce(3, "38", 2)),
-        _process(ATELIER, "2026-05-08T15:00:00Z", "leather-goods-assembly",
-                 [_take(LEATHER, "22", "FTK"), _take(BUCKLES_REPLATED, "4", "H87")],
-                 items=[_item(i, BAG, "1.15") for i in BAGS],
-                 untraced=[{"material": "thread-polyester", "quantity": _q("0.008")}],
-                 workforce=_workforce(2, "30", 1)),
+        process(ATELIER, "2026-05-04T15:00:00Z", "sewing", [take(PRINTED, "3", "MTR")],
+                items=[made_item(i, SCARF, "0.068", claim=GOTS_SEGREGATED) for i in SCARVES],
+                untraced=[{"material": "thread-silk", "quantity": quantity("0.002")}],
+                certificates=gots, workforce=workforce(2, "9", 2)),
+        process(ATELIER, "2026-05-06T15:00:00Z", "sewing", [take(FLANNEL, "3.6", "MTR")],
+                items=[made_item(i, JACKET, "0.74") for i in JACKETS],
+                untraced=[{"material": "cupro", "quantity": quantity("0.42")}, buttons, thread],
+                workforce=workforce(3, "38", 2)),
+        process(ATELIER, "2026-05-08T15:00:00Z", "leather-goods-assembly",
+                [take(LEATHER, "22", "FTK"), take(BUCKLES_REPLATED, "4", "H87")],
+                items=[made_item(i, BAG, "1.15") for i in BAGS],
+                untraced=[{"material": "thread-polyester", "quantity": quantity("0.008")}],
+                workforce=workforce(2, "30", 1)),
         # The atelier sells the finished pieces to the brand, then delivers them.
-        *(_lifecycle(ATELIER, f"2026-05-11T09:0{n}:00Z", "sale", item,
-                     to=f"urn:spola:actor:{BRAND}") for n, item in enumerate(made)),
-        _handover(ATELIER, "2026-05-12T08:00:00Z", "DDT-AB-0562", BRAND,
-                  [{"item": item} for item in made], km="4", mode="courier"),
-        _receipt(BRAND, "2026-05-12T09:30:00Z", ATELIER, "DDT-AB-0562"),
+        *(lifecycle(ATELIER, f"2026-05-11T09:0{n}:00Z", "sale", item,
+                    to=f"urn:spola:actor:{BRAND}") for n, item in enumerate(pieces)),
+        handover(ATELIER, "2026-05-12T08:00:00Z", "DDT-AB-0562", BRAND,
+                 [{"item": item} for item in pieces], km="4", mode="courier"),
+        receipt(BRAND, "2026-05-12T09:30:00Z", ATELIER, "DDT-AB-0562"),
     ]  # fmt: skip
 
 
@@ -315,39 +231,39 @@ def _after_sale() -> list[Step]:
     bag1, bag2 = BAGS
     shop = f"urn:spola:actor:{RESALE}"
     return [
-        _lifecycle(BRAND, "2026-05-23T16:20:00Z", "sale", scarf1, "boutique"),
-        _lifecycle(BRAND, "2026-05-30T11:05:00Z", "sale", jacket1, "boutique"),
-        _lifecycle(BRAND, "2026-06-06T17:40:00Z", "sale", jacket2, "boutique"),
-        _lifecycle(BRAND, "2026-06-14T12:10:00Z", "sale", scarf2, "boutique"),
-        _lifecycle(BRAND, "2026-06-20T15:30:00Z", "sale", bag1, "boutique"),
-        _lifecycle(BRAND, "2026-07-11T10:45:00Z", "sale", bag2, "boutique"),
-        _lifecycle(RESALE, "2026-09-02T14:00:00Z", "resale", bag1, to=shop,
-                   description="bought from its first owner, authenticated"),
-        _lifecycle(REPAIRER, "2026-09-15T16:00:00Z", "repair", jacket1,
-                   description="moth hole on the left sleeve rewoven; lining re-stitched"),
-        _lifecycle(RESALE, "2026-10-03T11:30:00Z", "resale", bag1,
-                   description="sold to its second owner"),
-        _lifecycle(BRAND, "2026-10-10T17:00:00Z", "take-back", jacket2, "boutique",
-                   description="returned through the boutique's take-back: worn through"),
-        _lifecycle(BRAND, "2026-10-14T09:00:00Z", "sale", jacket2,
-                   to=f"urn:spola:actor:{RECYCLER}", description="sent for recycling"),
-        _handover(BRAND, "2026-10-14T09:05:00Z", "DDT-MN-0977", RECYCLER,
-                  [{"item": jacket2}], km="295"),
-        _receipt(RECYCLER, "2026-10-16T08:30:00Z", BRAND, "DDT-MN-0977"),
-        _lifecycle(RECYCLER, "2026-10-23T14:00:00Z", "recycling", jacket2,
-                   description="lining and buttons removed; flannel garnetted into fibre",
-                   outputs=[_made(RECYCLED_WOOL, "wool-recycled", "0.52")]),
-        _handover(RECYCLER, "2026-11-03T07:30:00Z", "DDT-RT-1186", WOOL_MILL,
-                  [_take(RECYCLED_WOOL, "0.52")], km="390"),
-        _receipt(WOOL_MILL, "2026-11-04T10:00:00Z", RECYCLER, "DDT-RT-1186"),
-        _process(WOOL_MILL, "2026-11-12T15:00:00Z", "spinning",
-                 [_take(RECYCLED_WOOL, "0.52"), _take(TOPS, "1.2")],
-                 outputs=[_made(BLEND_YARN, "wool-merino", "1.62", claim=RWS_MASS_BALANCE)],
-                 certificates=[_RWS]),
-        _process(WOOL_MILL, "2026-11-20T15:00:00Z", "weaving", [_take(BLEND_YARN, "1.62")],
-                 outputs=[_made(NEW_CLOTH, "wool-merino", "5", "MTR", "0.3",
-                                claim=RWS_MASS_BALANCE)],
-                 certificates=[_RWS]),
+        lifecycle(BRAND, "2026-05-23T16:20:00Z", "sale", scarf1, "boutique"),
+        lifecycle(BRAND, "2026-05-30T11:05:00Z", "sale", jacket1, "boutique"),
+        lifecycle(BRAND, "2026-06-06T17:40:00Z", "sale", jacket2, "boutique"),
+        lifecycle(BRAND, "2026-06-14T12:10:00Z", "sale", scarf2, "boutique"),
+        lifecycle(BRAND, "2026-06-20T15:30:00Z", "sale", bag1, "boutique"),
+        lifecycle(BRAND, "2026-07-11T10:45:00Z", "sale", bag2, "boutique"),
+        lifecycle(RESALE, "2026-09-02T14:00:00Z", "resale", bag1, to=shop,
+                  description="bought from its first owner, authenticated"),
+        lifecycle(REPAIRER, "2026-09-15T16:00:00Z", "repair", jacket1,
+                  description="moth hole on the left sleeve rewoven; lining re-stitched"),
+        lifecycle(RESALE, "2026-10-03T11:30:00Z", "resale", bag1,
+                  description="sold to its second owner"),
+        lifecycle(BRAND, "2026-10-10T17:00:00Z", "take-back", jacket2, "boutique",
+                  description="returned through the boutique's take-back: worn through"),
+        lifecycle(BRAND, "2026-10-14T09:00:00Z", "sale", jacket2,
+                  to=f"urn:spola:actor:{RECYCLER}", description="sent for recycling"),
+        handover(BRAND, "2026-10-14T09:05:00Z", "DDT-MN-0977", RECYCLER,
+                 [{"item": jacket2}], km="295"),
+        receipt(RECYCLER, "2026-10-16T08:30:00Z", BRAND, "DDT-MN-0977"),
+        lifecycle(RECYCLER, "2026-10-23T14:00:00Z", "recycling", jacket2,
+                  description="lining and buttons removed; flannel garnetted into fibre",
+                  outputs=[made(RECYCLED_WOOL, "wool-recycled", "0.52")]),
+        handover(RECYCLER, "2026-11-03T07:30:00Z", "DDT-RT-1186", WOOL_MILL,
+                 [take(RECYCLED_WOOL, "0.52")], km="390"),
+        receipt(WOOL_MILL, "2026-11-04T10:00:00Z", RECYCLER, "DDT-RT-1186"),
+        process(WOOL_MILL, "2026-11-12T15:00:00Z", "spinning",
+                [take(RECYCLED_WOOL, "0.52"), take(TOPS, "1.2")],
+                outputs=[made(BLEND_YARN, "wool-merino", "1.62", claim=RWS_MASS_BALANCE)],
+                certificates=[_RWS]),
+        process(WOOL_MILL, "2026-11-20T15:00:00Z", "weaving", [take(BLEND_YARN, "1.62")],
+                outputs=[made(NEW_CLOTH, "wool-merino", "5", "MTR", "0.3",
+                              claim=RWS_MASS_BALANCE)],
+                certificates=[_RWS]),
     ]  # fmt: skip
 
 
@@ -396,18 +312,6 @@ def _passports() -> list[Step]:
     ]
 
 
-def _assessment(actor: str, time: str, answers: dict[str, str], **cited: str) -> Step:
-    """A maturity self-assessment; ``cited`` maps a question to the certificate id backing it."""
-    rows: list[dict[str, Any]] = []
-    for question, answer in sorted(answers.items()):
-        row: dict[str, Any] = {"question": question, "answer": answer}
-        if question in cited:
-            row["certificate"] = {"scheme": "RWS", "id": cited[question]}
-        rows.append(row)
-    fields = {"type": "assessment", "model": "2026.1", "date": time[:10], "answers": rows}
-    return Step(actor, time, fields)
-
-
 def _assessments() -> list[Step]:
     """The brand assesses itself twice, half a season apart; the wool mill once, citing RWS."""
     june = {
@@ -424,33 +328,19 @@ def _assessments() -> list[Step]:
         "so-3": "partial", "di-1": "yes", "di-3": "no",
     }  # fmt: skip
     return [
-        _assessment(BRAND, "2026-06-01T10:00:00Z", june),
-        _assessment(BRAND, "2026-11-15T10:00:00Z", november),
-        _assessment(WOOL_MILL, "2026-11-18T10:00:00Z", mill, **{"ma-4": _RWS["id"]}),
+        assessment(BRAND, "2026-06-01T10:00:00Z", june),
+        assessment(BRAND, "2026-11-15T10:00:00Z", november),
+        assessment(WOOL_MILL, "2026-11-18T10:00:00Z", mill, **{"ma-4": _RWS["id"]}),
     ]
 
 
-_GRS = _cert("GRS", "GRS-DEMO-RT-2026", "2026-03-01", "2027-02-28")
+_GRS = certificate("GRS", "GRS-DEMO-RT-2026", "2026-03-01", "2027-02-28")
 
 
-def _profile(
-    actor: str,
-    minute: int,
-    offers: tuple[list[str], list[str]],
-    certificates: list[dict[str, str]],
-    contact: str,
-    **more: Any,
-) -> Step:
-    """``offers``: the catalogue processes offered and the materials handled."""
-    fields = {
-        "type": "profile",
-        "processes": offers[0],
-        "materials": offers[1],
-        "certificates": certificates,
-        "contact": contact,
-        **more,
-    }
-    return Step(actor, f"2026-11-25T09:{minute:02d}:00Z", fields)
+def _profile(actor: str, minute: int, *declared: Any, **more: Any) -> Step:
+    """``actor``'s directory profile (``api.demo_events.profile``), signed ``minute`` past nine
+    on 25 November."""
+    return profile(actor, f"2026-11-25T09:{minute:02d}:00Z", *declared, **more)
 
 
 def _profiles() -> list[Step]:
@@ -460,7 +350,7 @@ def _profiles() -> list[Step]:
     the silk mill makes its volumes public; the Brianza recycler declares processes it has not
     performed yet, so the directory shows them as declared, not yet evidenced.
     """
-    renewed = _cert("GOTS", "GOTS-DEMO-SG-2027", "2026-11-03", "2027-11-02")
+    renewed = certificate("GOTS", "GOTS-DEMO-SG-2027", "2026-11-03", "2027-11-02")
     everything = [
         "volumes",
         "partners",
@@ -490,7 +380,7 @@ def _profiles() -> list[Step]:
         _profile(RECYCLER, 7, (recycling, ["wool-recycled"]), [_GRS],
                  "Rigenerazione di lana, Prato"),
         _profile(LOCAL_RECYCLER, 8, (recycling, ["wool-recycled", "cotton-recycled"]),
-                 [_cert("GRS", "GRS-DEMO-FB-2026", "2026-09-01", "2027-08-31")],
+                 [certificate("GRS", "GRS-DEMO-FB-2026", "2026-09-01", "2027-08-31")],
                  "Riciclo meccanico di lana e cotone, Seregno (MB)"),
     ]  # fmt: skip
 
