@@ -18,19 +18,27 @@ Every refusal is an RFC 9457 problem, as ``api.problems`` writes them; except th
 refused one of the service's pages (``page_of``) gets a page in its reader's language, as the
 page's own refusals are: the passport page's look for an address a label would carry (``/01/``),
 the directory's for the home, directory and company pages. A client asking for JSON keeps the
-problem (``api.passport_http.negotiate``). The request headers' refusal (431) stays a problem.
-A browser is refused a page's broken percent-escape here too (422, as ``api.escapes`` refuses
-it to every other client after routing, naming the parameter).
+problem (``api.passport_http.negotiate``). The request headers' refusal (431) is a page for a
+browser on any address (``api.refusal_page``; one whose Accept names HTML, elsewhere than the
+pages). A browser is refused a page's broken percent-escape here too (422, as ``api.escapes``
+refuses it to every other client after routing, naming the parameter).
 
 ``page_refusal`` words the same way what is refused of a page's address after this middleware:
 an address no route answers (404) and a method no page serves (405, ``api.problems``), and a
-spent rate limit (429, ``api.ratelimit``).
+spent rate limit (429, ``api.ratelimit``). The 404 and the 405 are a page for a browser on any
+other address too (``api.refusal_page``), the problem varying with Accept there.
+
+Requests whose head is over the server's own bound never reach the app: uvicorn (h11) answers
+a head still incomplete past 16 KiB (``h11_max_incomplete_event_size``) with a plain-text 400
+of its own, so the 431 here is answered only to a head that reached the app whole.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final, Literal
 from urllib.parse import unquote
 
@@ -48,9 +56,18 @@ from api.directory_page import (
 )
 from api.escapes import escape_fault
 from api.passport_http import PAGE_POLICY, REVALIDATE, negotiate
+from api.refusal_page import (
+    PAGE_HEADERS,
+    PROBLEM_VARY,
+    asks_for_html,
+    methods_served,
+    render_headers_too_large,
+    render_method,
+    render_no_route,
+)
 from ledger.identifiers import control_character
+from passports.page import Lang, render_not_found
 from passports.page import Refusal as PassportRefusal
-from passports.page import render_not_found
 
 # Well above any real client (browsers send a few hundred bytes of headers, a Digital Link URI
 # is at most 2,048 characters) and well below what the server itself would buffer.
@@ -98,7 +115,7 @@ def page_refusal(
     problem) and the headers either answer carries, as the page's other refusals do."""
     page = page_of(scope["path"])
     if page is None:
-        return None
+        return None if reason == "rate_limited" else _refusal_elsewhere(scope, reason)
     headers = dict(REFUSAL_HEADERS if page == "directory" else _PASSPORT_REFUSAL_HEADERS)
     request = Request(scope)
     if negotiate(request) != "html":
@@ -111,16 +128,33 @@ def page_refusal(
     return render_unanswered(reason, scope["path"], lang), headers
 
 
+def _refusal_elsewhere(
+    scope: Scope, reason: Literal["no_page", "method"]
+) -> tuple[str | None, dict[str, str]]:  # fmt: skip
+    """``page_refusal`` on an address that is none of the pages: the page that says it for a
+    browser (``api.refusal_page``), else the problem, varying with Accept either way."""
+    request = Request(scope)
+    if not asks_for_html(request):
+        return None, dict(PROBLEM_VARY)
+    lang, _ = page_language(request, request.query_params.get("lang"), MAX_LANG_READ)
+    path = scope["path"]
+    if reason == "no_page":
+        return render_no_route(path, lang), dict(PAGE_HEADERS)
+    return render_method(scope["method"], path, methods_served(scope), lang), dict(PAGE_HEADERS)
+
+
 @dataclass(frozen=True)
 class _Refusal:
     """A request refused before routing: its problem and, for a page to word it, ``refused``
-    (None when no page says it)."""
+    (None when no page says it), or ``said``: the page that says it to a browser on any
+    address, in the language given."""
 
     status: int
     kind: str
     title: str
     detail: str
     refused: Refused | None
+    said: Callable[[Lang], str] | None = None
 
 
 class BodyLimit:
@@ -186,7 +220,10 @@ class BodyLimit:
             detail = (
                 f"request headers are {headers} bytes, over the limit of {self.max_header_bytes}"
             )
-            return _Refusal(431, "headers-too-large", "Request headers too large", detail, None)
+            said = partial(render_headers_too_large, headers, self.max_header_bytes)
+            return _Refusal(
+                431, "headers-too-large", "Request headers too large", detail, None, said
+            )
         return None
 
     def _declared_too_large(self, scope: Scope) -> bool:
@@ -233,6 +270,9 @@ def _broken_escape_on_a_page(scope: Scope) -> _Refusal | None:
 async def _refuse_before_routing(scope: Scope, send: Send, refusal: _Refusal) -> None:
     """``refusal`` as a page for a browser that asked for one of the pages, else as a problem.
     Either way, on a page's address, varying with Accept as the page's own refusals do."""
+    if refusal.said is not None:
+        await _said_anywhere(scope, send, refusal, refusal.said)
+        return
     page = page_of(scope["path"])
     if page is None or refusal.refused is None:
         await _problem(send, refusal.status, refusal.kind, refusal.title, refusal.detail)
@@ -251,6 +291,29 @@ async def _refuse_before_routing(scope: Scope, send: Send, refusal: _Refusal) ->
     else:
         html = render_request_refused(refusal.refused, lang)
     await respond(send, refusal.status, "text/html; charset=utf-8", html.encode(), headers)
+
+
+async def _said_anywhere(
+    scope: Scope, send: Send, refusal: _Refusal, said: Callable[[Lang], str]
+) -> None:  # fmt: skip
+    """``refusal`` as the page ``said`` words for a browser, on any address (one asking for a
+    page's address as the page decides, ``negotiate``; elsewhere one naming HTML), else as its
+    problem; either way with the headers a page's address refuses with, or varying with
+    Accept elsewhere."""
+    page = page_of(scope["path"])
+    request = Request(scope)
+    browser = negotiate(request) == "html" if page is not None else asks_for_html(request)
+    if page is not None:
+        headers = REFUSAL_HEADERS if page == "directory" else _PASSPORT_REFUSAL_HEADERS
+    else:
+        headers = PAGE_HEADERS if browser else PROBLEM_VARY
+    if not browser:
+        await _problem(send, refusal.status, refusal.kind, refusal.title, refusal.detail,
+                       headers=headers)  # fmt: skip
+        return
+    lang, _ = page_language(request, request.query_params.get("lang"), MAX_LANG_READ)
+    headers = {**headers, "Content-Security-Policy": PAGE_POLICY}
+    await respond(send, refusal.status, "text/html; charset=utf-8", said(lang).encode(), headers)
 
 
 async def _problem(

@@ -4,10 +4,10 @@ Every error the service reports leaves through here as ``application/problem+jso
 ``type`` naming the kind of problem, the HTTP ``status``, a short ``title`` and a ``detail``
 that says precisely what was wrong. The database not answering for the moment (a dropped
 connection, a lock held too long, an exhausted pool) is a 503 with ``Retry-After``; other
-unexpected exceptions become a 500 without internals. Under one of the service's pages
-(``api.limits.page_of``), an address no route answers (404) and a method the page does not
-serve (405) are a page in the reader's language for a browser; a client asking for JSON keeps
-the problem.
+unexpected exceptions become a 500 without internals. An address no route answers (404) and a
+method it does not serve (405) are a page in the reader's language for a browser
+(``api.limits.page_refusal``: the page's own look under the pages, ``api.refusal_page``
+elsewhere); a client asking for JSON keeps the problem.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from api.directory_page import Unanswered
 from api.limits import page_refusal
+from api.refusal_page import methods_served
 from ledger.errors import (
     EquivocationError,
     FeedError,
@@ -179,21 +179,9 @@ def allowed_methods(request: Request) -> list[str]:
     answered with half of them: each method is tried against every route instead. Wherever
     GET is served, so is HEAD (``api.head``).
     """
-    scope = request.scope
-    served = {
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**scope, "method": method})[0] is Match.FULL
-            for route in request.app.router.routes
-        )
-    }
-    if "GET" in served:
-        served.add("HEAD")
-    return [method for method in _METHODS if method in served]
+    return methods_served(request.scope)
 
 
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # The framework's refusals a page's address words as a page for a browser.
 _UNANSWERED: dict[int, Unanswered] = {404: "no_page", 405: "method"}
 

@@ -8,7 +8,8 @@ read), the actors' names (``/v1/actors``) and, for each actor, its
 maturity assessments (``store.latest_assessments``, one indexed read an actor): an
 actor that signed one has a company page worth linking to. The page itself is
 ``api.home_page``'s. It is a page for people, left out of the OpenAPI document like the company
-page; other methods get the framework's 405 problem. A ``lang`` over ``MAX_LANG`` characters is
+page; another method is a 405 page for a browser, the problem for a program
+(``api.limits.page_refusal``). A ``lang`` over ``MAX_LANG`` characters is
 refused on a page in the language Accept-Language asks for, as the other pages refuse theirs
 (``api.directory_page.refusal_answer``: a client asking for JSON gets the problem); one given
 twice is not read.

@@ -12,8 +12,9 @@
 4. ``/companies`` and ``/01`` alone are page addresses too, for the refusals before routing.
 
 A client asking for JSON keeps each problem, with the same status and detail, and varying with
-Accept as the page does. Addresses that are no page keep the problem for every client. Asked of
-the real server over real HTTP.
+Accept as the page does. On addresses that are no page, a program keeps the 404 and the 405
+problem, varying with Accept there too (a browser's page there: test_refusals_anywhere.py), and
+every client the 429 problem. Asked of the real server over real HTTP.
 """
 
 from __future__ import annotations
@@ -95,10 +96,13 @@ def test_the_address_is_quoted_escaped_and_cut(site: httpx.Client) -> None:
 @pytest.mark.parametrize(
     "target", ["/nothing-here", "/v1/nothing-here", "/directoryx", "/companiesx/a"]
 )
-def test_an_address_that_is_no_page_keeps_the_problem(site: httpx.Client, target: str) -> None:
-    answer = site.get(target, headers=browser("it"))
-    assert_problem(answer, 404, "not-found", "Not Found")
-    assert "accept" not in varies(answer)
+def test_an_address_that_is_no_page_keeps_the_problem_for_a_program(
+    site: httpx.Client, target: str
+) -> None:
+    for accept in (*JSON_ACCEPTS, "*/*"):
+        answer = site.get(target, headers={"Accept": accept, "Accept-Language": "it"})
+        assert_problem(answer, 404, "not-found", "Not Found")
+        assert varies(answer) == {"accept"}, answer.headers  # a browser is answered a page
 
 
 # -- 2. a method a page does not serve ---------------------------------------------------------
@@ -138,10 +142,11 @@ def test_a_method_a_label_address_does_not_serve_is_the_passport_pages_405(
     _json_keeps_the_problem(site, "POST", ITEM, 405, "method-not-allowed", "Method Not Allowed")
 
 
-def test_an_api_operation_keeps_its_405_problem(site: httpx.Client) -> None:
-    answer = site.post("/v1/log/checkpoint", headers=browser("en"))
-    assert_problem(answer, 405, "method-not-allowed")
-    assert answer.headers["allow"] == "GET, HEAD" and "accept" not in varies(answer)
+def test_an_api_operation_keeps_its_405_problem_for_a_program(site: httpx.Client) -> None:
+    for accept in (*JSON_ACCEPTS, "*/*"):
+        answer = site.post("/v1/log/checkpoint", headers={"Accept": accept})
+        assert_problem(answer, 405, "method-not-allowed")
+        assert answer.headers["allow"] == "GET, HEAD" and varies(answer) == {"accept"}
 
 
 # -- 3. a spent rate limit ---------------------------------------------------------------------
