@@ -7,10 +7,12 @@ A pure ASGI middleware with two budgets, both in requests per minute (``api.sett
   peer is counted by its /64, the network one host is routed, so a client cannot rotate
   through its own addresses for fresh budgets; an IPv4-mapped address counts as the IPv4 one;
 - per signing key: a ``POST /v1/entries`` is refused while any key id its envelopes name has an
-  empty bucket, and spends one token of each such key only when the ledger admits it (a 2xx
-  answer). The store admits an envelope only with exactly one signature whose ``keyid`` names
-  the key that verified it, so a forger who writes someone else's key id into a refused envelope
-  cannot spend that key's budget.
+  empty bucket, and spends one token of each key that signed an envelope the log appended for
+  it: the route names those keys (``record_appended``), and the tokens are taken once it has
+  answered. An envelope sent again is not appended (its answer is its original receipt), so
+  anyone replaying a key's envelopes from the public log spends nothing of its budget; and the
+  store appends an envelope only with exactly one signature whose ``keyid`` names the key that
+  verified it, so a forger who writes someone else's key id into an envelope cannot either.
 
 A bucket holds one minute's allowance and refills continuously. An empty bucket is answered
 with 429 ``application/problem+json`` and ``Retry-After`` (whole seconds); a browser asking
@@ -21,8 +23,9 @@ the effective limit is N times the setting (docs/operations.md). The number of b
 bounded; the least recently used one is forgotten first (it comes back full).
 
 It leaves out everything else about the body: the envelopes are read here only to learn their
-key ids, with the same bounded parser the route uses; a body that does not parse is passed on
-untouched for the route to refuse.
+key ids, off the event loop and within the route's bounds (``api.body_bounds``, then the same
+bounded parser); a body that does not parse, or holds more JSON values than a batch can, is
+passed on untouched, no key budget consulted, for the route to refuse.
 """
 
 from __future__ import annotations
@@ -32,19 +35,26 @@ import json
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.body_bounds import MAX_DEPTH, bound_values
 from api.limits import page_refusal, respond
+from api.problems import BadRequest
 from api.settings import Settings
 from ledger.canonical import parse_json
+from ledger.envelope import Envelope
 from ledger.errors import LedgerError
+from ledger.receipt import Receipt
 
 MAX_BUCKETS: Final = 100_000  # per budget: bounded memory whatever the number of clients
 IPV6_CLIENT_PREFIX: Final = 64  # RFC 6177: the network an IPv6 end site gives one host
 ENTRIES_PATH: Final = "/v1/entries"
+# The request's state member where the route lists the keys of the envelopes it appended.
+APPENDED_KEYS: Final = "spola.appended_keys"
 
 
 class TokenBuckets:
@@ -95,11 +105,13 @@ class TokenBuckets:
         return delay
 
 
-def envelope_key_ids(body: bytes, *, max_bytes: int) -> list[str]:
-    """The distinct signature key ids of a ``POST /v1/entries`` body; [] if it does not parse."""
+def envelope_key_ids(body: bytes, *, max_bytes: int, max_batch: int) -> list[str]:
+    """The distinct signature key ids of a ``POST /v1/entries`` body; [] if it does not parse
+    or holds more JSON values than a batch of ``max_batch`` envelopes (it is not parsed then)."""
     try:
-        value = parse_json(body, max_bytes=max_bytes, max_depth=8, what="body")
-    except LedgerError:
+        bound_values(body, max_batch)
+        value = parse_json(body, max_bytes=max_bytes, max_depth=MAX_DEPTH, what="body")
+    except (BadRequest, LedgerError):
         return []
     items: Iterable[Any] = [value]
     if isinstance(value, dict) and isinstance(value.get("envelopes"), list):
@@ -112,6 +124,20 @@ def envelope_key_ids(body: bytes, *, max_bytes: int) -> list[str]:
             if isinstance(keyid, str) and keyid:
                 found[keyid] = None
     return list(found)
+
+
+def record_appended(
+    scope: Scope, envelopes: Sequence[Envelope], receipts: Sequence[Receipt]
+) -> None:
+    """Name to the rate limit the keys of ``envelopes`` the log appended, ``receipts`` their
+    answers in order: a duplicate's receipt is the original one, and spends nothing. A request
+    the per-key limit does not watch has nowhere to name them, and names nothing."""
+    appended: list[str] | None = scope.get("state", {}).get(APPENDED_KEYS)
+    if appended is None:
+        return
+    for envelope, receipt in zip(envelopes, receipts, strict=True):
+        if not receipt.duplicate:  # appended: signed once, by the key its keyid names
+            appended.extend(signature.keyid for signature in envelope.signatures)
 
 
 def client_name(host: str) -> str:
@@ -137,6 +163,7 @@ class RateLimit:
         self.clients = TokenBuckets(settings.rate_per_client, clock=clock)
         self.keys = TokenBuckets(settings.rate_per_key, clock=clock)
         self.max_body_bytes = settings.max_body_bytes
+        self.max_batch = settings.max_batch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -156,21 +183,24 @@ class RateLimit:
 
     async def _entries(self, scope: Scope, receive: Receive, send: Send) -> None:
         body, replay = await _buffer(receive)
-        key_ids = envelope_key_ids(body, max_bytes=self.max_body_bytes)
+        key_ids = await run_in_threadpool(
+            envelope_key_ids, body, max_bytes=self.max_body_bytes, max_batch=self.max_batch
+        )
         delay = max((self.keys.wait(k) for k in key_ids), default=0.0)
         if delay:
             over = next(k for k in key_ids if self.keys.wait(k))
             detail = f"signing key {over[:64]} is over {self.keys.per_minute}/min"
             await _too_many(scope, send, delay, detail)
             return
-
-        async def charging_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-                for key_id in key_ids:
-                    self.keys.spend(key_id)
-            await send(message)
-
-        await self.app(scope, replay, charging_send)
+        # The route lists here the keys of what it appended; the request's state is its own
+        # (a server hands each request a copy of the lifespan state).
+        appended: list[str] = []
+        scope.setdefault("state", {})[APPENDED_KEYS] = appended
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            for key_id in dict.fromkeys(appended):  # one token a request, as the client pays
+                self.keys.spend(key_id)
 
 
 def _is_entries_post(scope: Scope) -> bool:

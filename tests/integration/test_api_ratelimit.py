@@ -130,10 +130,20 @@ def test_key_ids_are_read_from_single_envelopes_and_batches() -> None:
     one = b'{"payload":"","payloadType":"t","signatures":[{"keyid":"aa","sig":""}]}'
     batch = b'{"envelopes":[%b,%b,{"signatures":[{"keyid":"bb"},{"sig":"x"},7]}]}' % (one, one)
 
-    assert envelope_key_ids(one, max_bytes=1024) == ["aa"]
-    assert envelope_key_ids(batch, max_bytes=1024) == ["aa", "bb"]
+    assert envelope_key_ids(one, max_bytes=1024, max_batch=3) == ["aa"]
+    assert envelope_key_ids(batch, max_bytes=1024, max_batch=3) == ["aa", "bb"]
     for unreadable in (b"", b"[", b"\xff", b'{"envelopes": 3}', b"[" * 100 + b"]" * 100):
-        assert envelope_key_ids(unreadable, max_bytes=1024) == []
+        assert envelope_key_ids(unreadable, max_bytes=1024, max_batch=3) == []
+
+
+def test_key_ids_of_a_body_over_the_routes_value_bound_are_not_read() -> None:
+    # More commas and brackets than a batch of one envelope has: the route refuses it (413)
+    # unparsed, and the rate limit does not parse it either.
+    one = b'{"payload":"","payloadType":"t","signatures":[{"keyid":"aa","sig":""}]}'
+    padded = b'{"envelopes":[%b,%b]}' % (one, b",".join([b"[]"] * 100))
+
+    assert envelope_key_ids(one, max_bytes=4096, max_batch=1) == ["aa"]
+    assert envelope_key_ids(padded, max_bytes=4096, max_batch=1) == []
 
 
 # -- refill, with a clock of the test's own -----------------------------------------------------
