@@ -8,9 +8,25 @@ caller ever needs to know which library sits underneath.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LedgerError(Exception):
-    """Root of every error raised by the ledger core and its store."""
+    """Root of every error raised by the ledger core and its store.
+
+    Errors cross process boundaries pickled (a process pool re-raises its worker's error in
+    the parent). Pickle would rebuild one by calling its class with ``args``, the message
+    alone, which fails for every leaf whose constructor takes its members; so each is
+    rebuilt from its ``args`` and members without calling the constructor.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _restore, (type(self), self.args), self.__dict__ or None
+
+
+def _restore(cls: type[LedgerError], args: tuple[Any, ...]) -> LedgerError:
+    """The error ``LedgerError.__reduce__`` pickled, its members set by pickle afterwards."""
+    return cls.__new__(cls, *args)
 
 
 class FormatError(LedgerError):
