@@ -1,14 +1,14 @@
 """The append path: one sequencer, batch appends, O(log n) per entry.
 
 ``append`` admits a batch of DSSE envelopes atomically. Work that needs no lock — envelope
-parsing, signature checks for keys already registered, payload parsing — happens first; then
-one transaction locks the log head (``SELECT … FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE``
-on SQLite), so concurrent writers, threads or processes, never fork the log. Inside the lock
-each envelope is checked in order against the key registry and its feed, hashed into the compact
-range (new perfect Merkle nodes are written, nothing old is read), the registry and domain rules
-(``ledger.registry``, ``ledger.rules``) decide the entry's verdict and their effects update the
-projections, and one checkpoint is signed for the batch. Receipts for the batch are built from
-nodes held in memory; a resubmitted envelope gets its original receipt back.
+parsing, signature checks for keys already registered, payload parsing (``ledger.store.admission``)
+— happens first; then one transaction locks the log head (``SELECT … FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite), so concurrent writers, threads or processes, never fork the log.
+Inside the lock each envelope is checked in order against the key registry and its feed, hashed
+into the compact range (new perfect Merkle nodes are written, nothing old is read), the registry
+and domain rules (``ledger.registry``, ``ledger.rules``) decide the entry's verdict and their
+effects update the projections, and one checkpoint is signed for the batch. Receipts for the
+batch are built from nodes held in memory; a resubmitted envelope gets its original receipt back.
 
 Admission failures refuse the whole batch and write nothing, except equivocation evidence, which
 is kept in ``equivocations`` by a transaction of its own.
@@ -23,14 +23,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.compact import CompactRange
-from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, sign_envelope, verify_envelope
+from ledger.envelope import Envelope, sign_envelope
 from ledger.errors import (
     EquivocationError,
-    FeedError,
     FormatError,
     LedgerError,
     LimitError,
@@ -38,14 +37,22 @@ from ledger.errors import (
     RuleViolation,
     UnknownKeyError,
 )
-from ledger.events import Event, encode_event, event_time_now, parse_event
-from ledger.feed import Continuation, FeedHead, check_continuation, payload_digest
+from ledger.events import encode_event, event_time_now
+from ledger.feed import FeedHead, payload_digest
 from ledger.hashing import chain_hash, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
 from ledger.merkle import NodeID, ProofPlan, inclusion_plan, perfect_subtrees
 from ledger.receipt import Receipt, Violation
 from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
 from ledger.rules import apply_domain_event
+from ledger.store.admission import (
+    PARALLEL_VERIFY_MIN,
+    Admission,
+    Candidate,
+    continuation,
+    parse,
+    verify_and_parse,
+)
 from ledger.store.domain import BatchDomain
 from ledger.store.engine import WRITE
 from ledger.store.reads import receipt_for
@@ -54,23 +61,12 @@ from ledger.store.rows import ENTRY_COLUMNS, bulk_insert, feed_heads, save_feed_
 from ledger.store.schema import (
     checkpoints,
     equivocations,
-    keys,
     log_entries,
     log_head,
     merkle_nodes,
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Candidate:
-    position: int
-    envelope: Envelope
-    entry: bytes  # RFC 8785 bytes of the envelope: the log entry
-    key_id: str
-    digest: str
-    event: Event | None = None  # set once the signature has verified
 
 
 @dataclass
@@ -125,9 +121,6 @@ class _AuditPaths:
         return path
 
 
-PARALLEL_VERIFY_MIN = 64  # below this, thread hand-off costs more than it saves
-
-
 class Sequencer:
     """Appends envelopes to the log of one database."""
 
@@ -142,6 +135,9 @@ class Sequencer:
         # Threads start on first use; made here so that concurrent appends share one pool.
         self._pool = ThreadPoolExecutor(max(1, self._cores - 1), thread_name_prefix="spola-verify")
         self._receipts_beside_commit = self._cores > 1 and engine.dialect.name == "sqlite"
+        self._admission = Admission(
+            engine, operator=operator.public_key, pool=self._pool, cores=self._cores
+        )
         self.log_key = KeyRecord(
             key_id=operator.public_key.key_id,
             public_key=operator.public_key.raw,
@@ -159,99 +155,12 @@ class Sequencer:
         if count > self.max_batch:
             raise LimitError(f"{count} envelopes, over the batch limit of {self.max_batch}")
 
-    # -- before the lock -------------------------------------------------------------------
-
-    def _prepare(self, envelopes: Sequence[Envelope]) -> list[_Candidate]:
-        self.check_batch_size(len(envelopes))
-        candidates = []
-        for position, envelope in enumerate(envelopes):
-            if len(envelope.signatures) != 1 or not envelope.signatures[0].keyid:
-                raise RefusedEnvelope(
-                    position,
-                    FormatError("an event envelope carries exactly one signature, with its keyid"),
-                )
-            candidates.append(
-                _Candidate(
-                    position=position,
-                    envelope=envelope,
-                    entry=envelope.to_bytes(),
-                    key_id=envelope.signatures[0].keyid,
-                    digest=payload_digest(envelope.payload),
-                )
-            )
-        self._verify_known(candidates)
-        return candidates
-
-    def _verify_known(self, candidates: list[_Candidate]) -> None:
-        # A key ID is the hash of its public key, so a signature that verifies now verifies
-        # forever; only the key's validity at the final index is left for the locked pass.
-        wanted = {c.key_id for c in candidates}
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(keys.c.key_id, keys.c.public_key).where(keys.c.key_id.in_(wanted))
-            ).all()
-        known = {row.key_id: PublicKey(bytes(row.public_key)) for row in rows}
-        known.setdefault(self.log_key.key_id, self._operator.public_key)
-        ready = [(c, known[c.key_id]) for c in candidates if c.key_id in known]
-        failures = self._verify_signatures(ready)
-        for c, _ in ready:
-            if c.position in failures:
-                raise RefusedEnvelope(c.position, failures[c.position])
-            self._parse(c)
-
-    def _verify_signatures(
-        self, work: list[tuple[_Candidate, PublicKey]]
-    ) -> dict[int, LedgerError]:
-        """Check signatures, on every core for large batches; failures by position.
-
-        PyNaCl (cffi) releases the GIL while libsodium verifies, so threads run in parallel.
-        The payloads are parsed afterwards, in this thread: parsing holds the GIL, and would
-        stall the verifying threads if it ran beside them.
-        """
-
-        def check(chunk: list[tuple[_Candidate, PublicKey]]) -> dict[int, LedgerError]:
-            failed: dict[int, LedgerError] = {}
-            for c, public_key in chunk:
-                try:
-                    verify_envelope(c.envelope, public_key)
-                except LedgerError as exc:
-                    failed[c.position] = exc
-            return failed
-
-        if len(work) < PARALLEL_VERIFY_MIN or self._cores < 2:
-            return check(work)
-        step = -(-len(work) // self._cores)
-        chunks = [work[i : i + step] for i in range(0, len(work), step)]
-        futures = [self._pool.submit(check, chunk) for chunk in chunks[1:]]
-        failures = check(chunks[0])  # this thread takes a share instead of waiting
-        for future in futures:
-            failures.update(future.result())
-        return failures
-
-    def _verify_and_parse(self, c: _Candidate, public_key: PublicKey) -> None:
-        try:
-            verify_envelope(c.envelope, public_key)  # signature first, then parse
-        except LedgerError as exc:
-            raise RefusedEnvelope(c.position, exc) from exc
-        self._parse(c)
-
-    @staticmethod
-    def _parse(c: _Candidate) -> None:
-        """Parse a payload whose signature has verified."""
-        try:
-            if c.envelope.payload_type != EVENT_PAYLOAD_TYPE:
-                raise FormatError(
-                    f"payloadType must be {EVENT_PAYLOAD_TYPE}, not {c.envelope.payload_type!r}"
-                )
-            c.event = parse_event(c.envelope.payload)
-        except LedgerError as exc:
-            raise RefusedEnvelope(c.position, exc) from exc
-
     # -- the locked pass -------------------------------------------------------------------
 
     def append(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
         """Admit ``envelopes`` atomically; their receipts, in order."""
-        candidates = self._prepare(envelopes)
+        self.check_batch_size(len(envelopes))
+        candidates = self._admission.prepare(envelopes)
         return self._locked(lambda conn, size: candidates)
 
     def append_operator(
@@ -264,7 +173,7 @@ class Sequencer:
         With ``only_genesis`` nothing is appended unless the log is empty.
         """
 
-        def sign(conn: Connection, size: int) -> list[_Candidate]:
+        def sign(conn: Connection, size: int) -> list[Candidate]:
             if only_genesis and size > 0:
                 return []
             key_id = self.log_key.key_id
@@ -280,17 +189,15 @@ class Sequencer:
                 }
             )
             envelope = sign_envelope(payload, self._operator)
-            candidate = _Candidate(
-                0, envelope, envelope.to_bytes(), key_id, payload_digest(payload)
-            )
-            self._parse(candidate)
+            candidate = Candidate(0, envelope, envelope.to_bytes(), key_id, payload_digest(payload))
+            parse(candidate)
             return [candidate]
 
         return self._locked(sign)
 
-    def _locked(self, make: Callable[[Connection, int], list[_Candidate]]) -> list[Receipt]:
+    def _locked(self, make: Callable[[Connection, int], list[Candidate]]) -> list[Receipt]:
         """Run one sequencer pass over the candidates ``make`` returns once the lock is held."""
-        candidates: list[_Candidate] = []
+        candidates: list[Candidate] = []
         try:
             with self._engine.connect().execution_options(**{WRITE: True}) as conn:
                 with conn.begin():
@@ -316,7 +223,7 @@ class Sequencer:
         ]
 
     def _sequence(
-        self, conn: Connection, head: Row[Any], candidates: list[_Candidate]
+        self, conn: Connection, head: Row[Any], candidates: list[Candidate]
     ) -> tuple[_Batch, bytes | None]:
         compact = CompactRange.from_bytes(head.size, bytes(head.compact_range))
         batch = _Batch(size=head.size, chain=bytes(head.chain_hash), compact=compact)
@@ -338,11 +245,11 @@ class Sequencer:
                         f"unknown key {c.key_id}: register it with a key event first"
                     )
                 if c.event is None:
-                    self._verify_and_parse(c, PublicKey(known.public_key))
+                    verify_and_parse(c, PublicKey(known.public_key))
                 assert c.event is not None
                 # A resubmission is answered before validity is checked: the key was valid at
                 # the entry's own index, even if it has been rotated or revoked since.
-                original = self._continuation(conn, c, heads.get(c.key_id), in_batch)
+                original = continuation(conn, c, heads.get(c.key_id), in_batch)
                 if original is None:
                     signer = signing_key(registry, c.key_id, index)
                     check_attribution(c.event, signer)
@@ -377,51 +284,10 @@ class Sequencer:
         )
         return batch, note
 
-    @staticmethod
-    def _continuation(
-        conn: Connection,
-        c: _Candidate,
-        head: FeedHead | None,
-        in_batch: dict[tuple[str, int], tuple[str, int]],
-    ) -> int | None:
-        """None to append, or the original index of a resubmission; raises on gap, fork,
-        equivocation."""
-        assert c.event is not None
-        seq = c.event.seq
-        logged: tuple[str, int] | None = None
-        if head is not None and seq <= head.seq:
-            logged = in_batch.get((c.key_id, seq))
-            if logged is not None and logged[0] != c.digest:
-                # Nothing of this batch is logged yet, so there is no logged event to
-                # contradict: the batch is refused, and no evidence names an unwritten index.
-                raise FeedError(
-                    f"this batch holds two different events at seq {seq} of key {c.key_id}"
-                )
-            if logged is None:
-                row = conn.execute(
-                    select(log_entries.c.payload_digest, log_entries.c.idx).where(
-                        and_(log_entries.c.key_id == c.key_id, log_entries.c.seq == seq)
-                    )
-                ).one()
-                logged = (row.payload_digest, row.idx)
-        kind = check_continuation(
-            head,
-            key_id=c.key_id,
-            seq=seq,
-            prev=c.event.prev,
-            digest=c.digest,
-            logged_digest=None if logged is None else logged[0],
-            logged_index=None if logged is None else logged[1],
-        )
-        if kind is Continuation.DUPLICATE:
-            assert logged is not None
-            return logged[1]
-        return None
-
     def _append_one(
         self,
         batch: _Batch,
-        c: _Candidate,
+        c: Candidate,
         signer: KeyRecord,
         *,
         registry: BatchRegistry,
@@ -512,7 +378,7 @@ class Sequencer:
     def _original_receipts(self, conn: Connection, indices: set[int]) -> dict[int, Receipt]:
         return {index: receipt_for(conn, index, duplicate=True) for index in indices}
 
-    def _keep_evidence(self, c: _Candidate, cause: EquivocationError) -> None:
+    def _keep_evidence(self, c: Candidate, cause: EquivocationError) -> None:
         with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             kept = conn.execute(
                 select(equivocations.c.envelope).where(
