@@ -212,6 +212,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         store.close()
     compared = ", ".join(f"{n:,} {table}" for table, n in report.compared.items())
     print(f"replayed {report.entries:,} entries; compared {compared}")
+    if report.restored_nodes:
+        print(f"restored {report.restored_nodes:,} missing Merkle node(s) from the log's entries")
     if report.equal:
         print("stored projections equal the replay of the log")
         return 0

@@ -1,16 +1,16 @@
 """Rebuild: replay the whole log and prove the stored projections equal the replayed ones.
 
 ``rebuild`` reads every entry in log order (in pages, so memory holds projections, not the log),
-replays it with ``ledger.replay.Replay`` and compares, table by table, what the sequencer
-stored with what the replay computed: every entry's verdict, the registry (keys, actors, feed
-heads), the domain projections (lots, balances, items, handovers, custody, provenance) and the
-sequencer's ``log_head`` row (size, chain hash, compact range: recomputed from the entry bytes).
-Without ``repair`` it compares one snapshot of the database while appends go on; with
-``repair=True`` the projections and the head row are rewritten from the replay, under the
-sequencer's lock; verdicts live in the append-only log and are never rewritten — a verdict
-that differs is reported, and means the rules changed meaning since the entry was appended; it
-also stops the repair, as projections rebuilt by rules that judge the log's entries otherwise
-would disagree with the verdicts the log keeps.
+replays it with ``ledger.replay.Replay`` and compares, table by table, what the sequencer stored
+with what the replay computed: every entry's verdict, the registry (keys, actors, feed heads), the
+domain projections (lots, balances, items, handovers, custody, provenance: read and rewritten by
+``ledger.store.projection_tables``) and the sequencer's ``log_head`` row (size, chain hash, compact
+range: recomputed from the entry bytes). Without ``repair`` it compares one snapshot of the
+database while appends go on; with ``repair=True`` the projections and the head row are rewritten
+from the replay, under the sequencer's lock; verdicts live in the append-only log and are never
+rewritten — a verdict that differs is reported, and means the rules changed meaning since the entry
+was appended; it also stops the repair, as projections rebuilt by rules that judge the log's
+entries otherwise would disagree with the verdicts the log keeps.
 
 The log itself is never rewritten, and a damaged one is refused (``DamagedLogError``), repair
 or not: an index missing from the log, an entry no ledger could have admitted, or a log that
@@ -24,56 +24,51 @@ inclusion and consistency proofs are read from them. The replay derives the same
 appends each leaf to its compact range and compares them, a page of entries at a time, with the
 stored nodes those entries complete; then it looks for stored nodes beyond the log's size. A
 node with another hash, a missing node, or one the log does not give makes the ledger serve
-proofs that fail: it is damage, named (the first) and counted, and never rewritten (the table
-is append-only, like the log).
+proofs that fail: it is damage, named (the first) and counted, and refused. A node with another
+hash, or an extra one, is never rewritten (the table is append-only, like the log): only a backup
+holds the tree that was served. A missing node alone is the one thing ``repair`` restores: once
+every stored node is found equal to the log's and the log gives the root the operator signed,
+the missing nodes are inserted again, with the hashes the log's entries give.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from ledger.compact import CompactRange
 from ledger.errors import LedgerError
 from ledger.hashing import CHAIN_GENESIS, chain_hash, leaf_hash
 from ledger.merkle import NodeID
-from ledger.quantities import format_decimal
 from ledger.registry import KeyRecord
 from ledger.replay import Replay, ReplayError
-from ledger.rules import Projection
-from ledger.store import domain as rows
 from ledger.store.engine import WRITE
-from ledger.store.registry import actor_from_row, actor_row, key_from_row, key_row
+from ledger.store.projection_tables import (
+    replayed_projections,
+    rewrite_projections,
+    stored_projections,
+)
 from ledger.store.rows import bulk_insert
 from ledger.store.schema import (
-    actors,
-    balances,
     checkpoints,
-    custody,
-    feeds,
-    handovers,
-    items,
-    keys,
     log_entries,
     log_head,
-    lots,
     merkle_nodes,
-    provenance,
+)
+
+RESTORE_A_BACKUP: Final = (
+    "rebuild rewrites projections from the log, never the log: restore the database from a backup"
 )
 
 
 class DamagedLogError(LedgerError):
     """The log itself is damaged: rebuild rewrites projections from the log, never the log."""
 
-    def __init__(self, what: str) -> None:
-        super().__init__(
-            f"the log itself is damaged: {what}; rebuild rewrites projections from the log, "
-            "never the log: restore the database from a backup"
-        )
+    def __init__(self, what: str, *, remedy: str = RESTORE_A_BACKUP) -> None:
+        super().__init__(f"the log itself is damaged: {what}; {remedy}")
 
 
 PAGE: Final = 5000
@@ -88,6 +83,7 @@ class RebuildReport:
     difference_count: int = 0
     verdict_differences: int = 0  # counted in difference_count too; they stop a repair
     repaired: bool = False
+    restored_nodes: int = 0  # missing Merkle nodes inserted again from the log's entries
 
     @property
     def equal(self) -> bool:
@@ -109,6 +105,7 @@ class _Nodes:
     compared: int = 0  # nodes the log gives
     damaged: int = 0  # of them wrong or missing, and stored nodes the log does not give
     first: str = ""  # the first damaged node, said
+    missing: list[tuple[NodeID, bytes]] = field(default_factory=list)  # with the log's hashes
 
     def damage(self, node: Any, what: str) -> None:
         self.damaged += 1
@@ -142,13 +139,17 @@ class _Nodes:
             have = stored.get(node)
             if have is None:
                 self.damage(node, "is missing")
+                self.missing.append((node, value))
             elif have != value:
                 self.damage(node, "has another hash")
         self.compared += len(given)
 
-    def check(self, conn: Connection, size: int) -> None:
+    def check(self, conn: Connection, size: int, *, repair: bool, signed: bool) -> None:
         """Look for stored nodes the log's ``size`` leaves do not give (beyond its tree), then
-        refuse the log if any node was damaged."""
+        refuse the log if any node was damaged, unless every damaged node is missing and
+        ``repair`` may restore them: the log's entries give them again, and ``signed`` says
+        that the operator signed the root those entries give (checked by ``_check_signed``).
+        """
         level, idx = merkle_nodes.c.level, merkle_nodes.c.idx
         beyond = or_(
             *(and_(level == n, idx >= size >> n) for n in range(size.bit_length())),
@@ -164,11 +165,33 @@ class _Nodes:
             ).one()
             self.damage(node, f"is stored, but the log's {size} entries do not give it")
             self.damaged += count - 1
-        if self.damaged:
+        if not self.damaged:
+            return
+        what = (
+            f"{self.damaged:,} Merkle node(s) differ from the tree of its {size:,} entries "
+            f"(proofs read from them fail); the first: {self.first}"
+        )
+        if self.damaged > len(self.missing):
             raise DamagedLogError(
-                f"{self.damaged:,} Merkle node(s) differ from the tree of its {size:,} entries "
-                f"(proofs read from them fail); the first: {self.first}"
+                what,
+                remedy="an altered or extra node is never rewritten (--repair restores only "
+                "missing ones): restore the database from a backup",
             )
+        if not signed:
+            raise DamagedLogError(f"{what}; no signed checkpoint vouches for the log's root")
+        if not repair:
+            raise DamagedLogError(
+                what,
+                remedy="none is altered or extra: run with --repair to restore the missing "
+                "nodes from the log's entries",
+            )
+
+    def restore(self, conn: Connection) -> int:
+        """Insert the missing nodes the log's entries give (an INSERT: the append-only
+        triggers allow it); how many."""
+        rows: list[tuple[object, ...]] = [(lvl, idx, value) for (lvl, idx), value in self.missing]
+        bulk_insert(conn, merkle_nodes, ("level", "idx", "hash"), rows)
+        return len(rows)
 
 
 @dataclass
@@ -282,55 +305,6 @@ def _compare(
             report.differ(f"{table} {key}: stored {have!r}, replay gives {want!r}")
 
 
-@dataclass(frozen=True)
-class _Unreadable:
-    """A stored row its reader cannot parse (a projection edited by hand into an amount that
-    is no decimal, lines that are no JSON): a difference to report and repair, not a crash."""
-
-    values: tuple[Any, ...]
-
-    def __repr__(self) -> str:
-        return f"an unreadable row {self.values!r}"
-
-
-def _stored(conn: Connection) -> dict[str, dict[Any, Any]]:
-    def by(table: Any, key: Callable[[Any], Any], convert: Callable[[Any], Any]) -> dict[Any, Any]:
-        def read(row: Any) -> Any:
-            try:
-                return convert(row)
-            except (ArithmeticError, ValueError, TypeError, KeyError):
-                return _Unreadable(tuple(row))
-
-        return {key(row): read(row) for row in conn.execute(select(table))}
-
-    return {
-        "keys": by(keys, lambda r: r.key_id, key_from_row),
-        "actors": by(actors, lambda r: r.id, actor_from_row),
-        "feeds": by(feeds, lambda r: r.key_id, lambda r: (r.seq, r.digest, r.idx)),
-        "lots": by(lots, lambda r: r.id, rows.lot_from_row),
-        "balances": by(balances, lambda r: (r.lot, r.holder), lambda r: Decimal(r.amount)),
-        "items": by(items, lambda r: r.id, rows.item_from_row),
-        "handovers": by(handovers, lambda r: (r.sender, r.id), rows.handover_from_row),
-        "custody": by(custody, lambda r: (r.idx, r.n), rows.custody_from_row),
-        "provenance": by(provenance, lambda r: (r.idx, r.n), rows.provenance_from_row),
-    }
-
-
-def _replayed(replay: Replay) -> dict[str, dict[Any, Any]]:
-    p: Projection = replay.projection
-    return {
-        "keys": dict(replay.registry.keys),
-        "actors": dict(replay.registry.actors),
-        "feeds": {k: (h.seq, h.digest, h.index) for k, h in replay.feeds.items()},
-        "lots": dict(p.lots),
-        "balances": dict(p.balances),
-        "items": dict(p.items),
-        "handovers": dict(p.handovers),
-        "custody": {(c.index, c.n): c for c in p.custody},
-        "provenance": {(r.index, r.n): r for r in p.provenance},
-    }
-
-
 def _compare_verdicts(conn: Connection, replay: Replay, report: RebuildReport) -> None:
     stored = conn.execute(
         select(
@@ -377,60 +351,18 @@ def rebuild(
             conn, log_key, progress, signed=0 if signed is None else signed.size
         )
         _check_signed(head, signed)
-        head.nodes.check(conn, head.size)
+        head.nodes.check(conn, head.size, repair=repair, signed=signed is not None)
         report.entries = replay.size
         _compare_head(conn, head, report)
         report.compared["merkle nodes"] = head.nodes.compared
         _compare_verdicts(conn, replay, report)
-        stored, replayed = _stored(conn), _replayed(replay)
+        stored, replayed = stored_projections(conn), replayed_projections(replay)
         for table in replayed:
             _compare(report, table, stored[table], replayed[table])
-        if repair and not report.equal and not report.verdict_differences:
-            conn.execute(update(log_head).where(log_head.c.id == 1), head.row())
-            _rewrite(conn, replayed)
-            report.repaired = True
+        if repair and not report.verdict_differences:
+            report.restored_nodes = head.nodes.restore(conn)
+            if not report.equal:
+                conn.execute(update(log_head).where(log_head.c.id == 1), head.row())
+                rewrite_projections(conn, replayed)
+                report.repaired = True
     return report
-
-
-def _rewrite(conn: Connection, replayed: dict[str, dict[Any, Any]]) -> None:
-    for table in (provenance, custody, handovers, items, balances, lots, feeds, actors, keys):
-        conn.execute(delete(table))
-    _insert_many(conn, keys, (key_row(r) for r in replayed["keys"].values()))
-    _insert_many(conn, actors, (actor_row(r) for r in replayed["actors"].values()))
-    _insert_many(
-        conn,
-        feeds,
-        (
-            {"key_id": k, "seq": s, "digest": d, "idx": i}
-            for k, (s, d, i) in replayed["feeds"].items()
-        ),
-    )
-    _insert_many(conn, lots, (rows.lot_row(r) for r in replayed["lots"].values()))
-    _insert_many(
-        conn,
-        balances,
-        (
-            {"lot": lot, "holder": holder, "amount": format_decimal(amount)}
-            for (lot, holder), amount in replayed["balances"].items()
-        ),
-    )
-    _insert_many(conn, items, (rows.item_row(r) for r in replayed["items"].values()))
-    _insert_many(conn, handovers, (rows.handover_row(r) for r in replayed["handovers"].values()))
-    bulk_insert(
-        conn,
-        custody,
-        rows.CUSTODY_COLUMNS,
-        [rows.custody_row(r) for r in replayed["custody"].values()],
-    )
-    bulk_insert(
-        conn,
-        provenance,
-        rows.PROVENANCE_COLUMNS,
-        [rows.provenance_row(r) for r in replayed["provenance"].values()],
-    )
-
-
-def _insert_many(conn: Connection, table: Any, values: Iterable[dict[str, Any]]) -> None:
-    batch = list(values)
-    if batch:
-        conn.execute(insert(table), batch)

@@ -4,7 +4,8 @@ Rebuild rewrites projections (and the sequencer's head row) from the log; it nev
 log. A log that lost an entry, whose bytes were altered, or that is shorter than a checkpoint
 the operator signed is not something a replay can repair: a repaired head would make the next
 append sign a second, different tree at a size already signed. A verdict the log keeps that the
-replay disagrees with is not rewritten either, and ``--repair`` must not claim it was.
+replay disagrees with is not rewritten either, and ``--repair`` must not claim it was. Missing
+Merkle nodes are the one damage it repairs, by inserting them again: the log's entries give them.
 
 The append-only triggers are bypassed here the way a damaged restore would: outside spola.
 """
@@ -20,12 +21,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from ledger.errors import LedgerError
+from ledger.proofs import verify_inclusion
 from ledger.store import rebuild as rebuild_module
 from ledger.store.ledger import LedgerStore
 from ledger.store.rebuild import DamagedLogError
 from ledger.store.schema import (
     actors,
     balances,
+    checkpoints,
     handovers,
     log_entries,
     log_head,
@@ -398,6 +402,7 @@ def _refused_nodes(op_db: Operator, first: str, count: int) -> None:
             said = str(refused.value)
             assert f"{count} Merkle node(s) differ from the tree of its" in said, said
             assert f"the first: node (level {first}" in said, said
+            assert "an altered or extra node is never rewritten" in said, said
             assert "restore the database from a backup" in said, said
         assert _head(store) == before
     finally:
@@ -413,11 +418,15 @@ def test_rebuild_refuses_a_merkle_node_whose_hash_differs(op_db: Operator) -> No
     _refused_nodes(op_db, "1, index 2) has another hash", 2)
 
 
-def test_rebuild_refuses_a_missing_merkle_node(op_db: Operator) -> None:
+def test_repair_refuses_missing_merkle_nodes_beside_an_altered_one(op_db: Operator) -> None:
+    # Missing nodes the log gives again, but an altered one beside them: a tree that was
+    # served otherwise; nothing is restored, and the refusal sends the operator to a backup.
     with _nodes_outside_spola(op_db) as conn:
         conn.execute(delete(merkle_nodes).where(_node(0, 3)))
         conn.execute(delete(merkle_nodes).where(_node(3, 0)))
-    _refused_nodes(op_db, "0, index 3) is missing", 2)
+        conn.execute(update(merkle_nodes).where(_node(1, 2)), {"hash": bytes(32)})
+    _refused_nodes(op_db, "0, index 3) is missing", 3)
+    assert _stored_nodes(op_db) == NODES - 2
 
 
 @pytest.mark.parametrize("node", [(0, SIZE), (2, 2), (3, 1), (4, 0)])
@@ -434,14 +443,177 @@ def test_rebuild_refuses_a_merkle_node_beyond_the_log(
 
 def test_cli_rebuild_says_a_merkle_node_is_damaged_in_one_line(op_db: Operator) -> None:
     with _nodes_outside_spola(op_db) as conn:
-        conn.execute(delete(merkle_nodes).where(_node(2, 1)))
+        conn.execute(update(merkle_nodes).where(_node(2, 1)), {"hash": bytes(32)})
     for args in (("rebuild",), ("rebuild", "--repair")):
         run = op_db.spola(*args)
         assert run.code == 1, run
         assert "Traceback" not in run.stderr, run.stderr
         last = run.stderr.strip().splitlines()[-1]
         assert last.startswith("spola: the log itself is damaged: 1 Merkle node(s) differ"), last
-        assert "node (level 2, index 1) is missing" in last and "restore" in last, last
+        assert "node (level 2, index 1) has another hash" in last, last
+        assert last.endswith(
+            "(--repair restores only missing ones): restore the database from a backup"
+        ), last
+
+
+def _stored_nodes(op_db: Operator) -> int:
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(merkle_nodes)).scalar_one())
+    finally:
+        store.close()
+
+
+def _append_only_triggers(conn: Connection) -> int:
+    """The append-only triggers ``merkle_nodes`` has (2 on either engine)."""
+    if conn.dialect.name == "postgresql":
+        query = (
+            "SELECT count(*) FROM pg_trigger "
+            "WHERE tgrelid = 'merkle_nodes'::regclass AND NOT tgisinternal"
+        )
+    else:
+        query = (
+            "SELECT count(*) FROM sqlite_master "
+            "WHERE type = 'trigger' AND tbl_name = 'merkle_nodes'"
+        )
+    return int(conn.exec_driver_sql(query).scalar_one())
+
+
+def _lose_nodes(op_db: Operator, *nodes: tuple[int, int]) -> None:
+    """Delete ``nodes`` as a damaged restore would, the append-only triggers back in place."""
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            triggers = (
+                conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                    "AND tbl_name = 'merkle_nodes'"
+                ).all()
+                if conn.dialect.name == "sqlite"
+                else []
+            )
+            for name, _ in triggers:  # dropped and made again in one transaction
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
+            for level, index in nodes:
+                conn.execute(delete(merkle_nodes).where(_node(level, index)))
+            for _, sql in triggers:
+                conn.exec_driver_sql(sql)
+        with store.connect() as conn:
+            assert _append_only_triggers(conn) == 2
+    finally:
+        store.close()
+
+
+def _failing_proofs(op_db: Operator) -> list[int]:
+    """The entries whose served inclusion proof (at the latest checkpoint) fails to verify."""
+    store = _store(op_db.database_url, op_db.home)
+    failed = []
+    try:
+        with store.connect() as conn:
+            signed = conn.execute(select(checkpoints.c.root_hash).where(checkpoints.c.size == SIZE))
+            root = bytes(signed.scalar_one())
+        for index in range(SIZE):
+            leaf = store.verdict(index).leaf_hash
+            try:
+                verify_inclusion(leaf, index, SIZE, store.inclusion_proof(index, SIZE), root)
+            except (LedgerError, LookupError):
+                failed.append(index)
+    finally:
+        store.close()
+    return failed
+
+
+LOST = ((0, 3), (1, 2), (3, 0))  # a leaf, an inner node, the root of the first 8 entries
+
+
+def test_repair_restores_missing_merkle_nodes_from_the_log(op_db: Operator) -> None:
+    # A restore that lost rows of merkle_nodes: inclusion proofs read from them fail (or
+    # cannot be read). Each lost node is a hash the log's entries give again; with every node
+    # left equal to the log's and the log giving the root the operator signed, --repair
+    # inserts them (an INSERT, which the append-only triggers allow).
+    _lose_nodes(op_db, *LOST)
+    assert _failing_proofs(op_db) != []
+
+    found = op_db.spola("rebuild")
+    assert found.code == 1, found
+    last = found.stderr.strip().splitlines()[-1]
+    assert last.startswith("spola: the log itself is damaged: 3 Merkle node(s) differ"), last
+    assert "the first: node (level 0, index 3) is missing" in last, last
+    assert last.endswith(
+        "none is altered or extra: run with --repair to restore the missing nodes from the "
+        "log's entries"
+    ), last
+    assert _stored_nodes(op_db) == NODES - len(LOST)
+
+    repaired = op_db.spola("rebuild", "--repair")
+    assert repaired.code == 0, repaired
+    assert "restored 3 missing Merkle node(s) from the log's entries\n" in repaired.stdout
+    assert repaired.stdout.endswith("stored projections equal the replay of the log\n")
+    assert _stored_nodes(op_db) == NODES
+    assert _failing_proofs(op_db) == []
+
+    again = op_db.spola("rebuild")
+    assert again.code == 0, again
+    assert "restored" not in again.stdout
+    assert again.stdout.endswith("stored projections equal the replay of the log\n")
+
+
+def test_repair_restores_missing_nodes_and_rewrites_projections_together(
+    op_db: Operator,
+) -> None:
+    _lose_nodes(op_db, (0, 7))
+    test_cli_rebuild._tamper(op_db.database_url, op_db.home)
+    repaired = op_db.spola("rebuild", "--repair")
+    assert repaired.code == 0, repaired
+    assert "restored 1 missing Merkle node(s)" in repaired.stdout
+    assert "repaired: 1 differences rewritten from the log" in repaired.stdout
+    assert _failing_proofs(op_db) == []
+    assert op_db.spola("rebuild").code == 0
+
+
+def test_repair_with_a_verdict_difference_restores_no_merkle_node(op_db: Operator) -> None:
+    # A verdict difference stops the repair: nothing is rewritten, and no node inserted.
+    _lose_nodes(op_db, (0, 5))
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with _outside_spola(store) as conn:
+            _refuse_the_applied_handover(conn)
+        report = store.rebuild(repair=True)
+        assert (report.verdict_differences, report.restored_nodes) == (1, 0)
+    finally:
+        store.close()
+    assert _stored_nodes(op_db) == NODES - 1
+
+
+@pytest.mark.parametrize("edit", ["root", "gone"], ids=["other-root", "no-checkpoint"])
+def test_repair_restores_no_node_of_a_log_no_checkpoint_signs(op_db: Operator, edit: str) -> None:
+    # The latest checkpoint's root edited, or every checkpoint gone: nothing says the nodes
+    # the entries give are the tree that was served and signed; nothing is inserted.
+    _lose_nodes(op_db, (1, 2))
+    store = _store(op_db.database_url, op_db.home)
+    try:
+        with store.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            else:
+                for action in ("update", "delete"):
+                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS checkpoints_no_{action}")
+            if edit == "root":
+                latest = checkpoints.c.size == SIZE
+                conn.execute(update(checkpoints).where(latest), {"root_hash": bytes(32)})
+            else:
+                conn.execute(delete(checkpoints))
+        if edit == "root":
+            _refused(store, "do not give the root hash the checkpoint")
+        else:
+            refused = _refused(store, "no signed checkpoint vouches for the log's root")
+            assert str(refused).endswith("restore the database from a backup")
+    finally:
+        store.close()
+    assert _stored_nodes(op_db) == NODES - 1
 
 
 GROWN = 300  # entries: a tree nine levels high
