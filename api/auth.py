@@ -2,10 +2,11 @@
 
 No header: the public viewer, which never sees restricted fields. A header that is present but
 is not a live spola token — another scheme, a malformed token, an unknown id, a wrong secret, a
-revoked token — is refused with a 401 problem (RFC 9457) and ``WWW-Authenticate: Bearer``
-(RFC 6750 §3), never silently downgraded to public: a client whose token stopped working should
-learn it. Unknown, wrong and revoked tokens get the same answer, so the response does not tell
-which ids exist. Tokens themselves are checked by ``ledger.store.tokens``; nothing here logs them.
+revoked token, a token past its last day — is refused with a 401 problem (RFC 9457) and
+``WWW-Authenticate: Bearer`` (RFC 6750 §3), never silently downgraded to public: a client whose
+token stopped working should learn it. Unknown, wrong, revoked and expired tokens get the same
+answer, so the response does not tell which ids exist. Tokens themselves are checked by
+``ledger.store.tokens``; nothing here logs them.
 
 ``install(app)`` registers the 401 handler; without it the refusal still leaves as a 401 problem
 (through ``api.problems``' HTTP handler), only without the ``WWW-Authenticate`` header.
@@ -59,7 +60,7 @@ def _viewer(
     viewer = store.resolve_token(credentials.credentials)
     if viewer is None:
         log.info("refused a bearer token on %s", request.url.path)
-        raise InvalidToken("the bearer token is malformed, unknown or revoked")
+        raise InvalidToken("the bearer token is malformed, unknown, revoked or expired")
     return viewer
 
 

@@ -383,11 +383,15 @@ class LedgerStore:
     # -- API tokens (``ledger.store.tokens``): operator state beside the log ------------------
 
     def create_token(
-        self, *, tier: str, actor: str | None, label: str | None = None
-    ) -> tuple[str, str]:
-        """(token id, token text); the text is shown once and only its hash is stored."""
+        self, *, tier: str, actor: str | None, label: str | None = None,
+        valid_until: date | None = None,
+    ) -> tuple[str, str]:  # fmt: skip
+        """(token id, token text); the text is shown once and only its hash is stored.
+        ``valid_until`` is its last day (UTC, inclusive); None gives it none."""
         with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-            return token_store.create(conn, tier=tier, actor=actor, label=label)
+            return token_store.create(
+                conn, tier=tier, actor=actor, label=label, valid_until=valid_until
+            )
 
     def resolve_token(self, presented: str) -> token_store.Viewer | None:
         """The viewer a presented token stands for; None if it is not a valid, live token."""

@@ -268,6 +268,8 @@ api_tokens = Table(
     Column("label", String(200), nullable=True),
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=True),
+    # The last day (YYYY-MM-DD, UTC, inclusive) the token is accepted; NULL: no last day.
+    Column("valid_until", String(10), nullable=True),
 )
 
 DOMAIN_TABLES: Final = ("lots", "balances", "items", "handovers", "custody", "provenance")

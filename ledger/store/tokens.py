@@ -5,6 +5,11 @@ to find the row; ``secret`` is 32 bytes from ``secrets`` in unpadded base64url. 
 of the secret's bytes is stored, and a presented secret is compared with the stored hash in
 constant time (``hmac.compare_digest``). The text of a token is returned once, by ``create``.
 
+A token may have a last day, ``valid_until``: it is accepted through the whole of that day in
+UTC and refused from the next day's first instant, exactly as a revoked or unknown one is (the
+row is not found, and the secret is compared with a hash nothing matches). Without a last day a
+token is accepted until revoked. ``now`` is the clock every such comparison reads.
+
 This module owns the ``api_tokens`` table and the ``Viewer`` a request is served to. It leaves
 out HTTP (``api.auth`` reads the ``Authorization`` header) and what a passport shows
 (``Viewer.may_see_restricted`` answers for one issuer; the passport routes decide).
@@ -22,9 +27,10 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Final, Literal, cast, get_args
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, or_, select, update
 
 from ledger.errors import LedgerError, NotFoundError
 from ledger.events import OPERATOR_ACTOR
@@ -48,7 +54,16 @@ MAX_LABEL: Final = 200  # the column's length
 
 
 class TokenError(LedgerError):
-    """A token that cannot be created as asked (tier, actor), or an id that is malformed."""
+    """A token that cannot be created as asked (tier, actor, last day), or a malformed id."""
+
+
+def now() -> datetime:
+    """The current instant: what a token's last day is compared with, as a UTC day."""
+    return datetime.now(UTC)
+
+
+def _today() -> date:
+    return now().astimezone(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,11 @@ class TokenRecord:
     label: str | None
     created_at: str
     revoked_at: str | None
+    valid_until: str | None  # the last day accepted, YYYY-MM-DD in UTC; None: no last day
+
+    def expired(self) -> bool:
+        """Whether the token's last day is over (in UTC, now)."""
+        return self.valid_until is not None and self.valid_until < _today().isoformat()
 
 
 _LISTED: Final = (
@@ -90,6 +110,7 @@ _LISTED: Final = (
     api_tokens.c.label,
     api_tokens.c.created_at,
     api_tokens.c.revoked_at,
+    api_tokens.c.valid_until,
 )
 
 
@@ -101,6 +122,7 @@ def _record(row: RowMapping) -> TokenRecord:
         label=row["label"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        valid_until=row["valid_until"],
     )
 
 
@@ -156,11 +178,29 @@ def _check_label(label: str | None) -> None:
         raise TokenError(f"a label is one line without control characters, not {label!r}")
 
 
+def _check_last_day(valid_until: date | None) -> None:
+    """A last day is today or later, in UTC: a token born expired is a mistake."""
+    if valid_until is not None and valid_until < (today := _today()):
+        raise TokenError(
+            f"valid until {valid_until.isoformat()} is in the past: today is "
+            f"{today.isoformat()} (UTC), and a token is valid through its last day"
+        )
+
+
 def create(
-    conn: Connection, *, tier: str, actor: str | None, label: str | None = None
+    conn: Connection,
+    *,
+    tier: str,
+    actor: str | None,
+    label: str | None = None,
+    valid_until: date | None = None,
 ) -> tuple[str, str]:
-    """Store a new token; (its id, its full text). The text is not kept: show it once."""
+    """Store a new token; (its id, its full text). The text is not kept: show it once.
+
+    ``valid_until`` is its last day (UTC, inclusive); None, the default, gives it none.
+    """
     _check_label(label)
+    _check_last_day(valid_until)
     actor = _check_actor(conn, tier, actor)
     token_id = secrets.token_hex(ID_HEX // 2)
     while conn.execute(select(api_tokens.c.id).where(api_tokens.c.id == token_id)).first():
@@ -175,6 +215,7 @@ def create(
             label=label or None,
             created_at=utc_now(),
             revoked_at=None,
+            valid_until=None if valid_until is None else valid_until.isoformat(),
         )
     )
     log.info("created %s token %s for %s", tier, token_id, actor)
@@ -182,7 +223,8 @@ def create(
 
 
 def resolve(conn: Connection, presented: str) -> Viewer | None:
-    """The viewer a presented token stands for; None if malformed, unknown, wrong or revoked."""
+    """The viewer a presented token stands for; None if malformed, unknown, wrong, revoked or
+    past its last day."""
     parsed = _parse(presented)
     if parsed is None:
         return None
@@ -190,7 +232,15 @@ def resolve(conn: Connection, presented: str) -> Viewer | None:
     row = conn.execute(
         select(api_tokens.c.token_hash, api_tokens.c.tier, api_tokens.c.actor, actors.c.roles)
         .outerjoin(actors, actors.c.id == api_tokens.c.actor)
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .where(
+            api_tokens.c.id == token_id,
+            api_tokens.c.revoked_at.is_(None),
+            # YYYY-MM-DD texts of one shape: compared as text, they compare as days.
+            or_(
+                api_tokens.c.valid_until.is_(None),
+                api_tokens.c.valid_until >= _today().isoformat(),
+            ),
+        )
     ).first()
     stored = row.token_hash if row is not None else _NO_HASH
     if not hmac.compare_digest(_hash(secret), stored) or row is None:

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,7 @@ from api import auth, problems
 from api.operator import load_operator
 from ledger.errors import NotFoundError
 from ledger.events import OPERATOR_ACTOR
+from ledger.store import tokens
 from ledger.store.ledger import LedgerStore
 from ledger.store.tokens import PUBLIC, TokenError, TokenRecord, Viewer
 from spola.cli import main
@@ -135,7 +137,7 @@ def test_the_listing_shows_neither_secret_nor_hash(registered: LedgerStore) -> N
     listed = registered.tokens()
 
     assert {f.name for f in dataclasses.fields(TokenRecord)} == {
-        "id", "tier", "actor", "label", "created_at", "revoked_at",
+        "id", "tier", "actor", "label", "created_at", "revoked_at", "valid_until",
     }  # fmt: skip
     assert (listed[0].id, listed[0].tier, listed[0].actor, listed[0].label) == (
         token_id,
@@ -365,11 +367,17 @@ def server(registered: LedgerStore) -> Iterator[str]:
         yield f"http://{host}"
 
 
-def test_http_tiers_and_the_401_problem(server: str, registered: LedgerStore) -> None:
+def test_http_tiers_and_the_401_problem(
+    server: str, registered: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     brand_id, brand = registered.create_token(tier="brand", actor=BRAND)
     _, operator = registered.create_token(tier="operator", actor=None)
     _, revoked = registered.create_token(tier="brand", actor=BRAND)
     registered.revoke_token(revoked.split("_")[1])
+    monkeypatch.setattr(tokens, "now", lambda: datetime(2030, 6, 1, tzinfo=UTC))
+    with registered.connect() as conn, conn.begin():
+        _, expired = tokens.create(conn, tier="brand", actor=BRAND, valid_until=date(2030, 6, 15))
+    monkeypatch.setattr(tokens, "now", lambda: datetime(2030, 6, 16, tzinfo=UTC))  # the day after
 
     with httpx.Client(base_url=server, timeout=10) as client:
 
@@ -386,6 +394,7 @@ def test_http_tiers_and_the_401_problem(server: str, registered: LedgerStore) ->
             "wrong secret": f"Bearer {_other_secret(brand)}",
             "unknown id": f"Bearer spola_00000000_{brand.split('_', 2)[2]}",
             "revoked": f"Bearer {revoked}",
+            "expired": f"Bearer {expired}",
             "another scheme": f"Basic {base64.b64encode(brand.encode()).decode()}",
             "empty": "",
         }
@@ -398,3 +407,4 @@ def test_http_tiers_and_the_401_problem(server: str, registered: LedgerStore) ->
             details[case] = body["detail"]
         # Which ids exist, and which are revoked, is not for a token guesser to learn.
         assert details["wrong secret"] == details["unknown id"] == details["revoked"]
+        assert details["expired"] == details["revoked"]
