@@ -35,7 +35,8 @@ from ledger.supply import (
 )
 from passports.graph import ZERO, Graph, Origin, Walk
 from scoring.mci import quantized
-from scoring.product import product_mci, recycled_output_kg
+from scoring.product import product_mci
+from scoring.product_inputs import recycled_output_kg
 from scoring.transport import FACTORS, Step, leg, local_shares
 
 FORMAT: Final = "spola-passport/1"

@@ -19,7 +19,8 @@ from typing import Any, Final, Literal
 from ledger.quantities import format_decimal
 from scoring.errors import ScoringInputError
 from scoring.mci import quantized
-from scoring.product import SOURCING_SCHEMES, ProductCircularity, Quality
+from scoring.product import ProductCircularity, Quality
+from scoring.product_inputs import SOURCING_SCHEMES
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)

@@ -61,7 +61,7 @@ from ledger.profiles import Candidate, HeldCertificate, Offer, Place
 from ledger.store.directory import Profile, place_of
 from ledger.store.ledger import LedgerStore
 from ledger.store.tokens import Viewer
-from ledger.store.track_record import Figure
+from ledger.store.track_figures import Figure
 from passports.build import build_passport
 from scoring.directory import (
     FarStep,

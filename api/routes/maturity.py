@@ -55,7 +55,8 @@ from scoring.maturity import (
     load_model,
 )
 from scoring.maturity_page import render_company
-from scoring.product import product_mci, recycled_output_kg
+from scoring.product import product_mci
+from scoring.product_inputs import recycled_output_kg
 
 router = APIRouter(tags=["maturity"])
 

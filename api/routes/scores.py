@@ -30,7 +30,8 @@ from passports.build import build_passport
 from scoring.company import Flow, company_mci, cti
 from scoring.errors import ScoringInputError
 from scoring.mci import quantized
-from scoring.product import ProductCircularity, product_mci, recycled_output_kg
+from scoring.product import ProductCircularity, product_mci
+from scoring.product_inputs import recycled_output_kg
 
 router = APIRouter(prefix="/v1", tags=["circularity"])
 

@@ -39,7 +39,8 @@ from ledger.profiles import (
 )
 from ledger.store.reads import chunks
 from ledger.store.schema import actors, log_entries, lots
-from ledger.store.track_record import OWN_TYPES, Figure, History, figures, histories
+from ledger.store.track_figures import Figure, figures
+from ledger.store.track_record import OWN_TYPES, History, histories
 from ledger.supply import LotLine, MaterialEvent, ProcessEvent
 
 MAX_ACTORS: Final = 2000  # profiles a search reads

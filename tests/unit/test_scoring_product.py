@@ -16,7 +16,8 @@ import pytest
 
 from ledger.errors import FormatError
 from scoring.errors import ScoringInputError
-from scoring.product import category_averages, load_averages, product_mci
+from scoring.product import product_mci
+from scoring.product_inputs import category_averages, load_averages
 
 
 def passport(**circularity: Any) -> dict[str, Any]:

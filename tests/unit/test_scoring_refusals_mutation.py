@@ -24,7 +24,8 @@ from ledger.passport import Fact
 from passports.graph import MAX_DEPTH, Graph
 from scoring.errors import ScoringInputError
 from scoring.maturity import MaturityModel
-from scoring.product import category_averages, load_averages, product_mci
+from scoring.product import product_mci
+from scoring.product_inputs import category_averages, load_averages
 from scoring.transport import Step, local_shares
 from tests.supply import make, material, process, take
 
@@ -159,7 +160,7 @@ def test_a_question_of_a_dimension_the_model_lacks_is_refused() -> None:
     assert _model_refusal(move) == "Value error, questions name an unknown dimension water"
 
 
-# -- scoring/product.py ------------------------------------------------------------------------
+# -- scoring/product.py, scoring/product_inputs.py -----------------------------------------------
 
 
 def _document(*fractions: str) -> dict[str, Any]:
