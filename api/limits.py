@@ -29,8 +29,9 @@ spent rate limit (429, ``api.ratelimit``). The 404 and the 405 are a page for a 
 other address too (``api.refusal_page``), the problem varying with Accept there.
 
 Requests whose head is over the server's own bound never reach the app: uvicorn (h11) answers
-a head still incomplete past 16 KiB (``h11_max_incomplete_event_size``) with a plain-text 400
-of its own, so the 431 here is answered only to a head that reached the app whole.
+a head still incomplete past its buffer (``h11_max_incomplete_event_size``: 16 KiB unless
+``spola serve`` sets ``HEAD_BUFFER_BYTES``, as it does) with a plain-text 400 of its own, so the
+431 here is answered to any head up to that buffer, however it arrives.
 """
 
 from __future__ import annotations
@@ -70,9 +71,14 @@ from passports.page import Lang, render_not_found
 from passports.page import Refusal as PassportRefusal
 
 # Well above any real client (browsers send a few hundred bytes of headers, a Digital Link URI
-# is at most 2,048 characters) and well below what the server itself would buffer.
+# is at most 2,048 characters) and below what the server buffers of a head (HEAD_BUFFER_BYTES).
 MAX_TARGET_BYTES: Final = 8 * 1024
 MAX_HEADER_BYTES: Final = 16 * 1024
+# What the server (uvicorn's h11) buffers of a request head still arriving: a head over the
+# limits above, sent in pieces as networks deliver it, reaches the app whole and is refused
+# here (414, 431: a page for a browser). h11's own 16 KiB would cut it off first with a bare
+# plain-text 400. A head past this is still that 400.
+HEAD_BUFFER_BYTES: Final = 64 * 1024
 # Pages that refuse a control character in any parameter they read themselves, before any
 # read, in their reader's language (the search page: api.routes.directory).
 PAGES_REFUSING_CONTROLS: Final = frozenset({"/directory"})

@@ -146,6 +146,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from api.limits import HEAD_BUFFER_BYTES
+
     if args.db:
         os.environ["SPOLA_DATABASE_URL"] = args.db  # the workers read the same settings
     if "SPOLA_PUBLIC_BASE_URL" not in os.environ:
@@ -169,6 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        h11_max_incomplete_event_size=HEAD_BUFFER_BYTES,
     )
     return 0
 

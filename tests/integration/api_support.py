@@ -29,6 +29,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.demo import seed_demo
+from api.limits import HEAD_BUFFER_BYTES
 from api.main import create_app
 from api.operator import init_home, load_operator
 from api.settings import Settings
@@ -141,7 +142,8 @@ def serving(app: FastAPI, sock: socket.socket | None = None) -> Iterator[str]:
     ``host:port``. Stopped, and its lifespan closed, on exit."""
     sock = listening_socket() if sock is None else sock
     host, port = sock.getsockname()
-    config = uvicorn.Config(app, log_level="error")
+    # As `spola serve` runs it: a head over the limits, arriving in pieces, reaches the app.
+    config = uvicorn.Config(app, log_level="error", h11_max_incomplete_event_size=HEAD_BUFFER_BYTES)
     served = uvicorn.Server(config)
     thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

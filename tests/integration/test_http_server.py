@@ -366,3 +366,43 @@ def test_several_workers_start_together_on_a_fresh_database(
             held.rollback()
         gate.close()
         engine.dispose()
+
+
+def _head_in_pieces(port: int, head: bytes, pieces: int) -> bytes:
+    """``head`` written to the server in ``pieces`` writes, a pause after each so that the
+    server reads it unfinished; the whole answer, up to the server closing the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        size = -(-len(head) // pieces)
+        try:
+            for start in range(0, len(head), size):
+                sock.sendall(head[start : start + size])
+                time.sleep(0.3)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered before the head was whole: the answer is read below
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # no storage involved
+def test_headers_over_the_limit_sent_in_pieces_reach_the_service_and_its_page(
+    site: Site,
+) -> None:
+    """A browser's head over the 16 KiB limit, arriving in pieces as it does over a real network,
+    is refused by the service (431, a page in the reader's language), not cut off unfinished by
+    the server's own buffer with a bare plain-text 400."""
+    cookie = "x" * 40_000
+    head = (
+        "GET /v1/actors HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/html\r\n"
+        f"Accept-Language: it\r\nCookie: c={cookie}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with serving(site) as client:
+        port = client.base_url.port
+        assert port is not None
+        answer = _head_in_pieces(port, head, pieces=4)
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 431 Request Header Fields Too Large", answer[:300]
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"content-type: text/html; charset=utf-8" in headers.lower()
+    assert b'lang="it"' in body and b"431" in body
