@@ -115,7 +115,8 @@ def _summary(name: str, figure: Mapping[str, Any], lang: Lang) -> str:
         return f"{MISSING if mean is None else fmt.km(mean)} ({figure.get('handovers')})"
     if name in ("acceptance", "certified"):
         return fmt.pct(figure.get("share"))
-    return str(figure.get("count", figure.get("level", MISSING)))
+    value = figure.get("count", figure.get("level"))
+    return MISSING if value is None else str(value)  # a level the history no longer keeps
 
 
 @cache
@@ -152,6 +153,11 @@ def _render(template: str, lang: Lang, params: Mapping[str, Any], **values: Any)
     def summary(name: str, figure: Mapping[str, Any]) -> str:
         return _summary(name, figure, lang)
 
+    def actor_path(actor: str) -> str:
+        # An actor id as one segment of a link's path: registration admits none that needs
+        # quoting (``ledger.events.ActorId``), but none could end the path if one did.
+        return quote(actor, safe=":")
+
     def score(value: Any) -> str:
         # The ranking score, 0 to 1 with four places, as a whole number out of 100.
         text: str = STRINGS[lang]["score_of"]
@@ -159,7 +165,8 @@ def _render(template: str, lang: Lang, params: Mapping[str, Any], **values: Any)
 
     page = _environment().get_template(template)
     return page.render(lang=lang, t=STRINGS[lang], languages=LANGUAGES, query_for=query_for,
-                       summary=summary, score=score, names=_names(), fmt=Formatter(lang),
+                       summary=summary, score=score, actor_path=actor_path, names=_names(),
+                       fmt=Formatter(lang),
                        **values)  # fmt: skip
 
 
@@ -185,12 +192,13 @@ def render_directory(
     """The search page: the filters as a plain GET form, and the matches; with ``error``, the
     refused filter marked invalid and the refusal said in ``lang``. A field shows its filter
     only as ``shown_in_field`` allows (``limit``: the characters a filter may have); the links
-    to the page in another language carry the query as given but its day, so the refusal is
-    said there too. A search dated with ``on`` leads each match to the profile of that day."""
+    to the page in another language carry the query as given, its day included, so they show
+    the same matches, or say the same refusal. A search dated with ``on`` leads each match to
+    the profile of that day."""
     return _render(
         "directory.html",
         lang,
-        {name: value for name, value in filters.items() if name != "on"},
+        filters,
         filters={name: shown_in_field(value, limit) for name, value in filters.items()},
         on=answer.get("on") if filters.get("on") else None,
         answer=answer,
@@ -217,13 +225,16 @@ def _refused(lang: Lang, heading: str, *, error: str = "", said: str = "", back:
                    back_text=back_text)  # fmt: skip
 
 
-def render_profile_refused(actor: str, refused: Refused, lang: Lang) -> str:
+def render_profile_refused(
+    actor: str, refused: Refused, lang: Lang, *, on: str | None = None
+) -> str:
     """The profile page when the route refused one of its parameters or the actor id itself:
     the refusal said in ``lang``, and a link to the profile without them (none for a refused
-    id)."""
+    id), of the day ``on`` when the route read a valid one."""
     t = STRINGS[lang]
     # The id as the route read it: '%' kept, as api.paths keeps %2F %25 %3F %23 in it.
-    back = "" if refused.name == "actor_id" else f"/directory/{quote(actor, safe=':%')}?lang={lang}"
+    query = urlencode({"on": on, "lang": lang} if on else {"lang": lang})
+    back = "" if refused.name == "actor_id" else f"/directory/{quote(actor, safe=':%')}?{query}"
     error = refusal(refused, lang)
     return _refused(lang, t["refused_title"], error=error, back=back, back_text=t["open_profile"])
 

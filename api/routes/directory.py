@@ -208,17 +208,23 @@ async def get_directory(
 
 
 def full_profile(store: LedgerStore, actor_id: str, on: date) -> Profile:
-    """The profile with its maturity level, when the actor has signed an assessment."""
+    """The profile with its maturity level, when the actor had signed an assessment by ``on``
+    (``Profile.assessment``): the latest assessment's level as its company page gives it, an
+    earlier one's as it scored when it was logged (the page's history). An earlier one the
+    history no longer keeps has no level (null), and its figure is not ``complete``."""
     found = store.directory_profile(actor_id, on)
-    document = maturity_document(store, actor_id)
-    assessment = document["assessment"]
-    if assessment is None:
+    if found.assessment is None:
         return found
-    level = {"level": document["overall"], "date": assessment["date"],
+    index, event = found.assessment
+    document = maturity_document(store, actor_id)
+    if document["assessment"] is not None and document["assessment"]["index"] == index:
+        level = document["overall"]
+    else:
+        level = next((r["overall"] for r in document["history"] if r["index"] == index), None)
+    value = {"level": level, "date": event.date,
              "page": f"/companies/{actor_id.removeprefix('urn:spola:actor:')}"}  # fmt: skip
-    return replace(
-        found, figures={**found.figures, "maturity": Figure(level, (assessment["index"],))}
-    )
+    figure = Figure(value, (index,), complete=level is not None)
+    return replace(found, figures={**found.figures, "maturity": figure})
 
 
 @router.get("/v1/directory/{actor_id}", summary="An actor's profile and verified track record")
@@ -320,6 +326,18 @@ async def directory_page(
     return HTMLResponse(html, status_code=200 if error is None else 400, headers=PAGE_HEADERS)
 
 
+def _readable_day(on: str | None) -> str | None:
+    """``on`` when the profile page would read it (``day_of``), for the link back from a
+    refusal of another parameter; None otherwise, or when there is none."""
+    if on is None or len(on) > MAX_FILTER_TEXT:
+        return None
+    try:
+        day_of(on)
+    except Refusal:
+        return None
+    return on
+
+
 @router.get("/directory/{actor_id}", response_class=HTMLResponse, summary="A profile page (HTML)")
 async def profile_page(
     request: Request, store: StoreDep, viewer: ViewerDep, actor_id: str, *,
@@ -342,7 +360,8 @@ async def profile_page(
             raise overlong("on")
         found = await run_in_threadpool(full_profile, store, actor_id, day_of(on))
     except Refusal as exc:
-        refused = partial(render_profile_refused, actor_id, exc.refused, language)
+        day = None if exc.refused.name == "on" else _readable_day(on)
+        refused = partial(render_profile_refused, actor_id, exc.refused, language, on=day)
         return refusal_answer(
             request, 400, refused, problem(400, "bad-request", "Bad request", exc.detail)
         )

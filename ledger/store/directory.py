@@ -9,9 +9,13 @@ behind it (at most ``MAX_ENTRIES``, latest first, with the total).
 
 The track record covers the twelve months up to ``on``; a figure is not ``complete`` when
 the ``MAX_EVENTS`` bounds of ``ledger.store.track_record`` may have left out an entry inside
-them (``Profile.complete``). Evidence that a process or material is
-really worked covers every applied entry read (the latest ``MAX_EVENTS`` of the actor). Which
-figures the public may see is the actor's choice; this module derives them all, the API hides.
+them (``Profile.complete``). Evidence that a process or material is really worked, or that a
+certificate was carried, covers every applied entry read (the latest ``MAX_EVENTS`` of the
+actor) signed on or before ``on``: work signed later proves nothing on that day. A profile
+names the latest assessment the actor had signed by ``on`` (``Profile.assessment``), whose
+level the API scores. Declarations (the latest profile) and the registration are read as they
+stand now. Which figures the public may see is the actor's choice; this module derives them
+all, the API hides.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ import base64
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import Connection, func, select, true
 
+from ledger.assessment import AssessmentEvent
 from ledger.directory_event import DEFAULT_PUBLIC, ProfileEvent
 from ledger.errors import NotFoundError
 from ledger.events import OPERATOR_ACTOR, ActorEvent, Event, Facility, parse_event
@@ -40,7 +45,7 @@ from ledger.profiles import (
 from ledger.store.reads import chunks
 from ledger.store.schema import actors, log_entries, lots
 from ledger.store.track_figures import Figure, figures
-from ledger.store.track_record import OWN_TYPES, History, histories
+from ledger.store.track_record import OWN_TYPES, History, assessed_by, histories, signed_by
 from ledger.supply import LotLine, MaterialEvent, ProcessEvent
 
 MAX_ACTORS: Final = 2000  # profiles a search reads
@@ -64,6 +69,12 @@ class Profile:
     certificates: tuple[HeldCertificate, ...]
     figures: Mapping[str, Figure | None]  # None: no assessment / nothing to measure
     window: tuple[date, date]
+    # The latest applied assessment signed on or before the window's end, (index, event), None
+    # when there is none; ``profiles`` (a search, which ranks on no maturity) reads none.
+    assessment: tuple[int, AssessmentEvent] | None = None
+    # False: ``track_record.MAX_ASSESSMENTS`` were read, all signed after the window's end,
+    # and older ones were not: the actor may have had an assessment by then.
+    assessment_complete: bool = True
 
     @property
     def public_figures(self) -> tuple[str, ...]:
@@ -76,6 +87,8 @@ class Profile:
         """Whether every figure the viewer sees counts all the entries of the window: a hidden
         figure's gap is not said, so the answer tells nothing of what it hides."""
         shown = self.visible(all_figures=all_figures)
+        if "maturity" in shown and not self.assessment_complete:
+            return False
         return all(f is None or f.complete for n, f in self.figures.items() if n in shown)
 
     def candidate(self, *, all_figures: bool) -> Candidate:
@@ -215,7 +228,12 @@ def profile(conn: Connection, actor_id: str, on: date) -> Profile:
     found = actors_named(conn, [actor_id]).get(actor_id)
     if found is None:
         raise NotFoundError(f"no actor {actor_id} in the directory")
-    return _profiles(conn, [found], {actor_id: found}, on)[0]
+    assessment, complete = assessed_by(conn, actor_id, on)
+    return replace(
+        _profiles(conn, [found], {actor_id: found}, on)[0],
+        assessment=assessment,
+        assessment_complete=complete,
+    )
 
 
 def profiles(
@@ -263,19 +281,30 @@ def _profiles(
 
     found = []
     for actor in part:
-        offers = _offers(history[actor.id], declared.get(actor.id), inputs)
+        signed = _signed_by_day(history[actor.id], on)
+        offers = _offers(signed, declared.get(actor.id), inputs)
         found.append(
             Profile(
                 actor=actor,
                 declared=declared.get(actor.id),
                 processes=offers[0],
                 materials=offers[1],
-                certificates=_certificates(history[actor.id], declared.get(actor.id)),
+                certificates=_certificates(signed, declared.get(actor.id)),
                 figures=figures(history[actor.id], places, within, before),
                 window=(start, on),
             )
         )
     return found
+
+
+def _signed_by_day(history: History, on: date) -> History:
+    """The part of ``history`` that evidences offers and certificates on ``on``: the making
+    events and services signed on or before it."""
+    by = signed_by(on)
+    return History(
+        making=[(i, e) for i, e in history.making if by(e)],
+        services=[(i, e) for i, e in history.services if by(e)],
+    )
 
 
 def _input_materials(conn: Connection, making: Iterable[tuple[int, Event]]) -> dict[str, str]:

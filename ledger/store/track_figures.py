@@ -10,8 +10,9 @@ directory's figures (``ledger.directory_event.FIGURES``), each with the entries 
 - ``distance``: the mean distance of accepted handovers (declared, else great-circle between
   the facilities);
 - ``services``: repairs, take-backs and recyclings the actor signed;
-- ``maturity``: None here; the API fills in the level of the latest assessment, if any
-  (``api.routes.maturity``), as scoring it needs the maturity model.
+- ``maturity``: None here; for a profile the API fills in the level of the latest assessment
+  signed by the window's end, if any (``Profile.assessment``, scored by
+  ``api.routes.maturity``), as scoring it needs the maturity model.
 
 A figure is ``complete`` False when a bound of ``histories`` left out an entry it reads
 (``History.cut``) that is not older than the window: it could have counted. Nothing is read

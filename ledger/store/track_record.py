@@ -10,6 +10,8 @@ Each bound cuts the oldest entries: when one is reached, ``histories`` also read
 entry each cut left out (``History.cut``, a few more queries, for those actors only), and a
 figure is ``complete`` False when such an entry is not older than the window: it could have
 counted. An entry older than the window cannot, so a cut of old entries only is no gap.
+
+``assessed_by`` reads one actor's latest assessment signed by a day, for its profile's maturity.
 """
 
 from __future__ import annotations
@@ -17,18 +19,23 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import Connection, and_, column, func, select, true, union_all, values
 
+from ledger.assessment import AssessmentEvent
 from ledger.events import Event, parse_event
+from ledger.store.reads import latest_of_types
 from ledger.store.schema import handovers, log_entries, lots, provenance
 from ledger.supply import HandoverEvent, LifecycleEvent, MaterialEvent, ProcessEvent
 
 MAX_EVENTS: Final = 5000  # an actor's applied entries read, latest first
+ASSESSMENTS_READ: Final = 25  # an actor's assessments read at once, latest first
+MAX_ASSESSMENTS: Final = 5000  # an actor's assessments read at most to find the one of a day
 OWN_TYPES: Final = ("material", "process", "lifecycle", "handover")
 SERVICES: Final = ("repair", "take-back", "recycling")
 
@@ -332,3 +339,30 @@ def _add_consumed(conn: Connection, own: Any, found: Mapping[str, History]) -> N
         found[row.actor].consumed[row.idx].append(
             Consumed(row.kind, row.subject, Decimal(row.mass), row.material)
         )
+
+
+def signed_by(on: date) -> Callable[[Event], bool]:
+    """Whether an event was signed on or before the day ``on`` (its signed time, UTC)."""
+    day = on.isoformat()
+    return lambda event: event.time[:10] <= day
+
+
+def assessed_by(
+    conn: Connection, actor_id: str, on: date
+) -> tuple[tuple[int, AssessmentEvent] | None, bool]:
+    """The actor's latest applied assessment signed on or before ``on`` — by its signed time:
+    its ``date`` (the day its answers speak of) may be earlier, but the log held it only from
+    then — as (index, event), None when there is none; and False when ``MAX_ASSESSMENTS`` were
+    read, all signed later, and older ones were left unread. Read latest first,
+    ``ASSESSMENTS_READ`` at a time: today's profile reads one page."""
+    signed, upto = signed_by(on), None
+    for _ in range(MAX_ASSESSMENTS // ASSESSMENTS_READ):
+        rows = latest_of_types(conn, actor_id, ("assessment",), limit=ASSESSMENTS_READ, upto=upto)
+        for index, entry in rows:
+            event = parse_event(_payload(entry))
+            if isinstance(event, AssessmentEvent) and signed(event):
+                return (index, event), True
+        if len(rows) < ASSESSMENTS_READ:
+            return None, True
+        upto = rows[-1][0] - 1
+    return None, False
