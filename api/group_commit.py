@@ -9,12 +9,26 @@ appended is extended until that group is answered. A request waits at most the w
 rest of the previous group's append, if longer) plus its own group's append.
 
 ``append_group`` owns the answers: each envelope gets the receipt or the error it would have
-got alone, submitted in arrival order. The sequencer refuses a whole batch for one envelope
-(``RefusedEnvelope`` names its position), so a refusal is answered by appending the admissible
-envelopes before it as a group of their own, then the refused one alone — where its error is
-exactly its own, equivocation evidence included — then the rest. Any other failure of a group
-is answered by appending its envelopes one by one. Resubmission is idempotent in the sequencer
-(a logged envelope gets its original receipt back), so a retry never logs an envelope twice.
+got alone, submitted in arrival order. The sequencer refuses a whole batch, but names every
+refusal of its pass (``ledger.store.admission.Refusals``), so a refused group costs one more
+pass, not one per refusal — n forged signatures are n verifications, not n(n+1)/2:
+
+- found before the sequencer's lock (malformed envelope, bad signature, bad payload), each
+  refusal is the envelope's own, whatever else the group holds: all are answered at once and
+  the rest of the group is sent again, in one batch;
+- found inside the lock, each refusal is the one its envelope gets after the admissible
+  envelopes before it, as alone (the sequencer skips a refused envelope and judges the next
+  without it, and keeps the evidence of every equivocation): all are answered at once and the
+  admissible rest is appended in one batch — except an event at a seq that an earlier envelope
+  of the group holds, which is sent again after that one is logged, where its answer (an
+  equivocation, or a receipt if the other was refused after all) is its own.
+
+So a group takes at most four passes when nothing else writes meanwhile (before the lock,
+inside it, the admissible rest, the seqs held by the group). A refusal that names only its
+first envelope (``RefusedEnvelope``) is answered by appending the envelopes before it as a group
+of their own, then the refused one alone, then the rest. Any other failure of a group is
+answered by appending its envelopes one by one. Resubmission is idempotent in the sequencer (a
+logged envelope gets its original receipt back), so a retry never logs an envelope twice.
 
 It lives in ``api/`` rather than ``ledger/store/`` because what it gathers is requests waiting
 on the event loop; the store already appends batches atomically, across threads and processes,
@@ -25,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +49,7 @@ from api.settings import Settings
 from ledger.envelope import Envelope
 from ledger.errors import EquivocationError, RefusedEnvelope
 from ledger.receipt import Receipt
+from ledger.store.admission import Refusals
 
 log = logging.getLogger(__name__)
 
@@ -48,40 +64,46 @@ def append_group(append: Append, envelopes: Sequence[Envelope]) -> list[Outcome]
     (the cause of a ``RefusedEnvelope``, which names no position).
     """
     answered: dict[int, Outcome] = {}
-    start, end = 0, len(envelopes)
-    while start < len(envelopes):
-        try:
-            receipts = append(envelopes[start:end])
-        except RefusedEnvelope as refused:
-            at = start + refused.position
-            # Its error is its own when nothing came before it in the batch, or when it
-            # contradicts a logged entry: an equivocation, whose evidence is kept (once: a
-            # second try would keep it twice). Otherwise it is tried again after the others.
-            if refused.position == 0 or isinstance(refused.cause, EquivocationError):
-                answered[at] = refused.cause
-            if refused.position == 0:
-                start, end = _unanswered(answered, start), len(envelopes)
-            else:  # the envelopes before it were admissible: they go first, on their own
-                end = at
+    waiting: deque[list[int]] = deque([list(range(len(envelopes)))])  # batches to send, in order
+    while waiting:
+        group = [i for i in waiting.popleft() if i not in answered]
+        if not group:
             continue
+        try:
+            receipts = append([envelopes[i] for i in group])
+        except RefusedEnvelope as refused:
+            own, admissible, later = _sorted_out(refused, group)
+            answered.update(own)
+            waiting.extendleft(reversed([batch for batch in (admissible, later) if batch]))
         except Exception as failed:
-            if end - start == 1:
-                answered[start] = failed
+            if len(group) == 1:
+                answered[group[0]] = failed
             else:  # whichever envelope caused it fails alone
-                log.warning("group of %d failed (%s); appending one by one", end - start, failed)
-                for i in range(start, end):
+                log.warning("group of %d failed (%s); appending one by one", len(group), failed)
+                for i in group:
                     answered[i] = append_group(append, [envelopes[i]])[0]
         else:
-            answered.update(zip(range(start, end), receipts, strict=True))
-        start, end = _unanswered(answered, end), len(envelopes)
+            answered.update(zip(group, receipts, strict=True))
     return [answered[i] for i in range(len(envelopes))]
 
 
-def _unanswered(answered: dict[int, Outcome], start: int) -> int:
-    """The first position from ``start`` on that has no outcome yet."""
-    while start in answered:
-        start += 1
-    return start
+def _sorted_out(
+    refused: RefusedEnvelope, group: list[int]
+) -> tuple[dict[int, Outcome], list[int], list[int]]:
+    """What a refusal of ``group`` says: the answers it gives (by envelope), the envelopes it
+    found admissible (to append next, on their own), and those to send again after them."""
+    if isinstance(refused, Refusals):
+        own: dict[int, Outcome] = {group[p]: cause for p, cause in refused.own.items()}
+        rest = [i for p, i in enumerate(group) if p not in refused.own and p not in refused.again]
+        again = [group[p] for p in sorted(refused.again)]
+        return (own, rest, again) if refused.checked else (own, [], rest + again)
+    at = refused.position
+    # Its error is its own when nothing came before it in the batch, or when it contradicts a
+    # logged entry: an equivocation, whose evidence is kept (once: a second try would keep it
+    # twice). Otherwise it is tried again after the others.
+    if at == 0 or isinstance(refused.cause, EquivocationError):
+        return {group[at]: refused.cause}, group[:at], group[at + 1 :]
+    return {}, group[:at], group[at:]
 
 
 @dataclass

@@ -11,7 +11,11 @@ effects update the projections, and one checkpoint is signed for the batch. Rece
 batch are built from nodes held in memory; a resubmitted envelope gets its original receipt back.
 
 Admission failures refuse the whole batch and write nothing, except equivocation evidence, which
-is kept in ``equivocations`` by a transaction of its own.
+is kept in ``equivocations`` by a transaction of its own. A refused batch names its first refused
+envelope, and carries every other refusal of the same pass (``ledger.store.admission.Refusals``):
+a refused envelope is skipped, not fatal, until the pass ends, so the envelopes after it are still
+judged, each as it would be without the refused ones. The evidence of every equivocation the pass
+found is kept.
 """
 
 from __future__ import annotations
@@ -28,30 +32,24 @@ from sqlalchemy import Connection, Engine, Row, insert, select, update
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.compact import CompactRange
 from ledger.envelope import Envelope, sign_envelope
-from ledger.errors import (
-    EquivocationError,
-    FormatError,
-    LedgerError,
-    LimitError,
-    RefusedEnvelope,
-    RuleViolation,
-    UnknownKeyError,
-)
+from ledger.errors import FormatError, LedgerError, LimitError, RuleViolation
 from ledger.events import encode_event, event_time_now
 from ledger.feed import FeedHead, payload_digest
 from ledger.hashing import chain_hash, leaf_hash
-from ledger.keys import PrivateKey, PublicKey
+from ledger.keys import PrivateKey
 from ledger.merkle import NodeID, ProofPlan, inclusion_plan, perfect_subtrees
 from ledger.receipt import Receipt, Violation
-from ledger.registry import KeyRecord, apply_registry_event, check_attribution, signing_key
+from ledger.registry import KeyRecord, apply_registry_event
 from ledger.rules import apply_domain_event
 from ledger.store.admission import (
     PARALLEL_VERIFY_MIN,
     Admission,
     Candidate,
-    continuation,
+    Refusals,
+    admit,
+    held_in_batch,
+    keep_evidence,
     parse,
-    verify_and_parse,
 )
 from ledger.store.domain import BatchDomain
 from ledger.store.engine import WRITE
@@ -60,7 +58,6 @@ from ledger.store.registry import BatchRegistry
 from ledger.store.rows import ENTRY_COLUMNS, bulk_insert, feed_heads, save_feed_heads, utc_now
 from ledger.store.schema import (
     checkpoints,
-    equivocations,
     log_entries,
     log_head,
     merkle_nodes,
@@ -211,9 +208,8 @@ class Sequencer:
                     fresh = self._start_receipts(batch, note)
                 duplicates = {idx for idx, dup in batch.placed.values() if dup}
                 old = self._original_receipts(conn, duplicates - set(batch.verdicts))
-        except RefusedEnvelope as refused:
-            if isinstance(refused.cause, EquivocationError):
-                self._keep_evidence(candidates[refused.position], refused.cause)
+        except Refusals as refused:
+            keep_evidence(self._engine, candidates, refused)
             raise
         # Handed out only now that the commit has succeeded.
         placed = batch.placed
@@ -236,35 +232,34 @@ class Sequencer:
         stored, touched = set(heads), set()
         in_batch: dict[tuple[str, int], tuple[str, int]] = {}
         now = utc_now()
+        refused: dict[int, LedgerError] = {}
+        again: dict[int, LedgerError] = {}
         for c in candidates:
             index = batch.size
             try:
-                known = registry.key(c.key_id)
-                if known is None:
-                    raise UnknownKeyError(
-                        f"unknown key {c.key_id}: register it with a key event first"
-                    )
-                if c.event is None:
-                    verify_and_parse(c, PublicKey(known.public_key))
-                assert c.event is not None
-                # A resubmission is answered before validity is checked: the key was valid at
-                # the entry's own index, even if it has been rotated or revoked since.
-                original = continuation(conn, c, heads.get(c.key_id), in_batch)
-                if original is None:
-                    signer = signing_key(registry, c.key_id, index)
-                    check_attribution(c.event, signer)
-            except RefusedEnvelope:
-                raise
+                original, signer = admit(
+                    conn,
+                    c,
+                    index=index,
+                    registry=registry,
+                    head=heads.get(c.key_id),
+                    in_batch=in_batch,
+                )
             except LedgerError as exc:
-                raise RefusedEnvelope(c.position, exc) from exc
+                # Skipped, as if it had not been sent: the envelopes after it are judged without it.
+                (again if held_in_batch(c, in_batch) else refused)[c.position] = exc
+                continue
             if original is not None:
                 batch.placed[c.position] = (original, True)
                 continue
+            assert signer is not None and c.event is not None
             self._append_one(batch, c, signer, registry=registry, domain=domain, now=now)
             heads[c.key_id] = FeedHead(c.key_id, c.event.seq, c.digest, index)
             touched.add(c.key_id)
             in_batch[(c.key_id, c.event.seq)] = (c.digest, index)
             batch.placed[c.position] = (index, False)
+        if refused or again:
+            raise Refusals(min(refused | again), refused, again=again, checked=True)
         if not batch.entry_rows:
             return batch, None
         registry.flush()
@@ -377,24 +372,3 @@ class Sequencer:
 
     def _original_receipts(self, conn: Connection, indices: set[int]) -> dict[int, Receipt]:
         return {index: receipt_for(conn, index, duplicate=True) for index in indices}
-
-    def _keep_evidence(self, c: Candidate, cause: EquivocationError) -> None:
-        with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-            kept = conn.execute(
-                select(equivocations.c.envelope).where(
-                    equivocations.c.key_id == cause.key_id, equivocations.c.seq == cause.seq
-                )
-            ).scalars()
-            if any(bytes(envelope) == c.entry for envelope in kept):
-                return  # the same evidence, resubmitted: one row of it is enough
-            conn.execute(
-                insert(equivocations),
-                {
-                    "key_id": cause.key_id,
-                    "seq": cause.seq,
-                    "logged_idx": cause.existing_index,
-                    "envelope": c.entry,
-                    "received_at": utc_now(),
-                },
-            )
-        log.warning("equivocation by key %s at seq %d kept as evidence", cause.key_id, cause.seq)

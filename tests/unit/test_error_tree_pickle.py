@@ -50,6 +50,12 @@ BUILT: dict[str, Callable[[type[Any]], LedgerError]] = {
     "ledger.errors.RefusedEnvelope": lambda cls: cls(
         2, UnknownKeyError(f"unknown key {KEY}: register it with a key event first")
     ),
+    "ledger.store.admission.Refusals": lambda cls: cls(
+        1,
+        {1: UnknownKeyError(f"unknown key {KEY}: register it with a key event first")},
+        again={3: FeedError(f"feed gap: key {KEY} expects seq 1, got 2")},
+        checked=True,
+    ),
     "ledger.replay.ReplayError": lambda cls: cls(
         7, FeedError(f"feed gap: key {KEY} expects seq 1, got 2")
     ),
@@ -115,6 +121,8 @@ def _said(error: BaseException) -> tuple[Any, ...]:
     compared by what they carry, as an exception equals only itself)."""
 
     def carried(value: Any) -> Any:
+        if isinstance(value, dict):  # errors by position (a batch's refusals)
+            return {key: carried(item) for key, item in value.items()}
         return _said(value) if isinstance(value, BaseException) else value
 
     members = {name: carried(value) for name, value in vars(error).items()}

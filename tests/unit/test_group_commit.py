@@ -1,8 +1,9 @@
 """Group commit (``api.group_commit``) over a fake sequencer: who shares a batch, who answers.
 
-The fake refuses a whole batch the way the sequencer does — ``RefusedEnvelope`` at the first
-bad position, nothing appended — so each test checks that one envelope's fate never becomes
-another's, and that concurrent submissions really do share batches.
+The fake refuses a whole batch, nothing appended, naming the first bad position
+(``RefusedEnvelope``) or, as the sequencer does, every refusal of its pass (``Refusals``); each
+test checks that one envelope's fate never becomes another's, that a refused group costs a few
+passes whatever it holds, and that concurrent submissions really do share batches.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import pytest
 
 from api.group_commit import GroupCommit, append_group
 from ledger.envelope import Envelope, Signature
-from ledger.errors import EquivocationError, FeedError, FormatError, RefusedEnvelope
+from ledger.errors import EquivocationError, FeedError, FormatError, LedgerError, RefusedEnvelope
 from ledger.receipt import Receipt
+from ledger.store.admission import Refusals
 
 
 def envelope(name: str) -> Envelope:
@@ -60,6 +62,30 @@ class FakeSequencer:
             index = self.log.index(original if duplicate else name.encode())
             receipts.append(Receipt(index, b"", b"", (), applied=True, duplicate=duplicate))
         return receipts
+
+
+class OnePassSequencer(FakeSequencer):
+    """Refuses as the sequencer does: ``bad*`` before the lock, ``late*`` inside it, ``twin*``
+    beside its original (to be tried again once that is logged), all named in one pass."""
+
+    def append(self, envelopes: Sequence[Envelope]) -> list[Receipt]:
+        names = [e.payload.decode() for e in envelopes]
+        early = {p: FormatError(f"{n} is malformed") for p, n in enumerate(names) if "bad" in n}
+        if early:
+            self.batches.append(names)
+            raise Refusals(min(early), dict(early), checked=False)
+        own: dict[int, LedgerError] = {
+            p: FeedError(f"{n} is late") for p, n in enumerate(names) if n.startswith("late")
+        }
+        again: dict[int, LedgerError] = {
+            p: FeedError("two events at one seq in a batch")
+            for p, n in enumerate(names)
+            if n.startswith("twin") and n.replace("twin", "orig") in names[:p]
+        }
+        if own or again:
+            self.batches.append(names)
+            raise Refusals(min(own | again), own, again=again, checked=True)
+        return super().append(envelopes)
 
 
 def indexes(outcomes: list[Receipt | Exception]) -> list[int | str]:
@@ -110,6 +136,28 @@ def test_a_lone_refusal_names_no_position() -> None:
     fake = FakeSequencer()
     [outcome] = append_group(fake.append, [envelope("bad")])
     assert isinstance(outcome, FormatError) and "bad is malformed" in str(outcome)
+
+
+def test_a_refused_group_takes_a_few_passes_not_one_per_refusal() -> None:
+    fake = OnePassSequencer()
+    names = ["bad0", "a", "late0", "orig1", "twin1", "bad1", "b", "late1"]
+    outcomes = append_group(fake.append, [envelope(n) for n in names])
+    assert indexes(outcomes) == ["FormatError", 0, "FeedError", 1, 1, "FormatError", 2, "FeedError"]
+    assert isinstance(outcomes[4], Receipt) and outcomes[4].duplicate
+    # before the lock, inside it, the admissible rest, then the twin once its original is logged
+    assert fake.batches == [
+        names,
+        ["a", "late0", "orig1", "twin1", "b", "late1"],
+        ["a", "orig1", "b"],
+        ["twin1"],
+    ]
+
+
+def test_a_group_of_forgeries_is_answered_in_one_pass() -> None:
+    fake = OnePassSequencer()
+    outcomes = append_group(fake.append, [envelope(f"bad{i}") for i in range(50)])
+    assert indexes(outcomes) == ["FormatError"] * 50
+    assert len(fake.batches) == 1
 
 
 async def _submit_all(commit: GroupCommit, names: list[str]) -> list[Receipt | Exception]:
