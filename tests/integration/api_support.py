@@ -9,6 +9,7 @@ over a database the demo has seeded; ``seed_demo_database`` seeds one without se
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import socket
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 
 import httpx
@@ -33,6 +35,7 @@ from api.limits import HEAD_BUFFER_BYTES
 from api.main import create_app
 from api.operator import init_home, load_operator
 from api.settings import Settings
+from ledger.canonical import parse_json
 from ledger.checkpoint import Checkpoint, TlogProof, verify_checkpoint
 from ledger.envelope import Envelope
 from ledger.events import OPERATOR_ACTOR
@@ -330,3 +333,43 @@ def served_fresh(database_url: str, home: Path) -> Iterator[httpx.Client]:
         settings = api.settings
     with serving(create_app(settings)) as host, httpx.Client(base_url=f"http://{host}") as http:
         yield http
+
+
+# Each body parsed: the module that parsed it, and whether on the event loop.
+Parses = list[tuple[str, bool]]
+
+
+def watch_parses(monkeypatch: pytest.MonkeyPatch, *readers: ModuleType) -> Parses:
+    """Each body ``readers`` (modules calling ``parse_json``) parse from now on: which module,
+    and whether it parsed on the event loop."""
+    seen: Parses = []
+    for reader in readers:
+
+        def watched_parse(data: bytes, reader: str = reader.__name__, **bounds: Any) -> Any:
+            seen.append((reader, on_event_loop()))
+            return parse_json(data, **bounds)
+
+        monkeypatch.setattr(reader, "parse_json", watched_parse)
+    return seen
+
+
+def on_event_loop() -> bool:
+    """Whether the caller runs on an event loop's thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def enrol_near(app: Api, slug: str, at: tuple[str, str]) -> Terminal:
+    """A workshop enrolled in Lombardy with one facility, ``main``, at ``at`` (lat, lon)."""
+    site = {"id": "main", "name": f"{slug} works", "town": "Milano", "region": "Lombardia",
+            "country": "IT", "lat": at[0], "lon": at[1]}  # fmt: skip
+    return app.enrol(slug, name=f"Workshop {slug}", region="Lombardia", facilities=[site])
+
+
+def operator_headers(app: Api) -> dict[str, str]:
+    """The Authorization header of a new operator token: a reader who sees every figure."""
+    token = store_of(app).create_token(tier="operator", actor=None)[1]
+    return {"Authorization": f"Bearer {token}"}

@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from api.demo_story import BRAND, PRINTER, WOOL_MILL
-from tests.integration.api_support import Api, browser, get_json, refusal_page, store_of, urn
+from tests.integration.api_support import (
+    Api,
+    browser,
+    get_json,
+    operator_headers,
+    refusal_page,
+    urn,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +31,8 @@ ON = "2026-11-26"
 NO_ASSESSMENT = {"maturity": "the actor has signed no maturity assessment"}
 
 
-def _operator(api: Api) -> dict[str, str]:
-    token = store_of(api).create_token(tier="operator", actor=None)[1]
-    return {"Authorization": f"Bearer {token}"}
-
-
 def _maturity(api: Api, actor: str, on: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    answer = get_json(api, f"/v1/directory/{actor}?on={on}", **_operator(api))
+    answer = get_json(api, f"/v1/directory/{actor}?on={on}", **operator_headers(api))
     figure: dict[str, Any] | None = answer["track_record"]["figures"]["maturity"]
     return figure, answer
 

@@ -20,8 +20,10 @@ from ledger.store import track_record
 from tests.integration.api_support import (
     Api,
     browser,
+    enrol_near,
     get_json,
     operator_at_head,
+    operator_headers,
     store_of,
     urn,
 )
@@ -38,17 +40,6 @@ NOTICE = {
     "en": "some entries of this period may not be counted",
 }
 ON = "2026-11-26"  # the demo season's last day
-
-
-def _enrol(app: Api, slug: str, at: tuple[str, str]) -> Terminal:
-    site = {"id": "main", "name": f"{slug} works", "town": "Milano", "region": "Lombardia",
-            "country": "IT", "lat": at[0], "lon": at[1]}  # fmt: skip
-    return app.enrol(slug, name=f"Workshop {slug}", region="Lombardia", facilities=[site])
-
-
-def _operator(app: Api) -> dict[str, str]:
-    token = store_of(app).create_token(tier="operator", actor=None)[1]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _matches(app: Api, **headers: str) -> dict[str, dict[str, Any]]:
@@ -77,11 +68,11 @@ def _certified_lots(app: Api, mill: Terminal, count: int) -> None:
 def test_a_match_past_the_bound_says_its_record_may_be_partial(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mill, dyer = _enrol(app, "mill", MILAN), _enrol(app, "dyer", COMO)
+    mill, dyer = enrol_near(app, "mill", MILAN), enrol_near(app, "dyer", COMO)
     _certified_lots(app, mill, 4)  # past a bound of 3: the oldest is left out
     _certified_lots(app, dyer, 2)
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
-    for headers in ({}, _operator(app)):
+    for headers in ({}, operator_headers(app)):
         matches = _matches(app, **headers)
         assert matches[mill.actor]["record_complete"] is False
         assert matches[dyer.actor]["record_complete"] is True
@@ -104,14 +95,14 @@ def test_a_match_past_the_bound_says_its_record_may_be_partial(
 def test_a_hidden_figure_cut_is_not_told_in_a_match(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mill, dyer = _enrol(app, "mill", MILAN), _enrol(app, "dyer", COMO)
+    mill, dyer = enrol_near(app, "mill", MILAN), enrol_near(app, "dyer", COMO)
     app.accept(mill.sign({"type": "profile", "public_figures": ["certified"]}))
     lot = "urn:spola:lot:dyer:D"
     app.accept([dyer.sign(material(lot, "100"))])
     app.accept([dyer.sign(handover(f"D-{n}", mill.actor, [take(lot, "1")])) for n in range(4)])
     app.accept([mill.sign(receipt(dyer.actor, f"D-{n}")) for n in range(4)])
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)  # cuts the acceptance, kept private
-    operator = _operator(app)
+    operator = operator_headers(app)
     assert _matches(app, **operator)[mill.actor]["record_complete"] is False
     public = _matches(app)[mill.actor]
     assert public["record_complete"] is True  # the gap is in a figure the public does not see
@@ -124,7 +115,7 @@ def test_a_local_alternative_says_when_its_record_may_be_partial(
     demo: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     demo.operator = operator_at_head(store_of(demo), demo.settings.home)
-    monza = _enrol(demo, "riciclo-monza", MONZA)  # near the brand in Milan, past the bound
+    monza = enrol_near(demo, "riciclo-monza", MONZA)  # near the brand in Milan, past the bound
     grs = {"scheme": "GRS", "id": "GRS-MZ-1", "issuer": "ICEA", "valid_from": "2026-01-01",
            "valid_until": "2099-12-31"}  # fmt: skip
     demo.accept(monza.sign({"type": "profile", "processes": ["mechanical-recycling"],

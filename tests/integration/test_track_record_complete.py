@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from ledger.store import track_record
-from tests.integration.api_support import Api, PageText, browser, get_json, store_of
+from tests.integration.api_support import (
+    Api,
+    PageText,
+    browser,
+    enrol_near,
+    get_json,
+    operator_headers,
+)
 from tests.supply import CERT_GOTS, handover, material, receipt, take
 from tests.terminal import Terminal
 
@@ -23,17 +30,6 @@ NOTICE = {
     "it": "alcune voci di questo periodo potrebbero non essere contate",
     "en": "some entries of this period may not be counted",
 }
-
-
-def _enrol(app: Api, slug: str, at: tuple[str, str]) -> Terminal:
-    site = {"id": "main", "name": f"{slug} works", "town": "Milano", "region": "Lombardia",
-            "country": "IT", "lat": at[0], "lon": at[1]}  # fmt: skip
-    return app.enrol(slug, name=f"Workshop {slug}", region="Lombardia", facilities=[site])
-
-
-def _operator(app: Api) -> dict[str, str]:
-    token = store_of(app).create_token(tier="operator", actor=None)[1]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _record(app: Api, actor: str, on: str = "", **headers: str) -> dict[str, Any]:
@@ -60,10 +56,10 @@ def _certified_lots(app: Api, mill: Terminal, count: int) -> None:
 def test_making_events_past_the_bound_make_the_record_incomplete(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mill = _enrol(app, "mill", MILAN)
+    mill = enrol_near(app, "mill", MILAN)
     _certified_lots(app, mill, 4)  # all of them today, inside the window
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
-    record = _record(app, mill.actor, **_operator(app))
+    record = _record(app, mill.actor, **operator_headers(app))
     assert record["figures"]["certified"]["events"] == 3  # the oldest left out
     assert record["complete"] is False
     assert _record(app, mill.actor)["complete"] is False  # "certified" is public
@@ -72,7 +68,7 @@ def test_making_events_past_the_bound_make_the_record_incomplete(
 
     # The bound reached, nothing left out: whole.
     monkeypatch.setattr(track_record, "MAX_EVENTS", 4)
-    record = _record(app, mill.actor, **_operator(app))
+    record = _record(app, mill.actor, **operator_headers(app))
     assert record["figures"]["certified"]["events"] == 4
     assert record["complete"] is True
     for lang in ("it", "en"):
@@ -82,11 +78,11 @@ def test_making_events_past_the_bound_make_the_record_incomplete(
 def test_a_cut_of_entries_older_than_the_window_is_no_gap(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mill = _enrol(app, "mill", MILAN)
+    mill = enrol_near(app, "mill", MILAN)
     _certified_lots(app, mill, 4)
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
     later = (datetime.now(UTC).date() + timedelta(days=800)).isoformat()
-    record = _record(app, mill.actor, later, **_operator(app))
+    record = _record(app, mill.actor, later, **operator_headers(app))
     assert record["figures"]["certified"]["events"] == 0  # every entry before the window
     assert record["complete"] is True
 
@@ -94,16 +90,16 @@ def test_a_cut_of_entries_older_than_the_window_is_no_gap(
 def test_later_handovers_pushing_out_a_making_event_are_said(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mill, dyer = _enrol(app, "mill", MILAN), _enrol(app, "dyer", COMO)
+    mill, dyer = enrol_near(app, "mill", MILAN), enrol_near(app, "dyer", COMO)
     lot = "urn:spola:lot:mill:A"
     app.accept([mill.sign(material(lot, "100", claim=CLAIM, certificates=[CERT_GOTS]))])
     app.accept([mill.sign(handover(f"H-{n}", dyer.actor, [take(lot, "1")])) for n in range(3)])
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
-    record = _record(app, mill.actor, **_operator(app))
+    record = _record(app, mill.actor, **operator_headers(app))
     assert record["figures"]["certified"]["events"] == 0
     assert record["complete"] is False
     monkeypatch.setattr(track_record, "MAX_EVENTS", 4)
-    record = _record(app, mill.actor, **_operator(app))
+    record = _record(app, mill.actor, **operator_headers(app))
     assert record["figures"]["certified"]["events"] == 1
     assert record["complete"] is True
 
@@ -111,14 +107,14 @@ def test_later_handovers_pushing_out_a_making_event_are_said(
 def test_a_hidden_figure_cut_is_not_said_to_the_public(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mill, dyer = _enrol(app, "mill", MILAN), _enrol(app, "dyer", COMO)
+    mill, dyer = enrol_near(app, "mill", MILAN), enrol_near(app, "dyer", COMO)
     app.accept(mill.sign({"type": "profile", "public_figures": ["certified"]}))
     lot = "urn:spola:lot:dyer:D"
     app.accept([dyer.sign(material(lot, "100"))])
     app.accept([dyer.sign(handover(f"D-{n}", mill.actor, [take(lot, "1")])) for n in range(4)])
     app.accept([mill.sign(receipt(dyer.actor, f"D-{n}")) for n in range(4)])
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
-    record = _record(app, mill.actor, **_operator(app))
+    record = _record(app, mill.actor, **operator_headers(app))
     assert record["figures"]["acceptance"]["received"] == 3  # the oldest left out
     assert record["complete"] is False
     public = _record(app, mill.actor)
@@ -127,13 +123,13 @@ def test_a_hidden_figure_cut_is_not_said_to_the_public(
     for lang in ("it", "en"):
         assert NOTICE[lang] not in _page(app, mill.actor, lang)
     monkeypatch.setattr(track_record, "MAX_EVENTS", 4)
-    assert _record(app, mill.actor, **_operator(app))["complete"] is True
+    assert _record(app, mill.actor, **operator_headers(app))["complete"] is True
 
 
 def test_handovers_sent_past_the_bound_make_partners_incomplete(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mill, dyer = _enrol(app, "mill", MILAN), _enrol(app, "dyer", COMO)
+    mill, dyer = enrol_near(app, "mill", MILAN), enrol_near(app, "dyer", COMO)
     app.accept(mill.sign({"type": "profile", "public_figures": ["partners"]}))
     lot = "urn:spola:lot:mill:A"
     app.accept([mill.sign(material(lot, "100"))])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ledger.geo import great_circle_km
-from tests.integration.api_support import Api, get_json, store_of
+from tests.integration.api_support import Api, enrol_near, get_json, operator_headers
 from tests.supply import (
     CERT_GOTS,
     handover,
@@ -23,7 +23,6 @@ from tests.supply import (
     receipt,
     take,
 )
-from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
 
@@ -33,17 +32,10 @@ SCARF = "/01/08000000001016/21/SCARF1"
 CLAIM = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 
 
-def _enrol(app: Api, slug: str, at: tuple[str, str]) -> Terminal:
-    site = {"id": "main", "name": f"{slug} works", "town": "Milano", "region": "Lombardia",
-            "country": "IT", "lat": at[0], "lon": at[1]}  # fmt: skip
-    return app.enrol(slug, name=f"Workshop {slug}", region="Lombardia", facilities=[site])
-
-
 def _figures(app: Api, actor: str, on: date) -> dict[str, Any]:
     """Every figure, as the operator sees them (an actor may hide some from the public)."""
-    token = store_of(app).create_token(tier="operator", actor=None)[1]
-    headers = {"Authorization": f"Bearer {token}"}
-    found: dict[str, Any] = get_json(app, f"/v1/directory/{actor}?on={on.isoformat()}", **headers)
+    path = f"/v1/directory/{actor}?on={on.isoformat()}"
+    found: dict[str, Any] = get_json(app, path, **operator_headers(app))
     assert found["track_record"]["to"] == on.isoformat()
     figures: dict[str, Any] = found["track_record"]["figures"]
     return figures
@@ -55,8 +47,8 @@ def _strip(figure: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_track_record_counts_only_the_suppliers_settled_applied_entries(app: Api) -> None:
     started = datetime.now(UTC).date()  # no event below is signed before this day
-    mill = _enrol(app, "mill", MILAN)
-    dyer, spinner, brand = (_enrol(app, s, at) for s, at in
+    mill = enrol_near(app, "mill", MILAN)
+    dyer, spinner, brand = (enrol_near(app, s, at) for s, at in
                             (("dyer", COMO), ("spinner", BERGAMO), ("brand", COMO)))  # fmt: skip
     own = app.accept(
         [
@@ -160,7 +152,7 @@ def test_the_track_record_counts_only_the_suppliers_settled_applied_entries(app:
 
 
 def test_a_figure_lists_its_latest_fifty_entries_and_counts_them_all(app: Api) -> None:
-    mill = _enrol(app, "mill", MILAN)
+    mill = enrol_near(app, "mill", MILAN)
     lots = [material(f"urn:spola:lot:mill:{n}", "1", claim=CLAIM, certificates=[CERT_GOTS])
             for n in range(51)]  # fmt: skip
     made = [r["index"] for r in app.accept([mill.sign(fields) for fields in lots])]

@@ -11,24 +11,28 @@ route are watched where a test says what they must not parse, or where.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from api import ratelimit
 from api.group_commit import append_group
 from api.routes import entries
-from ledger.canonical import parse_json
 from ledger.envelope import Envelope, Signature
 from ledger.errors import SignatureError
 from ledger.keys import PublicKey
 from ledger.receipt import Receipt
 from ledger.store import admission
-from tests.integration.api_support import assert_problem, batch_body, running_api, store_of
+from tests.integration.api_support import (
+    Parses,
+    assert_problem,
+    batch_body,
+    running_api,
+    store_of,
+    watch_parses,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,29 +41,13 @@ FORGERIES = 60
 
 
 @pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
     """Each body parsed by the rate limit or the route: which one, and on the event loop or not."""
-    seen: list[tuple[str, bool]] = []
-    for reader in (ratelimit, entries):
-
-        def watched_parse(data: bytes, reader: str = reader.__name__, **bounds: Any) -> Any:
-            seen.append((reader, _on_event_loop()))
-            return parse_json(data, **bounds)
-
-        monkeypatch.setattr(reader, "parse_json", watched_parse)
-    return seen
-
-
-def _on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    return watch_parses(monkeypatch, ratelimit, entries)
 
 
 def test_a_body_of_millions_of_tiny_values_is_refused_before_the_rate_limit_parses_it(
-    database_url: str, tmp_path: Path, parses: list[tuple[str, bool]]
+    database_url: str, tmp_path: Path, parses: Parses
 ) -> None:
     # Parsed, the body is 2.7 million lists: seconds of the event loop, before the route's bound.
     with running_api(database_url, tmp_path / "home") as api:
@@ -73,7 +61,7 @@ def test_a_body_of_millions_of_tiny_values_is_refused_before_the_rate_limit_pars
 
 
 def test_a_body_within_the_bound_is_read_off_the_event_loop_by_the_rate_limit(
-    database_url: str, tmp_path: Path, parses: list[tuple[str, bool]]
+    database_url: str, tmp_path: Path, parses: Parses
 ) -> None:
     with running_api(database_url, tmp_path / "home") as api:
         assert api.settings.rate_per_key > 0

@@ -9,18 +9,22 @@ The route's parser is watched where a test says what it must not parse, or where
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from api.routes import entries
-from ledger.canonical import parse_json
 from ledger.envelope import MAX_SIGNATURES
-from tests.integration.api_support import Api, assert_problem, batch_body, running_api
+from tests.integration.api_support import (
+    Api,
+    Parses,
+    assert_problem,
+    batch_body,
+    running_api,
+    watch_parses,
+)
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -36,24 +40,9 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Api]:
 
 
 @pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Each body the route parses, as whether it was parsed on the event loop."""
-    seen: list[bool] = []
-
-    def watched_parse(data: bytes, **bounds: Any) -> Any:
-        seen.append(_on_event_loop())
-        return parse_json(data, **bounds)
-
-    monkeypatch.setattr(entries, "parse_json", watched_parse)
-    return seen
-
-
-def _on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
+    """Each body the route parses, and whether on the event loop."""
+    return watch_parses(monkeypatch, entries)
 
 
 def _tiny_batch(count: int) -> bytes:
@@ -69,7 +58,7 @@ def _tiny_batch(count: int) -> bytes:
     ],
 )
 def test_a_body_of_more_values_than_a_full_batch_holds_is_refused_before_parsing(
-    app: Api, parses: list[bool], body: bytes
+    app: Api, parses: Parses, body: bytes
 ) -> None:
     problem = assert_problem(app.post(body), 413, "too-large", "commas and opening brackets")
     assert str(app.settings.max_batch) in problem["detail"]
@@ -77,7 +66,7 @@ def test_a_body_of_more_values_than_a_full_batch_holds_is_refused_before_parsing
     assert app.tree_size() == 1
 
 
-def test_eight_mebibytes_of_empty_arrays_are_refused_unparsed(app: Api, parses: list[bool]) -> None:
+def test_eight_mebibytes_of_empty_arrays_are_refused_unparsed(app: Api, parses: Parses) -> None:
     # Parsed, the body is 2.7 million lists: seconds of a worker and 400 MB of memory. Each
     # list is a comma and an opening bracket, and the batch adds two brackets and no comma.
     body = _tiny_batch(TINY_VALUES)
@@ -89,11 +78,11 @@ def test_eight_mebibytes_of_empty_arrays_are_refused_unparsed(app: Api, parses: 
     assert parses == []
 
 
-def test_a_body_within_the_bound_is_parsed_off_the_event_loop(app: Api, parses: list[bool]) -> None:
+def test_a_body_within_the_bound_is_parsed_off_the_event_loop(app: Api, parses: Parses) -> None:
     # Even bounded, a batch of 8 MiB takes milliseconds to parse: no other request waits.
     app.accept(app.operator.register("urn:spola:actor:x"))
     app.accept([app.operator.register("urn:spola:actor:y")])
-    assert parses == [False, False]
+    assert parses == [("api.routes.entries", False)] * 2
 
 
 def test_a_full_batch_of_envelopes_with_every_signature_allowed_passes_the_bound(app: Api) -> None:
