@@ -18,10 +18,13 @@ alone, in order. One refusal only depends on the batch itself: a second event at
 earlier envelope of the batch holds, which alone would be judged against that one logged.
 
 ``keep_evidence`` keeps every equivocation a refused pass found, although the batch writes
-nothing else. A key's validity (revoked, not yet valid) is checked after its payload is parsed,
-not before: a resubmission is recognised by its seq, and answered with its original receipt
-even when its key has been revoked since; and a malformed payload is a format error whoever
-signed it.
+nothing else. A group of single submissions (``api.group_commit``) so numbers its evidence
+rows in the order its passes find them, not always in arrival order (an equivocation at a seq
+the group itself holds is found a pass later); nothing reads that order.
+
+A key's validity (revoked, not yet valid) is checked after its payload is parsed, not before:
+a resubmission is recognised by its seq, and answered with its original receipt even when its
+key has been revoked since; and a malformed payload is a format error whoever signed it.
 
 The sequencer (``ledger.store.sequencer``) owns the rest: the batch's size, the domain rules,
 and the writes.
