@@ -18,7 +18,8 @@ from typing import Annotated, ClassVar, Final, Literal, Self, get_args
 from pydantic import Field, StringConstraints, model_validator
 
 from ledger.events import EVENT_MODELS, Event
-from ledger.supply import CatalogueId, Certificate
+from ledger.supply import Certificate
+from ledger.supply_fields import CatalogueId
 
 Figure = Literal[
     "volumes",  # kg processed by process and material

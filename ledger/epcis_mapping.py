@@ -52,9 +52,9 @@ from ledger.supply import (
     LotOutput,
     MaterialEvent,
     ProcessEvent,
-    QuantityField,
     ReceiptEvent,
 )
+from ledger.supply_fields import QuantityField
 
 TIME_ZONE_OFFSET: Final = "+00:00"  # event times are UTC
 DEFAULT_PROCESS_STEP: Final = "commissioning"  # CBV: new class-level identifiers are made

@@ -39,7 +39,8 @@ from ledger.events import (
     Text,
 )
 from ledger.identifiers import DigitalLink
-from ledger.supply import Amount, LifecycleEvent
+from ledger.supply import LifecycleEvent
+from ledger.supply_fields import Amount
 
 MAX_CARE: Final = 12
 MAX_DOCUMENTS: Final = 16

@@ -29,8 +29,8 @@ from ledger.supply import (
     LotLine,
     MaterialEvent,
     ProcessEvent,
-    QuantityField,
 )
+from ledger.supply_fields import QuantityField
 
 ZERO: Final = Decimal(0)
 ONE: Final = Decimal(1)

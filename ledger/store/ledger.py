@@ -3,7 +3,8 @@
 It owns an engine, the sequencer (the only writer) and the read queries, and it knows the
 operator: the log key that signs checkpoints and the operator's own registry events. The genesis
 entry — index 0 — is the operator's ``actor`` registration signed by the log key, which is how a
-verifier that knows only the log key anchors the key history it replays.
+verifier that knows only the log key anchors the key history it replays (``ledger.store.genesis``
+writes it and checks that a database holds this operator's log).
 
 A second engine may serve reads: a PostgreSQL streaming replica of the primary (``open(...,
 read_url=...)``). Only the read paths that tolerate a little lag use it (``read_connect``): the
@@ -21,13 +22,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.assessment import AssessmentEvent
 from ledger.envelope import Envelope
 from ledger.errors import FormatError, LedgerError
-from ledger.events import OPERATOR_ACTOR, ActorEvent
+from ledger.events import ActorEvent
 from ledger.feed import FeedHead
 from ledger.keys import PrivateKey
 from ledger.note import vkey
@@ -44,8 +45,8 @@ from ledger.store import tokens as token_store
 from ledger.store.attest import Attestation, attest
 from ledger.store.engine import WRITE, make_engine, upgrade
 from ledger.store.epcis import EpcisFilter, EpcisPage, epcis_page
+from ledger.store.genesis import check_genesis, genesis_fields
 from ledger.store.rebuild import Progress, RebuildReport, rebuild
-from ledger.store.schema import checkpoints, log_entries
 from ledger.store.sequencer import Sequencer
 from ledger.verdicts import VerdictStatement, sign_verdicts
 
@@ -54,14 +55,6 @@ log = logging.getLogger(__name__)
 
 class StoreUnavailableError(LedgerError):
     """The database URL is malformed, its driver missing, or the server does not answer."""
-
-
-class OperatorMismatchError(LedgerError):
-    """The database holds a log that another operator key started."""
-
-
-class OriginMismatchError(OperatorMismatchError):
-    """The database holds a log named by another origin than the one configured."""
 
 
 def _open_engine(url: str, *, migrate: bool) -> Engine:
@@ -341,40 +334,13 @@ class LedgerStore:
         return self.sequencer.append(envelopes)
 
     def ensure_genesis(self, *, name: str = "spola ledger operator") -> None:
-        """Append the genesis entry to an empty log; refuse a log another key started."""
-        receipts = self.sequencer.append_operator(
-            {
-                "type": "actor",
-                "op": "register",
-                "id": OPERATOR_ACTOR,
-                "name": name,
-                "roles": ["operator"],
-                "country": "IT",
-                "region": "Lombardia",
-            },
-            only_genesis=True,
-        )
+        """Append the genesis entry to an empty log; refuse a log another key started
+        (``ledger.store.genesis``)."""
+        receipts = self.sequencer.append_operator(genesis_fields(name), only_genesis=True)
         if receipts:
             log.info("genesis: log %s started by key %s", self.origin, self.operator_key_id)
         with self.connect() as conn:
-            first = conn.execute(
-                select(log_entries.c.key_id).where(log_entries.c.idx == 0)
-            ).scalar_one()
-            latest = conn.execute(
-                select(checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)
-            ).scalar_one_or_none()
-        if first != self.operator_key_id:
-            raise OperatorMismatchError(
-                f"this database's log was started by key {first}, not by the configured "
-                f"operator key {self.operator_key_id}"
-            )
-        # A checkpoint's first line is the log's origin: the name it keeps for good.
-        named = None if latest is None else latest.split("\n", 1)[0]
-        if named is not None and named != self.origin:
-            raise OriginMismatchError(
-                f"this database's log is named {named!r}, not the configured origin "
-                f"{self.origin!r}: a log keeps the name its checkpoints and log key carry"
-            )
+            check_genesis(conn, key_id=self.operator_key_id, origin=self.origin)
 
     def operator_event(self, fields: dict[str, Any]) -> Receipt:
         """Sign ``fields`` as the operator's next event and append it (seq read under lock)."""

@@ -18,7 +18,8 @@ from ledger.checkpoint import verify_checkpoint
 from ledger.keys import PrivateKey
 from ledger.proofs import verify_consistency
 from ledger.receipt import Receipt
-from ledger.store.ledger import LedgerStore, OperatorMismatchError, OriginMismatchError
+from ledger.store.genesis import OperatorMismatchError, OriginMismatchError
+from ledger.store.ledger import LedgerStore
 from tests.conftest import ORIGIN, enrol
 from tests.terminal import Terminal
 

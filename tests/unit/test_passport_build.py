@@ -12,9 +12,10 @@ from ledger.epcis_mapping import location, party
 from ledger.errors import FormatError
 from ledger.events import ActorEvent, Event, encode_event, parse_event
 from ledger.passport import Fact, PassportFacts, VersionRef
-from passports.build import RESTRICTED, build_passport
+from passports.build import build_passport
 from passports.graph import Graph
 from passports.jsonld import to_jsonld
+from passports.tiers import RESTRICTED
 from tests.supply import handover, item, lifecycle, make, material, passport, process, q, take
 
 MILL = "urn:spola:actor:seteria"
