@@ -27,6 +27,7 @@ from ledger.quantities import format_decimal
 from ledger.store.circularity import InflowRecord, OutflowRecord
 from ledger.store.ledger import LedgerStore
 from passports.build import build_passport
+from passports.tiers import RESTRICTED, redact
 from scoring.company import Flow, company_mci, cti
 from scoring.errors import ScoringInputError
 from scoring.mci import quantized
@@ -39,7 +40,6 @@ IdPath = Annotated[str, Path(min_length=1, max_length=130)]
 MethodQuery = Annotated[Literal["2015", "2019"], Query()]
 MAX_FLOWS: Final = 5000  # rows per kind of flow an answer reads
 MAX_PRODUCTS: Final = 500  # passports a company MCI builds
-RESTRICTED: Final = "restricted"
 PLACES: Final = Decimal("0.000001")
 
 
@@ -162,12 +162,4 @@ def get_actor_circularity(
             "outflows": [_flow_json(f, r.kind, inflow=False) for f, r in pairs_out],
         },
     }
-    return answer if viewer.may_see_restricted(actor_id) else _public(answer)
-
-
-def _public(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _public(v) for k, v in value.items() if k != RESTRICTED}
-    if isinstance(value, list):
-        return [_public(v) for v in value]
-    return value
+    return answer if viewer.may_see_restricted(actor_id) else redact(answer)
