@@ -1,4 +1,5 @@
-"""``spola``: operator commands for the ledger service.
+"""``spola``: operator commands for the ledger service — the parser, ``init`` and ``demo``, and
+what every subcommand shares (opening the store, its errors, ``--out`` and bounded reads).
 
 Errors print one line to stderr and exit 1; usage errors exit 2 (argparse's convention).
 """
@@ -6,7 +7,6 @@ Errors print one line to stderr and exit 1; usage errors exit 2 (argparse's conv
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import os
 import sys
@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ledger.errors import LedgerError
-from ledger.progress import tenths
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -96,39 +95,6 @@ def read_bounded(path: str, limit: int) -> bytes:
     return data
 
 
-def _check_listen(host: str, port: int) -> None:
-    """Bind ``host``:``port`` once and let it go, as the server will (SO_REUSEADDR): an address
-    in use or a host that does not resolve is one line now, not a server log after start-up.
-    Like asyncio's server, an address of a family this machine lacks is skipped."""
-    import socket
-
-    try:
-        found = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-    except OSError as exc:
-        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    failure: OSError | None = None
-    bound = False
-    for family, kind, proto, _, address in found:
-        try:
-            with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:  # worded as uvicorn words it, the address included
-                raise CommandError(
-                    f"cannot listen on {address!r}: address already in use (another server?)"
-                ) from None
-            failure = exc
-        else:
-            bound = True
-    if bound:
-        return
-    reason = "no address" if failure is None else failure.strerror or str(failure)
-    raise CommandError(f"cannot listen on {host}:{port}: {reason}")
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from api.demo import seed_demo
 
@@ -139,111 +105,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
-    import uvicorn
-
-    from api.limits import HEAD_BUFFER_BYTES
-
-    if args.db:
-        os.environ["SPOLA_DATABASE_URL"] = args.db  # the workers read the same settings
-    if "SPOLA_PUBLIC_BASE_URL" not in os.environ:
-        base = served_base_url(args.host, args.port)
-        if base is None:  # every address: this machine's own stands for them, on this port
-            base = f"http://127.0.0.1:{args.port}"
-            print(
-                f"spola: serving on every address of this machine; QR codes and Digital Link "
-                f"URIs name {base}: set SPOLA_PUBLIC_BASE_URL to the address phones reach",
-                file=sys.stderr,
-            )
-        os.environ["SPOLA_PUBLIC_BASE_URL"] = base  # what the workers' QR codes and URIs name
-    _check_listen(args.host, args.port)
-    # Migrate and write the genesis once, here, before any worker starts: a bad URL (the
-    # replica's too) or key fails with one line now instead of inside every worker.
-    open_store(args, read_replica=True)[1].close()
-    uvicorn.run(
-        "api.main:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        h11_max_incomplete_event_size=HEAD_BUFFER_BYTES,
-    )
-    return 0
-
-
-def served_base_url(host: str, port: int) -> str | None:
-    """The URL ``spola serve --host --port`` answers on, for QR codes and Digital Link URIs
-    when SPOLA_PUBLIC_BASE_URL is not set; None for a wildcard address (0.0.0.0, ::), which
-    names no host a phone could reach."""
-    import ipaddress
-
-    try:
-        if not host or ipaddress.ip_address(host).is_unspecified:
-            return None
-    except ValueError:
-        pass  # a host name
-    shown = f"[{host}]" if ":" in host else host  # an IPv6 address (RFC 3986 §3.2.2)
-    return f"http://{shown}:{port}"
-
-
-def cmd_log_checkpoint(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    try:
-        sys.stdout.write(store.latest_checkpoint().decode("utf-8"))
-    finally:
-        store.close()
-    return 0
-
-
-def cmd_log_key(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    store.close()
-    print(store.log_vkey)
-    return 0
-
-
-def cmd_rebuild(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    try:
-        report = store.rebuild(repair=args.repair, progress=tenths("replayed", "entries"))
-    finally:
-        store.close()
-    compared = ", ".join(f"{n:,} {table}" for table, n in report.compared.items())
-    print(f"replayed {report.entries:,} entries; compared {compared}")
-    if report.restored_nodes:
-        print(f"restored {report.restored_nodes:,} missing Merkle node(s) from the log's entries")
-    if report.equal:
-        print("stored projections equal the replay of the log")
-        return 0
-    for line in report.differences:
-        print(f"  {line}")
-    more = report.difference_count - len(report.differences)
-    if more:
-        print(f"  … and {more:,} more")
-    if report.repaired:
-        print(f"repaired: {report.difference_count:,} differences rewritten from the log")
-        return 0
-    if report.verdict_differences:
-        done = "nothing was repaired" if args.repair else "--repair would rewrite nothing"
-        print(
-            f"spola: {report.verdict_differences:,} verdict(s) of the log differ from the "
-            "replay's: the rules now judge those entries otherwise, and the log's verdicts are "
-            f"never rewritten, nor projections rebuilt to disagree with them; {done} (run the "
-            "release that appended those entries)",
-            file=sys.stderr,
-        )
-        return 1
-    print(
-        f"spola: {report.difference_count:,} differences between the stored projections and "
-        "the log (run with --repair to rewrite the projections from the log)",
-        file=sys.stderr,
-    )
-    return 1
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -259,19 +120,16 @@ def _verify_jobs(text: str) -> int:
     return jobs(text)
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port: 0 to 65535")
-    return int(text)
-
-
-def _workers(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: at least 1 worker")
-    return int(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from signer.cli import add_terminal_commands  # the workshop terminal: key, sign, sync, queue
+    from spola.access import add_token_commands
+    from spola.actor import add_actor_commands
+    from spola.directory import add_directory_commands
+    from spola.export import add_export_commands
+    from spola.labels import add_labels_command
+    from spola.log import add_log_commands, add_rebuild_command
+    from spola.serve import add_serve_command
+
     parser = argparse.ArgumentParser(prog="spola", description="spola traceability ledger")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -281,39 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     db_help = "database URL (default $SPOLA_DATABASE_URL or sqlite:///./spola.db)"
-    p = sub.add_parser("serve", help="serve the HTTP API")
-    p.add_argument("--db", help=db_help)
-    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8000, help="the TCP port (8000)")
-    p.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
-    p.set_defaults(func=cmd_serve)
-
+    add_serve_command(sub, db_help)
     p = sub.add_parser("demo", help="seed the demo supply chain (idempotent)")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_demo)
-
-    p = sub.add_parser(
-        "rebuild",
-        help="replay the log and prove the stored projections equal it (exit 1 if not)",
-    )
-    p.add_argument("--db", help=db_help)
-    p.add_argument(
-        "--repair", action="store_true", help="rewrite projections that differ from the log"
-    )
-    p.set_defaults(func=cmd_rebuild)
-
-    from spola.access import add_token_commands
-    from spola.actor import add_actor_commands
-    from spola.directory import add_directory_commands
-    from spola.export import add_export_commands
-    from spola.labels import add_labels_command
+    add_rebuild_command(sub, db_help)
 
     add_export_commands(sub, db_help)
     add_actor_commands(sub, db_help)
     add_token_commands(sub, db_help)
     add_labels_command(sub, db_help)
     add_directory_commands(sub, db_help)
+    _add_verify_command(sub)
+    add_log_commands(sub, db_help)
+    add_terminal_commands(sub)
+    return parser
 
+
+def _add_verify_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # The options of ``python -m verifier`` (verifier/cli.py), repeated here so that building
     # this parser does not import the verifier: every other subcommand would pay for it.
     p = sub.add_parser(
@@ -330,21 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes for parsing and signatures (default: cores)",
     )
     p.set_defaults(func=cmd_verify)
-
-    logp = sub.add_parser("log", help="read the log").add_subparsers(
-        dest="log_command", required=True
-    )
-    p = logp.add_parser("checkpoint", help="print the latest signed checkpoint")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_log_checkpoint)
-    p = logp.add_parser("key", help="print the log's verifier key (C2SP vkey)")
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_log_key)
-
-    from signer.cli import add_terminal_commands  # the workshop terminal: key, sign, sync, queue
-
-    add_terminal_commands(sub)
-    return parser
 
 
 def _empty_argument(argv: Sequence[str], args: argparse.Namespace) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from spola.cli import served_base_url
+from spola.serve import served_base_url
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from ledger.feed import payload_digest
 from ledger.keys import PrivateKey
 from ledger.receipt import Receipt
 from signer.client import LedgerClient, RetryPolicy, Row
+from signer.deadline_sockets import DeadlineBackend
 from signer.errors import (
     DeadlineError,
     KeyFileError,
@@ -53,7 +54,7 @@ from signer.keyfile import (
 )
 from signer.queue import Queue, Refusal
 from signer.rows import read_rows
-from signer.transport import HttpTransport, _DeadlineBackend
+from signer.transport import HttpTransport
 from tests.supply import material
 from tests.terminal import as_workshop_user, run_cli
 
@@ -642,7 +643,7 @@ def test_a_malformed_consistency_proof_is_a_format_error(body: object) -> None:
 def test_a_socket_waits_for_nothing_once_the_deadline_has_passed(
     late: type[httpcore.TimeoutException],
 ) -> None:
-    backend = _DeadlineBackend(lambda: 0.0)  # an instant long past on the monotonic clock
+    backend = DeadlineBackend(lambda: 0.0)  # an instant long past on the monotonic clock
     with pytest.raises(late, match=r"^the sync's deadline has passed$"):
         backend.bound(30.0, late)
     with pytest.raises(late, match=r"^the sync's deadline has passed$"):
