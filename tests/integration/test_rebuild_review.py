@@ -63,14 +63,15 @@ def test_the_log_is_the_one_these_tests_describe(op_db: Operator) -> None:
 
 
 @contextmanager
-def _outside_spola(store: LedgerStore) -> Iterator[Connection]:
-    """A transaction in which the log's append-only triggers do not fire."""
+def _outside_spola(store: LedgerStore, table: str = "log_entries") -> Iterator[Connection]:
+    """A transaction in which the append-only triggers of ``table`` (every table's, on
+    PostgreSQL) do not fire."""
     with store.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         else:
             for action in ("update", "delete"):
-                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS log_entries_no_{action}")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
         yield conn
 
 
@@ -377,12 +378,7 @@ def _nodes_outside_spola(op_db: Operator) -> Iterator[Connection]:
     """A transaction in which the Merkle nodes' append-only triggers do not fire."""
     store = _store(op_db.database_url, op_db.home)
     try:
-        with store.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            else:
-                for action in ("update", "delete"):
-                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS merkle_nodes_no_{action}")
+        with _outside_spola(store, "merkle_nodes") as conn:
             yield conn
     finally:
         store.close()
@@ -595,12 +591,7 @@ def test_repair_restores_no_node_of_a_log_no_checkpoint_signs(op_db: Operator, e
     _lose_nodes(op_db, (1, 2))
     store = _store(op_db.database_url, op_db.home)
     try:
-        with store.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            else:
-                for action in ("update", "delete"):
-                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS checkpoints_no_{action}")
+        with _outside_spola(store, "checkpoints") as conn:
             if edit == "root":
                 latest = checkpoints.c.size == SIZE
                 conn.execute(update(checkpoints).where(latest), {"root_hash": bytes(32)})
