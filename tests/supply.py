@@ -13,6 +13,8 @@ from tests.terminal import Terminal
 if TYPE_CHECKING:  # the builders stay importable on a verifier-only install (no store)
     from ledger.store.ledger import LedgerStore
 
+# A chain-of-custody claim the whole lot is GOTS-certified under (with ``CERT_GOTS``).
+GOTS_CLAIM = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 CERT_GOTS = {
     "scheme": "GOTS",
     "id": "CU-GOTS-824511",

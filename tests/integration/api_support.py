@@ -46,6 +46,7 @@ from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
 from ledger.store.schema import feeds
 from signer.transport import HttpTransport
+from tests.supply import CERT_GOTS, GOTS_CLAIM, material
 from tests.terminal import Terminal
 
 # Eleven actors and their keys, one key rotation, the story's events: api/demo.py, demo_story.py.
@@ -373,3 +374,11 @@ def operator_headers(app: Api) -> dict[str, str]:
     """The Authorization header of a new operator token: a reader who sees every figure."""
     token = store_of(app).create_token(tier="operator", actor=None)[1]
     return {"Authorization": f"Bearer {token}"}
+
+
+def certified_lots(app: Api, workshop: Terminal, count: int) -> None:
+    """``count`` lots of 10 kg of silk, GOTS-certified, signed by ``workshop`` in one batch."""
+    slug = workshop.actor.rsplit(":", 1)[1]
+    lots = [f"urn:spola:lot:{slug}:{n}" for n in range(count)]
+    app.accept([workshop.sign(material(lot, "10", claim=GOTS_CLAIM, certificates=[CERT_GOTS]))
+                for lot in lots])  # fmt: skip

@@ -20,6 +20,7 @@ from ledger.store import track_record
 from tests.integration.api_support import (
     Api,
     browser,
+    certified_lots,
     enrol_near,
     get_json,
     operator_at_head,
@@ -27,13 +28,11 @@ from tests.integration.api_support import (
     store_of,
     urn,
 )
-from tests.supply import CERT_GOTS, handover, material, receipt, take
-from tests.terminal import Terminal
+from tests.supply import handover, material, receipt, take
 
 pytestmark = pytest.mark.integration
 
 MILAN, COMO, MONZA = ("45.4642", "9.19"), ("45.8081", "9.0852"), ("45.5845", "9.2744")
-CLAIM = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 # The search page's notice on a match, as the profile page words its own.
 NOTICE = {
     "it": "alcune voci di questo periodo potrebbero non essere contate",
@@ -59,18 +58,12 @@ def _cards(app: Api, lang: str, **headers: str) -> dict[str, str]:
     }
 
 
-def _certified_lots(app: Api, mill: Terminal, count: int) -> None:
-    lots = [f"urn:spola:lot:{mill.actor.rsplit(':', 1)[1]}:{n}" for n in range(count)]
-    app.accept([mill.sign(material(lot, "10", claim=CLAIM, certificates=[CERT_GOTS]))
-                for lot in lots])  # fmt: skip
-
-
 def test_a_match_past_the_bound_says_its_record_may_be_partial(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mill, dyer = enrol_near(app, "mill", MILAN), enrol_near(app, "dyer", COMO)
-    _certified_lots(app, mill, 4)  # past a bound of 3: the oldest is left out
-    _certified_lots(app, dyer, 2)
+    certified_lots(app, mill, 4)  # past a bound of 3: the oldest is left out
+    certified_lots(app, dyer, 2)
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
     for headers in ({}, operator_headers(app)):
         matches = _matches(app, **headers)
@@ -120,7 +113,7 @@ def test_a_local_alternative_says_when_its_record_may_be_partial(
            "valid_until": "2099-12-31"}  # fmt: skip
     demo.accept(monza.sign({"type": "profile", "processes": ["mechanical-recycling"],
                             "materials": ["wool-recycled"], "certificates": [grs]}))  # fmt: skip
-    _certified_lots(demo, monza, 4)
+    certified_lots(demo, monza, 4)
     path = f"/v1/items{JACKETS[1]}/local-alternatives?on={ON}"
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
     answer = get_json(demo, path)

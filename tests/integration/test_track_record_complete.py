@@ -15,17 +15,16 @@ from tests.integration.api_support import (
     Api,
     PageText,
     browser,
+    certified_lots,
     enrol_near,
     get_json,
     operator_headers,
 )
-from tests.supply import CERT_GOTS, handover, material, receipt, take
-from tests.terminal import Terminal
+from tests.supply import CERT_GOTS, GOTS_CLAIM, handover, material, receipt, take
 
 pytestmark = pytest.mark.integration
 
 MILAN, COMO = ("45.4642", "9.19"), ("45.8081", "9.0852")
-CLAIM = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 NOTICE = {
     "it": "alcune voci di questo periodo potrebbero non essere contate",
     "en": "some entries of this period may not be counted",
@@ -47,17 +46,11 @@ def _page(app: Api, actor: str, lang: str) -> str:
     return page.text
 
 
-def _certified_lots(app: Api, mill: Terminal, count: int) -> None:
-    lots = [f"urn:spola:lot:mill:{n}" for n in range(count)]
-    app.accept([mill.sign(material(lot, "10", claim=CLAIM, certificates=[CERT_GOTS]))
-                for lot in lots])  # fmt: skip
-
-
 def test_making_events_past_the_bound_make_the_record_incomplete(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mill = enrol_near(app, "mill", MILAN)
-    _certified_lots(app, mill, 4)  # all of them today, inside the window
+    certified_lots(app, mill, 4)  # all of them today, inside the window
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
     record = _record(app, mill.actor, **operator_headers(app))
     assert record["figures"]["certified"]["events"] == 3  # the oldest left out
@@ -79,7 +72,7 @@ def test_a_cut_of_entries_older_than_the_window_is_no_gap(
     app: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mill = enrol_near(app, "mill", MILAN)
-    _certified_lots(app, mill, 4)
+    certified_lots(app, mill, 4)
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
     later = (datetime.now(UTC).date() + timedelta(days=800)).isoformat()
     record = _record(app, mill.actor, later, **operator_headers(app))
@@ -92,7 +85,7 @@ def test_later_handovers_pushing_out_a_making_event_are_said(
 ) -> None:
     mill, dyer = enrol_near(app, "mill", MILAN), enrol_near(app, "dyer", COMO)
     lot = "urn:spola:lot:mill:A"
-    app.accept([mill.sign(material(lot, "100", claim=CLAIM, certificates=[CERT_GOTS]))])
+    app.accept([mill.sign(material(lot, "100", claim=GOTS_CLAIM, certificates=[CERT_GOTS]))])
     app.accept([mill.sign(handover(f"H-{n}", dyer.actor, [take(lot, "1")])) for n in range(3)])
     monkeypatch.setattr(track_record, "MAX_EVENTS", 3)
     record = _record(app, mill.actor, **operator_headers(app))
