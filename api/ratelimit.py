@@ -25,7 +25,8 @@ bounded; the least recently used one is forgotten first (it comes back full).
 It leaves out everything else about the body: the envelopes are read here only to learn their
 key ids, off the event loop and within the route's bounds (``api.body_bounds``, then the same
 bounded parser); a body that does not parse, or holds more JSON values than a batch can, is
-passed on untouched, no key budget consulted, for the route to refuse.
+passed on untouched, no key budget consulted, for the route to refuse. A body it parsed is
+handed to the route with its value (``PARSED_BODY``), so a request is parsed once.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ IPV6_CLIENT_PREFIX: Final = 64  # RFC 6177: the network an IPv6 end site gives o
 ENTRIES_PATH: Final = "/v1/entries"
 # The request's state member where the route lists the keys of the envelopes it appended.
 APPENDED_KEYS: Final = "spola.appended_keys"
+# The request's state member holding the body this middleware parsed and its JSON value.
+PARSED_BODY: Final = "spola.parsed_body"
 
 
 class TokenBuckets:
@@ -105,14 +108,20 @@ class TokenBuckets:
         return delay
 
 
-def envelope_key_ids(body: bytes, *, max_bytes: int, max_batch: int) -> list[str]:
-    """The distinct signature key ids of a ``POST /v1/entries`` body; [] if it does not parse
-    or holds more JSON values than a batch of ``max_batch`` envelopes (it is not parsed then)."""
+def parsed_body(body: bytes, *, max_bytes: int, max_batch: int) -> Any | None:
+    """The JSON value of a ``POST /v1/entries`` body, parsed as the route parses it; None if it
+    does not parse or holds more JSON values than a batch of ``max_batch`` envelopes (it is not
+    parsed then): the route refuses it, saying why."""
     try:
         bound_values(body, max_batch)
-        value = parse_json(body, max_bytes=max_bytes, max_depth=MAX_DEPTH, what="body")
+        return parse_json(body, max_bytes=max_bytes, max_depth=MAX_DEPTH, what="body")
     except (BadRequest, LedgerError):
-        return []
+        return None
+
+
+def envelope_key_ids(value: Any) -> list[str]:
+    """The distinct signature key ids of a parsed ``POST /v1/entries`` body, one envelope or a
+    batch; what is not shaped as one names none."""
     items: Iterable[Any] = [value]
     if isinstance(value, dict) and isinstance(value.get("envelopes"), list):
         items = value["envelopes"]
@@ -183,9 +192,10 @@ class RateLimit:
 
     async def _entries(self, scope: Scope, receive: Receive, send: Send) -> None:
         body, replay = await _buffer(receive)
-        key_ids = await run_in_threadpool(
-            envelope_key_ids, body, max_bytes=self.max_body_bytes, max_batch=self.max_batch
+        value = await run_in_threadpool(
+            parsed_body, body, max_bytes=self.max_body_bytes, max_batch=self.max_batch
         )
+        key_ids = [] if value is None else envelope_key_ids(value)
         delay = max((self.keys.wait(k) for k in key_ids), default=0.0)
         if delay:
             over = next(k for k in key_ids if self.keys.wait(k))
@@ -195,7 +205,10 @@ class RateLimit:
         # The route lists here the keys of what it appended; the request's state is its own
         # (a server hands each request a copy of the lifespan state).
         appended: list[str] = []
-        scope.setdefault("state", {})[APPENDED_KEYS] = appended
+        state = scope.setdefault("state", {})
+        state[APPENDED_KEYS] = appended
+        if value is not None:
+            state[PARSED_BODY] = (body, value)
         try:
             await self.app(scope, replay, send)
         finally:

@@ -6,7 +6,8 @@ commas and opening brackets (``api.body_bounds``: no more than a batch of ``max_
 envelopes has). It is parsed off the event loop, and an envelope's key ids must be spola key
 ids before any is looked up or quoted back. Signatures are verified, and payloads parsed after
 them, by the sequencer (``ledger.store.sequencer``). The keys whose envelopes the log appended
-are told to the per-key rate limit (``api.ratelimit``), which charges those alone."""
+are told to the per-key rate limit (``api.ratelimit``), which charges those alone; a body it
+has already parsed, within the same bounds, is not parsed again."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from api.body_bounds import MAX_DEPTH, bound_values
 from api.deps import SettingsDep, StoreDep
 from api.group_commit import GroupCommit
 from api.problems import BadRequest
-from api.ratelimit import record_appended
+from api.ratelimit import PARSED_BODY, record_appended
 from ledger.canonical import parse_json
 from ledger.envelope import Envelope
 from ledger.errors import FormatError, LedgerError, LimitError, RefusedEnvelope
@@ -89,9 +90,14 @@ def _envelope(item: Any) -> Envelope:
     return envelope
 
 
-def _read(raw: bytes, store: LedgerStore, max_bytes: int) -> tuple[list[Envelope], bool]:
-    """The envelopes of a request body, and whether it is a batch; refusals as problems."""
+def _read(
+    raw: bytes, store: LedgerStore, max_bytes: int, parsed: tuple[bytes, Any] | None
+) -> tuple[list[Envelope], bool]:
+    """The envelopes of a request body, and whether it is a batch; refusals as problems.
+    ``parsed``: the body and its value, if the rate limit has parsed it."""
     bound_values(raw, store.sequencer.max_batch)
+    if parsed is not None and parsed[0] == raw:
+        return _envelopes(parsed[1], store)
     try:
         body = parse_json(raw, max_bytes=max_bytes, max_depth=MAX_DEPTH, what="body")
     except LimitError as exc:
@@ -133,7 +139,8 @@ async def post_entries(request: Request, store: StoreDep, settings: SettingsDep)
     raw = await request.body()
     # Off the event loop: an 8 MiB body takes milliseconds to parse, which no other request
     # of this process should wait for.
-    envelopes, batch = await run_in_threadpool(_read, raw, store, settings.max_body_bytes)
+    parsed = request.scope.get("state", {}).get(PARSED_BODY)
+    envelopes, batch = await run_in_threadpool(_read, raw, store, settings.max_body_bytes, parsed)
     if not batch:  # one envelope: it may share a batch with concurrent ones (api.group_commit)
         receipt = await _group_commit(request).submit(envelopes[0])
         record_appended(request.scope, envelopes, [receipt])

@@ -60,13 +60,17 @@ def test_a_body_of_millions_of_tiny_values_is_refused_before_the_rate_limit_pars
         assert parses == []
 
 
-def test_a_body_within_the_bound_is_read_off_the_event_loop_by_the_rate_limit(
-    database_url: str, tmp_path: Path, parses: Parses
+@pytest.mark.parametrize("rate_per_key", [60, 0], ids=["key-limit", "no-key-limit"])
+def test_a_body_within_the_bound_is_parsed_once_off_the_event_loop(
+    database_url: str, tmp_path: Path, parses: Parses, rate_per_key: int
 ) -> None:
-    with running_api(database_url, tmp_path / "home") as api:
-        assert api.settings.rate_per_key > 0
+    # The rate limit parses it to learn its key ids and hands the value on; without a key
+    # budget the route parses it.
+    reader = "api.ratelimit" if rate_per_key else "api.routes.entries"
+    with running_api(database_url, tmp_path / "home", rate_per_key=rate_per_key) as api:
         api.accept([api.operator.register("urn:spola:actor:x")])
-        assert parses == [("api.ratelimit", False), ("api.routes.entries", False)]
+        api.accept(api.operator.register("urn:spola:actor:y"))
+        assert parses == [(reader, False), (reader, False)]
 
 
 @pytest.mark.parametrize("batch", [False, True], ids=["one", "batch"])
