@@ -288,7 +288,13 @@ def add_terminal_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--ledger", required=True, help="the ledger's base URL")
     p.add_argument("--log-key", help="the log's vkey to trust (default: asked on first use)")
     p.add_argument("--batch", type=_count, default=100, help="envelopes per request (≤ 1000)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds each phase of a request may wait: a connect (name and every address "
+        "of it included), a write, a read",
+    )
     p.add_argument(
         "--deadline",
         type=_seconds,

@@ -4,21 +4,30 @@ httpx times each phase of a request on its own (connect, write, every read), so 
 trickles its answer a byte at a time keeps every read inside its timeout for as long as it
 likes. ``DeadlineBackend`` is an httpcore network backend whose every connect, TLS handshake,
 write and read waits at most the time left, so a request ends at the deadline however the
-ledger paces its bytes; ``open_sockets_through`` hands it to an ``httpx.Client``'s pools. It
-resolves the ledger's name within the time left too (``_resolve``): a resolver that hangs
-(offline, a captive network, a dead DNS server) would otherwise hold a sync past its deadline
-by its own timeouts. Mapping what a request ends in to the terminal's errors is
-``signer.transport``'s.
+ledger paces its bytes; ``open_sockets_through`` hands it to an ``httpx.Client``'s pools.
+
+A connect to a name takes at most the connect timeout in all, cut to the time left. The name
+is resolved within it (``_resolve``): a resolver that hangs (offline, a captive network, a dead
+DNS server) would otherwise hold a sync past its deadline by its own timeouts. Its addresses
+are then raced as RFC 8305 (Happy Eyeballs) says (``_Race``): in ``attempt_order``, IPv6 and
+IPv4 in turn, a new attempt every 250 ms or as soon as one fails, the earlier ones still
+waiting, the first connected used. On workshop networks a name often resolves to an IPv6
+address whose packets vanish beside an IPv4 one that works; tried one after the other, the
+dead one took the whole connect timeout (and with a deadline, ended the connect there). If no
+address connects, the error names each one's failure: a ``ConnectTimeout`` if none refused, a
+``ConnectError`` otherwise. Mapping these to the terminal's errors is ``signer.transport``'s.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import queue
 import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -26,6 +35,9 @@ import httpcore
 import httpx
 
 _WRITE_SLICE: Final = 16 * 1024  # bytes written under one timeout: a slow reader is re-timed
+_ATTEMPT_DELAY: Final = 0.25  # s between connect attempts: RFC 8305 §5's recommended 250 ms
+_MAX_ADDRESSES: Final = 16  # of a name's addresses, the most tried (and told of) in a connect
+_MAX_REASON: Final = 80  # characters of each address's failure told
 
 
 class DeadlineBackend(httpcore.NetworkBackend):
@@ -55,32 +67,16 @@ class DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        if self._deadline() is None or _is_address(host):
-            stream = self._sockets.connect_tcp(
-                host,
-                port,
-                self.bound(timeout, httpcore.ConnectTimeout),
-                local_address,
-                socket_options,
-            )
+        limit = self.bound(timeout, httpcore.ConnectTimeout)
+        if _is_address(host):
+            stream = self._sockets.connect_tcp(host, port, limit, local_address, socket_options)
             return _DeadlineStream(stream, self)
-        # The name resolved here, within the time left; then each of its addresses in turn,
-        # as ``socket.create_connection`` does, each connect cut to the time left as it starts.
-        failure: httpcore.ConnectError | None = None
-        for address in _resolve(host, port, self.bound(timeout, httpcore.ConnectTimeout)):
-            try:
-                stream = self._sockets.connect_tcp(
-                    address,
-                    port,
-                    self.bound(timeout, httpcore.ConnectTimeout),
-                    local_address,
-                    socket_options,
-                )
-            except httpcore.ConnectError as exc:
-                failure = exc
-                continue
-            return _DeadlineStream(stream, self)
-        raise failure or httpcore.ConnectError(f"{host}: no address to connect to")
+        # The connect, name resolution included, takes at most ``limit`` in all: the connect
+        # timeout is the phase's, not each address's, and the time left cuts it too.
+        end = None if limit is None else time.monotonic() + limit
+        addresses = _resolve(host, port, limit)
+        race = _Race(self._sockets, port, end, local_address, socket_options)
+        return _DeadlineStream(race.first_connected(host, addresses), self)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -129,6 +125,138 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
+
+
+class _Race:
+    """Connects to the addresses of a name, RFC 8305 §5 ("Happy Eyeballs"): an attempt started
+    every ``_ATTEMPT_DELAY``, or as soon as one fails, in ``attempt_order``, each in a thread of
+    its own while the earlier ones still wait; the first to connect is the stream, every other
+    closed as it connects. Each waits at most until ``end`` (a ``time.monotonic()`` instant,
+    None: none), so a dead address (its packets vanish) delays the connect by one attempt delay,
+    not by its timeout, and no attempt, won or lost, outlives the connect phase."""
+
+    def __init__(
+        self,
+        sockets: httpcore.NetworkBackend,
+        port: int,
+        end: float | None,
+        local_address: str | None,
+        socket_options: Iterable[Any] | None,
+    ) -> None:
+        self._sockets = sockets
+        self._port = port
+        self._end = end
+        self._local_address = local_address
+        self._socket_options = None if socket_options is None else list(socket_options)
+        self._outcomes: queue.SimpleQueue[tuple[str, httpcore.NetworkStream | Exception]]
+        self._outcomes = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._over = False  # under ``_lock``: a stream connected from now on is nobody's
+
+    def first_connected(self, host: str, resolved: list[str]) -> httpcore.NetworkStream:
+        addresses = attempt_order(resolved)[:_MAX_ADDRESSES]
+        waiting = deque(addresses)
+        failures: dict[str, Exception] = {}
+        running = 0
+        try:
+            while waiting or running:
+                left = _left(self._end)
+                if left is not None and left <= 0:
+                    break
+                if waiting:
+                    self._start(waiting.popleft(), left)
+                    running += 1
+                # Until the next attempt is due, or (none waiting) until the time is up; any
+                # ``left`` here is above 0.
+                pause = min(_ATTEMPT_DELAY, left or _ATTEMPT_DELAY) if waiting else left
+                try:
+                    address, outcome = self._outcomes.get(timeout=pause)
+                except queue.Empty:
+                    continue  # the next address, while this one still waits
+                running -= 1
+                if not isinstance(outcome, Exception):
+                    return outcome
+                if not isinstance(outcome, (httpcore.ConnectError, httpcore.ConnectTimeout)):
+                    raise outcome
+                failures[address] = outcome
+        finally:
+            self._close_the_rest()
+        tried = addresses[: len(addresses) - len(waiting)]
+        raise _no_connection(host, len(resolved), tried, addresses, failures)
+
+    def _start(self, address: str, timeout: float | None) -> None:
+        threading.Thread(
+            target=self._attempt, args=(address, timeout), name=f"connect {address}", daemon=True
+        ).start()
+
+    def _attempt(self, address: str, timeout: float | None) -> None:
+        outcome: httpcore.NetworkStream | Exception
+        try:
+            outcome = self._sockets.connect_tcp(
+                address, self._port, timeout, self._local_address, self._socket_options
+            )
+        except Exception as exc:  # the race tells it, or raises it
+            outcome = exc
+        with self._lock:
+            if not self._over:
+                self._outcomes.put((address, outcome))
+                return
+        if not isinstance(outcome, Exception):
+            outcome.close()  # connected after another won, or after the race gave up
+
+    def _close_the_rest(self) -> None:
+        with self._lock:
+            self._over = True
+        while True:
+            try:
+                _, outcome = self._outcomes.get_nowait()
+            except queue.Empty:
+                return
+            if not isinstance(outcome, Exception):
+                outcome.close()
+
+
+def attempt_order(addresses: Iterable[str]) -> list[str]:
+    """``addresses`` in the order RFC 8305 §4 tries them: the first one's family first, then
+    the families in turn (IPv6, IPv4, IPv6, …), each family's in the order given (the
+    resolver's, RFC 6724's): a dead family costs one attempt in two, not all of its own first."""
+    families: dict[bool, list[str]] = {}
+    for address in addresses:
+        families.setdefault(":" in address, []).append(address)
+    rounds = itertools.zip_longest(*families.values())
+    return [address for each in rounds for address in each if address is not None]
+
+
+def _no_connection(
+    host: str, found: int, tried: list[str], addresses: list[str], failures: dict[str, Exception]
+) -> httpcore.ConnectError | httpcore.ConnectTimeout:
+    """What connecting to ``host`` ended in, each address's failure told in a bounded line: a
+    ``ConnectTimeout`` if no address refused (every one timed out, or had no time left), a
+    ``ConnectError`` otherwise."""
+    if not addresses:
+        return httpcore.ConnectError(f"{host}: no address to connect to")
+    told = "; ".join(f"{address}: {_reason(address, tried, failures)}" for address in addresses)
+    which = (
+        f"the first {len(addresses)} of its {found}" if found > len(addresses) else f"its {found}"
+    )
+    message = f"{host}: no connection to any of {which} addresses ({told})"
+    if any(not isinstance(f, httpcore.ConnectTimeout) for f in failures.values()):
+        return httpcore.ConnectError(message)
+    return httpcore.ConnectTimeout(message)
+
+
+def _reason(address: str, tried: list[str], failures: dict[str, Exception]) -> str:
+    if address not in tried:
+        return "not tried, no time left"
+    failure = failures.get(address)
+    if failure is None:
+        return "timed out"  # still waiting when the time was up
+    reason = str(failure) or type(failure).__name__
+    return reason[:_MAX_REASON] if reason.isprintable() else repr(reason)[:_MAX_REASON]
+
+
+def _left(end: float | None) -> float | None:
+    return None if end is None else end - time.monotonic()
 
 
 def _is_address(host: str) -> bool:
