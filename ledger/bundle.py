@@ -7,7 +7,8 @@ its own. A whole-ledger bundle (scope ``ledger``) holds every entry in order; a 
 by its inclusion proof to the head checkpoint, the log key's statement of their verdicts, and
 for a passport the documents of its versions.
 
-It parses untrusted lines strictly and within bounds, and writes them; it checks nothing a line
+It reads and writes the manifest, and parses untrusted body lines strictly and within bounds
+into the records of ``ledger.bundle_records``, which writes them. It checks nothing a line
 claims (signatures, hashes, proofs, verdicts): that is the verifier's job (``verifier``), and
 reading the entries out of a database is the store's (``ledger.store.bundle``).
 
@@ -16,12 +17,23 @@ A bundle is read line by line, so memory stays bounded whatever the size of the 
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical_object
+from ledger.bundle_records import (
+    ROLE_HEAD,
+    ROLE_SINCE,
+    CheckpointRecord,
+    ConsistencyRecord,
+    EntryRecord,
+    InclusionRecord,
+    PassportRecord,
+    Record,
+    VerdictsRecord,
+    canonical_line,
+)
+from ledger.canonical import MAX_SAFE_INTEGER, parse_canonical_object
 from ledger.checkpoint import MAX_TREE_SIZE
 from ledger.errors import FormatError, LimitError
 from ledger.hashing import HASH_SIZE
@@ -40,8 +52,6 @@ MAX_MANIFEST_BYTES: Final = 4 * 1024
 # An entry is at most 256 KiB (``ledger.envelope``): base64 makes it 4/3 larger, plus the record.
 MAX_LINE_BYTES: Final = 512 * 1024
 MAX_PROOF_HASHES: Final = 64
-ROLE_HEAD: Final = "head"  # the checkpoint the bundle's entries make up
-ROLE_SINCE: Final = "since"  # an earlier checkpoint the consistency proof starts from
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 # The canonical line of an applied entry, nearly every line of a bundle: matched whole, it is
 # read without a JSON parser and is known to be RFC 8785 (members in order, no whitespace, an
@@ -70,10 +80,6 @@ def _members(obj: dict[str, Any], allowed: set[str], what: str) -> None:
     extra = set(obj) - allowed
     if extra:
         raise FormatError(f"{what}: unknown member {sorted(extra)[0]!r}")
-
-
-def _line(obj: dict[str, Any]) -> bytes:
-    return canonical_bytes(obj) + b"\n"
 
 
 def _parse_line(line: bytes, max_bytes: int, what: str) -> dict[str, Any]:
@@ -122,7 +128,7 @@ class Manifest:
         if self.partial:
             obj |= {"subject": self.subject, "inclusion": self.inclusion}
             obj["passports"] = self.passports
-        return _line(obj)
+        return canonical_line(obj)
 
     @classmethod
     def from_line(cls, line: bytes) -> Manifest:
@@ -158,110 +164,6 @@ class Manifest:
             inclusion=_size(obj, "inclusion", what) if partial else 0,
             passports=_size(obj, "passports", what) if partial else 0,
         )
-
-
-@dataclass(frozen=True)
-class CheckpointRecord:
-    role: str  # ROLE_HEAD or ROLE_SINCE
-    note: bytes  # the signed checkpoint note, verbatim
-
-    def to_line(self) -> bytes:
-        return _line({"kind": "checkpoint", "role": self.role, "note": self.note.decode("utf-8")})
-
-
-@dataclass(frozen=True)
-class ConsistencyRecord:
-    size1: int
-    size2: int
-    proof: tuple[bytes, ...]
-
-    def to_line(self) -> bytes:
-        proof = [base64.b64encode(h).decode("ascii") for h in self.proof]
-        return _line(
-            {"kind": "consistency", "size1": self.size1, "size2": self.size2, "proof": proof}
-        )
-
-
-@dataclass(frozen=True)
-class EntryRecord:
-    """One log entry: its exact bytes, its published chain hash and the ledger's verdict."""
-
-    index: int
-    entry: bytes
-    chain_hash: bytes
-    applied: bool
-    violation: Violation | None
-
-    def to_line(self) -> bytes:
-        violation = (
-            None
-            if self.violation is None
-            else {"rule": self.violation.rule, "detail": self.violation.detail}
-        )
-        return _line(
-            {
-                "kind": "entry",
-                "index": self.index,
-                "entry": base64.b64encode(self.entry).decode("ascii"),
-                "chain": self.chain_hash.hex(),
-                "applied": self.applied,
-                "violation": violation,
-            }
-        )
-
-
-@dataclass(frozen=True)
-class InclusionRecord:
-    """The RFC 9162 §2.1.3 proof that entry ``index`` is in the tree of ``tree_size`` leaves."""
-
-    index: int
-    tree_size: int
-    proof: tuple[bytes, ...]
-
-    def to_line(self) -> bytes:
-        proof = [base64.b64encode(h).decode("ascii") for h in self.proof]
-        return _line(
-            {"kind": "inclusion", "index": self.index, "tree_size": self.tree_size, "proof": proof}
-        )
-
-
-@dataclass(frozen=True)
-class PassportRecord:
-    """Version ``version`` of the passport of ``subject``: the document's RFC 8785 bytes."""
-
-    subject: str
-    version: int
-    document: bytes
-
-    def to_line(self) -> bytes:
-        return _line(
-            {
-                "kind": "passport",
-                "subject": self.subject,
-                "version": self.version,
-                "document": base64.b64encode(self.document).decode("ascii"),
-            }
-        )
-
-
-@dataclass(frozen=True)
-class VerdictsRecord:
-    """A partial bundle's verdicts, as the log key signed them (``ledger.verdicts``)."""
-
-    note: bytes  # the signed verdict statement, verbatim
-
-    def to_line(self) -> bytes:
-        return _line({"kind": "verdicts", "note": self.note.decode("utf-8")})
-
-
-Record = (
-    CheckpointRecord
-    | ConsistencyRecord
-    | EntryRecord
-    | InclusionRecord
-    | PassportRecord
-    | VerdictsRecord
-)
 
 
 def _checkpoint(obj: dict[str, Any], what: str) -> CheckpointRecord:
@@ -393,19 +295,10 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_MANIFEST_BYTES",
     "PARTIAL_SCOPES",
-    "ROLE_HEAD",
-    "ROLE_SINCE",
     "SCOPE_ACTOR",
     "SCOPE_ITEM",
     "SCOPE_LEDGER",
     "SCOPE_PASSPORT",
-    "CheckpointRecord",
-    "ConsistencyRecord",
-    "EntryRecord",
-    "InclusionRecord",
     "Manifest",
-    "PassportRecord",
-    "Record",
-    "VerdictsRecord",
     "parse_record",
 ]

@@ -1,11 +1,11 @@
 """GS1 EPCIS 2.0 export: applied supply-chain events as EPCIS events, CBV 2.0 hashes as IDs.
 
 One applied spola event becomes one EPCIS event (two for a recycling that makes lots):
-``ledger.epcis_mapping`` builds them, ``ledger.epcis_hash`` computes each ``eventID``, and this
-module puts them together and into an ``EPCISDocument``. The document's ``@context`` is the
-EPCIS 2.0 context and the ``spola`` prefix of the namespace ``urn:spola:ns:epcis:``, which
-holds every fact EPCIS has no field for; there is no ``@vocab``. docs/formats.md describes
-the mapping and the reasons for each CBV term.
+``ledger.epcis_mapping`` and ``ledger.epcis_custody`` build them, ``ledger.epcis_hash`` computes
+each ``eventID``, and this module puts them together and into an ``EPCISDocument``. The
+document's ``@context`` is the EPCIS 2.0 context and the ``spola`` prefix of the namespace
+``urn:spola:ns:epcis:``, which holds every fact EPCIS has no field for; there is no
+``@vocab``. docs/formats.md describes the mapping and the reasons for each CBV term.
 
 Pure: the caller reads the log (``ledger.store.epcis``) and passes payloads and actor profiles.
 """
@@ -21,19 +21,17 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from ledger.canonical import canonical_bytes
+from ledger.epcis_custody import handover_events, lifecycle_events, receipt_events
 from ledger.epcis_hash import event_hash
 from ledger.epcis_mapping import (
     Actors,
     Event,
     epc,
-    handover_events,
-    lifecycle_events,
     location,
     material_events,
     party,
     process_events,
     quantity,
-    receipt_events,
 )
 from ledger.errors import FormatError
 from ledger.feed import payload_digest

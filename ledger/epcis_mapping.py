@@ -17,7 +17,9 @@ One applied spola event becomes one EPCIS event (two for a recycling that makes 
 | recycling | TransformationEvent item → lots | — | commissioning | active |
 |  | and ObjectEvent | DELETE | destroying | destroyed |
 
-docs/formats.md explains each choice.
+docs/formats.md explains each choice. This module builds the making events (material, process)
+and what every event shares: identifiers, places, parties, quantities and the event's parts;
+``ledger.epcis_custody`` builds handovers, receipts and the life after sale.
 
 Identifiers: a Digital Link path becomes its GS1 Digital Link URI on ``https://id.gs1.org``
 (punctuation percent-encoded, as the GS1 grammar wants), a spola URN stays a URN.
@@ -44,7 +46,6 @@ from ledger.identifiers import DigitalLink
 from ledger.supply import (
     Certificate,
     Claim,
-    HandoverEvent,
     ItemLine,
     LifecycleEvent,
     Line,
@@ -52,18 +53,11 @@ from ledger.supply import (
     LotOutput,
     MaterialEvent,
     ProcessEvent,
-    ReceiptEvent,
 )
 from ledger.supply_fields import QuantityField
 
 TIME_ZONE_OFFSET: Final = "+00:00"  # event times are UTC
 DEFAULT_PROCESS_STEP: Final = "commissioning"  # CBV: new class-level identifiers are made
-# (bizStep, disposition) of the lifecycle kinds that are one OBSERVE event; see the table above.
-_LIFECYCLE: Final[dict[str, tuple[str, str | None]]] = {
-    "rental": ("other", None),  # CBV 2.0 has no renting step
-    "repair": ("repairing", "available"),
-    "take-back": ("collecting", "returned"),
-}
 
 Actors = Mapping[str, Mapping[str, Any]]
 Event = dict[str, Any]
@@ -80,7 +74,8 @@ def epc(subject: str) -> str:
     return DigitalLink.parse(subject).uri(GS1_RESOLVER)  # the QR code's spelling
 
 
-def _slug(actor_id: str) -> str:
+def actor_slug(actor_id: str) -> str:
+    """The last part of an actor's URN: ``maison-navigli`` of ``urn:spola:actor:maison-navigli``."""
     return actor_id.rsplit(":", 1)[-1]
 
 
@@ -98,7 +93,7 @@ def facility_identifier(actor_id: str, facility_id: str, gln: str | None) -> str
     the passport's facilities alike)."""
     if gln:
         return f"{GS1_RESOLVER}/414/{gln}"
-    return f"urn:spola:facility:{_slug(actor_id)}:{facility_id}"
+    return f"urn:spola:facility:{actor_slug(actor_id)}:{facility_id}"
 
 
 def party(actors: Actors, actor_id: str) -> str:
@@ -120,10 +115,10 @@ def quantity(value: str) -> int | float:
     return float(number)  # correctly rounded to the nearest double
 
 
-# -- building blocks ---------------------------------------------------------------------------
+# -- building blocks, shared with ledger.epcis_custody -----------------------------------------
 
 
-def _given(key: str, value: Any) -> dict[str, Any]:
+def given(key: str, value: Any) -> dict[str, Any]:
     """``{key: value}``, or nothing when there is no value (None or an empty list)."""
     return {} if value is None or value == [] else {key: value}
 
@@ -132,37 +127,21 @@ def _quantity_element(subject: str, q: QuantityField) -> dict[str, Any]:
     return {"epcClass": epc(subject), "quantity": quantity(q.value), "uom": q.unit}
 
 
-def _lines(lines: Iterable[Line]) -> dict[str, Any]:
+def epc_lists(lines: Iterable[Line]) -> dict[str, Any]:
+    """The items of ``lines`` as an epcList, their lots as a quantityList (each when any)."""
     items = [epc(line.item) for line in lines if isinstance(line, ItemLine)]
     lots = [
         _quantity_element(line.lot, line.quantity) for line in lines if isinstance(line, LotLine)
     ]
-    return _given("epcList", items) | _given("quantityList", lots)
+    return given("epcList", items) | given("quantityList", lots)
 
 
-def _place(actors: Actors, actor_id: str, facility: str | None, *, biz: bool) -> dict[str, Any]:
+def read_point(actors: Actors, actor_id: str, facility: str | None, *, biz: bool) -> dict[str, Any]:
+    """Where it happened: the facility as readPoint, and as bizLocation too when ``biz``."""
     if facility is None:
         return {}
     where = {"id": location(actors, actor_id, facility)}
     return {"readPoint": where} | ({"bizLocation": where} if biz else {})
-
-
-def _ends(
-    kind: str, actors: Actors, actor_id: str, *, owning: bool, facility: str | None = None
-) -> list[dict[str, str]]:
-    """A sourceList or destinationList: the party (owning and/or possessing), the place."""
-    who = party(actors, actor_id)
-    out = [{"type": "owning_party", kind: who}] if owning else []
-    out.append({"type": "possessing_party", kind: who})
-    if facility is not None:
-        out.append({"type": "location", kind: location(actors, actor_id, facility)})
-    return out
-
-
-def _desadv(sender: str, handover_id: str) -> dict[str, Any]:
-    """The delivery note as a CBV despatch advice, shared by the shipping and receiving events."""
-    urn = f"urn:spola:handover:{_slug(sender)}:{handover_id}"
-    return {"bizTransactionList": [{"type": "desadv", "bizTransaction": urn}]}
 
 
 def _amount(q: QuantityField | None) -> dict[str, str] | None:
@@ -180,35 +159,36 @@ def _claim(claim: Claim | None) -> dict[str, Any]:
 def _certificates(certificates: list[Certificate]) -> dict[str, Any]:
     names = ("spola:scheme", "spola:id", "spola:issuer", "spola:validFrom", "spola:validUntil")
     rows = [(c.scheme, c.id, c.issuer, c.valid_from, c.valid_until) for c in certificates]
-    return _given("spola:certificate", [dict(zip(names, r, strict=True)) for r in rows])
+    return given("spola:certificate", [dict(zip(names, r, strict=True)) for r in rows])
 
 
 def _new_lot(output: LotOutput) -> dict[str, Any]:
     return (
         {"spola:id": epc(output.lot), "spola:material": output.material}
-        | _given("spola:massPerUnit", _amount(output.mass_per_unit))
+        | given("spola:massPerUnit", _amount(output.mass_per_unit))
         | _claim(output.claim)
     )
 
 
-def _header(kind: str, time: str) -> Event:
+def event_header(kind: str, time: str) -> Event:
+    """The members every EPCIS event opens with: its type and when it happened (UTC)."""
     return {"type": kind, "eventTime": time, "eventTimeZoneOffset": TIME_ZONE_OFFSET}
 
 
-# -- one builder per spola event type ----------------------------------------------------------
+# -- the making events -------------------------------------------------------------------------
 
 
 def material_events(e: MaterialEvent, actors: Actors) -> list[Event]:
     feedstock = e.feedstock
     return [
-        _header("ObjectEvent", e.time)
+        event_header("ObjectEvent", e.time)
         | {
             "quantityList": [_quantity_element(e.lot, e.quantity)],
             "action": "ADD",
             "bizStep": "commissioning",
             "disposition": "active",
         }
-        | _place(actors, e.actor, e.facility, biz=True)
+        | read_point(actors, e.actor, e.facility, biz=True)
         | {
             "ilmd": {
                 "spola:material": e.material,
@@ -218,14 +198,14 @@ def material_events(e: MaterialEvent, actors: Actors) -> list[Event]:
                     "spola:renewable": feedstock.renewable,
                 },
             }
-            | _given("spola:massPerUnit", _amount(e.mass_per_unit))
+            | given("spola:massPerUnit", _amount(e.mass_per_unit))
             | _claim(e.claim)
         }
         | _certificates(e.certificates)
     ]
 
 
-def _transformation(
+def transformation_event(
     e: ProcessEvent | LifecycleEvent,
     actors: Actors,
     *,
@@ -234,22 +214,23 @@ def _transformation(
     step: str,
     facility: str | None,
 ) -> Event:
+    """A TransformationEvent: ``inputs`` consumed, lots and items made (with their ILMD)."""
     items = e.items if isinstance(e, ProcessEvent) else []
     made = [
         {"spola:id": epc(i.id), "spola:product": i.product, "spola:mass": _amount(i.mass)}
         | _claim(i.claim)
         for i in items
     ]
-    ilmd = _given("spola:lot", [_new_lot(o) for o in outputs]) | _given("spola:item", made)
-    taken = _lines(inputs)
+    ilmd = given("spola:lot", [_new_lot(o) for o in outputs]) | given("spola:item", made)
+    taken = epc_lists(inputs)
     return (
-        _header("TransformationEvent", e.time)
-        | _given("inputEPCList", taken.get("epcList"))
-        | _given("inputQuantityList", taken.get("quantityList"))
-        | _given("outputEPCList", [epc(i.id) for i in items])
-        | _given("outputQuantityList", [_quantity_element(o.lot, o.quantity) for o in outputs])
+        event_header("TransformationEvent", e.time)
+        | given("inputEPCList", taken.get("epcList"))
+        | given("inputQuantityList", taken.get("quantityList"))
+        | given("outputEPCList", [epc(i.id) for i in items])
+        | given("outputQuantityList", [_quantity_element(o.lot, o.quantity) for o in outputs])
         | {"bizStep": step, "disposition": "active"}
-        | _place(actors, e.actor, facility, biz=True)
+        | read_point(actors, e.actor, facility, biz=True)
         | ({"ilmd": ilmd} if ilmd else {})
     )
 
@@ -257,150 +238,33 @@ def _transformation(
 def process_events(e: ProcessEvent, actors: Actors) -> list[Event]:
     row = catalogue().process(e.process)
     step = row.epcis_biz_step if row is not None and row.epcis_biz_step else DEFAULT_PROCESS_STEP
-    event = _transformation(
+    event = transformation_event(
         e, actors, inputs=e.inputs, outputs=e.outputs, step=step, facility=e.facility
     )
     untraced = [
         {"spola:material": u.material, "spola:quantity": _amount(u.quantity)}
-        | _given("spola:massPerUnit", _amount(u.mass_per_unit))
+        | given("spola:massPerUnit", _amount(u.mass_per_unit))
         for u in e.untraced
     ]
     compliant = {True: "compliant", False: "not-compliant", None: None}
     chemicals = [
         {"spola:name": c.name, "spola:quantity": _amount(c.quantity)}
-        | _given("spola:zdhcMrsl", compliant[c.zdhc_mrsl_compliant])
+        | given("spola:zdhcMrsl", compliant[c.zdhc_mrsl_compliant])
         for c in e.chemicals
     ]
     w = e.workforce
     workforce = (
         None
         if w is None
-        else {"spola:workers": w.workers, "spola:hours": w.hours} | _given("spola:women", w.women)
+        else {"spola:workers": w.workers, "spola:hours": w.hours} | given("spola:women", w.women)
     )
     return [
         event
         | {"spola:process": e.process}
-        | _given("spola:untraced", untraced)
-        | _given("spola:energyKwh", e.energy_kwh)
-        | _given("spola:waterLitres", e.water_l)
-        | _given("spola:chemical", chemicals)
-        | _given("spola:workforce", workforce)
+        | given("spola:untraced", untraced)
+        | given("spola:energyKwh", e.energy_kwh)
+        | given("spola:waterLitres", e.water_l)
+        | given("spola:chemical", chemicals)
+        | given("spola:workforce", workforce)
         | _certificates(e.certificates)
     ]
-
-
-def handover_events(e: HandoverEvent, actors: Actors) -> list[Event]:
-    lots = any(isinstance(line, LotLine) for line in e.lines)
-    event = (
-        _header("ObjectEvent", e.time)
-        | _lines(e.lines)
-        | {"action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit"}
-        | _place(actors, e.actor, e.from_facility, biz=False)
-        | _desadv(e.actor, e.id)
-        | {
-            "sourceList": _ends("source", actors, e.actor, owning=lots, facility=e.from_facility),
-            "destinationList": _ends(
-                "destination", actors, e.to, owning=lots, facility=e.to_facility
-            ),
-        }
-    )
-    if e.transport is not None:
-        event["spola:transportMode"] = e.transport.mode
-        if e.transport.distance_km is not None:
-            event["spola:distanceKm"] = e.transport.distance_km
-    return [event]
-
-
-def receipt_events(e: ReceiptEvent, actors: Actors, handover: HandoverEvent) -> list[Event]:
-    sender = e.handover.sender
-    lots = any(isinstance(line, LotLine) for line in handover.lines)
-    head = _header("ObjectEvent", e.time) | _lines(handover.lines) | {"action": "OBSERVE"}
-    if e.accepted:
-        facility = e.facility if e.facility is not None else handover.to_facility
-        return [
-            head
-            | {"bizStep": "receiving", "disposition": "in_progress"}
-            | _place(actors, e.actor, e.facility, biz=True)
-            | _desadv(sender, e.handover.id)
-            | {
-                "sourceList": _ends(
-                    "source", actors, sender, owning=lots, facility=handover.from_facility
-                ),
-                "destinationList": _ends(
-                    "destination", actors, e.actor, owning=lots, facility=facility
-                ),
-            }
-        ]
-    return [
-        head
-        | {"bizStep": "receiving", "disposition": "returned"}
-        | _place(actors, e.actor, e.facility, biz=False)
-        | _desadv(sender, e.handover.id)
-        | {
-            "sourceList": _ends("source", actors, e.actor, owning=False),
-            "destinationList": _ends(
-                "destination", actors, sender, owning=False, facility=handover.from_facility
-            ),
-            "spola:reason": e.reason,
-        }
-    ]
-
-
-def _recycling(e: LifecycleEvent, actors: Actors, tail: dict[str, Any]) -> list[Event]:
-    """The item ends (DELETE); the lots made from it come out of a transformation."""
-    ended = (
-        _header("ObjectEvent", e.time)
-        | {"epcList": [epc(e.item)], "action": "DELETE"}
-        | {"bizStep": "destroying", "disposition": "destroyed"}
-        | _place(actors, e.actor, e.facility, biz=False)
-        | tail
-    )
-    if not e.outputs:
-        return [ended]
-    made = _transformation(
-        e,
-        actors,
-        inputs=[ItemLine(item=e.item)],
-        outputs=e.outputs,
-        step=DEFAULT_PROCESS_STEP,
-        facility=e.facility,
-    )
-    return [made | tail, ended]
-
-
-def _sale(e: LifecycleEvent, actors: Actors) -> dict[str, Any]:
-    """Ownership passes: to a private person (never named) at retail, or to an actor."""
-    seller = _ends("source", actors, e.actor, owning=True)[:1] if e.kind == "sale" else []
-    if e.to is None:
-        step: dict[str, Any] = {"bizStep": "retail_selling", "disposition": "retail_sold"}
-        buyer = []
-    else:
-        step = {"bizStep": "accepting"}
-        buyer = _ends("destination", actors, e.to, owning=True)[:1]
-    return step | _given("sourceList", seller) | _given("destinationList", buyer)
-
-
-def lifecycle_events(e: LifecycleEvent, actors: Actors) -> list[Event]:
-    tail: dict[str, Any] = {"spola:lifecycle": e.kind}
-    if e.kind == "recycling":
-        return _recycling(e, actors, tail)
-    head = _header("ObjectEvent", e.time) | {"epcList": [epc(e.item)], "action": "OBSERVE"}
-    if e.kind in ("sale", "resale"):
-        return [head | _sale(e, actors) | _place(actors, e.actor, e.facility, biz=False) | tail]
-    biz_step, disposition = _LIFECYCLE[e.kind]
-    event = (
-        head
-        | {"bizStep": biz_step}
-        | _given("disposition", disposition)
-        | _place(actors, e.actor, e.facility, biz=e.kind != "rental")
-    )
-    if e.kind == "rental":
-        event["sourceList"] = _ends("source", actors, e.actor, owning=False)
-        tail["spola:until"] = str(e.until)
-    elif e.kind == "take-back":
-        event["destinationList"] = _ends(
-            "destination", actors, e.actor, owning=True, facility=e.facility
-        )
-    elif e.kind == "repair":
-        tail["spola:description"] = str(e.description)
-    return [event | tail]

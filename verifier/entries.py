@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import ClassVar, Final
 
-from ledger.bundle import EntryRecord, InclusionRecord, parse_record
+from ledger.bundle import parse_record
+from ledger.bundle_records import EntryRecord, InclusionRecord
 from ledger.envelope import Envelope, verify_envelope
 from ledger.errors import FormatError, LedgerError, LimitError
 from ledger.hashing import leaf_hash

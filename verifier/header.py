@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ledger.bundle import ROLE_HEAD, CheckpointRecord, ConsistencyRecord, Manifest, VerdictsRecord
+from ledger.bundle import Manifest
+from ledger.bundle_records import ROLE_HEAD, CheckpointRecord, ConsistencyRecord, VerdictsRecord
 from ledger.checkpoint import Checkpoint, verify_checkpoint
 from ledger.compact import CompactRange
 from ledger.errors import CheckpointError, LedgerError

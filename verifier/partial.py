@@ -17,7 +17,8 @@ from collections import deque
 from typing import Final
 
 from ledger.assessment import NewerModelError
-from ledger.bundle import SCOPE_ACTOR, InclusionRecord
+from ledger.bundle import SCOPE_ACTOR
+from ledger.bundle_records import InclusionRecord
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import EVENT_PAYLOAD_TYPE, Envelope, signature_refused, verify_envelope

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ledger.bundle import PassportRecord
+from ledger.bundle_records import PassportRecord
 from ledger.canonical import canonical_bytes, parse_canonical_object
 from ledger.errors import LedgerError
 from ledger.events import ActorEvent, Event

@@ -12,15 +12,13 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, BinaryIO
 
-from ledger.bundle import (
-    MAX_LINE_BYTES,
-    SCOPE_PASSPORT,
+from ledger.bundle import MAX_LINE_BYTES, SCOPE_PASSPORT, parse_record
+from ledger.bundle_records import (
     CheckpointRecord,
     EntryRecord,
     InclusionRecord,
     PassportRecord,
     VerdictsRecord,
-    parse_record,
 )
 from ledger.errors import FormatError, LimitError
 from verifier.entries import BATCH_BYTES, BATCH_LINES, FIRST_BATCH_LINES

@@ -34,10 +34,12 @@ from ledger.bundle import (
     SCOPE_ITEM,
     SCOPE_LEDGER,
     SCOPE_PASSPORT,
+    Manifest,
+)
+from ledger.bundle_records import (
     CheckpointRecord,
     ConsistencyRecord,
     InclusionRecord,
-    Manifest,
     PassportRecord,
     VerdictsRecord,
 )

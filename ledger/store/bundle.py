@@ -26,18 +26,14 @@ from typing import IO, TYPE_CHECKING, Final
 
 from sqlalchemy import Connection
 
-from ledger.bundle import (
+from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, SCOPE_LEDGER, SCOPE_PASSPORT, Manifest
+from ledger.bundle_records import (
     ROLE_HEAD,
     ROLE_SINCE,
-    SCOPE_ACTOR,
-    SCOPE_ITEM,
-    SCOPE_LEDGER,
-    SCOPE_PASSPORT,
     CheckpointRecord,
     ConsistencyRecord,
     EntryRecord,
     InclusionRecord,
-    Manifest,
     PassportRecord,
     VerdictsRecord,
 )

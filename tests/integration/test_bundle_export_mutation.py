@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from api.demo_story import JACKETS, NEW_CLOTH
-from ledger.bundle import ConsistencyRecord, EntryRecord, Manifest, PassportRecord, parse_record
+from ledger.bundle import Manifest, parse_record
+from ledger.bundle_records import ConsistencyRecord, EntryRecord, PassportRecord
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import Envelope
 from ledger.errors import CheckpointError, FormatError, LedgerError, NotFoundError

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from api.demo_story import BAGS, BRAND, JACKETS, SCARVES
-from ledger.bundle import EntryRecord, InclusionRecord, Manifest, PassportRecord, parse_record
+from ledger.bundle import Manifest, parse_record
+from ledger.bundle_records import EntryRecord, InclusionRecord, PassportRecord
 from ledger.canonical import canonical_bytes
 from ledger.passport import passport_versions
 from ledger.receipt import Violation

@@ -14,7 +14,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.bundle import EntryRecord, _parse_json_record, parse_record
+from ledger.bundle import _parse_json_record, parse_record
+from ledger.bundle_records import EntryRecord
 from ledger.canonical import parse_json
 from ledger.envelope import Envelope, Signature
 from ledger.errors import FormatError, LedgerError

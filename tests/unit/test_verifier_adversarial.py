@@ -21,7 +21,8 @@ import pytest
 
 import verifier.passports
 import verifier.steps
-from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, PassportRecord
+from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM
+from ledger.bundle_records import PassportRecord
 from ledger.keys import PrivateKey
 from tests.supply import material
 from tests.vectors.bundles.sealing import (

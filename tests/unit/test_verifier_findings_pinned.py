@@ -20,18 +20,16 @@ from collections import Counter
 from dataclasses import replace
 from typing import Final
 
-from ledger.bundle import (
+from ledger.bundle import SCOPE_ACTOR, Manifest, parse_record
+from ledger.bundle_records import (
     ROLE_HEAD,
     ROLE_SINCE,
-    SCOPE_ACTOR,
     CheckpointRecord,
     ConsistencyRecord,
     EntryRecord,
     InclusionRecord,
-    Manifest,
     PassportRecord,
     VerdictsRecord,
-    parse_record,
 )
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import Checkpoint

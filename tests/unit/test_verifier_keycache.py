@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ledger.bundle import EntryRecord
+from ledger.bundle_records import EntryRecord
 from ledger.canonical import canonical_bytes
 from ledger.envelope import sign_envelope
 from ledger.hashing import CHAIN_GENESIS

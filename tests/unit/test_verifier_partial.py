@@ -15,14 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.bundle import (
-    SCOPE_LEDGER,
-    SCOPE_PASSPORT,
-    InclusionRecord,
-    Manifest,
-    PassportRecord,
-    parse_record,
-)
+from ledger.bundle import SCOPE_LEDGER, SCOPE_PASSPORT, Manifest, parse_record
+from ledger.bundle_records import InclusionRecord, PassportRecord
 from ledger.canonical import canonical_bytes
 from ledger.errors import FormatError
 from ledger.receipt import Violation

@@ -26,7 +26,8 @@ from typing import Final
 
 import pytest
 
-from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, SCOPE_PASSPORT, ConsistencyRecord, Manifest
+from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, SCOPE_PASSPORT, Manifest
+from ledger.bundle_records import ConsistencyRecord
 from ledger.hashing import leaf_hash
 from ledger.merkle import consistency_proof
 from tests.vectors.bundles.sealing import (

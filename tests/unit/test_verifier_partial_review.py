@@ -28,16 +28,13 @@ from typing import Any, Final
 import pytest
 
 import verifier.passports
-from ledger.bundle import (
+from ledger.bundle import SCOPE_ACTOR, SCOPE_ITEM, SCOPE_PASSPORT, Manifest
+from ledger.bundle_records import (
     ROLE_HEAD,
-    SCOPE_ACTOR,
-    SCOPE_ITEM,
-    SCOPE_PASSPORT,
     CheckpointRecord,
     ConsistencyRecord,
     EntryRecord,
     InclusionRecord,
-    Manifest,
     PassportRecord,
     VerdictsRecord,
 )

@@ -11,7 +11,7 @@ import io
 from dataclasses import replace
 from typing import Any
 
-from ledger.bundle import PassportRecord
+from ledger.bundle_records import PassportRecord
 from tests.vectors.bundles.sealing import DATA, LOG_VKEY, Bundle, read_bundle
 from verifier import Report, passports, verify_bundle
 

@@ -21,11 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ledger.bundle import EntryRecord
+from ledger.bundle_records import EntryRecord
 from ledger.envelope import Envelope, Signature
 from ledger.events import OPERATOR_ACTOR
 from ledger.hashing import leaf_hash
-from tests.supply import CERT_GOTS, handover, make, material, process, take
+from tests.supply import CERT_GOTS, GOTS_CLAIM, handover, make, material, process, take
 from tests.vectors.bundles.passport_vectors import partial_vectors
 from tests.vectors.bundles.sealing import (
     LOG_VKEY,
@@ -38,7 +38,6 @@ from tests.vectors.bundles.sealing import (
 )
 from tests.vectors.bundles.story import (
     FILANDA,
-    GOTS_FULL,
     LOT_A,
     LOT_C,
     SARTORIA,
@@ -182,7 +181,7 @@ def _verdict_mutations() -> dict[str, Vector]:
     """Rule-breaking events the ledger published as applied: replay disagrees (step 9)."""
     in_transit = honest_story()
     in_transit.sign(FILANDA, handover("H2", TINTORIA, [take(LOT_C, "10")]))
-    claim_up = [make("urn:spola:lot:filanda:E", "38", claim=GOTS_FULL)]
+    claim_up = [make("urn:spola:lot:filanda:E", "38", claim=GOTS_CLAIM)]
     return dict(
         [
             _lying(

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ledger.bundle import SCOPE_ACTOR, SCOPE_PASSPORT, EntryRecord, PassportRecord
+from ledger.bundle import SCOPE_ACTOR, SCOPE_PASSPORT
+from ledger.bundle_records import EntryRecord, PassportRecord
 from ledger.canonical import canonical_bytes
 from ledger.envelope import Envelope
 from ledger.events import ActorEvent, KeyEvent, parse_event

@@ -15,18 +15,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
-from ledger.bundle import (
+from ledger.bundle import SCOPE_LEDGER, Manifest, parse_record
+from ledger.bundle_records import (
     ROLE_HEAD,
     ROLE_SINCE,
-    SCOPE_LEDGER,
     CheckpointRecord,
     ConsistencyRecord,
     EntryRecord,
     InclusionRecord,
-    Manifest,
     PassportRecord,
     VerdictsRecord,
-    parse_record,
 )
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.envelope import Envelope

@@ -30,7 +30,6 @@ from tests.terminal import Terminal
 from tests.vectors.bundles.sealing import OPERATOR, Bundle, key
 
 GOTS_HALF = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "0.5"}
-GOTS_FULL = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 FILANDA = "urn:spola:actor:filanda"
 TINTORIA = "urn:spola:actor:tintoria"
 SARTORIA = "urn:spola:actor:sartoria"
