@@ -73,7 +73,7 @@ def build_passport(facts: PassportFacts) -> Passport:
     root_kg = graph.node_kg(subject) if subject in graph.made else ZERO
     walk = graph.walk(subject, root_kg)
     places = Places(facts.actors)
-    journey, legs = build_journey(facts, graph, walk, places)
+    journey, legs = build_journey(facts, walk, places)
     origins = _composition(walk, places)
     document: dict[str, Any] = {
         "format": FORMAT,

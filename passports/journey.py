@@ -28,7 +28,7 @@ from ledger.supply import (
     ProcessEvent,
     ReceiptEvent,
 )
-from passports.graph import ZERO, Graph, Walk
+from passports.graph import ZERO, Walk
 from passports.tiers import RESTRICTED
 from scoring.mci import quantized
 from scoring.transport import Step, leg
@@ -78,7 +78,7 @@ class Places:
 
 
 def build_journey(
-    facts: PassportFacts, graph: Graph, walk: Walk, places: Places
+    facts: PassportFacts, walk: Walk, places: Places
 ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Any]]]:
     """The journey's steps in log order, and each transport step with its leg (None: no
     distance known) for the short-chain figures and data-quality flags."""
