@@ -12,6 +12,7 @@ from ledger.identifiers import DigitalLink
 from tests.integration.api_support import Api, assert_problem, running_api
 from tests.supply import (
     CERT_GOTS,
+    GOTS_CLAIM,
     facility,
     handover,
     item,
@@ -28,7 +29,6 @@ from tests.terminal import Terminal
 RAW = "urn:spola:lot:seteria:S26-0142"
 DYED = DigitalLink(gtin="08000000000019", lot="T26-07").path()
 SCARF = DigitalLink(gtin="08000000000026", serial="8F3KQ2M7XW").path()
-SG = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def _enrol(app: Api, slug: str, *roles: str) -> Terminal:
 def _story(app: Api) -> tuple[Terminal, Terminal, int]:
     """Silk made at the mill, dyed by the dyer into a scarf; one double spend refused."""
     mill, dyer = _enrol(app, "seteria", "supplier"), _enrol(app, "tintoria", "supplier", "brand")
-    app.accept(mill.sign(material(RAW, "100", claim=SG, certificates=[CERT_GOTS])))
+    app.accept(mill.sign(material(RAW, "100", claim=GOTS_CLAIM, certificates=[CERT_GOTS])))
     app.accept(mill.sign(handover("DDT-1", dyer.actor, [take(RAW, "60")])))
     (refused,) = app.accept(mill.sign(handover("DDT-2", dyer.actor, [take(RAW, "60")])))
     app.accept(dyer.sign(receipt(mill.actor, "DDT-1")))
@@ -52,8 +52,8 @@ def _story(app: Api) -> tuple[Terminal, Terminal, int]:
         dyer.sign(
             process(
                 [take(RAW, "50")],
-                [make(DYED, "49.5", claim=SG)],
-                [item(SCARF, "0.5", claim=SG)],
+                [make(DYED, "49.5", claim=GOTS_CLAIM)],
+                [item(SCARF, "0.5", claim=GOTS_CLAIM)],
                 certificates=[CERT_GOTS],
                 untraced=[{"material": "thread-silk", "quantity": q("100", "GRM")}],
             )
@@ -83,7 +83,7 @@ def test_digital_link_ids_are_written_without_the_leading_slash(app: Api) -> Non
     scarf = app.client.get(f"/v1/items{SCARF}")
     assert lot.status_code == 200 and lot.json()["id"] == DYED
     assert scarf.status_code == 200, scarf.text
-    assert scarf.json()["claim"] == SG
+    assert scarf.json()["claim"] == GOTS_CLAIM
     assert scarf.json()["status"] == "held"
 
 

@@ -57,6 +57,7 @@ from ledger.store.schema import equivocations
 from tests.epcis_oracle import reference_hashes
 from tests.integration.api_support import DEMO_ENTRIES, Api, get_json, running_api, store_of, urn
 from tests.integration.test_api_epcis import get_pages
+from tests.supply import GOTS_CLAIM
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +111,7 @@ def test_every_product_is_where_the_story_leaves_it(demo: Api) -> None:
 
     sold, _, in_boutique = (item(demo, i) for i in SCARVES)
     assert (sold["status"], sold["owner"], sold["custodian"]) == ("with_consumer", None, None)
-    assert sold["claim"] == {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
+    assert sold["claim"] == GOTS_CLAIM
     assert (in_boutique["status"], in_boutique["owner"], in_boutique["custodian"]) == (
         "held",
         urn(BRAND),

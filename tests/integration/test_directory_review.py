@@ -21,7 +21,7 @@ from api.demo_story import JACKETS
 from api.routes import directory as directory_route
 from ledger.store import directory as directory_queries
 from tests.integration.api_support import Api, assert_problem, get_json, store_of, urn
-from tests.supply import CERT_GOTS, make, material, process, take
+from tests.supply import CERT_GOTS, GOTS_CLAIM, make, material, process, take
 from tests.terminal import Terminal, run_cli
 
 pytestmark = pytest.mark.integration
@@ -79,11 +79,12 @@ def test_a_hidden_certified_share_changes_neither_score_nor_order(app: Api) -> N
     ``plain``'s do. ``proud`` hides ``certified``: the public must see the two tied, in actor
     id order, with the same score, while the operator sees ``proud`` ahead."""
     proud, plain = enrol(app, "b-proud"), enrol(app, "a-plain")
-    claim = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
     hidden = ["partners", "acceptance", "distance", "services", "maturity"]
     app.accept(
         [
-            proud.sign(material("urn:spola:lot:b-proud:1", claim=claim, certificates=[CERT_GOTS])),
+            proud.sign(
+                material("urn:spola:lot:b-proud:1", claim=GOTS_CLAIM, certificates=[CERT_GOTS])
+            ),
             profile(proud, public_figures=hidden),
             plain.sign(material("urn:spola:lot:a-plain:1")),
             profile(plain, public_figures=hidden),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.integration.api_support import Api, assert_problem, store_of
-from tests.supply import CERT_GOTS, facility, item, material, process, q, take
+from tests.supply import CERT_GOTS, GOTS_CLAIM, facility, item, material, process, q, take
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -69,8 +69,7 @@ def test_nul_in_an_item_name_is_refused_on_both_engines(app: Api, mill: Terminal
 def test_nul_in_a_certificate_named_by_a_verdict_is_refused(app: Api, mill: Terminal) -> None:
     # The expired certificate's id went into the stored violation detail: a 500 on PostgreSQL.
     expired = CERT_GOTS | {"id": "CU\x00824511", "valid_until": "2020-01-02"}
-    claim = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
-    _refused(app, mill, material(LOT, claim=claim, certificates=[expired]), "U+0000")
+    _refused(app, mill, material(LOT, claim=GOTS_CLAIM, certificates=[expired]), "U+0000")
 
 
 def test_an_escaped_backslash_before_u0000_is_text_not_nul(app: Api, mill: Terminal) -> None:

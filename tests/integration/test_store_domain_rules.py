@@ -16,6 +16,7 @@ from ledger.receipt import Receipt
 from ledger.store.ledger import LedgerStore
 from tests.supply import (
     CERT_GOTS,
+    GOTS_CLAIM,
     enrol_actor,
     handover,
     item,
@@ -30,7 +31,6 @@ from tests.supply import (
 )
 from tests.terminal import Terminal
 
-GOTS_SG = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 GOTS_MB = {"model": "mass_balance", "scheme": "GOTS", "certified_fraction": "0.5"}
 
 
@@ -154,7 +154,7 @@ def test_only_the_custodian_hands_over_an_item(chain: Chain) -> None:
 
 
 def test_double_spend_of_a_lot_is_refused_with_the_numbers(chain: Chain) -> None:
-    chain.ok(chain.mill, material(LOT, "100", claim=GOTS_SG, certificates=[CERT_GOTS]))
+    chain.ok(chain.mill, material(LOT, "100", claim=GOTS_CLAIM, certificates=[CERT_GOTS]))
     chain.ok(chain.mill, handover("DDT-1", chain.dyer.actor, [take(LOT, "60")]))
 
     detail = chain.broken(
@@ -286,7 +286,7 @@ def test_claim_needs_a_certificate_valid_at_the_event_time(chain: Chain) -> None
     expired = CERT_GOTS | {"valid_from": "2019-01-01", "valid_until": "2020-12-31"}
     detail = chain.broken(
         chain.mill,
-        material(LOT, claim=GOTS_SG, certificates=[expired]),
+        material(LOT, claim=GOTS_CLAIM, certificates=[expired]),
         "certificate.not_valid",
     )
     assert "2019-01-01..2020-12-31" in detail
@@ -305,20 +305,20 @@ def test_claim_model_never_grows(chain: Chain) -> None:
     chain.ok(chain.mill, material(LOT, claim=GOTS_MB, certificates=[CERT_GOTS]))
     chain.broken(
         chain.mill,
-        process([take(LOT, "10")], [make(DYED, "10", claim=GOTS_SG)], certificates=[CERT_GOTS]),
+        process([take(LOT, "10")], [make(DYED, "10", claim=GOTS_CLAIM)], certificates=[CERT_GOTS]),
         "claim.model_grows",
     )
 
 
 def test_segregated_output_cannot_mix_uncertified_input(chain: Chain) -> None:
     other = "urn:spola:lot:seteria:S26-0143"
-    chain.ok(chain.mill, material(LOT, claim=GOTS_SG, certificates=[CERT_GOTS]))
+    chain.ok(chain.mill, material(LOT, claim=GOTS_CLAIM, certificates=[CERT_GOTS]))
     chain.ok(chain.mill, material(other))
     chain.broken(
         chain.mill,
         process(
             [take(LOT, "10"), take(other, "10")],
-            [make(DYED, "20", claim=GOTS_SG)],
+            [make(DYED, "20", claim=GOTS_CLAIM)],
             certificates=[CERT_GOTS],
         ),
         "claim.model_grows",
@@ -326,11 +326,11 @@ def test_segregated_output_cannot_mix_uncertified_input(chain: Chain) -> None:
 
 
 def test_certified_fraction_never_grows(chain: Chain) -> None:
-    half_sg = GOTS_SG | {"certified_fraction": "0.5"}
+    half_sg = GOTS_CLAIM | {"certified_fraction": "0.5"}
     chain.ok(chain.mill, material(LOT, claim=half_sg, certificates=[CERT_GOTS]))
     chain.broken(
         chain.mill,
-        process([take(LOT, "10")], [make(DYED, "10", claim=GOTS_SG)], certificates=[CERT_GOTS]),
+        process([take(LOT, "10")], [make(DYED, "10", claim=GOTS_CLAIM)], certificates=[CERT_GOTS]),
         "claim.fraction_grows",
     )
 
@@ -360,10 +360,10 @@ def test_mass_balance_credits_never_exceed_certified_input(chain: Chain) -> None
 
 
 def test_processor_needs_its_own_certificate_to_pass_a_claim_on(chain: Chain) -> None:
-    chain.ok(chain.mill, material(LOT, claim=GOTS_SG, certificates=[CERT_GOTS]))
+    chain.ok(chain.mill, material(LOT, claim=GOTS_CLAIM, certificates=[CERT_GOTS]))
     chain.broken(
         chain.mill,
-        process([take(LOT, "10")], [make(DYED, "10", claim=GOTS_SG)]),
+        process([take(LOT, "10")], [make(DYED, "10", claim=GOTS_CLAIM)]),
         "certificate.not_valid",
     )
 
@@ -409,7 +409,7 @@ def test_recycled_item_is_ended_and_its_mass_bounds_the_new_lot(chain: Chain) ->
         "mass.balance",
     )
     # A recycled lot cannot carry a certification claim from the item: it starts without one.
-    claimed = make(new_lot, "0.18", "silk-recycled", claim=GOTS_SG)
+    claimed = make(new_lot, "0.18", "silk-recycled", claim=GOTS_CLAIM)
     chain.broken(
         chain.recycler, lifecycle("recycling", SCARF, outputs=[claimed]), "claim.no_certified_input"
     )

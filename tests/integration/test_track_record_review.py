@@ -14,6 +14,7 @@ from ledger.geo import great_circle_km
 from tests.integration.api_support import Api, enrol_near, get_json, operator_headers
 from tests.supply import (
     CERT_GOTS,
+    GOTS_CLAIM,
     handover,
     item,
     lifecycle,
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.integration
 MILAN, COMO, BERGAMO = ("45.4642", "9.19"), ("45.8081", "9.0852"), ("45.6983", "9.6773")
 LOT_A, LOT_B = "urn:spola:lot:mill:A", "urn:spola:lot:mill:B"
 SCARF = "/01/08000000001016/21/SCARF1"
-CLAIM = {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"}
 
 
 def _figures(app: Api, actor: str, on: date) -> dict[str, Any]:
@@ -52,13 +52,13 @@ def test_the_track_record_counts_only_the_suppliers_settled_applied_entries(app:
                             (("dyer", COMO), ("spinner", BERGAMO), ("brand", COMO)))  # fmt: skip
     own = app.accept(
         [
-            mill.sign(material(LOT_A, "100", claim=CLAIM, certificates=[CERT_GOTS])),
+            mill.sign(material(LOT_A, "100", claim=GOTS_CLAIM, certificates=[CERT_GOTS])),
             mill.sign(material(LOT_B, "100")),
             mill.sign(process([take(LOT_A, "20")], [make(f"{LOT_A}2", "20")])),
             mill.sign(
                 process(
                     [take(LOT_A, "4")],
-                    items=[item(SCARF, "2", claim=CLAIM)],
+                    items=[item(SCARF, "2", claim=GOTS_CLAIM)],
                     certificates=[CERT_GOTS],
                     process="sewing",
                 )
@@ -66,7 +66,7 @@ def test_the_track_record_counts_only_the_suppliers_settled_applied_entries(app:
             mill.sign(
                 process(
                     [take(LOT_A, "6")],
-                    [make(f"{LOT_A}3", "6", claim=CLAIM)],
+                    [make(f"{LOT_A}3", "6", claim=GOTS_CLAIM)],
                     certificates=[CERT_GOTS],
                 )
             ),
@@ -86,7 +86,7 @@ def test_the_track_record_counts_only_the_suppliers_settled_applied_entries(app:
     lot_d, lot_s = "urn:spola:lot:dyer:D", "urn:spola:lot:spinner:S"
     received = app.accept(
         [
-            dyer.sign(material(lot_d, "50", claim=CLAIM, certificates=[CERT_GOTS])),
+            dyer.sign(material(lot_d, "50", claim=GOTS_CLAIM, certificates=[CERT_GOTS])),
             spinner.sign(material(lot_s, "50")),
             spinner.sign(handover("S-1", mill.actor, [take(lot_s, "5")])),  # accepted
             dyer.sign(handover("D-2", mill.actor, [take(lot_d, "5")])),  # rejected
@@ -153,7 +153,7 @@ def test_the_track_record_counts_only_the_suppliers_settled_applied_entries(app:
 
 def test_a_figure_lists_its_latest_fifty_entries_and_counts_them_all(app: Api) -> None:
     mill = enrol_near(app, "mill", MILAN)
-    lots = [material(f"urn:spola:lot:mill:{n}", "1", claim=CLAIM, certificates=[CERT_GOTS])
+    lots = [material(f"urn:spola:lot:mill:{n}", "1", claim=GOTS_CLAIM, certificates=[CERT_GOTS])
             for n in range(51)]  # fmt: skip
     made = [r["index"] for r in app.accept([mill.sign(fields) for fields in lots])]
     certified = _figures(app, mill.actor, datetime.now(UTC).date())["certified"]

@@ -41,6 +41,7 @@ from ledger.events import encode_event
 from ledger.feed import payload_digest
 from ledger.identifiers import CSET_82, DigitalLink, gtin_check_digit
 from tests.epcis_oracle import reference_hashes, schema_errors, vectors_dir
+from tests.supply import GOTS_CLAIM
 
 MILL = "urn:spola:actor:seteria"
 DYER = "urn:spola:actor:tintoria"
@@ -84,7 +85,7 @@ MATERIAL = payload(
         "quantity": q("100.50"),
         "facility": "main",
         "feedstock": {"recycled": "0.10", "reused": "0", "renewable": "1"},
-        "claim": {"model": "segregated", "scheme": "GOTS", "certified_fraction": "1"},
+        "claim": GOTS_CLAIM,
         "certificates": [CERT],
     },
 )
