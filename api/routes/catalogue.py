@@ -14,8 +14,9 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from api.deps import given_once
 from api.problems import BadRequest
 from ledger.catalogue import (
     SCHEME_PATTERN,
@@ -29,7 +30,7 @@ from ledger.catalogue import (
 )
 from ledger.errors import NotFoundError
 
-router = APIRouter(prefix="/v1", tags=["catalogue"])
+router = APIRouter(prefix="/v1", tags=["catalogue"], dependencies=[Depends(given_once)])
 
 CACHE_CONTROL: Final = "public, max-age=3600"
 RowId = Annotated[str, Path(max_length=64)]

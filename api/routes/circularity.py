@@ -21,7 +21,16 @@ from fastapi.responses import JSONResponse
 from api.problems import BadRequest
 from ledger.errors import LimitError
 from scoring.errors import ScoringInputError
-from scoring.mci import FLOW_FIELDS, MaterialComponents, MaterialFlows, MciResult, as_method, mci
+from scoring.mci import (
+    FLOW_FIELDS,
+    METHODS,
+    MaterialComponents,
+    MaterialFlows,
+    MciResult,
+    Method,
+    as_method,
+    mci,
+)
 
 router = APIRouter(prefix="/v1", tags=["circularity"])
 
@@ -33,6 +42,7 @@ PLACES: Final = Decimal("0.000001")
 # Decimal exponents outside this range are typos (or attacks on the arithmetic), not products.
 MAX_EXPONENT: Final = 20
 MAX_NUMBER_TEXT: Final = 64  # a JSON number longer than this is no mass, fraction or ratio
+MAX_QUOTED: Final = 64  # a refusal quotes at most this much of a name or value it names
 
 _NUMBER = {"oneOf": [{"type": "string", "example": "0.25"}, {"type": "number"}]}
 _BODY = {
@@ -114,11 +124,38 @@ def _decimal(field: str, value: Any) -> Decimal:
     return value
 
 
+def _quoted(text: str) -> str:
+    """``text`` as a refusal quotes it: at most ``MAX_QUOTED`` characters, then its length."""
+    if len(text) <= MAX_QUOTED:
+        return text
+    return f"{text[:MAX_QUOTED]}… ({len(text)} characters)"
+
+
 def _unknown(where: str, obj: dict[str, Any], known: tuple[str, ...]) -> None:
     unknown = sorted(set(obj) - set(known))
     if unknown:
         names = ", ".join(known)
-        raise ScoringInputError(f"{where}{unknown[0]}", f"unknown field (known: {names})")
+        raise ScoringInputError(f"{where}{_quoted(unknown[0])}", f"unknown field (known: {names})")
+
+
+def _json_kind(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words (not Python's ``repr``)."""
+    if isinstance(value, str):
+        return json.dumps(_quoted(value), ensure_ascii=False)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, Decimal):
+        return f"the number {value}"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _method(value: Any) -> Method:
+    if isinstance(value, str) and value in METHODS:
+        return as_method(value)
+    wanted = " or ".join(f'"{m}"' for m in METHODS)
+    raise ScoringInputError(
+        "method", f"unknown method {_json_kind(value)}: give the string {wanted}"
+    )
 
 
 def _material(position: int, obj: Any) -> MaterialFlows:
@@ -183,7 +220,7 @@ async def post_mci(request: Request) -> JSONResponse:
     _unknown("", body, BODY_FIELDS)
     if "method" not in body:
         raise ScoringInputError("method", "is required (2015 or 2019)")
-    method = as_method(body["method"])
+    method = _method(body["method"])
     result = mci(
         _materials(body.get("materials")),
         method=method,

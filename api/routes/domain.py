@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StoreDep, given_once
 from ledger.identifiers import DigitalLink
 from ledger.quantities import format_decimal
 from ledger.rules import CustodyRecord, Feedstock, HandoverRecord, ItemRecord, LotRecord
@@ -21,7 +21,7 @@ from ledger.store.ledger import LedgerStore
 from ledger.store.queries import Kind, TraceNode
 from ledger.supply import Claim
 
-router = APIRouter(prefix="/v1", tags=["supply chain"])
+router = APIRouter(prefix="/v1", tags=["supply chain"], dependencies=[Depends(given_once)])
 
 IdPath = Annotated[str, Path(min_length=1, max_length=130)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -190,18 +190,24 @@ def get_lot(store: StoreDep, lot_id: IdPath) -> dict[str, Any]:
             {"handover": {"sender": h.sender, "id": h.id}, "to": h.receiver, "amount": amount}
             for h, amount in view.in_transit
         ],
-        "custody": [
-            custody_json(c) for c in store.custody_history(view.record.id, limit=HISTORY_LIMIT)
-        ],
+        "in_transit_complete": view.in_transit_complete,
+        **_history("custody", store, view.record.id),
     }
 
 
 @router.get("/items/{item_id:path}", summary="An item: owner, custodian, status, history")
 def get_item(store: StoreDep, item_id: IdPath) -> dict[str, Any]:
     record = store.item(_ident(item_id))
+    return {**item_json(record), **_history("history", store, record.id)}
+
+
+def _history(name: str, store: LedgerStore, subject: str) -> dict[str, Any]:
+    """The first ``HISTORY_LIMIT`` custody changes of ``subject`` as ``name``, and whether that
+    is all of them (``{name}_complete``): one row more is read to know."""
+    rows = store.custody_history(subject, limit=HISTORY_LIMIT + 1)
     return {
-        **item_json(record),
-        "history": [custody_json(c) for c in store.custody_history(record.id, limit=HISTORY_LIMIT)],
+        name: [custody_json(c) for c in rows[:HISTORY_LIMIT]],
+        f"{name}_complete": len(rows) <= HISTORY_LIMIT,
     }
 
 
@@ -212,14 +218,19 @@ def get_holdings(
     actor_id: Annotated[str, Path(max_length=80)],
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    held = store.holdings(actor_id, limit=min(limit, settings.max_page))
+    # Each list is read one row past the limit, so that a list cut at the limit is said to be
+    # cut (``complete``) rather than passed off as all the actor holds.
+    limit = min(limit, settings.max_page)
+    held = store.holdings(actor_id, limit=limit + 1)
+    lists = (held.lots, held.items, held.outgoing, held.incoming)
     return {
         "actor": actor_id,
         "lots": [
             {"lot": lot_json(record), "amount": amount, "unit": record.unit}
-            for record, amount in held.lots
+            for record, amount in held.lots[:limit]
         ],
-        "items": [item_json(i) for i in held.items],
-        "outgoing": [handover_json(h) for h in held.outgoing],
-        "incoming": [handover_json(h) for h in held.incoming],
+        "items": [item_json(i) for i in held.items[:limit]],
+        "outgoing": [handover_json(h) for h in held.outgoing[:limit]],
+        "incoming": [handover_json(h) for h in held.incoming[:limit]],
+        "complete": all(len(rows) <= limit for rows in lists),
     }

@@ -6,15 +6,18 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StoreDep, given_once
 from api.problems import BadRequest
+from ledger.store.ledger import LedgerStore
+from ledger.store.reads import StoredEntry
 
-router = APIRouter(prefix="/v1/log", tags=["log"])
+router = APIRouter(prefix="/v1/log", tags=["log"], dependencies=[Depends(given_once)])
 
 NonNegative = Annotated[int, Query(ge=0, le=2**53 - 1)]
+CHUNK = 64  # entries read from the database at once for a page
 
 
 def _b64(hashes: list[bytes]) -> list[str]:
@@ -51,7 +54,7 @@ def get_entries(
         raise BadRequest(f"end ({stop}) must be greater than start ({start})")
     if stop - start > settings.max_page:
         raise BadRequest(f"at most {settings.max_page} entries per page (asked {stop - start})")
-    rows, size = store.entries_page(start, stop)
+    rows, size = _page(store, start, stop, settings.max_body_bytes)
     return {
         "entries": [
             {
@@ -69,6 +72,27 @@ def get_entries(
         ],
         "tree_size": size,
     }
+
+
+def _page(
+    store: LedgerStore, start: int, stop: int, max_bytes: int
+) -> tuple[list[StoredEntry], int]:
+    """Entries ``[start, stop)`` up to ``max_bytes`` of entry bytes (one entry at least), and
+    the tree size. Read ``CHUNK`` entries at a time: an entry may be 256 KiB, so a page of a
+    thousand read at once could hold 256 MiB before a byte of it is answered."""
+    rows: list[StoredEntry] = []
+    spent, size, at = 0, 0, start
+    while at < stop:
+        chunk, size = store.entries_page(at, min(at + CHUNK, stop))
+        for row in chunk:
+            if rows and spent + len(row.entry) > max_bytes:
+                return rows, size
+            spent += len(row.entry)
+            rows.append(row)
+        if len(chunk) < min(CHUNK, stop - at):  # the log ends inside the chunk
+            break
+        at += CHUNK
+    return rows, size
 
 
 def _leaf_hash(text: str) -> bytes:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import ViewerDep
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StoreDep, given_once
 from api.passport_http import (
     IMMUTABLE,
     PRIVATE,
@@ -37,7 +37,7 @@ from ledger.store.bundle import partial_bundle_bytes
 from passports.build import Passport, build_passport
 from passports.qr import qr_png, qr_svg
 
-router = APIRouter(prefix="/v1", tags=["passports"])
+router = APIRouter(prefix="/v1", tags=["passports"], dependencies=[Depends(given_once)])
 
 PassportPath = Annotated[str, Path(min_length=4, max_length=130)]
 BUNDLE_MEDIA_TYPE = "application/vnd.spola.bundle"

@@ -6,12 +6,12 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from api.deps import SettingsDep, StoreDep
+from api.deps import SettingsDep, StoreDep, given_once
 from ledger.registry import ActorRecord, KeyRecord
 
-router = APIRouter(prefix="/v1", tags=["registry"])
+router = APIRouter(prefix="/v1", tags=["registry"], dependencies=[Depends(given_once)])
 
 
 def key_json(record: KeyRecord) -> dict[str, Any]:
@@ -41,15 +41,28 @@ def get_key(
     return key_json(store.key(key_id))
 
 
-@router.get("/actors", summary="Registered actors, in registration order")
+@router.get(
+    "/actors",
+    summary="Registered actors, in registration order; Link rel=next unless the last page",
+)
 def list_actors(
+    request: Request,
+    *,
+    response: Response,
     store: StoreDep,
     settings: SettingsDep,
     offset: Annotated[int, Query(ge=0, le=2**53 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=2**53 - 1)] = 100,
 ) -> dict[str, Any]:
-    limit = min(limit, settings.max_page)
-    return {"actors": [actor_json(a) for a in store.actors(offset=offset, limit=limit)]}
+    # The page is cut to SPOLA_MAX_PAGE; one more actor than the page is read, so that a page
+    # with more after it links to the next (RFC 8288) instead of looking like the last.
+    page = min(limit, settings.max_page)
+    found = store.actors(offset=offset, limit=page + 1)
+    if len(found) > page:
+        # On the public origin, as every link the service gives: not on the request's Host.
+        query = request.url.include_query_params(offset=offset + page).query
+        response.headers["Link"] = f'<{settings.public_base_url}/v1/actors?{query}>; rel="next"'
+    return {"actors": [actor_json(a) for a in found[:page]]}
 
 
 @router.get("/actors/{actor_id}", summary="One actor: signed profile and key history")

@@ -17,10 +17,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth import ViewerDep
-from api.deps import StoreDep
+from api.deps import StoreDep, given_once
 from api.routes.domain import _ident
 from ledger.errors import LimitError
 from ledger.quantities import format_decimal
@@ -34,7 +34,7 @@ from scoring.mci import quantized
 from scoring.product import ProductCircularity, product_mci
 from scoring.product_inputs import recycled_output_kg
 
-router = APIRouter(prefix="/v1", tags=["circularity"])
+router = APIRouter(prefix="/v1", tags=["circularity"], dependencies=[Depends(given_once)])
 
 IdPath = Annotated[str, Path(min_length=1, max_length=130)]
 MethodQuery = Annotated[Literal["2015", "2019"], Query()]

@@ -34,6 +34,8 @@ from ledger.store.schema import (
 )
 
 TRACE_MAX_NODES: Final = 10_000  # the whole walk, across pages: a trace never reads more
+# A lot's pending handovers read at most: a sender may split a lot into any number of them.
+TRANSIT_LIMIT: Final = 200
 Kind = Literal["lot", "item"]
 
 
@@ -42,6 +44,7 @@ class LotView:
     record: LotRecord
     holders: list[tuple[str, str]]  # (holder, amount)
     in_transit: list[tuple[HandoverRecord, str]]  # (handover, amount of this lot)
+    in_transit_complete: bool = True  # False: more than TRANSIT_LIMIT handovers are pending
 
 
 def lot(conn: Connection, lot_id: str) -> LotView:
@@ -53,21 +56,33 @@ def lot(conn: Connection, lot_id: str) -> LotView:
         .where(balances.c.lot == lot_id)
         .order_by(balances.c.holder)
     ).all()
+    # The lot's own "sent" custody rows name each handover of it (its sender and log index; a
+    # handover names a lot on one line at most): found through the custody index, never by a
+    # search of every handover's lines.
     pending = conn.execute(
         select(handovers)
-        .where(
-            handovers.c.status == "pending",
-            handovers.c.lines.contains(json.dumps(lot_id), autoescape=True),
+        .join(
+            custody,
+            (custody.c.source == handovers.c.sender)
+            & (custody.c.idx == handovers.c.logged_at_index),
         )
+        .where(custody.c.subject == lot_id, custody.c.kind == "lot", custody.c.action == "sent")
+        .where(handovers.c.status == "pending")
         .order_by(handovers.c.logged_at_index)
-    )
+        .limit(TRANSIT_LIMIT + 1)
+    ).all()
     transit = []
-    for hrow in pending:
+    for hrow in pending[:TRANSIT_LIMIT]:
         record = handover_from_row(hrow)
         for line in record.lines:
             if line.kind == "lot" and line.subject == lot_id and line.amount is not None:
                 transit.append((record, format(line.amount, "f")))
-    return LotView(lot_from_row(row), [(h.holder, h.amount) for h in holders], transit)
+    return LotView(
+        lot_from_row(row),
+        [(h.holder, h.amount) for h in holders],
+        transit,
+        in_transit_complete=len(pending) <= TRANSIT_LIMIT,
+    )
 
 
 def item(conn: Connection, item_id: str) -> ItemRecord:
