@@ -49,12 +49,24 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def open_store(
-    args: argparse.Namespace, *, read_replica: bool = False
+    args: argparse.Namespace, *, read_replica: bool = False, existing: str | None = None
 ) -> tuple[Settings, LedgerStore]:
+    """The settings and the store the command's ``--db`` (or the environment) names. With
+    ``existing`` (what the command would do: "rebuild", "export"), a database that holds no
+    ledger is refused in one line rather than made one: rebuild and export bundle check a
+    restored backup (docs/operations.md, "Backup")."""
     from api.operator import load_operator
     from ledger.store.ledger import LedgerStore
 
     settings = _settings(args)
+    if existing is not None:
+        from ledger.store.engine import missing_ledger
+
+        if (missing := missing_ledger(settings.database_url)) is not None:
+            raise CommandError(
+                f"no ledger at {missing}; nothing to {existing} (is the URL right, and did "
+                "the restore finish?)"
+            )
     operator = load_operator(settings.home)
     return settings, LedgerStore.open(
         settings.database_url,

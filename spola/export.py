@@ -66,7 +66,7 @@ def cmd_export_bundle(args: argparse.Namespace) -> int:
     if args.since_checkpoint:
         since = read_bounded(args.since_checkpoint, MAX_NOTE_BYTES)
     out = output_path(args.out)
-    _, store = open_store(args)
+    _, store = open_store(args, existing="export")
     try:
         if subject:
             summary = export_partial_bundle(store, out, scope=scope, subject=subject)

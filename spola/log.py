@@ -27,7 +27,7 @@ def cmd_log_key(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
+    _, store = open_store(args, existing="rebuild")
     try:
         report = store.rebuild(repair=args.repair, progress=tenths("replayed", "entries"))
     finally:

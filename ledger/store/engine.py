@@ -16,11 +16,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, text
 from sqlalchemy.engine import make_url
 
 import migrations
 from ledger.errors import LedgerError
+from ledger.store.schema import log_head
 
 log = logging.getLogger(__name__)
 
@@ -136,3 +137,31 @@ def _refuse_unknown_revision(connection: Connection, config: Config) -> None:
             f"the database schema is at revision {current}, newer than this spola knows "
             f"(its newest is {scripts.get_current_head()}): run the release that migrated it"
         )
+
+
+def missing_ledger(url: str) -> str | None:
+    """Why the database at ``url`` holds no ledger (its URL without a password, and the
+    reason), or None: it holds one, or cannot be opened at all (opening the store says why).
+
+    Read before ``LedgerStore.open``, which would make a new ledger there (schema, genesis
+    entry): a check of a restored backup run on a mistyped path, or on a database the restore
+    never filled, must not find a fresh ledger and call it sound. A SQLite file is read plainly:
+    ``make_engine``'s pragmas would turn any file it names into WAL."""
+    try:
+        parsed = make_url(url)
+        shown = parsed.render_as_string(hide_password=True)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        path = parsed.database if sqlite and not parsed.query else None  # no URI, no memory
+        if path not in (None, "", ":memory:") and not Path(str(path)).is_file():
+            return f"{shown}: the file {path} does not exist"
+        engine = create_engine(parsed) if sqlite else make_engine(url)
+    except (exc.SQLAlchemyError, ImportError, ValueError):
+        return None
+    try:
+        with engine.connect() as conn:
+            present = inspect(conn).has_table(log_head.name)
+    except exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+    return None if present else f"{shown}: the database has no {log_head.name} table"
