@@ -142,16 +142,13 @@ class Header:
                     )
 
     def ledger_sizes(self, size: int) -> None:
-        """(4) at the end of a whole ledger of ``size`` entries: no earlier checkpoint larger."""
+        """(4) at the end of a whole ledger of ``size`` entries: no earlier checkpoint larger.
+        A larger one is a log behind what was already seen (a backup restored, a bundle
+        exported before it): the finding says by how many entries."""
         for rule, checkpoint in (("trusted", self.trusted), ("since", self.since)):
             if checkpoint is not None and checkpoint.size > size:
-                self.report.add(
-                    4,
-                    None,
-                    f"consistency.{rule}_size",
-                    f"at most {size} entries",
-                    f"{rule} checkpoint of size {checkpoint.size}",
-                )
+                behind = _behind(rule, checkpoint.size, size)
+                self.report.add(4, None, f"consistency.{rule}_size", *behind)
         if self.trusted is None and self.since is None:
             self.report.skipped[4] = "no trusted checkpoint given"
 
@@ -169,9 +166,8 @@ class Header:
                 # As for a whole ledger: the bundle shows the log as it was before the state
                 # the auditor already trusts (a passport before its item's resale, a key before
                 # its revocation).
-                want = f"a head of at least the {rule} checkpoint's {checkpoint.size} entries"
-                got = f"head of size {head.size}"
-                self.report.add(4, None, f"consistency.{rule}_size", want, got)
+                behind = _behind(rule, checkpoint.size, head.size, head=True)
+                self.report.add(4, None, f"consistency.{rule}_size", *behind)
             elif checkpoint.size < head.size:
                 self.report.skipped[4] = "a partial bundle carries no consistency proof"
             elif checkpoint.root_hash != head.root_hash:
@@ -209,3 +205,11 @@ class Header:
                 f"the verdicts the log key signed (SHA-256 {statement.digest.hex()})",
                 f"the bundle's chain hashes and verdicts give {digest.hex()}",
             )
+
+
+def _behind(rule: str, seen: int, size: int, *, head: bool = False) -> tuple[str, str]:
+    """(expected, actual) of a log (or a partial bundle's head) of ``size`` entries, fewer
+    than the ``seen`` of the ``rule`` checkpoint: how many entries it lacks."""
+    want = f"{'a head of ' if head else ''}at least the {rule} checkpoint's {seen} entries"
+    held = f"head of size {size}" if head else f"{size} entries"
+    return want, f"{held}, {seen - size} behind the {rule} checkpoint"
