@@ -29,6 +29,9 @@ hash, or an extra one, is never rewritten (the table is append-only, like the lo
 holds the tree that was served. A missing node alone is the one thing ``repair`` restores: once
 every stored node is found equal to the log's and the log gives the root the operator signed,
 the missing nodes are inserted again, with the hashes the log's entries give.
+
+A SQLite file is first put to SQLite's own integrity check (``DamagedFileError``): a file
+damaged under its rows (a page nobody owns, an index unlike its table) may still read equal.
 """
 
 from __future__ import annotations
@@ -71,7 +74,20 @@ class DamagedLogError(LedgerError):
         super().__init__(f"the log itself is damaged: {what}; {remedy}")
 
 
+class DamagedFileError(DamagedLogError):
+    """SQLite's integrity check finds the database file damaged, whatever its rows still say."""
+
+    def __init__(self, found: str) -> None:
+        LedgerError.__init__(
+            self,
+            f"the database file is damaged (SQLite's integrity check: {found}); rebuild rewrites "
+            "projections from the log, never the file: restore the database from a backup "
+            "(docs/operations.md, Backup)",
+        )
+
+
 PAGE: Final = 5000
+MAX_DAMAGE_TOLD: Final = 5  # of what SQLite's integrity check finds, the first told
 MAX_REPORTED: Final = 50  # differences listed; the count is always exact
 
 
@@ -324,6 +340,17 @@ def _compare_verdicts(conn: Connection, replay: Replay, report: RebuildReport) -
     report.compared["verdicts"] = replay.size
 
 
+def _check_sqlite_file(conn: Connection) -> None:
+    """Refuse a SQLite file its own integrity check finds damaged: a page nobody owns, an index
+    that no longer matches its table (a backup copied beside a crashed service's WAL). Its
+    rows may all still read, and the replay find them equal."""
+    found = [
+        str(row[0]) for row in conn.exec_driver_sql(f"PRAGMA integrity_check({MAX_DAMAGE_TOLD})")
+    ]
+    if found != ["ok"]:
+        raise DamagedFileError("; ".join(" ".join(line.split()) for line in found))
+
+
 def rebuild(
     engine: Engine,
     log_key: KeyRecord,
@@ -342,6 +369,8 @@ def rebuild(
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if repair:  # hold the sequencer's lock: nothing is appended while we rewrite
             conn.execute(select(log_head).where(log_head.c.id == 1).with_for_update()).one()
+        if conn.dialect.name == "sqlite":
+            _check_sqlite_file(conn)
         signed = conn.execute(
             select(checkpoints.c.size, checkpoints.c.root_hash)
             .order_by(checkpoints.c.size.desc())

@@ -56,6 +56,9 @@ BUILT: dict[str, Callable[[type[Any]], LedgerError]] = {
         again={3: FeedError(f"feed gap: key {KEY} expects seq 1, got 2")},
         checked=True,
     ),
+    "ledger.store.rebuild.DamagedFileError": lambda cls: cls(
+        "*** in database main *** Page 98 is never used"
+    ),
     "ledger.replay.ReplayError": lambda cls: cls(
         7, FeedError(f"feed gap: key {KEY} expects seq 1, got 2")
     ),
