@@ -57,7 +57,7 @@ def test_the_resolver_answers_people_machines_and_link_checkers(demo: Api) -> No
     pip = demo.client.get(JACKET, params={"linkType": "gs1:pip"}, follow_redirects=False)
     assert pip.status_code == 307 and pip.headers["location"] == BASE + JACKET
     described = get_json(demo, "/.well-known/gs1resolver")
-    assert described["resolverRoot"] == BASE and described["supportedPrimaryKeys"] == ["gtin"]
+    assert described["resolverRoot"] == BASE and described["supportedPrimaryKeys"] == ["01"]
 
 
 def test_every_journey_link_of_the_json_ld_leads_to_its_entry(demo: Api) -> None:

@@ -135,7 +135,7 @@ def test_a_method_a_label_address_does_not_serve_is_the_passport_pages_405(
     response = site.post(ITEM, headers=browser("it"))
     italian = refusal_page(response, 405, "it")
     assert "Questo indirizzo si può soltanto aprire" in italian.text, italian.text
-    assert response.headers["allow"] == "GET, HEAD"
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
     english = refusal_page(site.post(ITEM, headers=browser("en")), 405, "en")
     assert "This address can only be opened" in english.text, english.text
