@@ -37,6 +37,7 @@ from ledger.errors import (
     SignatureError,
     UnknownKeyError,
 )
+from ledger.identifiers import other_primary_key
 from ledger.store.engine import unavailable
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
-        answer: Response = problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+        detail = str(exc.detail)
+        if exc.status_code == 404 and (key := other_primary_key(request.url.path)):
+            detail = (
+                f"{key} is not served here: this resolver serves passports at GS1 Digital Link "
+                "URIs of GTINs, /01/{gtin}, /01/{gtin}/10/{lot} and /01/{gtin}/21/{serial}"
+            )
+        answer: Response = problem(exc.status_code, slug, str(exc.detail), detail)
         # Under a page's address a browser is told so in a page (api.limits.page_refusal).
         reason = _UNANSWERED.get(exc.status_code)
         if reason and (refusal := page_refusal(request.scope, reason)) is not None:

@@ -43,6 +43,24 @@ _CONTROL_NAMES: Final = {
 }  # fmt: skip
 
 
+# GS1 Digital Link URI syntax: the primary keys a path may start with, by AI. spola's resolver
+# serves GTINs (01); a label of another key pointed at it is told what it serves.
+PRIMARY_KEYS: Final = {
+    "00": "SSCC", "01": "GTIN", "253": "GDTI", "255": "GCN", "401": "GINC", "402": "GSIN",
+    "414": "GLN", "417": "party GLN", "8003": "GRAI", "8004": "GIAI", "8006": "ITIP",
+    "8010": "CPID", "8013": "GMN", "8017": "GSRN (provider)", "8018": "GSRN (recipient)",
+}  # fmt: skip
+
+
+def other_primary_key(path: str) -> str | None:
+    """``AI n (name)`` when ``path`` is a Digital Link path of a GS1 primary key other than a
+    GTIN (``/414/{gln}``, ``/00/{sscc}`` …) with a value after it; else None."""
+    ai, _, value = path.lstrip("/").partition("/")
+    if ai == "01" or ai not in PRIMARY_KEYS or not value:
+        return None
+    return f"AI {ai} ({PRIMARY_KEYS[ai]})"
+
+
 class IdentifierError(FormatError):
     """An identifier GS1 or spola does not allow; the message says which part and why."""
 

@@ -193,3 +193,24 @@ def test_the_description_file_speaks_the_resolver_standards_terms(site: Api) -> 
     assert body["linkTypeDefaultCanBeLinkset"] is False
     page = site.client.get(_path(site, PIECE))
     assert page.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/414/8000000000007", "AI 414 (GLN)"),
+        ("/00/080000000000000016", "AI 00 (SSCC)"),
+        ("/8004/8000000ABC-1", "AI 8004 (GIAI)"),
+    ],
+)
+def test_another_primary_key_is_told_what_this_resolver_serves(
+    site: Api, path: str, key: str
+) -> None:
+    # A label of another GS1 key pointed at this resolver: the generic "no route" said nothing
+    # of why; a program is told which key it sent and what is served, a browser gets the page.
+    assert_problem(site.client.get(path, headers=JSON), 404, "not-found", key, "/01/{gtin}")
+    page = site.client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    for unknown in ("/414", "/4140/8000000000007", "/nothing/here"):
+        answer = site.client.get(unknown, headers=JSON)
+        assert answer.status_code == 404 and "is not served here" not in answer.text
