@@ -74,7 +74,38 @@ def cmd_labels(args: argparse.Namespace) -> int:
     with replaced_atomically(out, binary=True) as file:
         file.write(pdf)
     print(f"{len(labels)} labels for {settings.public_base_url} written to {out}")
+    if (why := unreachable(settings.public_base_url)) is not None:
+        print(
+            f"spola: these labels point at {settings.public_base_url}, {why}: set "
+            "SPOLA_PUBLIC_BASE_URL to the public https origin before printing them for real",
+            file=sys.stderr,
+        )
     return 0
+
+
+def unreachable(base_url: str) -> str | None:
+    """Why a phone scanning a label on ``base_url`` would not reach a passport, or None: a
+    printed label cannot be changed, and the default names this machine (127.0.0.1)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if (
+        host == "localhost"
+        or host.endswith((".localhost", ".local"))
+        or (address is not None and (address.is_loopback or address.is_unspecified))
+    ):
+        return "this machine's own address, which a phone does not reach"
+    if address is not None and (address.is_private or address.is_link_local):
+        return "a private address, which a phone reaches only on that network"
+    if parts.scheme != "https":
+        return "plain http, which browsers warn about and networks may alter"
+    return None
 
 
 def add_labels_command(

@@ -40,6 +40,7 @@ def test_labels_print_every_passport_on_the_public_base_url(seeded: Operator) ->
     assert run.code == 0, run
     assert run.stdout == f"7 labels for {BASE} written to {out}\n"
     assert sorted(_codes(out)) == sorted(BASE + p for p in [*SCARVES, *JACKETS, *BAGS])
+    assert "SPOLA_PUBLIC_BASE_URL" not in run.stderr, run.stderr
 
 
 def test_labels_for_chosen_pieces_only(seeded: Operator) -> None:
@@ -47,6 +48,29 @@ def test_labels_for_chosen_pieces_only(seeded: Operator) -> None:
     run = seeded.spola("labels", "--out", str(out), "--subject", BAGS[0], "--subject", BAGS[1])
     assert run.code == 0, run
     assert sorted(_codes(out)) == sorted("http://127.0.0.1:8000" + p for p in BAGS)
+    # Printed on the default base URL: fine for a try, never for a real label; said on stderr.
+    (warning,) = [line for line in run.stderr.splitlines() if "SPOLA_PUBLIC_BASE_URL" in line]
+    assert warning.startswith("spola: these labels point at http://127.0.0.1:8000, this machine")
+
+
+@pytest.mark.parametrize(
+    ("base", "why"),
+    [
+        ("http://127.0.0.1:8000", "this machine's own address"),
+        ("http://localhost:8000", "this machine's own address"),
+        ("http://[::1]:8000", "this machine's own address"),
+        ("http://0.0.0.0:8000", "this machine's own address"),
+        ("http://spola.local", "this machine's own address"),
+        ("https://192.168.1.20", "a private address"),
+        ("http://10.0.0.5:8000", "a private address"),
+        ("http://id.maison-navigli.example", "plain http"),
+        (BASE, None),
+        ("https://93.184.215.14", None),
+    ],
+)
+def test_a_base_url_a_phone_cannot_reach_is_named(base: str, why: str | None) -> None:
+    said = labels.unreachable(base)
+    assert (said is None) if why is None else (said is not None and said.startswith(why)), said
 
 
 def test_labels_for_an_unknown_piece_fail_in_one_line(seeded: Operator) -> None:
@@ -103,10 +127,11 @@ def test_a_long_sheet_shows_its_progress_on_stderr(
     # 10,000 labels take a minute or two (each QR code's mask is searched): the operator sees
     # how far it got, a line at every tenth when stderr is no terminal; stdout stays the result.
     monkeypatch.setattr(labels, "PROGRESS_FROM", 5)
+    monkeypatch.setenv("SPOLA_PUBLIC_BASE_URL", BASE)  # no warning about the base URL
     out = in_process.cwd / "all.pdf"
     assert main(["labels", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert captured.out == f"7 labels for http://127.0.0.1:8000 written to {out}\n"
+    assert captured.out == f"7 labels for {BASE} written to {out}\n"
     shown = captured.err.splitlines()
     assert shown[-1] == "drew 7 of 7 labels (100%)", shown
     percents = [int(line.rpartition("(")[2].rstrip("%)")) for line in shown]
