@@ -42,6 +42,7 @@ from ledger.store.schema import equivocations, log_entries
 from spola.cli import main
 from tests.conftest import ENGINES, PG_ENV
 from tests.integration.api_support import operator_at_head
+from tests.integration.test_cli import Run
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -66,13 +67,6 @@ def verification_block() -> str:
     blocks = re.findall(r"```sh\n(.*?)```", backup_section(), re.DOTALL)
     (block,) = [b for b in blocks if "RESTORED_URL" in b]
     return block
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
 
 
 @dataclass

@@ -12,16 +12,16 @@ import base64
 import json
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event
 
 from ledger.envelope import Envelope
 from tests.integration.api_support import Api, assert_problem, running_api, store_of, urn
+from tests.integration.test_store_indexes import plan
+from tests.integration.test_store_indexes import sent as sent_to
 from tests.supply import facility, handover, item, material, process, take
 from tests.terminal import Terminal
 
@@ -147,30 +147,6 @@ def test_holdings_with_pending_handovers_over_the_limit_are_incomplete(app: Api)
 # -- GET /v1/lots/{id}: in transit without a walk over every handover ------------------------
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
-        sent.append((sql, params))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def _plan(engine: Engine, sql: str, params: Any) -> str:
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).all()
-            return "\n".join(str(row[-1]) for row in rows)
-        # A table of a few rows makes a scan the cheaper answer: ask what the indexes allow.
-        conn.exec_driver_sql("SET enable_seqscan = off")
-        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}", params))
-
-
 def test_a_lots_handovers_in_transit_are_found_through_an_index(app: Api) -> None:
     mill = _mill_with_lots(app, 2)
     dyer = app.enrol("tintoria", roles=["supplier"], facilities=[facility()])
@@ -179,7 +155,7 @@ def test_a_lots_handovers_in_transit_are_found_through_an_index(app: Api) -> Non
     app.accept(mill.sign(handover("DDT-2", dyer.actor, [take("urn:spola:lot:seteria:L1", "5")])))
     engine = store_of(app).read_engine
 
-    with _statements(engine) as sent:
+    with sent_to(engine) as sent:
         response = app.client.get(f"/v1/lots/{lot}")
     assert response.status_code == 200, response.text
     assert response.json()["in_transit"] == [
@@ -188,7 +164,7 @@ def test_a_lots_handovers_in_transit_are_found_through_an_index(app: Api) -> Non
     reads = [s for s in sent if "FROM handovers" in s[0]]
     assert reads, "the lot's read names no handover"
     for sql, params in reads:
-        found = _plan(engine, sql, params)
+        found = plan(engine, (sql, params))
         assert "SCAN handovers" not in found, found  # SQLite
         assert "Seq Scan on handovers" not in found, found  # PostgreSQL
 

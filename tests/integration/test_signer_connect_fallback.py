@@ -26,6 +26,7 @@ import pytest
 from signer.errors import NotSentError, NotSentInTimeError, TransportError
 from signer.keyfile import read_key_info
 from signer.transport import HttpTransport
+from tests.integration import test_signer_dns_deadline
 from tests.integration.test_signer_dns_deadline import NAME, Resolver
 from tests.integration.test_signer_lock_deadline import recording
 from tests.integration.test_signer_queue_drop import LOT, logged_seqs, served_ledger, sign_lot
@@ -60,14 +61,7 @@ def dead(host: str, port: int) -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Resolver]:
-    fake = Resolver()
-    monkeypatch.setattr(socket, "getaddrinfo", fake)
-    try:
-        yield fake
-    finally:
-        fake.release.set()
+resolver = test_signer_dns_deadline.resolver
 
 
 @pytest.fixture
