@@ -53,8 +53,9 @@ def open_store(
 ) -> tuple[Settings, LedgerStore]:
     """The settings and the store the command's ``--db`` (or the environment) names. With
     ``existing`` (what the command would do: "rebuild", "export"), a database that holds no
-    ledger is refused in one line rather than made one: rebuild and export bundle check a
-    restored backup (docs/operations.md, "Backup")."""
+    ledger is refused in one line rather than made one: a command that only reads (rebuild and
+    export bundle check a restored backup, docs/operations.md "Backup") must not start a new,
+    empty ledger at a mistyped URL and answer from it."""
     from api.operator import load_operator
     from ledger.store.ledger import LedgerStore
 
@@ -64,8 +65,8 @@ def open_store(
 
         if (missing := missing_ledger(settings.database_url)) is not None:
             raise CommandError(
-                f"no ledger at {missing}; nothing to {existing} (is the URL right, and did "
-                "the restore finish?)"
+                f"no ledger at {missing}; nothing to {existing} (is the URL right? a ledger "
+                "is started by `spola serve` or `spola demo`, or restored from a backup)"
             )
     operator = load_operator(settings.home)
     return settings, LedgerStore.open(

@@ -55,7 +55,7 @@ def cmd_directory_search(args: argparse.Namespace) -> int:
         region=args.region,
         on=args.on,
     )
-    _, store = open_store(args)
+    _, store = open_store(args, existing="search")
     try:
         answer = run_search(store, filters, PUBLIC)
     except BadRequest as exc:
@@ -97,7 +97,7 @@ def cmd_directory_show(args: argparse.Namespace) -> int:
     except BadRequest as exc:
         print(f"spola: {exc.detail}", file=sys.stderr)
         return 2
-    _, store = open_store(args)
+    _, store = open_store(args, existing="show")
     try:
         found = full_profile(store, actor, day)
     finally:

@@ -32,7 +32,7 @@ def cmd_export_epcis(args: argparse.Namespace) -> int:
         actor=args.actor, item=item, lot=lot, since=args.since, until=args.until
     )
     out = output_path(args.out)
-    _, store = open_store(args)
+    _, store = open_store(args, existing="export")
     counts = [0, 0]  # entries, events
     try:
         progress = _export_progress(store.tree_size())

@@ -39,7 +39,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
     if len(asked) > MAX_LABELS:
         print(f"spola: {len(asked):,} subjects: at most {MAX_LABELS:,} a sheet", file=sys.stderr)
         return 1
-    settings, store = open_store(args)
+    settings, store = open_store(args, existing="print")
     try:
         # Every passport, unless there are more than one file holds: then the user chooses
         # (the first 10,000 alone would be printed as if they were all).
