@@ -4,11 +4,11 @@ RFC 9110 §9.3.2: a server SHOULD send in answer to HEAD the header fields it wo
 (Content-Length, ETag, Cache-Control, Vary …) and no content. Caches, link checkers and
 monitors rely on it. FastAPI's ``@router.get`` serves GET alone, and declaring HEAD on each
 route would add a second operation per path to ``/openapi.json``, so this pure ASGI middleware,
-the outermost of the app's own, runs a HEAD request as the GET it mirrors and drops the body
-on the way out. Everything the GET would go through, HEAD goes through: the limits and the
-rate limit (a HEAD spends a token as a GET does), routing (an unknown path is the same 404,
-a POST-only one the same 405), ETag revalidation (a matching ``If-None-Match`` is 304) and the
-problem details, whose headers stay and whose body goes.
+the outermost of the app's own but ``api.cors``, runs a HEAD request as the GET it mirrors and
+drops the body on the way out. Everything the GET would go through, HEAD goes through: the
+limits and the rate limit (a HEAD spends a token as a GET does), routing (an unknown path is
+the same 404, a POST-only one the same 405), ETag revalidation (a matching ``If-None-Match`` is
+304) and the problem details, whose headers stay and whose body goes.
 """
 
 from __future__ import annotations

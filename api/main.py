@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from api import auth, problems
+from api.cors import ResolverCors
 from api.escapes import check_escapes
 from api.group_commit import GroupCommit
 from api.head import HeadAsGet
@@ -72,7 +73,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RateLimit, settings=settings)  # inside BodyLimit, so bodies are bounded
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(EncodedSlashes)  # routes see %2F %25 %3F %23 as sent (api/paths.py)
-    app.add_middleware(HeadAsGet)  # outermost: HEAD is the GET, limits and all, without a body
+    app.add_middleware(HeadAsGet)  # HEAD is the GET, limits and all, without a body
+    app.add_middleware(ResolverCors)  # outermost: the resolver's refusals are readable too
     problems.install(app)
     auth.install(app)
     routers = (

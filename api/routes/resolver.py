@@ -64,14 +64,10 @@ LinkType = Annotated[
 Lang = Annotated[str | None, Query(json_schema_extra={"maxLength": MAX_LANG})]
 # GS1-Conformant Resolver: ``linkset`` asks for the linkset; ``all`` is its Digital Link 1.1 name.
 _LINKSET_TYPES = ("linkset", "all")
-# GS1-Conformant Resolver: "SHALL support CORS" and GET, HEAD and OPTIONS. Every answer is
-# public (the resolver serves no token), so any origin may read it, its links and its ETag.
-CROSS_ORIGIN: Final = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Link, ETag",
-}
+# GS1-Conformant Resolver: "SHALL support CORS" (every answer here: ``api.cors``) and GET, HEAD
+# and OPTIONS; OPTIONS answers a preflight.
 _METHODS: Final = "GET, HEAD, OPTIONS"
-_PREFLIGHT: Final = CROSS_ORIGIN | {
+_PREFLIGHT: Final = {
     "Allow": _METHODS,
     "Access-Control-Allow-Methods": _METHODS,
     "Access-Control-Allow-Headers": "Accept, Accept-Language, If-None-Match",
@@ -80,8 +76,7 @@ _PREFLIGHT: Final = CROSS_ORIGIN | {
 
 
 @router.get("/.well-known/gs1resolver", summary="GS1 resolver description file")
-def resolver_description(settings: SettingsDep, response: Response) -> dict[str, Any]:
-    response.headers.update(CROSS_ORIGIN)
+def resolver_description(settings: SettingsDep) -> dict[str, Any]:
     return {
         "name": "spola product passport resolver",
         "resolverRoot": settings.public_base_url,
@@ -114,9 +109,7 @@ async def resolve(
     link_type: LinkType = None,
     lang: Lang = None,
 ) -> Response:
-    answer = await _resolved(request, store, settings, rest, link_type=link_type, lang=lang)
-    answer.headers.update(CROSS_ORIGIN)
-    return answer
+    return await _resolved(request, store, settings, rest, link_type=link_type, lang=lang)
 
 
 @router.options("/01/{rest:path}", include_in_schema=False)

@@ -153,6 +153,31 @@ def test_the_resolver_answers_cross_origin_requests(site: Api) -> None:
     assert described.headers["access-control-allow-origin"] == "*"
 
 
+def test_refusals_before_the_resolver_are_readable_cross_origin_too(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A web app told "too many requests", "not that method" or "broken escape" must be able to
+    # read why: those refusals come from the app's limits and handlers, not the resolver's route.
+    origin = {"Origin": "https://app.example.org"} | JSON
+    with running_api(database_url, tmp_path / "home", rate_per_client=10) as api:
+        item_path = f"/01/{GTIN13}/21/S1"
+        refusals = [
+            api.client.post(item_path, headers=origin),  # 405
+            api.client.get(f"{item_path}%zz", headers=origin),  # a broken escape
+            api.client.head(item_path, headers=origin),  # 404 without a body, a HEAD
+        ]
+        for _ in range(10):  # until the client's 10 a minute are spent
+            refusals.append(api.client.get(item_path, headers=origin))
+            if refusals[-1].status_code == 429:
+                break
+        assert [r.status_code for r in refusals[:3]] == [405, 422, 404]
+        assert refusals[-1].status_code == 429
+        for refused in refusals:
+            assert refused.headers["access-control-allow-origin"] == "*", refused.headers
+        elsewhere = api.client.get("/v1/actors", headers=origin)  # the API is not opened up
+        assert "access-control-allow-origin" not in elsewhere.headers
+
+
 def test_an_unknown_serial_of_a_batch_with_a_passport_is_not_answered_by_the_batch(
     site: Api,
 ) -> None:
