@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, union
 
 from ledger.errors import NotFoundError
 from ledger.rules import CustodyRecord, HandoverRecord, ItemRecord, LotRecord
@@ -58,7 +58,9 @@ def lot(conn: Connection, lot_id: str) -> LotView:
     ).all()
     # The lot's own "sent" custody rows name each handover of it (its sender and log index; a
     # handover names a lot on one line at most): found through the custody index, never by a
-    # search of every handover's lines.
+    # search of every handover's lines. They are read in the order of the index (action,
+    # subject, idx) — the custody row's index is the handover's, by the join — so the read
+    # stops at the page instead of sorting every handover of the lot.
     pending = conn.execute(
         select(handovers)
         .join(
@@ -68,7 +70,7 @@ def lot(conn: Connection, lot_id: str) -> LotView:
         )
         .where(custody.c.subject == lot_id, custody.c.kind == "lot", custody.c.action == "sent")
         .where(handovers.c.status == "pending")
-        .order_by(handovers.c.logged_at_index)
+        .order_by(custody.c.idx)
         .limit(TRANSIT_LIMIT + 1)
     ).all()
     transit = []
@@ -113,19 +115,25 @@ class Holdings:
 def holdings(conn: Connection, actor_id: str, *, limit: int) -> Holdings:
     if conn.execute(select(actors.c.id).where(actors.c.id == actor_id)).first() is None:
         raise NotFoundError(f"unknown actor {actor_id}")
+    # Each list is read a page at a time in the order of an index that starts with the actor
+    # (balances (holder, lot), items (custodian, id) and (owner, id), handovers (sender | receiver,
+    # status, logged_at_index)): never all the actor holds, nor every handover it ever signed.
     lot_rows = conn.execute(
         select(lots, balances.c.amount)
         .join(balances, balances.c.lot == lots.c.id)
         .where(balances.c.holder == actor_id)
-        .order_by(lots.c.id)
+        .order_by(balances.c.lot)  # the lot's id, by the join
         .limit(limit)
     ).all()
-    item_rows = conn.execute(
-        select(items)
-        .where((items.c.custodian == actor_id) | (items.c.owner == actor_id))
-        .order_by(items.c.id)
-        .limit(limit)
-    ).all()
+
+    # Held or owned: the first page of each, merged by the database (in its own collation),
+    # as "custodian = ? OR owner = ?" read every item of the actor and sorted them all.
+    held, owned = (
+        select(select(items).where(column == actor_id).order_by(items.c.id).limit(limit).subquery())
+        for column in (items.c.custodian, items.c.owner)
+    )
+    either = union(held, owned).subquery()
+    item_rows = conn.execute(select(either).order_by(either.c.id).limit(limit)).all()
 
     def pending(column: Any) -> list[HandoverRecord]:
         rows = conn.execute(

@@ -123,7 +123,8 @@ keys = Table(
     Column("actor", String(80), nullable=False),
     Column("valid_from_index", BigInteger, nullable=False),
     Column("revoked_at_index", BigInteger, nullable=True),
-    Index(None, "actor"),
+    # An actor's keys in the order they became valid: its public page lists them all.
+    Index(None, "actor", "valid_from_index"),
 )
 
 actors = Table(
@@ -135,6 +136,8 @@ actors = Table(
     Column("registered_at_index", BigInteger, nullable=False),
     Column("updated_at_index", BigInteger, nullable=False),
     Column("profile", LargeBinary, nullable=False),  # latest actor payload, exactly as signed
+    # The public list of actors, a page at a time in registration order, without a sort.
+    Index(None, "registered_at_index"),
 )
 
 # The head of every key's feed, so the sequencer finds where a feed stands with one primary-key
@@ -189,7 +192,8 @@ balances = Table(
     Column("lot", Ident, primary_key=True),
     Column("holder", ActorRef, primary_key=True),
     Column("amount", Amount, nullable=False),
-    Index(None, "holder"),
+    # What an actor holds, a page at a time in lot order (its holdings), without a sort.
+    Index(None, "holder", "lot"),
 )
 
 items = Table(
@@ -208,8 +212,9 @@ items = Table(
     Column("repairs", Integer, nullable=False),
     Column("rentals", Integer, nullable=False),
     Column("resales", Integer, nullable=False),
-    Index(None, "owner"),
-    Index(None, "custodian"),
+    # What an actor owns or keeps, each a page at a time in item order (its holdings).
+    Index(None, "owner", "id"),
+    Index(None, "custodian", "id"),
 )
 
 handovers = Table(
@@ -225,6 +230,10 @@ handovers = Table(
     # Each actor's handovers each way in log order: the directory reads the latest few.
     Index(None, "sender", "logged_at_index"),
     Index(None, "receiver", "logged_at_index"),
+    # Each actor's pending handovers each way, in log order, without reading the settled ones
+    # (its holdings): a mill that shipped a million times, all received, has none to walk.
+    Index(None, "sender", "status", "logged_at_index"),
+    Index(None, "receiver", "status", "logged_at_index"),
 )
 
 custody = Table(
@@ -238,7 +247,10 @@ custody = Table(
     Column("source", ActorRef, nullable=True),
     Column("target", ActorRef, nullable=True),
     Column("amount", Amount, nullable=True),
-    Index(None, "subject"),
+    # A lot's or item's custody history in log order (its public page, a page at a time).
+    Index(None, "subject", "idx", "n"),
+    # The rows of one action: the passports in subject order, a lot's handovers in log order.
+    Index(None, "action", "subject", "idx"),
 )
 
 # The provenance graph: each making event (index) with its inputs and outputs.
@@ -251,7 +263,8 @@ provenance = Table(
     Column("kind", String(8), nullable=False),
     Column("subject", Ident, nullable=False),
     Column("mass", Amount, nullable=False),  # kg
-    Index(None, "subject", "role"),
+    # The event that made a subject (its trace, its passport) in log order, without a sort.
+    Index(None, "subject", "role", "idx"),
 )
 
 # API tokens for the restricted tier: operator state, not part of the log, so neither append-only
