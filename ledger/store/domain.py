@@ -238,9 +238,11 @@ class BatchDomain:
         wanted = refs.handovers - set(self._handovers)
         for key in wanted:
             self._handovers[key] = None
-        for row in self._rows(handovers, handovers.c.id, {hid for _, hid in wanted}):
-            key = (row.sender, row.id)
-            if key in wanted:
+        # By their key (sender, id), a sender at a time: by id alone each batch scanned them all.
+        for sender in sorted({sender for sender, _ in wanted}):
+            ids = {hid for each, hid in wanted if each == sender}
+            for row in self._rows(handovers, handovers.c.id, ids, handovers.c.sender == sender):
+                key = (row.sender, row.id)
                 record = self._handovers[key] = handover_from_row(row)
                 self._stored_handovers.add(key)
                 refs.add_handover(record)
@@ -263,12 +265,13 @@ class BatchDomain:
             self._items[row.id] = item_from_row(row)
             self._stored_items.add(row.id)
 
-    def _rows(self, table: Table, column: Any, values: set[str]) -> list[Any]:
+    def _rows(self, table: Table, column: Any, values: set[str], *where: Any) -> list[Any]:
+        """``table``'s rows whose ``column`` is in ``values`` (and meet ``where``), in chunks."""
         ordered = sorted(values)
         found: list[Any] = []
         for start in range(0, len(ordered), PRELOAD_CHUNK):
             chunk = ordered[start : start + PRELOAD_CHUNK]
-            found += self._conn.execute(select(table).where(column.in_(chunk))).all()
+            found += self._conn.execute(select(table).where(column.in_(chunk), *where)).all()
         return found
 
     def lot(self, lot_id: str) -> LotRecord | None:

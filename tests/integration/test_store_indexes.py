@@ -22,6 +22,7 @@ from api.demo_story import BRAND, JACKETS, WOOL_MILL
 from ledger.store.ledger import LedgerStore
 from tests.conftest import enrol
 from tests.integration.api_support import Api, store_of, urn
+from tests.supply import enrol_actor, handover, material, receipt, take
 from tests.terminal import Terminal
 
 pytestmark = pytest.mark.integration
@@ -104,3 +105,21 @@ def test_the_pages_a_visitor_opens_find_entries_by_type_in_an_index(demo: Api) -
             sql for sql, params in statements if not seeks_the_type(store.engine, (sql, params))
         ]
         assert not walks, f"{page} walks the log: {walks}"
+
+
+def test_a_receipt_finds_its_handover_by_sender_and_id_not_by_a_scan(
+    store: LedgerStore, operator: Terminal
+) -> None:
+    # The handovers' key is (sender, id): read ahead by id alone, every batch naming a handover
+    # (each receipt) read the whole table, every handover any actor ever sent.
+    mill, dyer = enrol_actor(store, operator, "seteria"), enrol_actor(store, operator, "tintoria")
+    lot = "urn:spola:lot:seteria:L1"
+    store.append([mill.sign(material(lot, "100"))])
+    store.append([mill.sign(handover(f"H-{n}", dyer.actor, [take(lot, "1")])) for n in range(3)])
+    with sent(store.engine) as statements:
+        store.append([dyer.sign(receipt(mill.actor, "H-1"))])
+    reads = [s for s in statements if re.search(r"FROM handovers\b", s[0])]
+    assert reads, "the receipt's handover was not read"
+    for statement in reads:
+        found = plan(store.engine, statement)
+        assert "SCAN handovers" not in found and "Seq Scan on handovers" not in found, found
