@@ -16,7 +16,7 @@ import pytest
 
 from ledger.identifiers import DigitalLink
 from tests.integration.api_support import Api, assert_problem, running_api
-from tests.supply import item, make, material, passport, process, take
+from tests.integration.test_scan_path_review import silk_passports
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +35,9 @@ LINKSET = {"Accept": "application/linkset+json"}
 def site(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """The app over one brand's passports for ``PIECE``, ``SMALL``, ``UPC`` and ``BATCH``."""
     with running_api(database_url, tmp_path / "home") as api:
-        works = {"id": "main", "name": "Opificio", "town": "Como", "region": "Lombardia",
-                 "country": "IT", "lat": "45.8081", "lon": "9.0852"}  # fmt: skip
-        brand = api.enrol("maison", name="Maison", roles=["supplier", "brand"], facilities=[works])
-        silk = "urn:spola:lot:maison:S1"
-        pieces = [item(link.path()) for link in (PIECE, SMALL, UPC)]
-        made = process([take(silk, "20")], outputs=[make(BATCH.path(), "10")], items=pieces)
-        events = [material(silk, "100"), made]
-        events += [passport(link.path(), f"Foulard {link.serial or link.lot}")
-                   for link in (PIECE, SMALL, UPC, BATCH)]  # fmt: skip
-        for event in events:
-            (receipt,) = api.accept([brand.sign(event)])
-            assert receipt["applied"], receipt["violation"]
+        silk_passports(
+            api, [PIECE, SMALL, UPC], BATCH, lambda link: f"Foulard {link.serial or link.lot}"
+        )
         yield api
 
 

@@ -12,7 +12,7 @@ escaped ``#``, the GS1-Conformant Resolver's link type spellings) are checked on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -41,21 +41,29 @@ SUBJECTS = [*ITEMS, BATCH]
 LINKSET = {"Accept": "application/linkset+json"}
 
 
+def silk_passports(
+    api: Api, items: Sequence[DigitalLink], batch: DigitalLink, name: Callable[[DigitalLink], str]
+) -> None:
+    """A brand in Como, ``maison``, makes ``batch`` and ``items`` from one silk lot and issues a
+    passport for each of them and for the batch, ``name`` naming its product."""
+    works = {"id": "main", "name": "Opificio", "town": "Como", "region": "Lombardia",
+             "country": "IT", "lat": "45.8081", "lon": "9.0852"}  # fmt: skip
+    brand = api.enrol("maison", name="Maison", roles=["supplier", "brand"], facilities=[works])
+    silk = "urn:spola:lot:maison:S1"
+    pieces = [item(link.path()) for link in items]
+    made = process([take(silk, "20")], outputs=[make(batch.path(), "10")], items=pieces)
+    events = [material(silk, "100"), made]
+    events += [passport(link.path(), name(link)) for link in [*items, batch]]
+    for event in events:
+        (receipt,) = api.accept([brand.sign(event)])
+        assert receipt["applied"], receipt["violation"]
+
+
 @pytest.fixture
 def site(database_url: str, tmp_path: Path) -> Iterator[Api]:
     """The app over one brand's passports for ``ITEMS`` and ``BATCH``."""
     with running_api(database_url, tmp_path / "home") as api:
-        works = {"id": "main", "name": "Opificio", "town": "Como", "region": "Lombardia",
-                 "country": "IT", "lat": "45.8081", "lon": "9.0852"}  # fmt: skip
-        brand = api.enrol("maison", name="Maison", roles=["supplier", "brand"], facilities=[works])
-        silk = "urn:spola:lot:maison:S1"
-        pieces = [item(link.path()) for link in ITEMS]
-        batch = make(BATCH.path(), "10")
-        events = [material(silk, "100"), process([take(silk, "20")], outputs=[batch], items=pieces)]
-        events += [passport(link.path(), _name(link)) for link in SUBJECTS]
-        for event in events:
-            (receipt,) = api.accept([brand.sign(event)])
-            assert receipt["applied"], receipt["violation"]
+        silk_passports(api, ITEMS, BATCH, _name)
         yield api
 
 
