@@ -187,7 +187,7 @@ def _refused(
     """The resolver's refusal of ``path``: for a browser (``html``) a page in ``lang``, for a
     machine the problem. A parameter over its bound and an address that is no Digital Link are
     400; no passport there is 404; facts beyond the walk's bounds 413 (for machines the
-    problem ``api.problems`` words, here so that it carries the resolver's CORS headers)."""
+    problem ``api.problems`` words). Every one carries CORS headers (``api.cors``)."""
     if html:
         status, kind = next(
             (status, kind) for cause, status, kind in _PAGE_REFUSALS if isinstance(exc, cause)
